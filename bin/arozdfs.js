@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Plain-JS launcher: runs src/cli.ts on Node >= 24.12 (native type stripping), preferring the Node
+// the project pins in node_modules when the Node on PATH is older.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+
+if (major > 24 || (major === 24 && minor >= 12)) {
+  await import(cli);
+} else {
+  const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!existsSync(pinned)) {
+    console.error(
+      `arozdfs: Node >= 24.12 is needed (this is Node ${process.versions.node}); run "npm ci" first.`,
+    );
+    process.exitCode = 1;
+  } else {
+    const child = spawn(pinned, [cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+    for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+      process.on(sig, () => child.kill(sig));
+    }
+    child.on('exit', (code, signal) => {
+      process.exitCode = code ?? (signal === 'SIGINT' ? 130 : 1);
+    });
+  }
+}

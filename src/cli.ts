@@ -1,0 +1,99 @@
+/**
+ * The arozdfs command line: parses arguments, dispatches to src/cli/<command>.ts, and maps every
+ * failure to one line and an exit code (0 ok, 2 usage, 130 interrupted, 1 anything else). The only
+ * module besides the daemon entry that touches `process`.
+ */
+import { Command, CommanderError } from 'commander';
+import { type ActionFactory, commandOf, type GlobalOptions, makeContext } from './cli/context.ts';
+import { register as registerInit } from './cli/init.ts';
+import { register as registerKeys } from './cli/keys.ts';
+import { register as registerMerge } from './cli/merge.ts';
+import { register as registerNotBuilt } from './cli/not-built.ts';
+import { Output, oneLine } from './cli/output.ts';
+import { register as registerPeers } from './cli/peers.ts';
+import { register as registerSlice } from './cli/slice.ts';
+import { register as registerStart } from './cli/start.ts';
+import { ArozError, exitCodeOf } from './errors.ts';
+import { VERSION } from './version.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: string) => {
+    signals++;
+    if (signals > 1) process.exit(130); // a second signal: leave now
+    controller.abort(new ArozError('ERR_INTERRUPTED', `Interrupted by ${name}`));
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+
+  let failure: unknown;
+  let output: Output | undefined;
+  const action: ActionFactory =
+    (handler) =>
+    async (...raw) => {
+      const cmd = commandOf(raw);
+      const ctx = makeContext(cmd.optsWithGlobals<GlobalOptions>(), controller.signal);
+      output = ctx.out;
+      const args = raw.slice(0, cmd.registeredArguments.length) as Parameters<typeof handler>[1];
+      await handler(ctx, args, cmd.opts() as Parameters<typeof handler>[2]);
+    };
+
+  const program = new Command('arozdfs')
+    .description('A distributed file store for small self-hosted clusters.')
+    .version(VERSION, '--version', 'print the version')
+    .option('--home <dir>', 'node home (else $AROZDFS_HOME, else ~/.arozdfs)')
+    .option('--json', 'machine-readable output: JSON lines on stdout')
+    .exitOverride()
+    .configureOutput({
+      // Commander's own error lines are replaced by ours (one line, a code, JSON when asked).
+      outputError: () => {},
+    });
+  for (const register of [
+    registerInit,
+    registerKeys,
+    registerPeers,
+    registerSlice,
+    registerMerge,
+    registerNotBuilt,
+    registerStart,
+  ]) {
+    register(program, action);
+  }
+  for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => {} });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    failure = err;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+  if (failure === undefined) return 0;
+  if (failure instanceof CommanderError) {
+    if (failure.code === 'commander.helpDisplayed' || failure.code === 'commander.version') return 0;
+    const what =
+      failure.code === 'commander.help'
+        ? 'A command is needed'
+        : oneLine(failure.message.replace(/^error: /, ''));
+    failure = new ArozError('ERR_USAGE', `${what} (see "arozdfs --help")`);
+  }
+  if (controller.signal.aborted && !(failure instanceof ArozError)) failure = controller.signal.reason;
+  (output ?? new Output(json)).error(failure);
+  return exitCodeOf(failure);
+}
+
+function* allCommands(cmd: Command): Generator<Command> {
+  for (const sub of cmd.commands) {
+    yield sub;
+    yield* allCommands(sub);
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

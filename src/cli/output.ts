@@ -1,0 +1,111 @@
+/**
+ * What the CLI shows. Human mode: results on stdout, narration and a progress bar on stderr (the bar
+ * only on a terminal). `--json` mode: stdout carries only JSON lines — progress events, then exactly one
+ * `result` or `error` line (schema in docs/cli-json.md).
+ */
+import { SingleBar } from 'cli-progress';
+import { ArozError } from '../errors.ts';
+
+export interface ProgressEvent {
+  /** What is being done: 'slice', 'merge', … */
+  phase: string;
+  /** Bytes done so far and in all. */
+  done: number;
+  total: number;
+  /** Chunks done so far and in all, when the work is in chunks. */
+  chunksDone?: number;
+  chunks?: number;
+}
+
+interface Writable {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+const JSON_PROGRESS_INTERVAL_MS = 200;
+
+export class Output {
+  readonly json: boolean;
+  #stdout: Writable;
+  #stderr: Writable;
+  #bar: SingleBar | undefined;
+  #lastJsonProgress = 0;
+
+  constructor(json: boolean, stdout: Writable = process.stdout, stderr: Writable = process.stderr) {
+    this.json = json;
+    this.#stdout = stdout;
+    this.#stderr = stderr;
+  }
+
+  /** Reports progress: a throttled JSON line, or a bar on a terminal, or nothing. */
+  progress(event: ProgressEvent): void {
+    const finished = event.done >= event.total;
+    if (this.json) {
+      const now = Date.now();
+      if (!finished && now - this.#lastJsonProgress < JSON_PROGRESS_INTERVAL_MS) return;
+      this.#lastJsonProgress = now;
+      this.#line({ type: 'progress', ...event });
+      return;
+    }
+    if (!this.#stderr.isTTY) return;
+    if (this.#bar === undefined) {
+      this.#bar = new SingleBar({
+        format: `${event.phase} [{bar}] {percentage}% | {value}/{total} MiB | ETA {eta}s`,
+        stream: this.#stderr as NodeJS.WritableStream,
+        hideCursor: true,
+        clearOnComplete: true,
+      });
+      this.#bar.start(mib(event.total), mib(event.done));
+    }
+    this.#bar.update(mib(event.done));
+    if (finished) this.#stopBar();
+  }
+
+  /** A line of narration for people (stderr; nothing in JSON mode). */
+  info(text: string): void {
+    if (this.json) return;
+    this.#stopBar();
+    this.#stderr.write(`${text}\n`);
+  }
+
+  /** The command's result: one JSON line, or the human text on stdout. */
+  result(data: Record<string, unknown>, text: string): void {
+    this.#stopBar();
+    if (this.json) this.#line({ type: 'result', ...data });
+    else if (text !== '') this.#stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** The command's failure: one line, no stack trace unless it is a bug. */
+  error(err: unknown): void {
+    this.#stopBar();
+    const known = err instanceof ArozError;
+    const code = known ? err.code : 'ERR_INTERNAL';
+    const message = oneLine(err instanceof Error ? err.message : String(err));
+    if (this.json) {
+      this.#line({ type: 'error', code, message });
+      return;
+    }
+    this.#stderr.write(`arozdfs: ${message} (${code})\n`);
+    if (!known && err instanceof Error && err.stack) {
+      this.#stderr.write(`This is a bug in arozdfs; please report it with this trace:\n${err.stack}\n`);
+    }
+  }
+
+  #line(value: Record<string, unknown>): void {
+    this.#stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  #stopBar(): void {
+    this.#bar?.stop();
+    this.#bar = undefined;
+  }
+}
+
+function mib(bytes: number): number {
+  return Math.round((bytes / 1048576) * 10) / 10;
+}
+
+/** Collapses a message to one line (a message is one line by contract; this is the last guard). */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}

@@ -1,0 +1,128 @@
+/**
+ * ArozError: the one error class of arozdfs. Every failure a user or a peer can cause carries a
+ * stable `ERR_*` code (listed in docs/errors.md, kept in sync by a test), a one-line message that
+ * names what is wrong, and an optional cause. Tests assert codes, never messages.
+ *
+ * `status` is the HTTP status the code maps to when it crosses the wire; `exit` is the CLI exit code.
+ */
+
+/** Every code, with the HTTP status it maps to on the wire. Exit codes: see `exitCodeOf`. */
+export const ERROR_CODES = {
+  // usage and local input
+  ERR_USAGE: 400,
+  ERR_INTERNAL: 500,
+  ERR_NOT_IMPLEMENTED: 501,
+  ERR_INTERRUPTED: 499,
+  ERR_INVALID_SIZE: 400,
+  ERR_INVALID_UUID: 400,
+  ERR_FILE_NOT_FOUND: 404,
+  ERR_NOT_A_FILE: 400,
+  ERR_NOT_A_DIRECTORY: 400,
+  ERR_PERMISSION_DENIED: 403,
+  ERR_OUTPUT_EXISTS: 409,
+  ERR_NO_SPACE: 507,
+  ERR_IO: 500,
+  ERR_FILE_CHANGED: 409,
+  // index files
+  ERR_INDEX_INVALID: 400,
+  ERR_INDEX_TOO_LARGE: 413,
+  ERR_INDEX_VERSION: 400,
+  ERR_INDEX_SCHEME: 400,
+  ERR_INDEX_UNTRUSTED: 403,
+  // chunks and merged files
+  ERR_CHUNK_MISSING: 404,
+  ERR_CHUNK_SIZE: 422,
+  ERR_CHUNK_HASH: 422,
+  ERR_CHUNK_CONFLICT: 409,
+  ERR_FILE_HASH: 422,
+  // home, keys and trust
+  ERR_HOME_EXISTS: 409,
+  ERR_HOME_NOT_FOUND: 404,
+  ERR_HOME_INVALID: 500,
+  ERR_INSECURE_PATH: 500,
+  ERR_KEY_NOT_FOUND: 404,
+  ERR_KEY_INVALID: 400,
+  ERR_KEY_UNSUPPORTED: 400,
+  ERR_PAIRING_INVALID: 400,
+  ERR_PEER_SELF: 400,
+  ERR_PEER_CONFLICT: 409,
+  ERR_PEER_NOT_FOUND: 404,
+  ERR_NOT_CONFIRMED: 400,
+  ERR_SIGNATURE_INVALID: 400,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ArozError extends Error {
+  override readonly name = 'ArozError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** HTTP status for this error when it crosses the wire. */
+  get status(): number {
+    return ERROR_CODES[this.code];
+  }
+}
+
+export function isArozError(err: unknown, code?: ErrorCode): err is ArozError {
+  return err instanceof ArozError && (code === undefined || err.code === code);
+}
+
+/** CLI exit code: 2 for usage errors, 130 when interrupted, 1 for every other failure. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof ArozError) {
+    if (err.code === 'ERR_USAGE') return 2;
+    if (err.code === 'ERR_INTERRUPTED') return 130;
+  }
+  return 1;
+}
+
+/** Programming errors are never swallowed by a catch that expects operational failures. */
+export function isProgrammingError(err: unknown): boolean {
+  return (
+    err instanceof TypeError ||
+    err instanceof RangeError ||
+    err instanceof SyntaxError ||
+    err instanceof ReferenceError ||
+    (err instanceof Error && err.name === 'AssertionError')
+  );
+}
+
+/**
+ * Translates a Node system error from a file operation into an ArozError naming `what` (a quoted
+ * path or thing). Programming errors and ArozErrors pass through unchanged.
+ */
+export function fromSystemError(err: unknown, what: string): unknown {
+  if (err instanceof ArozError || isProgrammingError(err)) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return new ArozError('ERR_FILE_NOT_FOUND', `${what} does not exist`, { cause: err });
+    case 'EISDIR':
+      return new ArozError('ERR_NOT_A_FILE', `${what} is a directory, not a file`, { cause: err });
+    case 'ENOTDIR':
+      return new ArozError('ERR_NOT_A_DIRECTORY', `${what}: a part of the path is not a directory`, {
+        cause: err,
+      });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new ArozError('ERR_PERMISSION_DENIED', `${what}: permission denied (${code})`, { cause: err });
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EFBIG':
+      return new ArozError('ERR_NO_SPACE', `${what}: no space left on the device (${code})`, { cause: err });
+    case 'EEXIST':
+      return new ArozError('ERR_OUTPUT_EXISTS', `${what} already exists`, { cause: err });
+    default:
+      return new ArozError(
+        'ERR_IO',
+        `${what}: ${code ?? 'I/O error'}: ${(err as Error | undefined)?.message ?? String(err)}`,
+        { cause: err },
+      );
+  }
+}
