@@ -49,6 +49,13 @@ export const ERROR_CODES = {
   ERR_PEER_NOT_FOUND: 404,
   ERR_NOT_CONFIRMED: 400,
   ERR_SIGNATURE_INVALID: 400,
+  // node-to-node transport
+  ERR_PEER_UNTRUSTED: 403,
+  ERR_PEER_UNREACHABLE: 502,
+  ERR_TIMEOUT: 504,
+  ERR_BAD_REQUEST: 400,
+  ERR_ROUTE_NOT_FOUND: 404,
+  ERR_BUSY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,31 @@
+/**
+ * Limits of the cluster port, in one place. Windows are raised from HTTP/2's 64 KiB so large chunk
+ * streams run near TLS speed, yet sized so one session's buffered data stays bounded.
+ */
+import { MiB } from '../index-file/types.ts';
+
+export const LIMITS = {
+  /** Per-stream flow-control window (bytes a sender may have in flight on one stream). */
+  streamWindow: 8 * MiB,
+  /** Per-session (connection) window. */
+  sessionWindow: 32 * MiB,
+  /** nghttp2's cap on a session's buffered memory, in MB. */
+  maxSessionMemoryMB: 64,
+  maxConcurrentStreams: 32,
+  maxHeaderListSize: 16 * 1024,
+  maxHeaderListPairs: 64,
+  /** Largest JSON request or response body. */
+  maxJsonBody: 64 * 1024,
+  /** TLS handshake must complete within this time. */
+  handshakeTimeoutMs: 5_000,
+  /** A client that negotiated no ALPN is closed after this time. */
+  unknownProtocolTimeoutMs: 500,
+  /** An idle session is closed after this time. */
+  sessionIdleMs: 120_000,
+  /** TCP connections still in the handshake, across all clients. */
+  maxHandshakesInFlight: 64,
+  /** A request (or a stream that makes no progress) is abandoned after this time. */
+  requestTimeoutMs: 30_000,
+  /** Dialling (TCP + TLS) must complete within this time. */
+  connectTimeoutMs: 5_000,
+} as const;

@@ -1,0 +1,205 @@
+/**
+ * The cluster port: HTTP/2 over mutual TLS 1.3 with SPKI pinning (DESIGN.md §5, "the Node recipe").
+ * The pin check runs synchronously in a *prepended* `secureConnection` listener, so an untrusted client
+ * is destroyed before the HTTP/2 layer reads a single frame; every stream handler is then given the
+ * session's verified node UUID. No session resumption, ALPN h2 only, bounded handshakes, streams,
+ * headers, windows and idle time.
+ */
+import { constants as cryptoConstants } from 'node:crypto';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { debuglog } from 'node:util';
+import { ArozError } from '../errors.ts';
+import { LIMITS } from './limits.ts';
+import { checkPeer, type PinSource, verifiedPeerOf } from './peer-identity.ts';
+import { sendError } from './wire.ts';
+
+const debug = debuglog('arozdfs');
+
+export interface Identity {
+  nodeUuid: string;
+  /** PEM of this node's self-signed certificate and its private key. */
+  certPem: string;
+  keyPem: string;
+}
+
+export interface PeerRequest {
+  stream: ServerHttp2Stream;
+  headers: IncomingHttpHeaders;
+  /** The verified node UUID of the caller. */
+  peer: string;
+}
+
+/** Handles one request; a thrown error is answered as `{code, message}` with its status. */
+export type RequestHandler = (request: PeerRequest) => Promise<void>;
+
+export interface NodeServerOptions {
+  identity: Identity;
+  pins: PinSource;
+  handler: RequestHandler;
+  host: string;
+  port: number;
+}
+
+type State = 'new' | 'listening' | 'closing' | 'closed';
+
+export class NodeServer {
+  #options: NodeServerOptions;
+  #server: Http2SecureServer;
+  #state: State = 'new';
+  #handshakes = 0;
+  #sessions = new Map<string, Set<ServerHttp2Session>>();
+  #allSessions = new Set<ServerHttp2Session>();
+  #inFlight = new Set<Promise<void>>();
+  /** Refusals since start, by reason; for tests and diagnostics. */
+  readonly refusals: string[] = [];
+
+  constructor(options: NodeServerOptions) {
+    this.#options = options;
+    this.#server = createSecureServer({
+      cert: options.identity.certPem,
+      key: options.identity.keyPem,
+      requestCert: true,
+      rejectUnauthorized: false, // the trust store holds keys, not certificates: pins are checked below
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      ALPNProtocols: ['h2'],
+      allowHTTP1: false,
+      secureOptions: cryptoConstants.SSL_OP_NO_TICKET, // no resumption: every connection is checked afresh
+      handshakeTimeout: LIMITS.handshakeTimeoutMs,
+      unknownProtocolTimeout: LIMITS.unknownProtocolTimeoutMs,
+      maxSessionMemory: LIMITS.maxSessionMemoryMB,
+      maxHeaderListPairs: LIMITS.maxHeaderListPairs,
+      settings: {
+        initialWindowSize: LIMITS.streamWindow,
+        maxConcurrentStreams: LIMITS.maxConcurrentStreams,
+        maxHeaderListSize: LIMITS.maxHeaderListSize,
+      },
+    });
+    this.#server.on('connection', (socket: Socket) => this.#onConnection(socket));
+    // Prepended: runs before the HTTP/2 layer attaches to the socket.
+    this.#server.prependListener('secureConnection', (socket: TLSSocket) => this.#onSecureConnection(socket));
+    this.#server.on('session', (session) => this.#onSession(session));
+    this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    this.#server.on('tlsClientError', (err) => debug('cluster port: TLS client error: %s', err.message));
+  }
+
+  /** Listens; resolves with the bound address. Idempotent. */
+  async start(): Promise<AddressInfo> {
+    if (this.#state === 'new') {
+      this.#state = 'listening';
+      await new Promise<void>((resolve, reject) => {
+        this.#server.once('error', reject);
+        this.#server.listen(this.#options.port, this.#options.host, () => {
+          this.#server.off('error', reject);
+          resolve();
+        });
+      });
+    }
+    return this.address();
+  }
+
+  address(): AddressInfo {
+    const address = this.#server.address();
+    if (address === null || typeof address === 'string') {
+      throw new ArozError('ERR_IO', 'The cluster port is not listening');
+    }
+    return address;
+  }
+
+  /** Closes every live session of `uuid` at once (its key was revoked or replaced). */
+  dropPeer(uuid: string): void {
+    for (const session of this.#sessions.get(uuid) ?? []) session.destroy();
+    this.#sessions.delete(uuid);
+  }
+
+  /** Stops accepting, lets in-flight requests finish, then closes every session. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'new') {
+      this.#state = 'closed';
+      return;
+    }
+    if (this.#state === 'listening') {
+      this.#state = 'closing';
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      for (const session of this.#allSessions) session.close();
+      await Promise.allSettled([...this.#inFlight]);
+      await closed;
+      this.#state = 'closed';
+    }
+  }
+
+  /** Aborts every session and stream now. */
+  destroy(): void {
+    for (const session of this.#allSessions) session.destroy();
+    this.#server.close();
+    this.#state = 'closed';
+  }
+
+  #onConnection(socket: Socket): void {
+    if (this.#handshakes >= LIMITS.maxHandshakesInFlight || this.#state !== 'listening') {
+      socket.destroy();
+      return;
+    }
+    this.#handshakes++;
+    let counted = true;
+    const done = () => {
+      if (counted) this.#handshakes--;
+      counted = false;
+    };
+    socket.once('close', done);
+    socket.once('secure', done);
+  }
+
+  #onSecureConnection(socket: TLSSocket): void {
+    const check = checkPeer(socket, this.#options.pins);
+    if (!check.ok) {
+      this.refusals.push(check.reason);
+      debug('cluster port: refused %s: %s', socket.remoteAddress, check.reason);
+      socket.destroy();
+    }
+  }
+
+  #onSession(session: ServerHttp2Session): void {
+    const peer = verifiedPeerOf(session.socket);
+    if (peer === undefined) {
+      session.destroy();
+      return;
+    }
+    session.setLocalWindowSize(LIMITS.sessionWindow);
+    session.setTimeout(LIMITS.sessionIdleMs, () => session.close());
+    let set = this.#sessions.get(peer);
+    if (set === undefined) {
+      set = new Set();
+      this.#sessions.set(peer, set);
+    }
+    set.add(session);
+    this.#allSessions.add(session);
+    session.once('close', () => {
+      set.delete(session);
+      this.#allSessions.delete(session);
+    });
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const peer = verifiedPeerOf(stream.session?.socket ?? {});
+    if (peer === undefined || this.#state !== 'listening') {
+      stream.close(0x7); // REFUSED_STREAM
+      return;
+    }
+    stream.on('error', (err) => debug('cluster port: stream error from %s: %s', peer, err.message));
+    const work = this.#options.handler({ stream, headers, peer }).catch((err: unknown) => {
+      if (!(err instanceof ArozError)) debug('cluster port: handler failed: %o', err);
+      sendError(stream, err);
+    });
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+}
