@@ -56,6 +56,10 @@ export const ERROR_CODES = {
   ERR_BAD_REQUEST: 400,
   ERR_ROUTE_NOT_FOUND: 404,
   ERR_BUSY: 503,
+  // daemon and control socket
+  ERR_DAEMON_RUNNING: 409,
+  ERR_DAEMON_UNREACHABLE: 503,
+  ERR_SOCKET_PATH: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,106 @@
+/**
+ * The CLI's side of the control socket: is a daemon running for this home, and call it. Errors the
+ * daemon answers come back as the same ArozError codes.
+ */
+
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { ArozError } from '../errors.ts';
+import { isErrorCode } from '../transport/wire.ts';
+import { controlSocketPath } from './paths.ts';
+
+/** True when something answers on the socket path (a live daemon); false when absent or stale. */
+export function isDaemonListening(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function daemonRunning(home: string): Promise<boolean> {
+  return isDaemonListening(controlSocketPath(home));
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Called with each JSON line of a streaming answer. */
+  onLine?: (line: Record<string, unknown>) => void;
+}
+
+/** Calls the daemon; resolves with its JSON answer (or the last line of a streamed one). */
+export async function controlCall(
+  home: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: CallOptions = {},
+): Promise<unknown> {
+  const signals = [
+    AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    ...(options.signal ? [options.signal] : []),
+  ];
+  const signal = AbortSignal.any(signals);
+  const text = body === undefined ? '' : JSON.stringify(body);
+  return await new Promise((resolve, reject) => {
+    const req = request(
+      {
+        socketPath: controlSocketPath(home),
+        method,
+        path,
+        signal,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+      },
+      (res) => {
+        let buffered = '';
+        let last: unknown;
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          buffered += d;
+          if (res.headers['content-type'] !== 'application/x-ndjson') return;
+          let nl = buffered.indexOf('\n');
+          while (nl >= 0) {
+            const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+            buffered = buffered.slice(nl + 1);
+            last = line;
+            options.onLine?.(line);
+            nl = buffered.indexOf('\n');
+          }
+        });
+        res.on('end', () => {
+          try {
+            if (res.headers['content-type'] === 'application/x-ndjson') {
+              const l = last as { type?: string; code?: unknown; message?: unknown } | undefined;
+              if (l?.type === 'error') reject(wireError(l.code, l.message));
+              else resolve(last);
+              return;
+            }
+            const value = JSON.parse(buffered) as { code?: unknown; message?: unknown };
+            if ((res.statusCode ?? 500) >= 400) reject(wireError(value.code, value.message));
+            else resolve(value);
+          } catch (err) {
+            reject(new ArozError('ERR_IO', 'The daemon answered something that is not JSON', { cause: err }));
+          }
+        });
+      },
+    );
+    req.on('error', (err) => {
+      if (signal.aborted)
+        reject(new ArozError('ERR_TIMEOUT', `The daemon did not answer ${method} ${path} in time`));
+      else
+        reject(
+          new ArozError('ERR_DAEMON_UNREACHABLE', `Cannot reach the daemon: ${err.message}`, { cause: err }),
+        );
+    });
+    req.end(text);
+  });
+}
+
+function wireError(code: unknown, message: unknown): ArozError {
+  const text = typeof message === 'string' ? message : 'The daemon refused the request';
+  return new ArozError(isErrorCode(code) ? code : 'ERR_IO', text);
+}
