@@ -9,7 +9,9 @@ const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 
 if (major > 24 || (major === 24 && minor >= 12)) {
-  await import(cli);
+  // Imported, src/cli.ts is not the main module (its `import.meta.main` guard is false): call main().
+  const { main } = await import(cli);
+  process.exitCode = await main(process.argv.slice(2));
 } else {
   const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
   if (!existsSync(pinned)) {

@@ -1,24 +1,119 @@
-import { ArozError } from '../errors.ts';
+/**
+ * `arozdfs peers add PAIRING|- [--uuid U] [--yes] | list | remove NODE_UUID`: the trust store from
+ * the command line. `add` shows what is about to be trusted and asks the person to type the last
+ * characters of the fingerprint they see on the other machine; nothing is written before that.
+ */
+import { NodeHome } from '../home/open.ts';
+import { fingerprintTail, groupFingerprint } from '../keys/fingerprint.ts';
+import { MAX_PAIRING_INPUT, parsePastedPeer } from '../keys/pairing.ts';
+import type { PinnedPeer } from '../keys/trust-store.ts';
+import { assertUuid } from '../uuid.ts';
 import type { Register } from './context.ts';
+import { Prompts } from './prompt.ts';
+import { table } from './table.ts';
 
-const notBuilt = (name: string) => async () => {
-  throw new ArozError('ERR_NOT_IMPLEMENTED', `"arozdfs peers ${name}" is not implemented yet`);
-};
+function peerJson(peer: PinnedPeer) {
+  return {
+    nodeUuid: peer.nodeUuid,
+    label: peer.label,
+    bits: peer.bits,
+    fingerprint: peer.fingerprint,
+    addedAt: peer.addedAt ?? null,
+  };
+}
 
 export const register: Register = (program, action) => {
   const peers = program.command('peers').description('trusted remote keys: add, list, revoke');
+
   peers
     .command('add <pairing>')
     .description('trust a node from its pairing string (or "-" to read it from stdin)')
     .option('--uuid <uuid>', 'node UUID, when pasting a bare PEM public key')
     .option('--yes', 'do not ask to confirm the fingerprint')
-    .action(action(notBuilt('add')));
+    .action(
+      action<[string], { uuid?: string; yes?: boolean }>(async (ctx, [input], options) => {
+        using prompts = new Prompts(ctx);
+        const raw =
+          input === '-'
+            ? await prompts.readPasted(
+                'Paste the pairing string from the other machine ("arozdfs keys show" there), then press Enter twice:\n',
+                MAX_PAIRING_INPUT,
+              )
+            : input;
+        const pasted = parsePastedPeer(raw, options.uuid === undefined ? {} : { uuid: options.uuid });
+        const home = await NodeHome.open(ctx.home);
+        const trust = await home.trustStore();
+        const { nodeUuid, key, label } = pasted;
+        const shown = label === '' ? '(no label)' : `"${label}"`;
+        if (trust.check(nodeUuid, key) === 'pinned') {
+          ctx.out.result(
+            { ...peerJson(trust.get(nodeUuid)!), added: false },
+            `Node ${shown} (${nodeUuid}) is already trusted with this key; nothing changed.`,
+          );
+          return;
+        }
+        const details = [
+          'You are about to trust this node:',
+          `  node UUID:    ${nodeUuid}`,
+          `  label:        ${shown}`,
+          `  key:          RSA, ${key.bits} bits`,
+          `  fingerprint:  ${groupFingerprint(key.fingerprint)}`,
+          'On the other machine, "arozdfs keys show" prints its fingerprint: it must be exactly the same.',
+          "If it differs, stop: what you pasted is not that machine's key.",
+        ].join('\n');
+        if (options.yes === true) ctx.out.info(details);
+        await prompts.confirm({
+          yes: options.yes === true,
+          what: `Trusting node ${nodeUuid}`,
+          expected: fingerprintTail(key.fingerprint),
+          question: `${details}\nType the last 6 characters of the fingerprint (upper and lower case matter) to trust it: `,
+        });
+        const { peer } = await home.addPeer(trust, pasted, 'cli');
+        ctx.out.result(
+          { ...peerJson(peer), added: true },
+          [
+            `This node now trusts node ${shown} (${nodeUuid}).`,
+            'Pairing works in both directions only: if not done yet, run "arozdfs keys show" here and',
+            '"arozdfs peers add -" on the other machine.',
+          ].join('\n'),
+        );
+      }),
+    );
+
   peers
     .command('list')
     .description('trusted peers with fingerprints')
-    .action(action(notBuilt('list')));
+    .action(
+      action(async (ctx) => {
+        const home = await NodeHome.open(ctx.home);
+        const list = (await home.trustStore()).list();
+        const rows = list.map((p) => [p.nodeUuid, p.label, String(p.bits), p.fingerprint]);
+        ctx.out.result(
+          { peers: list.map(peerJson) },
+          list.length === 0
+            ? 'This node trusts no other node yet. To pair, see "arozdfs keys show".'
+            : [
+                `This node trusts ${list.length} node(s):`,
+                '',
+                table(['NODE UUID', 'LABEL', 'BITS', 'FINGERPRINT'], rows),
+              ].join('\n'),
+        );
+      }),
+    );
+
   peers
     .command('remove <node-uuid>')
     .description('revoke trust in a node')
-    .action(action(notBuilt('remove')));
+    .action(
+      action<[string], Record<string, never>>(async (ctx, [uuidArg]) => {
+        const nodeUuid = assertUuid(uuidArg, 'The node UUID');
+        const home = await NodeHome.open(ctx.home);
+        const removed = await home.removePeer(nodeUuid, 'cli');
+        const shown = removed.label === '' ? '' : ` "${removed.label}"`;
+        ctx.out.result(
+          { nodeUuid, label: removed.label, fingerprint: removed.fingerprint ?? null },
+          `Node${shown} (${nodeUuid}) is no longer trusted: this node will refuse to talk to it.`,
+        );
+      }),
+    );
 };

@@ -1,13 +1,19 @@
 /**
- * The index file, format v1 (docs/index-format.md). These types are the decoded, validated form;
- * unknown fields found in a file are kept (they are covered by the signature) under `extra` keys of
- * the same objects, so the types are open (`[key: string]: unknown`).
+ * The index file, format v1 (docs/index-format.md). These types are the decoded, validated form.
+ * Unknown fields found in a file are kept as ordinary own properties of the object they were found in
+ * (they are covered by the signature), so every object type is open (`[key: string]: unknown`).
  */
 
 export const INDEX_FORMAT = 'arozdfs-index';
 export const INDEX_VERSION = 1;
 /** Domain separation prefix of the signed bytes. */
 export const SIGNING_PREFIX = 'arozdfs-index-v1\n';
+/** The only redundancy scheme of v1; readers refuse any other (ERR_INDEX_SCHEME). */
+export const REPLICAS_SCHEME = 'replicas';
+/** The only signature algorithm of v1. */
+export const SIGNATURE_ALG = 'RSA-PSS-SHA256';
+/** SHA-256 of empty input: the `file.sha256` of an empty file (which has zero chunks). */
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -18,6 +24,14 @@ export const MIN_CHUNK_SIZE = 4 * KiB;
 export const MAX_CHUNK_SIZE = 4 * GiB - 1;
 export const INDEX_MAX_BYTES = 64 * MiB;
 export const INDEX_MAX_CHUNKS = 1_048_576;
+/** Largest `redundancy.copies`. */
+export const MAX_COPIES = 16;
+/** Most holders one chunk may list (holders are hints and may outnumber `copies` after repairs). */
+export const MAX_HOLDERS = 64;
+/** Most nodes in `cluster`. */
+export const MAX_CLUSTER_NODES = 1024;
+/** Most UTF-8 bytes in `file.name`. */
+export const MAX_NAME_BYTES = 255;
 
 export interface IndexHolder {
   /** Node UUID holding a copy. */
@@ -26,24 +40,43 @@ export interface IndexHolder {
 }
 
 export interface IndexChunk {
+  /** Position of the chunk: chunks[k].i === k. */
   i: number;
+  /** Byte offset of the chunk in the file: the sum of the sizes before it. */
   offset: number;
+  /** chunkSize for every chunk but the last, which holds 1..chunkSize bytes. */
   size: number;
   /** Lower-case hex SHA-256 of the chunk's bytes as stored. */
   sha256: string;
   /** Chunk UUID (v4, canonical lower case). */
   uuid: string;
-  /** Nodes holding a copy; absent in a local (sliced) index. */
+  /** Nodes holding a copy; present on every chunk of a distributed index, absent in a local one. */
   holders?: IndexHolder[];
   [key: string]: unknown;
 }
 
 export interface IndexSignature {
-  alg: 'RSA-PSS-SHA256';
+  alg: typeof SIGNATURE_ALG;
   /** `SHA256:<unpadded base64>` fingerprint of the signer's SPKI. */
   key: string;
-  /** base64 signature over SIGNING_PREFIX + canonical JSON of the index without `signature`. */
+  /** Padded base64 signature over SIGNING_PREFIX + canonical JSON of the index without `signature`. */
   value: string;
+  [key: string]: unknown;
+}
+
+export interface IndexFileInfo {
+  /** One path component: no `/`, `\`, control characters; not `.` or `..`; 1..255 UTF-8 bytes. */
+  name: string;
+  size: number;
+  /** Lower-case hex SHA-256 of the whole file. */
+  sha256: string;
+  [key: string]: unknown;
+}
+
+export interface IndexRedundancy {
+  scheme: typeof REPLICAS_SCHEME;
+  /** Copies an upload made of every chunk (1..MAX_COPIES); always 1 in a local index. */
+  copies: number;
   [key: string]: unknown;
 }
 
@@ -52,18 +85,19 @@ export interface IndexFile {
   version: typeof INDEX_VERSION;
   /** Index UUID (v4). */
   id: string;
-  file: { name: string; size: number; sha256: string; [key: string]: unknown };
+  file: IndexFileInfo;
   chunkSize: number;
-  redundancy: { scheme: 'replicas'; copies: number; [key: string]: unknown };
+  redundancy: IndexRedundancy;
   chunks: IndexChunk[];
   /** Cluster list (node UUIDs) of an upload; absent in a local index. */
   cluster?: string[];
   /** Shift x of an upload; absent in a local index. */
   shift?: number;
-  /** ISO 8601 UTC timestamp. */
+  /** ISO 8601 UTC timestamp `YYYY-MM-DDTHH:MM:SS[.fraction]Z`. */
   createdAt: string;
   /** Node UUID of the uploader; absent in a local index. */
   createdBy?: string;
+  /** Present only on a signed distributed index. */
   signature?: IndexSignature;
   [key: string]: unknown;
 }

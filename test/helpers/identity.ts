@@ -106,6 +106,6 @@ export class Pins implements PinSource {
 
   isPinned(uuid: string, spkiDer: Buffer): boolean {
     const pinned = this.map.get(uuid);
-    return pinned !== undefined && pinned.equals(spkiDer);
+    return pinned?.equals(spkiDer) === true;
   }
 }

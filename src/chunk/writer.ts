@@ -1,0 +1,74 @@
+/**
+ * Where copyRange puts its pieces. A file is written through its ordinary handle and, where the file
+ * system allows it, through a second O_DIRECT handle for every piece whose position and length are
+ * multiples of 4 KiB (the ring's buffers are page-aligned, see ring.ts). Direct writes skip the page
+ * cache: no copy into freshly allocated cache pages (slow on these VMs), no later write-back, and the
+ * CPU stays free for hashing. Anything else — the short last piece of a chunk, an unaligned offset, a
+ * file system that refuses O_DIRECT — goes through the ordinary handle. The durability step (fsync of
+ * the ordinary handle) covers both.
+ */
+import { constants, type promises as fsp } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { isProgrammingError } from '../errors.ts';
+import { type PieceSink, writeFully } from './copy.ts';
+
+/** Covers the logical block size of every common device (512 B or 4 KiB). */
+export const DIRECT_ALIGN = 4096;
+
+export class PieceWriter implements PieceSink {
+  readonly name: string;
+  #handle: fsp.FileHandle;
+  /** The O_DIRECT handle while direct writes are in use; `#opened` keeps it for close(). */
+  #direct: fsp.FileHandle | undefined;
+  #opened: fsp.FileHandle | undefined;
+
+  private constructor(name: string, handle: fsp.FileHandle, direct: fsp.FileHandle | undefined) {
+    this.name = name;
+    this.#handle = handle;
+    this.#direct = direct;
+    this.#opened = direct;
+  }
+
+  /** True while pieces may go through O_DIRECT. */
+  get direct(): boolean {
+    return this.#direct !== undefined;
+  }
+
+  /**
+   * Wraps `handle`, the open file at `path`. With `direct` (the default) it also opens `path` with
+   * O_DIRECT, silently doing without where the system or file system does not support it.
+   */
+  static async open(path: string, handle: fsp.FileHandle, name: string, direct = true): Promise<PieceWriter> {
+    if (!direct || constants.O_DIRECT === undefined) return new PieceWriter(name, handle, undefined);
+    try {
+      return new PieceWriter(name, handle, await open(path, constants.O_WRONLY | constants.O_DIRECT));
+    } catch (err) {
+      if (isProgrammingError(err)) throw err;
+      return new PieceWriter(name, handle, undefined);
+    }
+  }
+
+  /** Writes all of `data` at `position`. */
+  async write(data: Buffer, position: number): Promise<void> {
+    const direct = this.#direct;
+    if (direct !== undefined && position % DIRECT_ALIGN === 0 && data.length % DIRECT_ALIGN === 0) {
+      try {
+        await writeFully(direct, data, position, this.name);
+        return;
+      } catch (err) {
+        // EINVAL: this file system takes O_DIRECT at open but not for this write; stop trying.
+        if ((err as { cause?: { code?: unknown } }).cause?.code !== 'EINVAL') throw err;
+        this.#direct = undefined;
+      }
+    }
+    await writeFully(this.#handle, data, position, this.name);
+  }
+
+  /** Closes the O_DIRECT handle (the ordinary one belongs to the caller). Idempotent. */
+  async close(): Promise<void> {
+    const opened = this.#opened;
+    this.#direct = undefined;
+    this.#opened = undefined;
+    await opened?.close();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * ADDC/node.json: who this node is (docs/config.md). Validated on every load; a damaged file is
+ * ERR_HOME_INVALID naming the file and the field. Fields this version does not know are kept as they
+ * are when the file is written again.
+ */
+import { isAbsolute } from 'node:path';
+import { writeFileAtomic } from '../durable/index.ts';
+import { ArozError } from '../errors.ts';
+import { isCleanLabel } from '../keys/label.ts';
+import { readSecureFile } from '../keys/secure-fs.ts';
+import { isUuid } from '../uuid.ts';
+import { FILE_MODE } from './paths.ts';
+
+export const NODE_CONFIG_VERSION = 1;
+const MAX_NODE_JSON = 1024 * 1024;
+
+export interface NodeConfig {
+  version: typeof NODE_CONFIG_VERSION;
+  /** This node's UUID (v4, canonical lower case); never changes. */
+  nodeUuid: string;
+  /** A name for people, 1–64 characters; the label in this node's pairing string. */
+  name: string;
+  /** UUID of the key pair in ADDC/keypairs/ that is this node's identity. */
+  activeKey: string;
+  /** ISO 8601 time of `init`. */
+  createdAt: string;
+  /** Cluster address `host:port` for `serve` (default 0.0.0.0:7420). */
+  listen?: string;
+  /** Absolute paths of extra chunk stores (external disks). */
+  stores?: string[];
+  [key: string]: unknown;
+}
+
+/** Checks a parsed node.json; `path` names the file in errors. */
+export function validateNodeConfig(value: unknown, path: string): NodeConfig {
+  const bad = (what: string) => new ArozError('ERR_HOME_INVALID', `"${path}" is damaged: ${what}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad('it is not a JSON object');
+  const c = value as Record<string, unknown>;
+  if (c['version'] !== NODE_CONFIG_VERSION) {
+    throw bad(
+      `"version" is ${JSON.stringify(c['version'])}; this arozdfs reads version ${NODE_CONFIG_VERSION}`,
+    );
+  }
+  if (!isUuid(c['nodeUuid'])) throw bad('"nodeUuid" is not a canonical lower-case v4 UUID');
+  if (typeof c['name'] !== 'string' || !isCleanLabel(c['name'])) {
+    throw bad('"name" must be 1–64 characters without control characters');
+  }
+  if (!isUuid(c['activeKey'])) throw bad('"activeKey" is not a canonical lower-case v4 UUID');
+  if (typeof c['createdAt'] !== 'string' || Number.isNaN(Date.parse(c['createdAt']))) {
+    throw bad('"createdAt" is not an ISO 8601 time');
+  }
+  if (c['listen'] !== undefined && (typeof c['listen'] !== 'string' || !/^\S+:\d{1,5}$/.test(c['listen']))) {
+    throw bad('"listen" is not "host:port"');
+  }
+  const stores = c['stores'];
+  if (
+    stores !== undefined &&
+    (!Array.isArray(stores) || !stores.every((s) => typeof s === 'string' && isAbsolute(s)))
+  ) {
+    throw bad('"stores" is not a list of absolute paths');
+  }
+  return c as NodeConfig;
+}
+
+export async function readNodeConfig(path: string): Promise<NodeConfig> {
+  let text: string;
+  try {
+    text = (await readSecureFile(path, { maxBytes: MAX_NODE_JSON, tooLarge: 'ERR_HOME_INVALID' })).toString(
+      'utf8',
+    );
+  } catch (err) {
+    if (err instanceof ArozError && err.code === 'ERR_FILE_NOT_FOUND') {
+      throw new ArozError('ERR_HOME_INVALID', `"${path}" is missing`, { cause: err });
+    }
+    throw err;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ArozError('ERR_HOME_INVALID', `"${path}" is damaged: it is not valid JSON`, { cause: err });
+  }
+  return validateNodeConfig(value, path);
+}
+
+/** Writes node.json atomically (0600); `replace` false refuses an existing file. */
+export async function writeNodeConfig(path: string, config: NodeConfig, replace: boolean): Promise<void> {
+  validateNodeConfig(config, path);
+  await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`, {
+    mode: FILE_MODE,
+    overwrite: replace,
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * The node's TLS certificate: self-signed X.509 v3 made from its active RSA key, with the node UUID
+ * as CN and as SAN URI `urn:uuid:<uuid>`, signed with SHA-256, usable for server and client auth.
+ * Peers never trust the certificate itself — they pin the key inside it (DESIGN.md §5) — so the
+ * validity dates are wide: from now to 9999-12-31 (RFC 5280's "no expiry" value). There is no
+ * keyUsage extension: with one, OpenSSL no longer sees the certificate as self-issued (it would need
+ * keyCertSign), and the transport's pin check requires a self-issued certificate.
+ *
+ * Built with the small DER writer in der.ts and node:crypto rather than @peculiar/x509: that library
+ * needs a global `reflect-metadata` polyfill (it patches the global Reflect object) and twenty
+ * packages, for a certificate whose shape here never changes. Parsing stays with node:crypto.
+ */
+import { randomBytes, sign, X509Certificate } from 'node:crypto';
+import { ArozError } from '../errors.ts';
+import { assertUuid, isUuid } from '../uuid.ts';
+import * as der from './der.ts';
+import { pemOf } from './pem.ts';
+import { type KeyPair, privateKeyPem } from './rsa.ts';
+
+const OID = {
+  sha256WithRSA: '1.2.840.113549.1.1.11',
+  commonName: '2.5.4.3',
+  basicConstraints: '2.5.29.19',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+} as const;
+
+const NO_EXPIRY = new Date('9999-12-31T23:59:59Z');
+
+function extension(oid: string, critical: boolean, value: Uint8Array): Buffer {
+  return der.sequence(
+    der.objectIdentifier(oid),
+    ...(critical ? [der.boolean(true)] : []),
+    der.octetString(value),
+  );
+}
+
+export interface NodeCertificate {
+  /** The certificate, PEM. */
+  certPem: string;
+  /** The private key, PKCS#8 PEM (the same key as the node's active key pair). */
+  keyPem: string;
+}
+
+/** Makes the node's self-signed certificate from `keyPair` (`now` sets notBefore; default: now). */
+export async function makeNodeCertificate(
+  nodeUuid: string,
+  keyPair: KeyPair,
+  options: { now?: Date } = {},
+): Promise<NodeCertificate> {
+  assertUuid(nodeUuid, 'Node UUID');
+  const signatureAlgorithm = der.sequence(der.objectIdentifier(OID.sha256WithRSA), der.nullValue());
+  const name = der.sequence(
+    der.set(der.sequence(der.objectIdentifier(OID.commonName), der.utf8String(nodeUuid))),
+  );
+  const serial = randomBytes(16);
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x10; // positive, 16 bytes
+  const now = options.now ?? new Date();
+  const extensions = der.sequence(
+    extension(OID.basicConstraints, true, der.sequence()),
+    extension(
+      OID.extKeyUsage,
+      false,
+      der.sequence(der.objectIdentifier(OID.serverAuth), der.objectIdentifier(OID.clientAuth)),
+    ),
+    extension(
+      OID.subjectAltName,
+      false,
+      der.sequence(der.implicitPrimitive(6, Buffer.from(`urn:uuid:${nodeUuid}`, 'ascii'))),
+    ),
+  );
+  const tbs = der.sequence(
+    der.explicit(0, der.smallInteger(2)), // v3
+    der.unsignedInteger(serial),
+    signatureAlgorithm,
+    name,
+    der.sequence(der.time(now), der.time(NO_EXPIRY)),
+    name,
+    keyPair.spkiDer,
+    der.explicit(3, extensions),
+  );
+  const signature = sign('sha256', tbs, keyPair.privateKey);
+  const certificate = der.sequence(tbs, signatureAlgorithm, der.bitString(signature));
+  return { certPem: pemOf(certificate, 'CERTIFICATE'), keyPem: privateKeyPem(keyPair) };
+}
+
+function parse(cert: Uint8Array | string | X509Certificate): X509Certificate {
+  if (cert instanceof X509Certificate) return cert;
+  try {
+    return new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert));
+  } catch (err) {
+    throw new ArozError('ERR_KEY_INVALID', 'The peer certificate is not a readable X.509 certificate', {
+      cause: err,
+    });
+  }
+}
+
+/** The SPKI DER of the key inside a certificate (DER, PEM or parsed), to compare with a pinned key. */
+export function spkiOfCertificate(cert: Uint8Array | string | X509Certificate): Buffer {
+  return parse(cert).publicKey.export({ type: 'spki', format: 'der' });
+}
+
+/**
+ * The node UUID a certificate claims: its CN, which must equal its SAN URI `urn:uuid:<uuid>` and be
+ * canonical. Throws ERR_KEY_INVALID otherwise. (A claim only: the pinned key decides.)
+ */
+export function nodeUuidOfCertificate(cert: Uint8Array | string | X509Certificate): string {
+  const x509 = parse(cert);
+  const cn = /^CN=([^\n]*)$/.exec(x509.subject)?.[1];
+  const san = x509.subjectAltName;
+  if (!isUuid(cn) || san !== `URI:urn:uuid:${cn}`) {
+    throw new ArozError(
+      'ERR_KEY_INVALID',
+      `The peer certificate does not name one node (subject ${JSON.stringify(x509.subject.slice(0, 80))}, SAN ${JSON.stringify((san ?? '').slice(0, 80))})`,
+    );
+  }
+  return cn;
+}

@@ -1,0 +1,67 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { isArozError } from '../../src/errors.ts';
+import {
+  type NodeConfig,
+  readNodeConfig,
+  validateNodeConfig,
+  writeNodeConfig,
+} from '../../src/home/node-config.ts';
+import { newUuid } from '../../src/uuid.ts';
+import { tmpDir } from '../helpers/context.ts';
+
+const invalid = (err: unknown) => isArozError(err, 'ERR_HOME_INVALID');
+
+function good(): NodeConfig {
+  return {
+    version: 1,
+    nodeUuid: newUuid(),
+    name: 'alpha',
+    activeKey: newUuid(),
+    createdAt: '2026-11-26T07:00:00.000Z',
+  };
+}
+
+test('node.json round-trips, keeping fields this version does not know', async (t: TestContext) => {
+  const file = join(await tmpDir(t), 'node.json');
+  const config = { ...good(), listen: '0.0.0.0:7420', stores: ['/mnt/disk1'], future: { x: 1 } };
+  await writeNodeConfig(file, config, false);
+  t.assert.deepStrictEqual(await readNodeConfig(file), config);
+});
+
+test('validateNodeConfig refuses every damaged field with ERR_HOME_INVALID', (t: TestContext) => {
+  const cases: Record<string, unknown> = {
+    'not an object': [1, 2],
+    'another version': { ...good(), version: 2 },
+    'an upper-case node UUID': { ...good(), nodeUuid: newUuid().toUpperCase() },
+    'a path as node UUID': { ...good(), nodeUuid: '../../x' },
+    'an empty name': { ...good(), name: '' },
+    'a name with control characters': { ...good(), name: 'a\u0007b' },
+    'a missing active key': { ...good(), activeKey: undefined },
+    'a bad time': { ...good(), createdAt: 'yesterday' },
+    'a bad listen': { ...good(), listen: 'everywhere' },
+    'relative stores': { ...good(), stores: ['disk1'] },
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    t.assert.throws(() => validateNodeConfig(value, 'node.json'), invalid, name);
+  }
+});
+
+test('readNodeConfig refuses a missing file or invalid JSON with ERR_HOME_INVALID', async (t: TestContext) => {
+  const dir = await tmpDir(t);
+  await t.assert.rejects(readNodeConfig(join(dir, 'node.json')), invalid);
+  await writeFile(join(dir, 'node.json'), '{"version":1,', { mode: 0o600 });
+  await t.assert.rejects(readNodeConfig(join(dir, 'node.json')), invalid);
+});
+
+test('writeNodeConfig refuses to write an invalid config or replace a file unless told', async (t: TestContext) => {
+  const file = join(await tmpDir(t), 'node.json');
+  await t.assert.rejects(writeNodeConfig(file, { ...good(), name: '' }, false), invalid);
+  await writeNodeConfig(file, good(), false);
+  const before = await readFile(file, 'utf8');
+  await t.assert.rejects(writeNodeConfig(file, good(), false), (err) =>
+    isArozError(err, 'ERR_OUTPUT_EXISTS'),
+  );
+  t.assert.strictEqual(await readFile(file, 'utf8'), before);
+});
