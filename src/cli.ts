@@ -4,13 +4,21 @@
  * module besides the daemon entry that touches `process`.
  */
 import { Command, CommanderError } from 'commander';
-import { type ActionFactory, commandOf, type GlobalOptions, makeContext } from './cli/context.ts';
+import { register as registerCluster } from './cli/cluster.ts';
+import {
+  type ActionFactory,
+  commandOf,
+  commandPath,
+  type GlobalOptions,
+  makeContext,
+} from './cli/context.ts';
 import { register as registerInit } from './cli/init.ts';
 import { register as registerKeys } from './cli/keys.ts';
 import { register as registerMerge } from './cli/merge.ts';
 import { register as registerNotBuilt } from './cli/not-built.ts';
 import { Output, oneLine } from './cli/output.ts';
 import { register as registerPeers } from './cli/peers.ts';
+import { register as registerServe } from './cli/serve.ts';
 import { register as registerSlice } from './cli/slice.ts';
 import { register as registerStart } from './cli/start.ts';
 import { ArozError, exitCodeOf } from './errors.ts';
@@ -36,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     (handler) =>
     async (...raw) => {
       const cmd = commandOf(raw);
-      const ctx = makeContext(cmd.optsWithGlobals<GlobalOptions>(), controller.signal);
+      const ctx = makeContext(cmd.optsWithGlobals<GlobalOptions>(), controller.signal, commandPath(cmd));
       output = ctx.out;
       const args = raw.slice(0, cmd.registeredArguments.length) as Parameters<typeof handler>[1];
       await handler(ctx, args, cmd.opts() as Parameters<typeof handler>[2]);
@@ -56,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     registerInit,
     registerKeys,
     registerPeers,
+    registerServe,
+    registerCluster,
     registerSlice,
     registerMerge,
     registerNotBuilt,

@@ -25,12 +25,12 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-export function makeContext(globals: GlobalOptions, signal: AbortSignal): CliContext {
+export function makeContext(globals: GlobalOptions, signal: AbortSignal, command = ''): CliContext {
   const json = globals.json === true;
   return {
     home: resolve(globals.home ?? process.env['AROZDFS_HOME'] ?? resolve(homedir(), '.arozdfs')),
     json,
-    out: new Output(json),
+    out: new Output(json, command),
     signal,
     interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
     stdin: process.stdin,
@@ -54,4 +54,11 @@ export type Register = (program: Command, action: ActionFactory) => void;
 
 export function commandOf(raw: unknown[]): Command {
   return raw.at(-1) as Command;
+}
+
+/** `"peers add"` for the `add` subcommand of `peers`. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }

@@ -6,8 +6,9 @@
 import { NodeHome } from '../home/open.ts';
 import { fingerprintTail, groupFingerprint } from '../keys/fingerprint.ts';
 import { formatPairing } from '../keys/pairing.ts';
-import { GENERATE_RSA_BITS, generateKeyPair, publicKeyPem } from '../keys/rsa.ts';
+import { GENERATE_RSA_BITS, publicKeyPem } from '../keys/rsa.ts';
 import { assertUuid } from '../uuid.ts';
+import { viaDaemonOr } from './admin.ts';
 import type { Register } from './context.ts';
 import { parseBits } from './init.ts';
 import { Prompts } from './prompt.ts';
@@ -115,14 +116,14 @@ export const register: Register = (program, action) => {
         ctx.out.info(
           `Making an RSA-${bits} key pair${bits > 4096 ? ' (this can take a minute or more)' : ''}…`,
         );
-        const pair = await generateKeyPair(bits, { signal: ctx.signal });
-        await home.keys.save(pair);
-        await home.audit({
-          action: 'key-generate',
-          keyUuid: pair.keyUuid,
-          fingerprint: pair.fingerprint,
-          from: 'cli',
-        });
+        const pair = await viaDaemonOr(
+          ctx,
+          { method: 'POST', path: '/v1/keys', body: { bits } },
+          async () => {
+            const p = await home.generateKey(bits, 'cli', { signal: ctx.signal });
+            return { keyUuid: p.keyUuid, bits: p.bits, fingerprint: p.fingerprint };
+          },
+        );
         ctx.out.result(
           { keyUuid: pair.keyUuid, bits: pair.bits, fingerprint: pair.fingerprint, active: false },
           [
@@ -165,8 +166,9 @@ export const register: Register = (program, action) => {
             'Type "yes" to switch: ',
           ].join('\n'),
         });
-        await home.setActiveKey(keyUuid);
-        await home.audit({ action: 'key-activate', keyUuid, fingerprint: pair.fingerprint, from: 'cli' });
+        await viaDaemonOr(ctx, { method: 'POST', path: '/v1/keys/activate', body: { keyUuid } }, () =>
+          home.activateKey(keyUuid, 'cli'),
+        );
         ctx.out.result(
           { keyUuid, fingerprint: pair.fingerprint, previousKey: activeKey, changed: true },
           [

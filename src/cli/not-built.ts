@@ -13,30 +13,6 @@ function notBuilt(name: string): () => Promise<void> {
 
 export const register: Register = (program, action) => {
   program
-    .command('serve')
-    .description('run the node (not implemented yet)')
-    .option('--listen <host:port>', 'cluster address (default 0.0.0.0:7420)')
-    .option('--web <host:port|off>', 'web UI address (default 127.0.0.1:7421)')
-    .option('--store <dir...>', 'a chunk store folder (repeatable)')
-    .option('--peer <uuid@host:port...>', 'a static peer address (repeatable)')
-    .option('--no-discovery', 'do not announce or browse on the LAN')
-    .action(action(notBuilt('serve')));
-
-  const cluster = program.command('cluster').description('trusted and visible nodes (not implemented yet)');
-  cluster
-    .command('nodes')
-    .description('trusted nodes with state and address')
-    .action(action(notBuilt('cluster nodes')));
-  cluster
-    .command('discover')
-    .description('nodes visible on the LAN')
-    .action(action(notBuilt('cluster discover')));
-  cluster
-    .command('resolve <node-uuid>')
-    .description('the live address of a node')
-    .action(action(notBuilt('cluster resolve')));
-
-  program
     .command('upload <file>')
     .description('store a file on the cluster and write its index (not implemented yet)')
     .option('--chunk-size <size>', 'chunk size (default 64MiB)')

@@ -31,8 +31,17 @@ export class Output {
   #bar: SingleBar | undefined;
   #lastJsonProgress = 0;
 
-  constructor(json: boolean, stdout: Writable = process.stdout, stderr: Writable = process.stderr) {
+  /** The command that runs (`"peers add"`), put in every result line. */
+  readonly command: string;
+
+  constructor(
+    json: boolean,
+    command = '',
+    stdout: Writable = process.stdout,
+    stderr: Writable = process.stderr,
+  ) {
     this.json = json;
+    this.command = command;
     this.#stdout = stdout;
     this.#stderr = stderr;
   }
@@ -61,6 +70,11 @@ export class Output {
     if (finished) this.#stopBar();
   }
 
+  /** A named event line in JSON mode (e.g. `ready` when a daemon listens); nothing for people. */
+  event(type: string, data: Record<string, unknown>): void {
+    if (this.json) this.#line({ type, command: this.command, ...data });
+  }
+
   /** A line of narration for people (stderr; nothing in JSON mode). */
   info(text: string): void {
     if (this.json) return;
@@ -71,7 +85,7 @@ export class Output {
   /** The command's result: one JSON line, or the human text on stdout. */
   result(data: Record<string, unknown>, text: string): void {
     this.#stopBar();
-    if (this.json) this.#line({ type: 'result', ...data });
+    if (this.json) this.#line({ type: 'result', command: this.command, ...data });
     else if (text !== '') this.#stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 

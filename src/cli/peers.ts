@@ -5,9 +5,10 @@
  */
 import { NodeHome } from '../home/open.ts';
 import { fingerprintTail, groupFingerprint } from '../keys/fingerprint.ts';
-import { MAX_PAIRING_INPUT, parsePastedPeer } from '../keys/pairing.ts';
+import { formatPairing, MAX_PAIRING_INPUT, parsePastedPeer } from '../keys/pairing.ts';
 import type { PinnedPeer } from '../keys/trust-store.ts';
 import { assertUuid } from '../uuid.ts';
+import { viaDaemonOr } from './admin.ts';
 import type { Register } from './context.ts';
 import { Prompts } from './prompt.ts';
 import { table } from './table.ts';
@@ -68,9 +69,14 @@ export const register: Register = (program, action) => {
           expected: fingerprintTail(key.fingerprint),
           question: `${details}\nType the last 6 characters of the fingerprint (upper and lower case matter) to trust it: `,
         });
-        const { peer } = await home.addPeer(trust, pasted, 'cli');
+        const pairing = formatPairing(nodeUuid, key, label);
+        const peer = await viaDaemonOr(
+          ctx,
+          { method: 'POST', path: '/v1/peers', body: { pairing } },
+          async () => peerJson((await home.addPeer(trust, pasted, 'cli')).peer),
+        );
         ctx.out.result(
-          { ...peerJson(peer), added: true },
+          { ...peer, added: true },
           [
             `This node now trusts node ${shown} (${nodeUuid}).`,
             'Pairing works in both directions only: if not done yet, run "arozdfs keys show" here and',
@@ -108,10 +114,17 @@ export const register: Register = (program, action) => {
       action<[string], Record<string, never>>(async (ctx, [uuidArg]) => {
         const nodeUuid = assertUuid(uuidArg, 'The node UUID');
         const home = await NodeHome.open(ctx.home);
-        const removed = await home.removePeer(nodeUuid, 'cli');
+        const removed = await viaDaemonOr(
+          ctx,
+          { method: 'DELETE', path: `/v1/peers/${nodeUuid}` },
+          async () => {
+            const r = await home.removePeer(nodeUuid, 'cli');
+            return { nodeUuid, label: r.label, fingerprint: r.fingerprint ?? null };
+          },
+        );
         const shown = removed.label === '' ? '' : ` "${removed.label}"`;
         ctx.out.result(
-          { nodeUuid, label: removed.label, fingerprint: removed.fingerprint ?? null },
+          removed,
           `Node${shown} (${nodeUuid}) is no longer trusted: this node will refuse to talk to it.`,
         );
       }),

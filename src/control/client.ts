@@ -93,7 +93,11 @@ export async function controlCall(
         reject(new ArozError('ERR_TIMEOUT', `The daemon did not answer ${method} ${path} in time`));
       else
         reject(
-          new ArozError('ERR_DAEMON_UNREACHABLE', `Cannot reach the daemon: ${err.message}`, { cause: err }),
+          new ArozError(
+            'ERR_DAEMON_UNREACHABLE',
+            `No daemon answers for this home (is "arozdfs serve" running?): ${err.message}`,
+            { cause: err },
+          ),
         );
     });
     req.end(text);

@@ -42,6 +42,11 @@ export class ControlServer {
     });
   }
 
+  /** Replaces the routes (the daemon builds them once its parts exist). */
+  setRoutes(routes: ControlRoutes): void {
+    this.#routes = routes;
+  }
+
   async start(): Promise<void> {
     if (this.#state !== 'new') return;
     try {

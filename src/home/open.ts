@@ -10,7 +10,7 @@ import { isTempName } from '../durable/index.ts';
 import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../errors.ts';
 import { type SignerKey, signerKeys } from '../keys/index-signature.ts';
 import { LocalKeyStore } from '../keys/key-pairs.ts';
-import type { KeyPair, PublicKeyInfo } from '../keys/rsa.ts';
+import { generateKeyPair, type KeyPair, type PublicKeyInfo } from '../keys/rsa.ts';
 import { assertSecureChain } from '../keys/secure-fs.ts';
 import { type PinnedPeer, TrustStore } from '../keys/trust-store.ts';
 import { type AuditEntry, type AuditSource, appendAudit } from './audit.ts';
@@ -84,6 +84,34 @@ export class NodeHome {
       }
       throw err;
     }
+  }
+
+  /** Makes and saves a new key pair (not active), with its audit line. */
+  async generateKey(
+    bits: number,
+    from: AuditSource,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<KeyPair> {
+    const pair = await generateKeyPair(bits, options);
+    await this.keys.save(pair);
+    await this.audit({ action: 'key-generate', keyUuid: pair.keyUuid, fingerprint: pair.fingerprint, from });
+    return pair;
+  }
+
+  /** Switches the identity key, with its audit line. Returns the new pair and the previous key UUID. */
+  async activateKey(keyUuid: string, from: AuditSource): Promise<{ pair: KeyPair; previous: string }> {
+    const previous = this.#config.activeKey;
+    const pair = await this.setActiveKey(keyUuid);
+    await this.audit({ action: 'key-activate', keyUuid, fingerprint: pair.fingerprint, from });
+    return { pair, previous };
+  }
+
+  /** Changes node.json (validated, written atomically) and returns the new config. */
+  async updateConfig(changes: Partial<NodeConfig>): Promise<NodeConfig> {
+    const next = { ...this.#config, ...changes };
+    await writeNodeConfig(this.paths.nodeJson, next, true);
+    this.#config = next;
+    return next;
   }
 
   /** Makes `keyUuid` (a complete local key pair) the identity key and records it in node.json. */

@@ -48,6 +48,7 @@ export class TrustStore extends EventEmitter<{ added: [PinnedPeer]; removed: [Pi
   #selfKeys: Buffer[];
   #peers = new Map<string, PinnedPeer>();
   #loaded = false;
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(dir: string, options: TrustStoreOptions) {
     super();
@@ -76,7 +77,11 @@ export class TrustStore extends EventEmitter<{ added: [PinnedPeer]; removed: [Pi
    * Reads the folder again and reports what changed (a key file deleted or added by hand), emitting
    * 'removed' then 'added'. On error the state in memory stays as it was.
    */
-  async reload(): Promise<TrustChanges> {
+  reload(): Promise<TrustChanges> {
+    return this.#serial(() => this.#reload());
+  }
+
+  async #reload(): Promise<TrustChanges> {
     const next = await this.#readAll();
     const changes: TrustChanges = { added: [], removed: [] };
     for (const [uuid, peer] of this.#peers) {
@@ -149,7 +154,11 @@ export class TrustStore extends EventEmitter<{ added: [PinnedPeer]; removed: [Pi
   }
 
   /** Pins `key` for `nodeUuid` (after `check`). Returns the peer and whether it was new. */
-  async add(
+  add(nodeUuid: string, key: PublicKeyInfo, label: string): Promise<{ peer: PinnedPeer; added: boolean }> {
+    return this.#serial(() => this.#add(nodeUuid, key, label));
+  }
+
+  async #add(
     nodeUuid: string,
     key: PublicKeyInfo,
     label: string,
@@ -188,7 +197,11 @@ export class TrustStore extends EventEmitter<{ added: [PinnedPeer]; removed: [Pi
    * unreadable (so a damaged entry can always be removed). ERR_PEER_NOT_FOUND if nothing was pinned.
    * Returns what was removed (its fingerprint is undefined when the key file was unreadable).
    */
-  async remove(
+  remove(nodeUuid: string): Promise<{ nodeUuid: string; label: string; fingerprint: string | undefined }> {
+    return this.#serial(() => this.#remove(nodeUuid));
+  }
+
+  async #remove(
     nodeUuid: string,
   ): Promise<{ nodeUuid: string; label: string; fingerprint: string | undefined }> {
     const path = this.keyPath(nodeUuid);
@@ -210,6 +223,16 @@ export class TrustStore extends EventEmitter<{ added: [PinnedPeer]; removed: [Pi
     this.#peers.delete(nodeUuid);
     if (known !== undefined) this.emit('removed', known);
     return { nodeUuid, label: known?.label ?? '', fingerprint: known?.fingerprint };
+  }
+
+  /** Changes to the folder and the map run one at a time (a reload must not race an add). */
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(work, work);
+    this.#queue = next.then(
+      () => {},
+      () => {},
+    );
+    return next;
   }
 
   #assertLoaded(): void {

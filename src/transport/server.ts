@@ -48,6 +48,16 @@ export interface NodeServerOptions {
   port: number;
 }
 
+function tlsContext(identity: Identity) {
+  return {
+    cert: identity.certPem,
+    key: identity.keyPem,
+    minVersion: 'TLSv1.3' as const,
+    maxVersion: 'TLSv1.3' as const,
+    secureOptions: cryptoConstants.SSL_OP_NO_TICKET, // no resumption: every connection is checked afresh
+  };
+}
+
 type State = 'new' | 'listening' | 'closing' | 'closed';
 
 export class NodeServer {
@@ -64,15 +74,11 @@ export class NodeServer {
   constructor(options: NodeServerOptions) {
     this.#options = options;
     this.#server = createSecureServer({
-      cert: options.identity.certPem,
-      key: options.identity.keyPem,
+      ...tlsContext(options.identity),
       requestCert: true,
       rejectUnauthorized: false, // the trust store holds keys, not certificates: pins are checked below
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
       ALPNProtocols: ['h2'],
       allowHTTP1: false,
-      secureOptions: cryptoConstants.SSL_OP_NO_TICKET, // no resumption: every connection is checked afresh
       handshakeTimeout: LIMITS.handshakeTimeoutMs,
       unknownProtocolTimeout: LIMITS.unknownProtocolTimeoutMs,
       maxSessionMemory: LIMITS.maxSessionMemoryMB,
@@ -112,6 +118,12 @@ export class NodeServer {
       throw new ArozError('ERR_IO', 'The cluster port is not listening');
     }
     return address;
+  }
+
+  /** Presents a new certificate from now on (the key was switched) and closes every live session. */
+  setIdentity(identity: Identity): void {
+    this.#server.setSecureContext(tlsContext(identity));
+    for (const session of this.#allSessions) session.destroy();
   }
 
   /** Closes every live session of `uuid` at once (its key was revoked or replaced). */

@@ -205,17 +205,6 @@ test('merge of a corrupted chunk is one JSON error line with ERR_CHUNK_HASH, exi
   t.assert.ok(!(await listTree(dir)).some((n) => n === 'b.bin' || n.endsWith('.arozdfs-tmp')));
 });
 
-test('start (npm start) slices and merges a generated file, verifies it and cleans up', async (t: TestContext) => {
-  const run = await runCli(['--json', 'start']);
-  t.assert.strictEqual(run.code, 0, run.stderr);
-  const result = run.lines().at(-1)!;
-  t.assert.strictEqual(result['type'], 'result');
-  t.assert.strictEqual(result['command'], 'start');
-  t.assert.strictEqual(result['identical'], true);
-  t.assert.ok((result['chunks'] as number) > 1);
-  await t.assert.rejects(stat(result['dir'] as string), { code: 'ENOENT' }, 'the temp folder was removed');
-});
-
 /** Runs the CLI as uid/gid 65534: root reads any file, so "unreadable" needs another user. */
 function runAsNobody(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

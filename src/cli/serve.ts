@@ -1,0 +1,71 @@
+/**
+ * `arozdfs serve`: runs this node until SIGINT or SIGTERM, then stops gracefully (in-flight puts
+ * finish or are aborted; a half-written chunk never becomes visible) and exits 0.
+ */
+import { Daemon } from '../node/daemon.ts';
+import { parsePeerAddress } from '../node/host-port.ts';
+import type { CliContext, Register } from './context.ts';
+
+interface ServeOptions {
+  listen?: string;
+  web?: string;
+  store?: string[];
+  peer?: string[];
+  discovery?: boolean;
+}
+
+export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise<void> {
+  const daemon = await Daemon.start({
+    home: ctx.home,
+    ...(options.listen !== undefined ? { listen: options.listen } : {}),
+    stores: options.store ?? [],
+    peers: (options.peer ?? []).map(parsePeerAddress),
+    log: (line) => ctx.out.info(line),
+  });
+  const { nodeUuid, name } = daemon.home.config;
+  const ready = {
+    nodeUuid,
+    name,
+    listen: daemon.listenAddress(),
+    control: daemon.control.path,
+    stores: (await daemon.stores.statuses()).map((s) => ({
+      path: s.path ?? null,
+      online: s.online,
+      free: s.free,
+    })),
+  };
+  ctx.out.event('ready', ready);
+  ctx.out.info(
+    [
+      `arozdfs node "${name}" (${nodeUuid}) is running.`,
+      `  cluster port:   ${ready.listen}  (paired nodes only, mutual TLS)`,
+      `  control socket: ${ready.control}  (this user's CLI: "arozdfs --home ${ctx.home} cluster nodes")`,
+      ...ready.stores.map((s) => `  store:          ${s.path} (${s.online ? 'online' : 'OFFLINE'})`),
+      options.web !== undefined && options.web !== 'off'
+        ? '  web UI:         not built yet (--web is ignored)'
+        : '',
+      'Stop it with Ctrl-C.',
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  ctx.out.info('Stopping: finishing transfers in flight…');
+  await daemon.close();
+  ctx.out.result({ nodeUuid, stopped: true }, 'Stopped.');
+}
+
+export const register: Register = (program, action) => {
+  program
+    .command('serve')
+    .description('run the node until Ctrl-C or SIGTERM')
+    .option('--listen <host:port>', 'cluster address (default: node.json, else 0.0.0.0:7420)')
+    .option('--web <host:port|off>', 'web UI address (default 127.0.0.1:7421; not built yet)')
+    .option('--store <dir...>', 'an extra chunk store folder, e.g. on an external disk (repeatable)')
+    .option('--peer <uuid@host:port...>', 'a static address of a paired node (repeatable)')
+    .option('--no-discovery', 'do not announce or browse on the LAN')
+    .action(action<[], ServeOptions>((ctx, _args, options) => runDaemon(ctx, options)));
+};

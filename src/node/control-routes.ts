@@ -1,0 +1,101 @@
+/**
+ * What the daemon answers on its control socket: trust and key changes (so the daemon stays the only
+ * writer of ADDC/ and hears every change at once), status, and the cluster view. The CLI has asked
+ * the person to confirm before it calls; the daemon re-parses and re-checks everything it is sent.
+ */
+
+import type { ControlRoutes } from '../control/server.ts';
+import { ArozError } from '../errors.ts';
+import { parsePastedPeer } from '../keys/pairing.ts';
+import type { PinnedPeer } from '../keys/trust-store.ts';
+import { getJson } from '../transport/client.ts';
+import { assertUuid } from '../uuid.ts';
+import type { NodeInfo } from './api.ts';
+import type { Daemon } from './daemon.ts';
+import { formatHostPort } from './host-port.ts';
+
+const PROBE_TIMEOUT_MS = 3_000;
+
+export function peerJson(peer: PinnedPeer) {
+  return {
+    nodeUuid: peer.nodeUuid,
+    label: peer.label,
+    bits: peer.bits,
+    fingerprint: peer.fingerprint,
+    addedAt: peer.addedAt ?? null,
+  };
+}
+
+function field(body: unknown, name: string): unknown {
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+export function controlRoutes(daemon: Daemon): ControlRoutes {
+  return {
+    'GET /v1/status': async () => ({
+      ...(await daemon.info()),
+      listen: daemon.listenAddress(),
+      peers: daemon.trust.list().length,
+    }),
+
+    'POST /v1/peers': async ({ body }) => {
+      const pairing = field(body, 'pairing');
+      if (typeof pairing !== 'string') throw new ArozError('ERR_BAD_REQUEST', 'A "pairing" string is needed');
+      const pasted = parsePastedPeer(pairing);
+      const { peer, added } = await daemon.home.addPeer(daemon.trust, pasted, 'control-socket');
+      return { ...peerJson(peer), added };
+    },
+
+    'DELETE /v1/peers/*': async ({ param }) => {
+      const nodeUuid = assertUuid(param, 'The node UUID');
+      const removed = await daemon.home.removePeer(nodeUuid, 'control-socket', daemon.trust);
+      return { nodeUuid, label: removed.label, fingerprint: removed.fingerprint ?? null };
+    },
+
+    'POST /v1/keys': async ({ body, signal }) => {
+      const bits = field(body, 'bits');
+      if (typeof bits !== 'number') throw new ArozError('ERR_BAD_REQUEST', 'A number of "bits" is needed');
+      const pair = await daemon.home.generateKey(bits, 'control-socket', { signal });
+      return { keyUuid: pair.keyUuid, bits: pair.bits, fingerprint: pair.fingerprint, active: false };
+    },
+
+    'POST /v1/keys/activate': async ({ body }) => {
+      const keyUuid = assertUuid(field(body, 'keyUuid'), 'The key UUID');
+      const { pair, previous } = await daemon.activateKey(keyUuid);
+      return { keyUuid, fingerprint: pair.fingerprint, previousKey: previous, changed: previous !== keyUuid };
+    },
+
+    'GET /v1/cluster/nodes': async ({ signal }) => {
+      const peers = daemon.trust.list();
+      return { nodes: await Promise.all(peers.map((peer) => probe(daemon, peer, signal))) };
+    },
+  };
+}
+
+/** Whether a pinned handshake to a peer works right now, and what it says about itself. */
+async function probe(daemon: Daemon, peer: PinnedPeer, signal: AbortSignal) {
+  const address = daemon.addressesOf(peer.nodeUuid)[0];
+  const base = {
+    ...peerJson(peer),
+    address: address === undefined ? null : formatHostPort(address),
+    source: address === undefined ? null : 'static',
+  };
+  if (address === undefined) return { ...base, state: 'unknown', error: 'no address is known yet' };
+  const timeout = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
+  try {
+    const session = await daemon.pool.session(peer.nodeUuid, { signal: timeout });
+    const info = (await getJson(session, '/v1/node', peer.nodeUuid, { signal: timeout })) as NodeInfo;
+    const free = info.stores.filter((s) => s.online).reduce((n, s) => n + s.free, 0);
+    return {
+      ...base,
+      state: 'online',
+      name: info.name,
+      version: info.version,
+      free,
+      lastSeen: new Date().toISOString(),
+    };
+  } catch (err) {
+    if (!(err instanceof ArozError)) throw err;
+    return { ...base, state: 'offline', error: `${err.message} (${err.code})` };
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The node daemon — the only composition root. It opens the home, makes the node certificate from
+ * the active key, loads the trust store, opens the chunk stores, and starts, in order: the cluster
+ * port (pinned mTLS HTTP/2 node API), the peer pool, the trust watcher and the control socket. It
+ * stops them in reverse order. While it runs it is the only writer of ADDC/.
+ */
+import { type FSWatcher, watch } from 'node:fs';
+import { debuglog } from 'node:util';
+import { ControlServer } from '../control/server.ts';
+import { ArozError } from '../errors.ts';
+import { NodeHome } from '../home/open.ts';
+import { makeNodeCertificate } from '../keys/certificate.ts';
+import type { KeyPair } from '../keys/rsa.ts';
+import type { TrustStore } from '../keys/trust-store.ts';
+import type { StoreSet } from '../store/store-set.ts';
+import { type PeerAddress, PeerPool } from '../transport/pool.ts';
+import { NodeServer } from '../transport/server.ts';
+import { VERSION } from '../version.ts';
+import { type NodeInfo, nodeApi } from './api.ts';
+import { controlRoutes } from './control-routes.ts';
+import { formatHostPort, parseHostPort } from './host-port.ts';
+import { openNodeStores } from './stores.ts';
+
+const debug = debuglog('arozdfs');
+
+export const DEFAULT_LISTEN = '0.0.0.0:7420';
+const TRUST_RELOAD_MS = 2_000;
+
+export interface DaemonOptions {
+  home: string;
+  /** Cluster address `host:port` (else node.json's `listen`, else 0.0.0.0:7420). Port 0 picks one. */
+  listen?: string;
+  /** Extra store folders (registered in node.json the first time). */
+  stores?: string[];
+  /** Static peer addresses. */
+  peers?: Array<{ uuid: string } & PeerAddress>;
+  /** A request body that makes no progress for this long is abandoned. */
+  idleMs?: number;
+  /** One line for people (the daemon entry prints it). */
+  log?: (line: string) => void;
+}
+
+export class Daemon {
+  readonly home: NodeHome;
+  readonly trust: TrustStore;
+  readonly stores: StoreSet;
+  readonly server: NodeServer;
+  readonly pool: PeerPool;
+  readonly control: ControlServer;
+  /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
+  readonly staticPeers = new Map<string, PeerAddress>();
+  #log: (line: string) => void;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
+
+  private constructor(parts: {
+    home: NodeHome;
+    trust: TrustStore;
+    stores: StoreSet;
+    server: NodeServer;
+    pool: PeerPool;
+    control: ControlServer;
+    log: (line: string) => void;
+  }) {
+    this.home = parts.home;
+    this.trust = parts.trust;
+    this.stores = parts.stores;
+    this.server = parts.server;
+    this.pool = parts.pool;
+    this.control = parts.control;
+    this.#log = parts.log;
+  }
+
+  get nodeUuid(): string {
+    return this.home.config.nodeUuid;
+  }
+
+  /** Opens everything and starts listening. On failure, whatever was started is stopped. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const log = options.log ?? (() => {});
+    const home = await NodeHome.open(options.home);
+    const listen = parseHostPort(
+      options.listen ?? home.config.listen ?? DEFAULT_LISTEN,
+      'The listen address',
+    );
+    const keyPair = await home.activeKeyPair();
+    const { certPem, keyPem } = await makeNodeCertificate(home.config.nodeUuid, keyPair);
+    const identity = { nodeUuid: home.config.nodeUuid, certPem, keyPem };
+    const trust = await home.trustStore();
+    const stores = await openNodeStores(home, options.stores ?? []);
+    let daemon: Daemon | undefined;
+    const info = (): Promise<NodeInfo> => daemon!.info();
+    const server = new NodeServer({
+      identity,
+      pins: trust,
+      host: listen.host,
+      port: listen.port,
+      handler: nodeApi({ store: stores, info, idleMs: options.idleMs ?? 30_000 }),
+    });
+    const pool = new PeerPool({
+      identity,
+      pins: trust,
+      addressesOf: (uuid) => daemon!.addressesOf(uuid),
+      ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? { localAddress: listen.host } : {}),
+    });
+    const control = new ControlServer(options.home, {});
+    daemon = new Daemon({ home, trust, stores, server, pool, control, log });
+    for (const peer of options.peers ?? [])
+      daemon.staticPeers.set(peer.uuid, { host: peer.host, port: peer.port });
+    try {
+      await daemon.#start();
+    } catch (err) {
+      await daemon.close();
+      throw err;
+    }
+    return daemon;
+  }
+
+  async #start(): Promise<void> {
+    this.#state = 'running';
+    // The control socket first: it also refuses a second daemon on this home before anything listens.
+    this.control.setRoutes(controlRoutes(this));
+    await this.control.start();
+    await this.server.start();
+    this.trust.on('removed', (peer) => {
+      this.server.dropPeer(peer.nodeUuid);
+      this.pool.drop(peer.nodeUuid);
+      this.#log(`No longer trusting node ${peer.nodeUuid}: its connections were closed.`);
+    });
+    this.#watcher = watch(this.home.paths.remote, () => void this.reloadTrust());
+    this.#watcher.on('error', () => {});
+    this.#timer = setInterval(() => void this.reloadTrust(), TRUST_RELOAD_MS);
+    this.#timer.unref();
+  }
+
+  /** Re-reads the trust store from disk; notices a key file deleted by hand. */
+  async reloadTrust(): Promise<void> {
+    try {
+      await this.trust.reload();
+    } catch (err) {
+      if (!(err instanceof ArozError)) throw err;
+      this.#log(`Cannot reload the trust store: ${err.message}`);
+    }
+  }
+
+  /** Switches the identity key; live connections are closed and new ones use the new certificate. */
+  async activateKey(keyUuid: string): Promise<{ pair: KeyPair; previous: string }> {
+    const result = await this.home.activateKey(keyUuid, 'control-socket');
+    if (result.previous !== keyUuid) {
+      const { certPem, keyPem } = await makeNodeCertificate(this.nodeUuid, result.pair);
+      const identity = { nodeUuid: this.nodeUuid, certPem, keyPem };
+      this.server.setIdentity(identity);
+      this.pool.setIdentity(identity);
+      this.#log(`Switched the identity key to ${keyUuid}: every peer must pair again.`);
+    }
+    return result;
+  }
+
+  /** The bound cluster address as `host:port`. */
+  listenAddress(): string {
+    const { address, port } = this.server.address();
+    return formatHostPort({ host: address, port });
+  }
+
+  addressesOf(nodeUuid: string): PeerAddress[] {
+    const address = this.staticPeers.get(nodeUuid);
+    return address === undefined ? [] : [address];
+  }
+
+  async info(): Promise<NodeInfo> {
+    return {
+      uuid: this.nodeUuid,
+      name: this.home.config.name,
+      version: VERSION,
+      stores: await this.stores.statuses(),
+    };
+  }
+
+  /** Stops in reverse start order; in-flight requests get `graceMs` to finish, then are aborted. */
+  async close(graceMs = 5_000): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#state = 'closing';
+    clearInterval(this.#timer);
+    this.#watcher?.close();
+    this.pool.close();
+    const grace = setTimeout(() => this.server.destroy(), graceMs);
+    try {
+      await this.server.close();
+    } finally {
+      clearTimeout(grace);
+    }
+    await this.control.close();
+    await this.stores.close();
+    this.#state = 'closed';
+    debug('daemon closed');
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Live sessions to peers, one per node UUID, dialled on demand from the addresses a resolver gives
+ * and dropped at once when the peer's key is revoked. A session that closes is forgotten, so the next
+ * call dials again (perhaps at a new address).
+ */
+import type { ClientHttp2Session } from 'node:http2';
+import { ArozError } from '../errors.ts';
+import { dialPeer } from './client.ts';
+import type { PinSource } from './peer-identity.ts';
+import type { Identity } from './server.ts';
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export interface PeerPoolOptions {
+  identity: Identity;
+  pins: PinSource;
+  /** Candidate addresses of a node, best first. */
+  addressesOf: (nodeUuid: string) => PeerAddress[];
+  /** Dial out from this address (a node bound to one IP). */
+  localAddress?: string;
+  /** Told of every dial's outcome (the address book learns from it). */
+  onDial?: (nodeUuid: string, address: PeerAddress, error: ArozError | undefined) => void;
+}
+
+export class PeerPool {
+  #options: PeerPoolOptions;
+  #sessions = new Map<string, Promise<ClientHttp2Session>>();
+  #closed = false;
+
+  constructor(options: PeerPoolOptions) {
+    this.#options = options;
+  }
+
+  /** A verified session to `nodeUuid`, dialling its addresses in order if none is live. */
+  session(nodeUuid: string, options: { signal?: AbortSignal } = {}): Promise<ClientHttp2Session> {
+    if (this.#closed) return Promise.reject(new ArozError('ERR_INTERRUPTED', 'The node is shutting down'));
+    const live = this.#sessions.get(nodeUuid);
+    if (live !== undefined) return live;
+    const dialling = this.#dial(nodeUuid, options.signal);
+    this.#sessions.set(nodeUuid, dialling);
+    dialling.then(
+      (session) => session.once('close', () => this.#forget(nodeUuid, dialling)),
+      () => this.#forget(nodeUuid, dialling),
+    );
+    return dialling;
+  }
+
+  /** Closes the sessions to `nodeUuid` (its key was revoked or changed). */
+  drop(nodeUuid: string): void {
+    const live = this.#sessions.get(nodeUuid);
+    this.#sessions.delete(nodeUuid);
+    live?.then((s) => s.destroy()).catch(() => {});
+  }
+
+  /** Uses a new identity (the key was switched): every live session is closed. */
+  setIdentity(identity: Identity): void {
+    this.#options = { ...this.#options, identity };
+    for (const uuid of [...this.#sessions.keys()]) this.drop(uuid);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const uuid of [...this.#sessions.keys()]) this.drop(uuid);
+  }
+
+  #forget(nodeUuid: string, which: Promise<ClientHttp2Session>): void {
+    if (this.#sessions.get(nodeUuid) === which) this.#sessions.delete(nodeUuid);
+  }
+
+  async #dial(nodeUuid: string, signal: AbortSignal | undefined): Promise<ClientHttp2Session> {
+    const addresses = this.#options.addressesOf(nodeUuid);
+    if (addresses.length === 0) {
+      throw new ArozError('ERR_PEER_UNREACHABLE', `No address is known for node "${nodeUuid}"`);
+    }
+    const answers: string[] = [];
+    for (const address of addresses) {
+      try {
+        const session = await dialPeer({
+          uuid: nodeUuid,
+          host: address.host,
+          port: address.port,
+          identity: this.#options.identity,
+          pins: this.#options.pins,
+          ...(this.#options.localAddress !== undefined ? { localAddress: this.#options.localAddress } : {}),
+          ...(signal !== undefined ? { signal } : {}),
+        });
+        this.#options.onDial?.(nodeUuid, address, undefined);
+        return session;
+      } catch (err) {
+        if (!(err instanceof ArozError)) throw err;
+        this.#options.onDial?.(nodeUuid, address, err);
+        answers.push(`${address.host}:${address.port}: ${err.message} (${err.code})`);
+        if (addresses.length === 1) throw err;
+      }
+    }
+    throw new ArozError('ERR_PEER_UNREACHABLE', `Cannot reach node "${nodeUuid}": ${answers.join('; ')}`);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * `arozdfs serve` as a real process: it starts, says where it listens, and stops gracefully on
+ * SIGTERM — a put in flight either completes whole or leaves nothing behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isArozError } from '../../src/errors.ts';
+import { NodeHome } from '../../src/home/open.ts';
+import { makeNodeCertificate } from '../../src/keys/certificate.ts';
+import { DiskStore } from '../../src/store/disk-store.ts';
+import { RemoteChunkWriter } from '../../src/transport/chunks.ts';
+import { dialPeer } from '../../src/transport/client.ts';
+import { newUuid } from '../../src/uuid.ts';
+import { runCli } from '../helpers/cli.ts';
+import { teardown } from '../helpers/context.ts';
+import { pairAll, testnetTemplates } from '../helpers/testnet.ts';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const templates = testnetTemplates(2);
+
+interface Served {
+  child: ChildProcess;
+  ready: Record<string, unknown>;
+  lines: Array<Record<string, unknown>>;
+  exited: Promise<number | null>;
+}
+
+async function serve(t: TestContext, home: string): Promise<Served> {
+  const child = spawn(
+    process.execPath,
+    [CLI, '--home', home, '--json', 'serve', '--listen', '127.0.0.2:0', '--no-discovery'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  teardown(t).defer(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const reader = createInterface({ input: child.stdout! });
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    reader.on('line', (line) => {
+      const value = JSON.parse(line) as Record<string, unknown>;
+      lines.push(value);
+      if (value['type'] === 'ready') resolve(value);
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code} before it was ready`)));
+  });
+  return { child, ready, lines, exited };
+}
+
+async function clientOf(home: string) {
+  const opened = await NodeHome.open(home);
+  const pair = await opened.activeKeyPair();
+  const cert = await makeNodeCertificate(opened.config.nodeUuid, pair);
+  return { identity: { nodeUuid: opened.config.nodeUuid, ...cert }, trust: await opened.trustStore() };
+}
+
+async function startPut(t: TestContext, homes: string[], served: Served, size: number) {
+  const [host, port] = String(served.ready['listen']).split(':');
+  const { identity, trust } = await clientOf(homes[1]!);
+  const session = await dialPeer({
+    uuid: String(served.ready['nodeUuid']),
+    host: host!,
+    port: Number(port),
+    identity,
+    pins: trust,
+  });
+  teardown(t).defer(() => session.destroy());
+  const uuid = newUuid();
+  return { uuid, writer: new RemoteChunkWriter(session, identity.nodeUuid, uuid, { size }) };
+}
+
+async function visibleChunks(home: string, nodeUuid: string): Promise<string[]> {
+  const store = await DiskStore.open(join(home, 'stores', 'default'), nodeUuid);
+  try {
+    const found: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) await walk(join(dir, entry.name));
+        else found.push(entry.name);
+      }
+    };
+    await walk(join(home, 'stores', 'default', 'chunks'));
+    return found;
+  } finally {
+    await store.close();
+  }
+}
+
+test('serve reports where it listens and exits 0 on SIGTERM, removing its socket', async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const served = await serve(t, home!);
+  t.assert.match(String(served.ready['listen']), /^127\.0\.0\.2:\d+$/);
+  t.assert.strictEqual((await runCli(['--json', 'cluster', 'nodes'], { home: home! })).code, 0);
+  served.child.kill('SIGTERM');
+  t.assert.strictEqual(await served.exited, 0);
+  t.assert.strictEqual(served.lines.at(-1)?.['type'], 'result');
+  const after = await runCli(['--json', 'cluster', 'nodes'], { home: home! });
+  t.assert.strictEqual(after.code, 1);
+  t.assert.strictEqual(after.lines().at(-1)?.['code'], 'ERR_DAEMON_UNREACHABLE');
+});
+
+test('SIGTERM during a put lets it finish: the chunk is whole', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const served = await serve(t, homes[0]!);
+  const data = randomBytes(4 * 1024 * 1024);
+  const { uuid, writer } = await startPut(t, homes, served, data.length);
+  await writer.write(data.subarray(0, 1024 * 1024));
+  served.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 200));
+  await writer.write(data.subarray(1024 * 1024));
+  t.assert.strictEqual(await writer.finish(createHash('sha256').update(data).digest('hex')), 'created');
+  t.assert.strictEqual(await served.exited, 0);
+  const nodeUuid = String(served.ready['nodeUuid']);
+  t.assert.deepStrictEqual((await visibleChunks(homes[0]!, nodeUuid)).sort(), [uuid, `${uuid}.json`]);
+});
+
+test('SIGTERM during a put that stalls aborts it: nothing half-written is left', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const served = await serve(t, homes[0]!);
+  const { writer } = await startPut(t, homes, served, 4 * 1024 * 1024);
+  await writer.write(randomBytes(1024 * 1024));
+  served.child.kill('SIGTERM');
+  t.assert.strictEqual(await served.exited, 0);
+  await t.assert.rejects(writer.finish('0'.repeat(64)), (err) => isArozError(err));
+  t.assert.deepStrictEqual(await visibleChunks(homes[0]!, String(served.ready['nodeUuid'])), []);
+});
