@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   ERR_CHUNK_HASH: 422,
   ERR_CHUNK_CONFLICT: 409,
   ERR_FILE_HASH: 422,
+  // placement, upload and download
+  ERR_PLACEMENT: 400,
+  ERR_NOT_ENOUGH_NODES: 503,
+  ERR_JOURNAL_INVALID: 500,
   // chunk stores
   ERR_STORE_OFFLINE: 503,
   ERR_STORE_EXISTS: 409,
@@ -65,6 +69,8 @@ export const ERROR_CODES = {
   ERR_DAEMON_RUNNING: 409,
   ERR_DAEMON_UNREACHABLE: 503,
   ERR_SOCKET_PATH: 500,
+  // background jobs
+  ERR_JOB_NOT_FOUND: 404,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
