@@ -13,6 +13,7 @@ import {
   makeContext,
 } from './cli/context.ts';
 import { register as registerInit } from './cli/init.ts';
+import { register as registerJobs } from './cli/jobs.ts';
 import { register as registerKeys } from './cli/keys.ts';
 import { register as registerMerge } from './cli/merge.ts';
 import { register as registerNotBuilt } from './cli/not-built.ts';
@@ -21,6 +22,7 @@ import { register as registerPeers } from './cli/peers.ts';
 import { register as registerServe } from './cli/serve.ts';
 import { register as registerSlice } from './cli/slice.ts';
 import { register as registerStart } from './cli/start.ts';
+import { register as registerTransfer } from './cli/transfer.ts';
 import { ArozError, exitCodeOf } from './errors.ts';
 import { VERSION } from './version.ts';
 
@@ -68,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     registerCluster,
     registerSlice,
     registerMerge,
+    registerTransfer,
+    registerJobs,
     registerNotBuilt,
     registerStart,
   ]) {

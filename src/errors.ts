@@ -65,6 +65,11 @@ export const ERROR_CODES = {
   ERR_BAD_REQUEST: 400,
   ERR_ROUTE_NOT_FOUND: 404,
   ERR_BUSY: 503,
+  // cluster services: address records and discovery
+  ERR_RECORD_INVALID: 400,
+  ERR_RECORD_UNTRUSTED: 403,
+  ERR_RECORD_EXPIRED: 400,
+  ERR_MDNS_UNAVAILABLE: 503,
   // daemon and control socket
   ERR_DAEMON_RUNNING: 409,
   ERR_DAEMON_UNREACHABLE: 503,

@@ -130,7 +130,7 @@ export async function mergeFile(
   return { index, out, chunksDir };
 }
 
-async function checkOutput(out: string, force: boolean, what: string): Promise<void> {
+export async function checkOutput(out: string, force: boolean, what: string): Promise<void> {
   if (!(await exists(out))) return;
   if (!force) {
     throw new ArozError('ERR_OUTPUT_EXISTS', `${what}: "${out}" already exists (use --force to replace it)`);

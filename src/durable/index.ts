@@ -53,7 +53,7 @@ export class AtomicFile {
   readonly tempPath: string;
   readonly handle: fsp.FileHandle;
   #overwrite: boolean;
-  #state: 'open' | 'committed' | 'aborted' = 'open';
+  #state: 'open' | 'committed' | 'aborted' | 'kept' = 'open';
 
   private constructor(target: string, tempPath: string, handle: fsp.FileHandle, overwrite: boolean) {
     this.target = target;
@@ -72,6 +72,26 @@ export class AtomicFile {
       return new AtomicFile(target, tempPath, handle, options.overwrite ?? false);
     } catch (err) {
       throw fromSystemError(err, `Cannot create a file in "${dirname(target)}"`);
+    }
+  }
+
+  /**
+   * Reopens the temp file an earlier AtomicFile left with `keep()`, to go on writing it (a resumed
+   * download). `tempPath` must be a temp name beside `target`; a symlink is refused.
+   */
+  static async reopen(
+    target: string,
+    tempPath: string,
+    options: AtomicFileOptions = {},
+  ): Promise<AtomicFile> {
+    if (dirname(tempPath) !== dirname(target) || !isTempName(basename(tempPath))) {
+      throw new TypeError(`"${tempPath}" is not a temp file beside "${target}"`);
+    }
+    try {
+      const handle = await open(tempPath, constants.O_RDWR | constants.O_NOFOLLOW);
+      return new AtomicFile(target, tempPath, handle, options.overwrite ?? false);
+    } catch (err) {
+      throw fromSystemError(err, `Cannot reopen "${tempPath}"`);
     }
   }
 
@@ -102,6 +122,13 @@ export class AtomicFile {
     this.#state = 'aborted';
     await this.handle.close().catch(() => {});
     await rm(this.tempPath, { force: true });
+  }
+
+  /** Closes the file but leaves the temp file for a later `reopen`; abort and dispose then do nothing. */
+  async keep(): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#state = 'kept';
+    await this.handle.close().catch(() => {});
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,180 +1,202 @@
 /**
- * The node API on the cluster port (DESIGN.md §7): put, get (byte ranges), head and delete a chunk
- * by UUID, and `GET /v1/node`. Every caller here is a verified, pinned peer; nothing on this port can
- * change keys or trust. A put reserves space before it reads a body byte (507 when full), streams
- * into the store while hashing, and checks the SHA-256 the sender puts in the trailer.
+ * The node API on the cluster port (DESIGN.md §7, docs/protocol.md): put, get (byte ranges), head and
+ * delete a chunk by UUID, and `GET /v1/node`. Every caller here is a verified, pinned peer; nothing on
+ * this port can change keys or trust. Paths are only built by the store, from a UUID that passed its
+ * canonical check. A put reserves space before it reads a body byte (507 when full; with
+ * `expect: 100-continue` the sender learns it before sending any), streams into the store while
+ * hashing, and checks the SHA-256 the sender puts in the trailer. A request that makes no progress
+ * for `idleMs` is closed, and a put's reservation released.
  */
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { type Http2Session, constants as h2, type ServerHttp2Stream } from 'node:http2';
+import { debuglog } from 'node:util';
 import { ArozError } from '../errors.ts';
-import { MAX_CHUNK_SIZE } from '../index-file/types.ts';
-import type { ChunkReader, ChunkStore, StoreStatus } from '../store/types.ts';
+import { checkChunkUuid } from '../store/checks.ts';
+import type { ChunkReader, ChunkStore } from '../store/types.ts';
+import { infoHeaders, parseRange, WIRE } from '../transport/chunk-headers.ts';
+import type { NodeInfo } from '../transport/node-info.ts';
 import type { PeerRequest, RequestHandler } from '../transport/server.ts';
 import { sendJson } from '../transport/wire.ts';
-import { isUuid } from '../uuid.ts';
+import { closeSignal, PiecePool, putChunk, trailerOf } from './api-put.ts';
 
-export const SHA256_TRAILER = 'x-arozdfs-sha256';
-export const INDEX_HEADER = 'x-arozdfs-index';
-export const POSITION_HEADER = 'x-arozdfs-i';
-const POOL_SIZE = 4;
-const PIECE = 1024 * 1024;
+export type { NodeInfo } from '../transport/node-info.ts';
+export const SHA256_TRAILER = WIRE.sha256;
+export const INDEX_HEADER = WIRE.index;
+export const POSITION_HEADER = WIRE.position;
 
-export interface NodeInfo {
-  uuid: string;
-  name: string;
-  version: string;
-  stores: StoreStatus[];
-}
+/** Buffers a get keeps in flight on one stream (HTTP/2 write callbacks give them back). */
+const GET_DEPTH = 4;
+const CHUNKS = '/v1/chunks/';
+const debug = debuglog('arozdfs');
 
 export interface NodeApiOptions {
   store: ChunkStore;
   info: () => Promise<NodeInfo>;
-  /** A request body that makes no progress for this long is abandoned (its reservation released). */
+  /** A request that makes no progress for this long is closed (a put's reservation is released). */
   idleMs: number;
 }
 
 export function nodeApi(options: NodeApiOptions): RequestHandler {
+  const pool = new PiecePool();
+  /** Puts in progress per session: a peer's next request waits until its cancelled puts are cleaned up. */
+  const puts = new WeakMap<Http2Session, Map<ServerHttp2Stream, Promise<void>>>();
+
   return async (request) => {
-    const method = request.headers[':method'];
-    const path = request.headers[':path'] ?? '';
+    const { stream, headers } = request;
+    const method = headers[':method'] ?? '';
+    const path = headers[':path'] ?? '';
+    const session = stream.session;
+    const trailer = method === 'PUT' ? trailerOf(stream) : () => undefined;
+    if (session !== undefined) await settleCancelledPuts(puts.get(session));
     if (path === '/v1/node' && method === 'GET') {
-      sendJson(request.stream, 200, await options.info());
+      sendJson(stream, 200, await options.info());
       return;
     }
-    const match = /^\/v1\/chunks\/([^/?]{1,64})$/.exec(path);
-    if (match !== null) {
-      const uuid = match[1] ?? '';
-      if (!isUuid(uuid))
-        throw new ArozError('ERR_INVALID_UUID', `Chunk UUID "${uuid}" is not a canonical v4 UUID`);
-      request.stream.setTimeout(options.idleMs, () => request.stream.close(0x8));
-      switch (method) {
-        case 'PUT':
-          return await putChunk(options.store, request, uuid);
-        case 'GET':
-        case 'HEAD':
-          return await getChunk(options.store, request, uuid, method === 'HEAD');
-        case 'DELETE':
-          await options.store.delete(uuid, { by: request.peer });
-          sendJson(request.stream, 200, { uuid, deleted: true });
-          return;
-      }
+    if (!path.startsWith(CHUNKS) || !['PUT', 'GET', 'HEAD', 'DELETE'].includes(method)) {
+      throw new ArozError(
+        'ERR_ROUTE_NOT_FOUND',
+        `No endpoint "${method.slice(0, 10)} ${path.slice(0, 100)}"`,
+      );
     }
-    throw new ArozError('ERR_ROUTE_NOT_FOUND', `No endpoint "${method} ${path.slice(0, 100)}"`);
+    if (method === 'HEAD') return await headChunk(options.store, request, path.slice(CHUNKS.length));
+    const uuid = checkChunkUuid(path.slice(CHUNKS.length));
+    stream.setTimeout(options.idleMs, () => stream.close(h2.NGHTTP2_CANCEL));
+    switch (method) {
+      case 'PUT': {
+        const work = putChunk(options.store, request, uuid, pool, trailer);
+        if (session === undefined) return await work;
+        let inFlight = puts.get(session);
+        if (inFlight === undefined) {
+          inFlight = new Map();
+          puts.set(session, inFlight);
+        }
+        inFlight.set(stream, work);
+        try {
+          return await work;
+        } finally {
+          inFlight.delete(stream);
+        }
+      }
+      case 'GET':
+        return await getChunk(options.store, request, uuid, pool);
+      default:
+        await options.store.delete(uuid, { by: request.peer, signal: closeSignal(stream) });
+        sendJson(stream, 200, { uuid, deleted: true });
+    }
   };
 }
 
-function streamSignal(stream: ServerHttp2Stream): AbortSignal {
-  const controller = new AbortController();
-  stream.once('close', () => controller.abort(new ArozError('ERR_INTERRUPTED', 'The request was closed')));
-  return controller.signal;
+/**
+ * Waits for the puts of this session that the peer has already cancelled: so that "abort, then
+ * put again" or "abort, then status" sees the space released, not a spurious 507.
+ */
+async function settleCancelledPuts(
+  inFlight: Map<ServerHttp2Stream, Promise<void>> | undefined,
+): Promise<void> {
+  if (inFlight === undefined) return;
+  const cancelled = [...inFlight].filter(([s]) => s.destroyed || s.closed).map(([, work]) => work);
+  if (cancelled.length > 0) await Promise.allSettled(cancelled);
 }
 
-function contentLength(headers: IncomingHttpHeaders): number {
-  const text = headers['content-length'];
-  const size = Number(text);
-  if (text === undefined || !/^\d{1,10}$/.test(text) || size > MAX_CHUNK_SIZE) {
-    throw new ArozError(
-      'ERR_BAD_REQUEST',
-      `A chunk put needs a content-length of 0..${MAX_CHUNK_SIZE}, got "${text ?? ''}"`,
-    );
-  }
-  return size;
-}
-
-function metaOf(request: PeerRequest): { uploader: string; indexId?: string; i?: number } {
-  const indexId = request.headers[INDEX_HEADER];
-  const position = request.headers[POSITION_HEADER];
-  if (indexId !== undefined && !isUuid(indexId))
-    throw new ArozError('ERR_BAD_REQUEST', `Bad ${INDEX_HEADER} header`);
-  if (position !== undefined && !/^\d{1,7}$/.test(String(position))) {
-    throw new ArozError('ERR_BAD_REQUEST', `Bad ${POSITION_HEADER} header`);
-  }
-  return {
-    uploader: request.peer,
-    ...(indexId !== undefined ? { indexId } : {}),
-    ...(position !== undefined ? { i: Number(position) } : {}),
-  };
-}
-
-async function putChunk(store: ChunkStore, request: PeerRequest, uuid: string): Promise<void> {
+/** HEAD has no body: an error answer carries its code in the `x-arozdfs-error` header. */
+async function headChunk(store: ChunkStore, request: PeerRequest, uuid: string): Promise<void> {
   const { stream } = request;
-  const size = contentLength(request.headers);
-  const signal = streamSignal(stream);
-  const trailers = new Promise<string | undefined>((resolve) => {
-    stream.once('trailers', (t: IncomingHttpHeaders) => resolve(String(t[SHA256_TRAILER] ?? '')));
-    stream.once('close', () => resolve(undefined));
-  });
-  // Reserves space first: a full store answers 507 before a body byte is read.
-  await using writer = await store.beginPut(uuid, { size, meta: metaOf(request), signal });
-  for await (const piece of stream as AsyncIterable<Buffer>) await writer.write(piece);
-  const sha256 = await trailers;
-  if (sha256 === undefined || sha256 === '') {
-    throw new ArozError(
-      'ERR_BAD_REQUEST',
-      `The put of chunk "${uuid}" ended without its ${SHA256_TRAILER} trailer`,
+  try {
+    checkChunkUuid(uuid);
+    const info = await store.head(uuid, { signal: closeSignal(stream) });
+    if (info === undefined) throw new ArozError('ERR_CHUNK_MISSING', `Chunk "${uuid}" is not on this node`);
+    const range = parseRange(request.headers.range);
+    const start = range.start ?? 0;
+    const end = range.end ?? info.size;
+    if (start > end || end > info.size) {
+      throw new ArozError(
+        'ERR_INVALID_RANGE',
+        `Chunk "${uuid}" has ${info.size} bytes: range ${start}–${end}`,
+      );
+    }
+    const partial = request.headers.range !== undefined;
+    stream.respond(
+      {
+        ':status': partial ? 206 : 200,
+        'content-length': end - start,
+        'accept-ranges': 'bytes',
+        ...infoHeaders(info),
+        ...(partial ? { 'content-range': `bytes ${start}-${end - 1}/${info.size}` } : {}),
+      },
+      { endStream: true },
     );
+  } catch (err) {
+    if (stream.headersSent || stream.destroyed) throw err;
+    if (!(err instanceof ArozError)) debug('cluster port: HEAD failed: %o', err);
+    const known = err instanceof ArozError ? err : new ArozError('ERR_INTERNAL', 'Internal error');
+    stream.respond({ ':status': known.status, [WIRE.error]: known.code }, { endStream: true });
   }
-  const result = await writer.finish(sha256);
-  sendJson(stream, result === 'created' ? 201 : 200, { uuid, size, sha256, result });
-}
-
-function parseRange(header: string | undefined): { start?: number; end?: number } {
-  if (header === undefined) return {};
-  const m = /^bytes=(\d{1,12})-(\d{0,12})$/.exec(header);
-  if (m === null) throw new ArozError('ERR_INVALID_RANGE', `Unsupported range "${header.slice(0, 60)}"`);
-  const start = Number(m[1]);
-  return m[2] === '' ? { start } : { start, end: Number(m[2]) + 1 };
 }
 
 async function getChunk(
   store: ChunkStore,
   request: PeerRequest,
   uuid: string,
-  headOnly: boolean,
+  pool: PiecePool,
 ): Promise<void> {
   const { stream } = request;
   const range = parseRange(request.headers.range);
-  const signal = streamSignal(stream);
+  const signal = closeSignal(stream);
   await using reader = await store.get(uuid, { ...range, signal });
   const partial = request.headers.range !== undefined;
   stream.respond({
     ':status': partial ? 206 : 200,
     'content-type': 'application/octet-stream',
     'content-length': reader.length,
-    [SHA256_TRAILER]: reader.info.sha256,
-    'x-arozdfs-chunk-size': reader.info.size,
+    'accept-ranges': 'bytes',
+    ...infoHeaders(reader.info),
     ...(partial ? { 'content-range': `bytes ${reader.start}-${reader.end - 1}/${reader.info.size}` } : {}),
   });
-  if (headOnly) {
-    stream.end();
-    return;
-  }
-  await pump(reader, stream, signal);
+  await sendBody(reader, stream, signal, pool);
 }
 
-/** Streams a reader into an HTTP/2 stream through a small pool of reused buffers. */
-async function pump(reader: ChunkReader, stream: ServerHttp2Stream, signal: AbortSignal): Promise<void> {
-  const free: Buffer[] = Array.from({ length: POOL_SIZE }, () => Buffer.allocUnsafeSlow(PIECE));
-  let waiting: (() => void) | undefined;
-  const release = (buf: Buffer) => {
-    free.push(buf);
-    waiting?.();
-    waiting = undefined;
-  };
-  for (;;) {
-    signal.throwIfAborted();
-    let buf = free.pop();
-    while (buf === undefined) {
-      await new Promise<void>((resolve) => {
-        waiting = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+/**
+ * Streams a reader into an HTTP/2 stream through pooled 1 MiB buffers, at most GET_DEPTH in flight.
+ * A buffer goes back to the pool only in its write callback: HTTP/2 sends from the buffer itself,
+ * without a copy, until then.
+ */
+async function sendBody(
+  reader: ChunkReader,
+  stream: ServerHttp2Stream,
+  signal: AbortSignal,
+  pool: PiecePool,
+): Promise<void> {
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      while (inFlight >= GET_DEPTH && !signal.aborted) await new Promise<void>((resolve) => (wake = resolve));
       signal.throwIfAborted();
-      buf = free.pop();
+      const buffer = pool.take();
+      let n: number;
+      try {
+        n = await reader.read(buffer);
+      } catch (err) {
+        pool.give(buffer);
+        throw err;
+      }
+      if (n === 0) {
+        pool.give(buffer);
+        break;
+      }
+      inFlight++;
+      stream.write(buffer.subarray(0, n), () => {
+        inFlight--;
+        pool.give(buffer);
+        wake?.();
+      });
     }
-    const n = await reader.read(buf);
-    if (n === 0) break;
-    const owned = buf;
-    stream.write(owned.subarray(0, n), () => release(owned));
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      stream.end(resolve);
+    });
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
-  await new Promise<void>((resolve) => stream.end(resolve));
 }

@@ -15,6 +15,7 @@ import type { Daemon } from './daemon.ts';
 import { formatHostPort } from './host-port.ts';
 
 const PROBE_TIMEOUT_MS = 3_000;
+const PROGRESS_INTERVAL_MS = 200;
 
 export function peerJson(peer: PinnedPeer) {
   return {
@@ -63,6 +64,36 @@ export function controlRoutes(daemon: Daemon): ControlRoutes {
       const keyUuid = assertUuid(field(body, 'keyUuid'), 'The key UUID');
       const { pair, previous } = await daemon.activateKey(keyUuid);
       return { keyUuid, fingerprint: pair.fingerprint, previousKey: previous, changed: previous !== keyUuid };
+    },
+
+    'POST /v1/jobs': async ({ body }) => {
+      const kind = field(body, 'kind');
+      const params = field(body, 'params');
+      if ((kind !== 'upload' && kind !== 'download') || typeof params !== 'object' || params === null) {
+        throw new ArozError('ERR_BAD_REQUEST', 'A job needs a "kind" (upload or download) and "params"');
+      }
+      return await daemon.jobs.submit(kind, params as Record<string, unknown>);
+    },
+
+    'GET /v1/jobs': async () => ({ jobs: daemon.jobs.list() }),
+
+    'GET /v1/jobs/*': async ({ param }) => daemon.jobs.get(param ?? ''),
+
+    'POST /v1/jobs/cancel/*': async ({ param }) => await daemon.jobs.cancel(param ?? ''),
+
+    'GET /v1/jobs/wait/*': async ({ param, signal, send }) => {
+      let last = 0;
+      const job = await daemon.jobs.wait(param ?? '', {
+        signal,
+        onChange: (record) => {
+          const now = Date.now();
+          if (record.progress === undefined || now - last < PROGRESS_INTERVAL_MS) return;
+          last = now;
+          send({ type: 'progress', job: record.id, state: record.state, ...record.progress });
+        },
+      });
+      send({ type: 'result', job });
+      return undefined;
     },
 
     'GET /v1/cluster/nodes': async ({ signal }) => {

@@ -5,10 +5,13 @@
  * stops them in reverse order. While it runs it is the only writer of ADDC/.
  */
 import { type FSWatcher, watch } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ControlServer } from '../control/server.ts';
+import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError } from '../errors.ts';
 import { NodeHome } from '../home/open.ts';
+import { JobManager } from '../jobs/index.ts';
 import { makeNodeCertificate } from '../keys/certificate.ts';
 import type { KeyPair } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
@@ -20,6 +23,7 @@ import { type NodeInfo, nodeApi } from './api.ts';
 import { controlRoutes } from './control-routes.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { openNodeStores } from './stores.ts';
+import { downloadRunner, uploadRunner } from './transfers.ts';
 
 const debug = debuglog('arozdfs');
 
@@ -47,6 +51,7 @@ export class Daemon {
   readonly server: NodeServer;
   readonly pool: PeerPool;
   readonly control: ControlServer;
+  readonly jobs: JobManager;
   /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
   readonly staticPeers = new Map<string, PeerAddress>();
   #log: (line: string) => void;
@@ -70,6 +75,10 @@ export class Daemon {
     this.pool = parts.pool;
     this.control = parts.control;
     this.#log = parts.log;
+    this.jobs = new JobManager({
+      dir: join(parts.home.paths.home, 'jobs'),
+      runners: { upload: uploadRunner(this), download: downloadRunner(this) },
+    });
   }
 
   get nodeUuid(): string {
@@ -123,6 +132,7 @@ export class Daemon {
     this.control.setRoutes(controlRoutes(this));
     await this.control.start();
     await this.server.start();
+    await this.jobs.start();
     this.trust.on('removed', (peer) => {
       this.server.dropPeer(peer.nodeUuid);
       this.pool.drop(peer.nodeUuid);
@@ -157,6 +167,17 @@ export class Daemon {
     return result;
   }
 
+  /** True once the daemon is shutting down (a job cut now must resume later, not clean up). */
+  get closing(): boolean {
+    return this.#state === 'closing' || this.#state === 'closed';
+  }
+
+  /** Keeps a copy of an index this node signed in `<home>/indexes/` (the way back to the data). */
+  async keepIndex(path: string, text: string): Promise<void> {
+    await ensureDir(dirname(path), 0o700);
+    await writeFileAtomic(path, text, { mode: 0o600, overwrite: true });
+  }
+
   /** The bound cluster address as `host:port`. */
   listenAddress(): string {
     const { address, port } = this.server.address();
@@ -183,6 +204,7 @@ export class Daemon {
     this.#state = 'closing';
     clearInterval(this.#timer);
     this.#watcher?.close();
+    await this.jobs.close(); // running jobs stay queued on disk and resume at the next start
     this.pool.close();
     const grace = setTimeout(() => this.server.destroy(), graceMs);
     try {

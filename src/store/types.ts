@@ -41,7 +41,8 @@ export type OfflineReason =
 
 export interface StoreStatus {
   id: string;
-  kind: 'disk' | 'memory' | 'set';
+  /** 'remote': a peer's stores seen through the node API (src/transport/remote-store.ts). */
+  kind: 'disk' | 'memory' | 'set' | 'remote';
   /** Folder of a disk store. */
   path?: string;
   online: boolean;

@@ -1,14 +1,19 @@
 /**
- * The client side of the chunk API: a put to a peer is a ChunkWriter like a local store's (so an
- * upload treats local and remote targets alike), and a get yields the chunk's bytes. The SHA-256 of
- * a put travels in the HTTP/2 trailer after the last byte, so the sender hashes while it streams.
- * Every wait has a no-progress timeout.
+ * The client side of a chunk put (docs/protocol.md, "Put"): a put to a peer is a ChunkWriter like a
+ * local store's, so an upload treats local and remote targets alike. The request carries
+ * `expect: 100-continue`: the peer checks the UUID, reserves space and answers "100 Continue" before
+ * a body byte is sent, so a full store (507), a conflict (409) or an offline store (503) fails
+ * `RemoteChunkWriter.open` itself — the same point where a local `beginPut` fails. The SHA-256 follows
+ * the last byte as the HTTP/2 trailer. Sizes and hashes are checked here too, so a body that
+ * disagrees with its content-length never reaches the wire (HTTP/2 would reset it as a protocol
+ * error). Every wait has a no-progress timeout.
  */
-import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
+import { type ClientHttp2Session, type ClientHttp2Stream, constants as h2 } from 'node:http2';
 import { ArozError } from '../errors.ts';
-import { INDEX_HEADER, POSITION_HEADER, SHA256_TRAILER } from '../node/api.ts';
+import { checkChunkUuid, checkSha256, checkSize, interrupted } from '../store/checks.ts';
 import type { ChunkWriter, PutResult } from '../store/types.ts';
-import { readBody, request as sendRequest } from './client.ts';
+import { WIRE } from './chunk-headers.ts';
+import { readBody } from './client.ts';
 import { LIMITS } from './limits.ts';
 import { errorFromWire } from './wire.ts';
 
@@ -17,199 +22,282 @@ export interface RemotePutOptions {
   indexId?: string;
   i?: number;
   signal?: AbortSignal;
-  /** Abort when a write makes no progress for this long (default LIMITS.requestTimeoutMs). */
+  /** Fail when the peer makes no progress for this long (default LIMITS.requestTimeoutMs). */
   idleMs?: number;
+  /** Called once when the put is over (done, failed or aborted). */
+  onSettled?: () => void;
 }
 
 type Answer = { status: number; body: string };
+type State = 'open' | 'finishing' | 'done' | 'failed';
 
 export class RemoteChunkWriter implements ChunkWriter {
   readonly uuid: string;
   readonly size: number;
-  #received = 0;
   #peer: string;
   #stream: ClientHttp2Stream;
   #answer: Promise<Answer>;
-  #settled: Answer | Error | undefined;
+  /** Rejects as soon as the peer answers or drops the stream: before `finish`, that is a refusal. */
+  #early: Promise<never>;
   #idleMs: number;
-  #state: 'open' | 'finished' | 'aborted' = 'open';
+  #state: State = 'open';
+  #error: unknown;
+  #received = 0;
+  #finishing: Promise<PutResult> | undefined;
+  #signal: AbortSignal | undefined;
+  #onSettled: (() => void) | undefined;
+  #onAbort = (): void => void this.abort(this.#signal?.reason);
 
+  /** Resolves at "100 Continue": the peer reserved the space. Rejects (and fails the put) if refused. */
+  #ready: Promise<void>;
+
+  /**
+   * Sends the put's headers at once; `write` and `finish` wait for the peer's "100 Continue". Prefer
+   * `RemoteChunkWriter.open`, which resolves only once the peer has reserved the space.
+   */
   constructor(session: ClientHttp2Session, peer: string, uuid: string, options: RemotePutOptions) {
+    checkChunkUuid(uuid);
     this.uuid = uuid;
-    this.size = options.size;
+    this.size = checkSize(options.size, uuid);
     this.#peer = peer;
     this.#idleMs = options.idleMs ?? LIMITS.requestTimeoutMs;
-    this.#stream = session.request(
-      {
-        ':method': 'PUT',
-        ':path': `/v1/chunks/${uuid}`,
-        'content-length': options.size,
-        ...(options.indexId !== undefined ? { [INDEX_HEADER]: options.indexId } : {}),
-        ...(options.i !== undefined ? { [POSITION_HEADER]: options.i } : {}),
-      },
-      { waitForTrailers: true },
-    );
-    this.#answer = new Promise<Answer>((resolve, reject) => {
-      this.#stream.once('response', (headers) => {
-        readBody(this.#stream).then((body) => resolve({ status: Number(headers[':status']), body }), reject);
-      });
-      this.#stream.once('error', (err) =>
-        reject(
-          new ArozError(
-            'ERR_PEER_UNREACHABLE',
-            `Put of chunk "${uuid}" to node "${peer}" failed: ${err.message}`,
-          ),
-        ),
+    this.#signal = options.signal;
+    this.#onSettled = options.onSettled;
+    try {
+      this.#stream = session.request(
+        {
+          ':method': 'PUT',
+          ':path': `/v1/chunks/${uuid}`,
+          'content-length': this.size,
+          expect: '100-continue',
+          ...(options.indexId !== undefined ? { [WIRE.index]: options.indexId } : {}),
+          ...(options.i !== undefined ? { [WIRE.position]: options.i } : {}),
+        },
+        { waitForTrailers: true },
       );
-      this.#stream.once('close', () =>
-        reject(new ArozError('ERR_PEER_UNREACHABLE', `Node "${peer}" closed the put of chunk "${uuid}"`)),
-      );
+    } catch (err) {
+      throw unreachable(peer, `Cannot put chunk "${uuid}"`, err);
+    }
+    const stream = this.#stream;
+    this.#answer = answerOf(stream, `Node "${peer}" closed the put of chunk "${uuid}"`);
+    this.#early = this.#answer.then((answer) => {
+      throw this.#refusedBy(answer);
     });
-    this.#answer.then(
-      (a) => {
-        this.#settled = a;
-      },
-      (err: Error) => {
-        this.#settled = err;
-      },
+    this.#early.catch(() => {});
+    // The peer dropped the stream (idle timeout, restart): the put is over, whatever comes next.
+    this.#answer.catch((err: unknown) => {
+      if (this.#state === 'open') void this.#fail(err).catch(() => {});
+    });
+    this.#ready = this.#wait(new Promise<void>((resolve) => stream.once('continue', resolve))).catch(
+      (err: unknown) => this.#fail(err),
     );
-    options.signal?.addEventListener('abort', () => void this.abort(options.signal?.reason), { once: true });
+    this.#ready.catch(() => {});
+    if (this.#signal?.aborted) this.#onAbort();
+    else this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /**
+   * Starts a put of `uuid` on the peer and resolves once it reserved the space (100 Continue).
+   * Fails like a local `beginPut`: ERR_INVALID_UUID, ERR_INVALID_SIZE, ERR_NO_SPACE,
+   * ERR_CHUNK_CONFLICT, ERR_STORE_OFFLINE — plus ERR_PEER_UNREACHABLE, ERR_TIMEOUT, ERR_INTERRUPTED.
+   */
+  static async open(
+    session: ClientHttp2Session,
+    peer: string,
+    uuid: string,
+    options: RemotePutOptions,
+  ): Promise<RemoteChunkWriter> {
+    if (options.signal?.aborted) throw interrupted(options.signal, `The put of chunk "${uuid}"`);
+    const writer = new RemoteChunkWriter(session, peer, uuid, options);
+    await writer.#ready;
+    return writer;
   }
 
   get received(): number {
     return this.#received;
   }
 
-  /** Resolves once the piece has been handed to the connection (the caller may then reuse it). */
-  async write(piece: Uint8Array): Promise<void> {
-    this.#throwIfAnswered();
-    if (this.#received + piece.length > this.size) {
-      throw new ArozError(
-        'ERR_CHUNK_SIZE',
-        `Chunk "${this.uuid}" is longer than the ${this.size} bytes declared`,
+  /** Resolves once the connection is done with `piece` (the caller may then reuse it). Queued. */
+  write(piece: Uint8Array): Promise<void> {
+    if (this.#state !== 'open') return Promise.reject(this.#refusal('write to'));
+    if (this.#received + piece.byteLength > this.size) {
+      return this.#fail(
+        new ArozError(
+          'ERR_CHUNK_SIZE',
+          `Chunk "${this.uuid}" is longer than its declared ${this.size} bytes`,
+        ),
       );
     }
-    this.#received += piece.length;
-    const written = new Promise<void>((resolve, reject) => {
-      this.#stream.write(piece, (err) => (err ? reject(err) : resolve()));
-    });
-    await this.#withIdleTimeout(Promise.race([written, this.#early()]));
+    this.#received += piece.byteLength;
+    const written = this.#ready.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          this.#stream.write(piece, (err) => (err ? reject(err) : resolve()));
+        }),
+    );
+    return this.#wait(written).catch((err: unknown) => this.#fail(err));
   }
 
-  async finish(expectedSha256: string): Promise<PutResult> {
-    if (this.#state === 'aborted')
-      throw new ArozError('ERR_INTERRUPTED', `The put of chunk "${this.uuid}" was aborted`);
-    if (this.#state === 'open') {
-      this.#state = 'finished';
-      this.#stream.once('wantTrailers', () =>
-        this.#stream.sendTrailers({ [SHA256_TRAILER]: expectedSha256 }),
-      );
+  finish(expectedSha256: string): Promise<PutResult> {
+    if (this.#finishing !== undefined) return this.#finishing;
+    if (this.#state !== 'open') return Promise.reject(this.#refusal('finish'));
+    this.#state = 'finishing';
+    this.#finishing = this.#finish(expectedSha256);
+    return this.#finishing;
+  }
+
+  async #finish(expectedSha256: string): Promise<PutResult> {
+    let answer: Answer;
+    try {
+      const sha256 = checkSha256(expectedSha256, this.uuid);
+      if (this.#received !== this.size) {
+        throw new ArozError(
+          'ERR_CHUNK_SIZE',
+          `Chunk "${this.uuid}" ended after ${this.#received} of its declared ${this.size} bytes`,
+        );
+      }
+      await this.#ready;
+      this.#stream.once('wantTrailers', () => {
+        if (!this.#stream.destroyed) this.#stream.sendTrailers({ [WIRE.sha256]: sha256 });
+      });
       this.#stream.end();
+      answer = await this.#wait(this.#answer, false);
+    } catch (err) {
+      return this.#fail(err);
     }
-    const answer = await this.#withIdleTimeout(this.#answer);
-    if (answer.status === 201) return 'created';
-    if (answer.status === 200) return 'exists';
-    throw errorFromWire(answer.status, answer.body, this.#peer);
+    if (answer.status === 201 || answer.status === 200) {
+      this.#state = 'done';
+      this.#settle();
+      return answer.status === 201 ? 'created' : 'exists';
+    }
+    return this.#fail(errorFromWire(answer.status, answer.body, this.#peer));
   }
 
-  async abort(_reason?: unknown): Promise<void> {
-    if (this.#state !== 'open') return;
-    this.#state = 'aborted';
-    this.#answer.catch(() => {});
-    if (!this.#stream.destroyed) this.#stream.close(0x8); // CANCEL
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.abort();
-  }
-
-  /** A peer that answered before the body ended refused the put (507, 409, …): say why. */
-  #throwIfAnswered(): void {
-    const settled = this.#settled;
-    if (settled === undefined) {
-      if (this.#state !== 'open')
-        throw new ArozError('ERR_INTERRUPTED', `The put of chunk "${this.uuid}" is over`);
+  /** Cancels the stream; the peer removes what it wrote and releases the space. Idempotent. */
+  async abort(reason?: unknown): Promise<void> {
+    if (this.#state === 'finishing') {
+      await this.#finishing?.catch(() => {});
       return;
     }
-    if (settled instanceof Error) throw settled;
-    throw errorFromWire(settled.status, settled.body, this.#peer);
+    if (this.#state !== 'open') return;
+    const error =
+      this.#signal?.aborted && reason === this.#signal.reason
+        ? interrupted(this.#signal, `The put of chunk "${this.uuid}"`)
+        : new ArozError('ERR_INTERRUPTED', `The put of chunk "${this.uuid}" was aborted`, { cause: reason });
+    await this.#fail(error).catch(() => {});
   }
 
-  /** Rejects when the peer answers before the body is complete (it refused the put). */
-  #early(): Promise<never> {
-    return this.#answer.then((a) => {
-      throw a.status >= 400
-        ? errorFromWire(a.status, a.body, this.#peer)
-        : new ArozError(
-            'ERR_BAD_REQUEST',
-            `Node "${this.#peer}" answered before chunk "${this.uuid}" was sent`,
-          );
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.abort();
+  }
+
+  /** Moves to 'failed' once (the first error wins), cancels the stream, rejects with that error. */
+  async #fail(err: unknown): Promise<never> {
+    if (this.#state === 'open' || this.#state === 'finishing') {
+      this.#state = 'failed';
+      this.#error =
+        err instanceof ArozError ? err : unreachable(this.#peer, `The put of chunk "${this.uuid}"`, err);
+      if (!this.#stream.destroyed) this.#stream.close(h2.NGHTTP2_CANCEL);
+      this.#settle();
+    }
+    // Node sends the reset a moment later: wait for it, so that the caller's next request on this
+    // session reaches the peer after it (the peer then sees the space released).
+    await this.#closed(this.#idleMs);
+    throw this.#error;
+  }
+
+  #closed(ms: number): Promise<void> {
+    const stream = this.#stream;
+    if (stream.closed && stream.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      stream.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 
-  async #withIdleTimeout<T>(work: Promise<T>): Promise<T> {
+  #settle(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    const settled = this.#onSettled;
+    this.#onSettled = undefined;
+    settled?.();
+  }
+
+  #refusal(what: string): unknown {
+    if (this.#state === 'failed') return this.#error;
+    return new ArozError('ERR_INTERNAL', `Cannot ${what} chunk "${this.uuid}": the put is already finishing`);
+  }
+
+  #refusedBy(answer: Answer): ArozError {
+    if (answer.status >= 400) return errorFromWire(answer.status, answer.body, this.#peer);
+    return new ArozError(
+      'ERR_BAD_REQUEST',
+      `Node "${this.#peer}" answered HTTP ${answer.status} before chunk "${this.uuid}" was sent`,
+    );
+  }
+
+  /** Waits for `work`; fails after idleMs without it, or (`early`) when the peer answers first. */
+  async #wait<T>(work: Promise<T>, early = true): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        void this.abort();
-        reject(
-          new ArozError(
-            'ERR_TIMEOUT',
-            `Node "${this.#peer}" made no progress on chunk "${this.uuid}" for ${this.#idleMs} ms`,
+      timer = setTimeout(
+        () =>
+          reject(
+            new ArozError(
+              'ERR_TIMEOUT',
+              `Node "${this.#peer}" made no progress on chunk "${this.uuid}" for ${this.#idleMs} ms`,
+            ),
           ),
-        );
-      }, this.#idleMs);
+        this.#idleMs,
+      );
     });
     try {
-      return await Promise.race([work, timeout]);
+      return await Promise.race([work, timeout, ...(early ? [this.#early] : [])]);
+    } catch (err) {
+      if (this.#state === 'failed') throw this.#error;
+      throw err;
     } finally {
       clearTimeout(timer);
     }
   }
 }
 
-export interface RemoteGetOptions {
-  start?: number;
-  end?: number;
-  head?: boolean;
-  signal?: AbortSignal;
+/** The final answer to a request: status and (small) body; rejects if the stream closes first. */
+function answerOf(stream: ClientHttp2Stream, closedMessage: string): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    let answered = false;
+    let streamError: Error | undefined;
+    stream.on('error', (err) => {
+      streamError = err;
+    });
+    stream.once('response', (headers) => {
+      answered = true;
+      readBody(stream).then(
+        (body) => resolve({ status: Number(headers[':status']), body }),
+        (err: unknown) =>
+          reject(
+            err instanceof ArozError
+              ? err
+              : new ArozError('ERR_PEER_UNREACHABLE', `${closedMessage}: ${(err as Error).message}`, {
+                  cause: err,
+                }),
+          ),
+      );
+    });
+    stream.once('close', () => {
+      if (answered) return;
+      const why = streamError !== undefined ? `: ${streamError.message}` : ` (code ${stream.rstCode ?? '?'})`;
+      reject(new ArozError('ERR_PEER_UNREACHABLE', `${closedMessage}${why}`, { cause: streamError }));
+    });
+  });
 }
 
-export interface RemoteChunk {
-  /** SHA-256 of the whole chunk, as the holder recorded it. */
-  sha256: string;
-  size: number;
-  length: number;
-  /** The body; empty for a head request. Read it with your own no-progress timeout. */
-  stream: ClientHttp2Stream;
-}
-
-/** Asks a peer for a chunk (or a byte range of it). A non-2xx answer becomes the peer's ArozError. */
-export async function getRemoteChunk(
-  session: ClientHttp2Session,
-  peer: string,
-  uuid: string,
-  options: RemoteGetOptions = {},
-): Promise<RemoteChunk> {
-  const ranged = options.start !== undefined || options.end !== undefined;
-  const range = ranged
-    ? `bytes=${options.start ?? 0}-${options.end === undefined ? '' : options.end - 1}`
-    : undefined;
-  const res = await sendRequest(
-    session,
-    {
-      ':method': options.head ? 'HEAD' : 'GET',
-      ':path': `/v1/chunks/${uuid}`,
-      ...(range !== undefined ? { range } : {}),
-    },
-    options.signal ? { signal: options.signal } : {},
-  );
-  if (res.status !== 200 && res.status !== 206)
-    throw errorFromWire(res.status, await readBody(res.stream), peer);
-  return {
-    sha256: String(res.headers[SHA256_TRAILER] ?? ''),
-    size: Number(res.headers['x-arozdfs-chunk-size']),
-    length: Number(res.headers['content-length']),
-    stream: res.stream,
-  };
+function unreachable(peer: string, what: string, err: unknown): ArozError {
+  if (err instanceof ArozError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ArozError('ERR_PEER_UNREACHABLE', `${what} to node "${peer}" failed: ${message}`, {
+    cause: err,
+  });
 }

@@ -1,0 +1,73 @@
+/**
+ * Submitting a job to the local daemon and following it: progress on a bar or as JSON lines, the
+ * job's result (or its error, with the job's own code) at the end. Ctrl-C while following cancels
+ * the job; `--detach` returns the job id at once and leaves it running.
+ */
+import { controlCall } from '../control/client.ts';
+import { ArozError, ERROR_CODES, type ErrorCode } from '../errors.ts';
+import type { JobKind, JobRecord } from '../jobs/types.ts';
+import type { CliContext } from './context.ts';
+
+export async function submitJob(
+  ctx: CliContext,
+  kind: JobKind,
+  params: Record<string, unknown>,
+): Promise<JobRecord> {
+  return (await controlCall(
+    ctx.home,
+    'POST',
+    '/v1/jobs',
+    { kind, params },
+    { signal: ctx.signal },
+  )) as JobRecord;
+}
+
+/** Follows a job to its end; throws the job's error if it failed or was cancelled. */
+export async function followJob(
+  ctx: CliContext,
+  id: string,
+  options: { cancelOnInterrupt: boolean },
+): Promise<JobRecord> {
+  let final: JobRecord | undefined;
+  try {
+    const last = (await controlCall(ctx.home, 'GET', `/v1/jobs/wait/${id}`, undefined, {
+      signal: ctx.signal,
+      timeoutMs: 2 ** 31 - 1,
+      onLine: (line) => {
+        if (line['type'] === 'progress') {
+          const p = line as {
+            phase: string;
+            done: number;
+            total: number;
+            chunksDone?: number;
+            chunks?: number;
+          };
+          ctx.out.progress({
+            phase: p.phase,
+            done: p.done,
+            total: p.total,
+            ...(p.chunksDone !== undefined ? { chunksDone: p.chunksDone } : {}),
+            ...(p.chunks !== undefined ? { chunks: p.chunks } : {}),
+          });
+        }
+      },
+    })) as { job: JobRecord };
+    final = last.job;
+  } catch (err) {
+    if (ctx.signal.aborted && options.cancelOnInterrupt) {
+      await controlCall(ctx.home, 'POST', `/v1/jobs/cancel/${id}`).catch(() => {});
+      throw new ArozError('ERR_INTERRUPTED', `Interrupted: job ${id} was cancelled`);
+    }
+    throw err;
+  }
+  if (final.state !== 'done') throw jobError(final);
+  return final;
+}
+
+export function jobError(job: JobRecord): ArozError {
+  const code = job.error?.code;
+  const known: ErrorCode =
+    code !== undefined && Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : 'ERR_IO';
+  if (job.state === 'cancelled') return new ArozError('ERR_INTERRUPTED', `Job ${job.id} was cancelled`);
+  return new ArozError(known, job.error?.message ?? `Job ${job.id} failed`);
+}

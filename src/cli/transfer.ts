@@ -1,0 +1,133 @@
+/**
+ * `arozdfs upload` and `arozdfs download`: both run as jobs in the local daemon (which holds the
+ * connections to the other nodes); the CLI submits the job and follows it, or with `--detach` returns
+ * its id at once. Paths are sent absolute.
+ */
+import { basename, resolve } from 'node:path';
+import { checkOutput } from '../chunk/merge.ts';
+import { ArozError } from '../errors.ts';
+import { readIndexFile } from '../index-file/index.ts';
+import { parseChunkSize } from '../size.ts';
+import { assertUuid } from '../uuid.ts';
+import type { CliContext, Register } from './context.ts';
+import { followJob, submitJob } from './jobs-client.ts';
+
+function wholeNumber(text: string | undefined, what: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,6}$/.test(text) || Number(text) < min) {
+    throw new ArozError('ERR_USAGE', `${what} "${text}" is not a whole number of at least ${min}`);
+  }
+  return Number(text);
+}
+
+async function run(
+  ctx: CliContext,
+  kind: 'upload' | 'download',
+  params: Record<string, unknown>,
+  detach: boolean,
+) {
+  const job = await submitJob(ctx, kind, params);
+  if (detach) {
+    ctx.out.result(
+      { job: job.id, state: job.state },
+      `Started job ${job.id}; follow it with "arozdfs jobs wait ${job.id}".`,
+    );
+    return undefined;
+  }
+  ctx.out.info(`Job ${job.id} (${kind}) is running in the daemon.`);
+  return await followJob(ctx, job.id, { cancelOnInterrupt: true });
+}
+
+interface UploadOptions {
+  chunkSize?: string;
+  shift?: string;
+  copies?: string;
+  nodes?: string;
+  index?: string;
+  force?: boolean;
+  detach?: boolean;
+}
+
+interface DownloadOptions {
+  out?: string;
+  force?: boolean;
+  allowUntrustedIndex?: boolean;
+  detach?: boolean;
+}
+
+export const register: Register = (program, action) => {
+  program
+    .command('upload <file>')
+    .description('store a file on the cluster (every chunk on two nodes) and write its signed index')
+    .option('--chunk-size <size>', 'chunk size (default 64MiB)')
+    .option('--shift <x>', 'the second copy goes x places further along the cluster list (default 1)')
+    .option('--copies <r>', 'copies of every chunk, on distinct nodes (default 2)')
+    .option(
+      '--nodes <uuids>',
+      'cluster list, comma-separated (default: every online trusted node and this one)',
+    )
+    .option('--index <out>', 'where to write the index file (default: FILE_NAME.index.json here)')
+    .option('--force', 'replace an existing index file')
+    .option('--detach', 'return the job id at once')
+    .action(
+      action<[string], UploadOptions>(async (ctx, [fileArg], options) => {
+        const file = resolve(fileArg);
+        const index = resolve(options.index ?? `${basename(file)}.index.json`);
+        await checkOutput(index, options.force === true, 'Cannot write the index');
+        const params = {
+          file,
+          index,
+          force: options.force === true,
+          ...(options.chunkSize !== undefined ? { chunkSize: parseChunkSize(options.chunkSize) } : {}),
+          ...(options.shift !== undefined ? { shift: wholeNumber(options.shift, 'The shift', 0) } : {}),
+          ...(options.copies !== undefined
+            ? { copies: wholeNumber(options.copies, 'The number of copies', 1) }
+            : {}),
+          ...(options.nodes !== undefined
+            ? { nodes: options.nodes.split(',').map((u) => assertUuid(u.trim(), 'A node in --nodes')) }
+            : {}),
+        };
+        const job = await run(ctx, 'upload', params, options.detach === true);
+        if (job === undefined) return;
+        const result = job.result ?? {};
+        const placement = (result['placement'] as Array<{ i: number; holders: string[] }> | undefined) ?? [];
+        ctx.out.result(
+          { job: job.id, ...result },
+          [
+            `Stored "${file}" as ${placement.length} chunk(s), each on ${String(result['copies'])} node(s):`,
+            ...placement.slice(0, 20).map((c) => `  chunk ${c.i} → ${c.holders.join(', ')}`),
+            ...(placement.length > 20 ? [`  … and ${placement.length - 20} more`] : []),
+            `Index: ${String(result['index'])} (keep it: it is the way back to the file)`,
+          ].join('\n'),
+        );
+      }),
+    );
+
+  program
+    .command('download <index>')
+    .description('fetch, verify and rebuild a file from the cluster')
+    .option('--out <file>', 'output file (default: the name in the index, in the current folder)')
+    .option('--force', 'replace an existing output file')
+    .option('--allow-untrusted-index', 'accept an unsigned index or one signed by an unknown key')
+    .option('--detach', 'return the job id at once')
+    .action(
+      action<[string], DownloadOptions>(async (ctx, [indexArg], options) => {
+        const indexPath = resolve(indexArg);
+        const index = await readIndexFile(indexPath, { signal: ctx.signal });
+        const out = resolve(options.out ?? index.file.name);
+        await checkOutput(out, options.force === true, `Cannot download "${index.file.name}"`);
+        const params = {
+          index: indexPath,
+          out,
+          force: options.force === true,
+          allowUntrusted: options.allowUntrustedIndex === true,
+        };
+        const job = await run(ctx, 'download', params, options.detach === true);
+        if (job === undefined) return;
+        ctx.out.result(
+          { job: job.id, ...(job.result ?? {}) },
+          `Downloaded and verified "${out}" (${index.file.size} bytes, SHA-256 ${index.file.sha256}).`,
+        );
+      }),
+    );
+};

@@ -1,0 +1,170 @@
+/**
+ * download: a signed distributed index -> the original file, verified (docs/transfer.md).
+ *
+ * The index's signature is checked first (ERR_INDEX_UNTRUSTED unless `allowUntrusted`). Chunks are
+ * fetched by `parallel` workers straight into their place in a temp file beside the output (see
+ * fetch.ts), each verified by its SHA-256; the whole-file SHA-256 is computed meanwhile by reading the
+ * verified chunks back in order (ordered-hash.ts). The file is renamed into place only when that hash
+ * matches the index. With a journal, the temp file survives a failure and a resumed run re-hashes the
+ * chunks the journal lists, keeps those that match and fetches only the rest.
+ */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { checkOutput } from '../chunk/merge.ts';
+import { BufferRing } from '../chunk/ring.ts';
+import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../errors.ts';
+import { type IndexFile, isDistributedIndex, signingPayload, validateIndex } from '../index-file/index.ts';
+import { type SignerKey, verifyIndex } from '../keys/index.ts';
+import { FetchBuffers, type FetchContext, fetchChunk } from './fetch.ts';
+import { throwIfAborted } from './idle.ts';
+import type { DownloadJournal } from './journal.ts';
+import { RunNodes } from './nodes.ts';
+import { OrderedHash } from './ordered-hash.ts';
+import { openPartial, verifyWritten } from './partial.ts';
+import {
+  DEFAULT_DOWNLOAD_PARALLEL,
+  DEFAULT_IDLE_MS,
+  type NodeAnswer,
+  positiveInt,
+  type TransferOptions,
+} from './types.ts';
+
+export interface DownloadOptions extends TransferOptions {
+  /** Output file (default: the index's file name in the current folder). */
+  out?: string;
+  /** Replace an existing output file (default false: ERR_OUTPUT_EXISTS). */
+  force?: boolean;
+  /** Trusted nodes online now: asked for a chunk whose listed holders all failed. */
+  onlineNodes?: () => Iterable<string>;
+  /** Keys allowed to sign indexes (see signerKeys), or a function that verifies and returns the signer. */
+  trusted?: readonly SignerKey[] | ((index: IndexFile) => SignerKey);
+  /** Download even if the index is unsigned, tampered or signed by an unknown key. */
+  allowUntrusted?: boolean;
+  /** Journals the plan and every verified chunk; the temp file is kept on failure for a resume. */
+  journal?: DownloadJournal;
+}
+
+export interface DownloadResult {
+  /** Absolute path of the file written. */
+  out: string;
+  index: IndexFile;
+  /** The key that signed the index; undefined when an untrusted index was allowed. */
+  signer: SignerKey | undefined;
+  /** Every failure of a listed holder on the way (the bad copies to repair). */
+  problems: NodeAnswer[];
+  /** Chunks fetched by this run; the others were verified in the partial file of an earlier run. */
+  fetched: number;
+}
+
+export async function downloadFile(index: IndexFile, options: DownloadOptions): Promise<DownloadResult> {
+  validateIndex(index);
+  const name = index.file.name;
+  const what = `Cannot download "${name}"`;
+  if (!isDistributedIndex(index)) {
+    throw new ArozError('ERR_INDEX_INVALID', `${what}: index "${index.id}" is a local index; use merge`);
+  }
+  const signer = checkTrust(index, options, what);
+  const parallel = positiveInt(options.parallel, DEFAULT_DOWNLOAD_PARALLEL, 'parallel');
+  const idleMs = positiveInt(options.idleMs, DEFAULT_IDLE_MS, 'idleMs');
+  const out = resolve(options.out ?? name);
+  const force = options.force === true;
+  await checkOutput(out, force, what);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
+  const doing = `Downloading "${name}"`;
+  const indexSha256 = createHash('sha256').update(signingPayload(index)).digest('hex');
+  throwIfAborted(signal, doing);
+  const { file, journaled } = await openPartial(index, { out, force, indexSha256, journal: options.journal });
+  let reader: Awaited<ReturnType<typeof open>> | undefined;
+  let hasher: OrderedHash | undefined;
+  try {
+    reader = await open(file.tempPath, 'r').catch((err: unknown) => {
+      throw fromSystemError(err, `${what}: cannot read "${file.tempPath}"`);
+    });
+    const verified = await verifyWritten(reader, index.chunks, journaled, signal, doing);
+    const total = index.file.size;
+    const chunks = index.chunks.length;
+    let done = index.chunks.reduce((sum, c) => sum + (verified.has(c.i) ? c.size : 0), 0);
+    let chunksDone = verified.size;
+    const progress = () => options.onProgress?.({ phase: 'download', done, total, chunksDone, chunks });
+    if (total > 0) progress();
+    const ctx: FetchContext = {
+      name,
+      fh: file.handle,
+      tempPath: file.tempPath,
+      nodes: new RunNodes(options.connect, signal, idleMs),
+      onlineNodes: options.onlineNodes ?? (() => []),
+      idleMs,
+      signal,
+      problems: [],
+      notice: options.onNotice ?? (() => {}),
+      onBytes: (delta) => {
+        done += delta;
+        if (delta > 0) progress();
+      },
+    };
+    await using ring = new BufferRing(4);
+    const ordered = new OrderedHash(ring, reader, `"${file.tempPath}"`, index.chunks);
+    hasher = ordered;
+    for (const i of verified) ordered.done(i);
+    const hashing = ordered.run();
+    hashing.catch(() => {}); // awaited below; a failure before then must not go unhandled
+    const todo = index.chunks.filter((c) => !verified.has(c.i));
+    let next = 0;
+    let failure: { err: unknown } | undefined;
+    const worker = async () => {
+      const buffers = new FetchBuffers();
+      while (next < todo.length && failure === undefined) {
+        throwIfAborted(signal, doing);
+        const chunk = todo[next++]!;
+        const node = await fetchChunk(ctx, chunk, buffers);
+        await options.journal?.recordChunk(chunk.i, node);
+        ordered.done(chunk.i);
+        chunksDone++;
+        progress();
+      }
+    };
+    const workers = Array.from({ length: Math.min(parallel, todo.length) }, () =>
+      worker().catch((err: unknown) => {
+        failure ??= { err };
+        stop.abort(err);
+      }),
+    );
+    await Promise.all(workers);
+    if (failure !== undefined) throw failure.err;
+    throwIfAborted(signal, doing);
+    const sha256 = await hashing;
+    if (sha256 !== index.file.sha256) {
+      throw new ArozError(
+        'ERR_FILE_HASH',
+        `${what}: the rebuilt file's SHA-256 "${sha256}" differs from the index ("${index.file.sha256}"); it was not kept`,
+      );
+    }
+    await reader.close();
+    reader = undefined;
+    await file.commit();
+    return { out, index, signer, problems: ctx.problems, fetched: todo.length };
+  } catch (err) {
+    stop.abort(err);
+    hasher?.stop(err);
+    // With a journal the partial file is kept for a resume, unless it can never become the file.
+    const resumable = !isArozError(err, 'ERR_FILE_HASH') && !isProgrammingError(err);
+    if (options.journal !== undefined && resumable) await file.keep();
+    else await file.abort();
+    throw err;
+  } finally {
+    await reader?.close();
+  }
+}
+
+function checkTrust(index: IndexFile, options: DownloadOptions, what: string): SignerKey | undefined {
+  try {
+    const { trusted } = options;
+    return typeof trusted === 'function' ? trusted(index) : verifyIndex(index, trusted ?? []);
+  } catch (err) {
+    if (!isArozError(err, 'ERR_INDEX_UNTRUSTED')) throw err;
+    if (options.allowUntrusted === true) return undefined;
+    throw new ArozError('ERR_INDEX_UNTRUSTED', `${what}: ${err.message}`, { cause: err });
+  }
+}

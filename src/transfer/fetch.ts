@@ -1,0 +1,202 @@
+/**
+ * Fetching one chunk of a download into its place in the partial file: from its holders first (those
+ * that failed earlier in this run last), then from every other online node. Each attempt streams the
+ * chunk through two reused 1 MiB buffers — one is filled from the node while the other is written to
+ * the file — hashing as it goes; a copy of the wrong size or hash, a refusal or a node that makes no
+ * progress for `idleMs` moves on to the next source. Every failure is recorded as that node's answer.
+ */
+import { createHash } from 'node:crypto';
+import type { promises as fsp } from 'node:fs';
+import { writeFully } from '../chunk/copy.ts';
+import { ArozError } from '../errors.ts';
+import type { IndexChunk } from '../index-file/types.ts';
+import type { ChunkReader } from '../store/types.ts';
+import { answerOf, formatAnswer, idle, isFatal } from './idle.ts';
+import type { RunNodes } from './nodes.ts';
+import { type NodeAnswer, PIECE, type TransferNotice } from './types.ts';
+
+export interface FetchContext {
+  /** The file's name, quoted in messages. */
+  name: string;
+  /** The partial file, open for writing. */
+  fh: fsp.FileHandle;
+  tempPath: string;
+  nodes: RunNodes;
+  onlineNodes: () => Iterable<string>;
+  idleMs: number;
+  signal: AbortSignal;
+  /** Failures of listed holders, for the result. */
+  problems: NodeAnswer[];
+  notice: (notice: TransferNotice) => void;
+  /** Bytes written to the file (negative when a failed attempt's bytes no longer count). */
+  onBytes: (delta: number) => void;
+}
+
+/** A worker's two buffers. After a timeout they are given up: the abandoned read may still fill them. */
+export class FetchBuffers {
+  pair: [Buffer, Buffer] = [Buffer.allocUnsafeSlow(PIECE), Buffer.allocUnsafeSlow(PIECE)];
+
+  retire(): void {
+    this.pair = [Buffer.allocUnsafeSlow(PIECE), Buffer.allocUnsafeSlow(PIECE)];
+  }
+}
+
+/** Failures of our own output file: never a node's answer, always the end of the download. */
+const localFailures = new WeakSet<object>();
+
+/** Fetches `chunk` into the file; resolves with the node it came from. ERR_CHUNK_MISSING if none had it. */
+export async function fetchChunk(
+  ctx: FetchContext,
+  chunk: IndexChunk,
+  buffers: FetchBuffers,
+): Promise<string> {
+  const holders = [...new Set((chunk.holders ?? []).map((h) => h.node))];
+  const tried = new Set<string>();
+  const answers: NodeAnswer[] = [];
+  const errors: unknown[] = [];
+  const byStrikes = (nodes: string[]) =>
+    nodes
+      .map((node, k) => ({ node, k }))
+      .sort((a, b) => ctx.nodes.strikes(a.node) - ctx.nodes.strikes(b.node) || a.k - b.k);
+  const others = () => byStrikes([...new Set(ctx.onlineNodes())].filter((n) => !holders.includes(n)));
+  for (const list of [() => byStrikes(holders), others]) {
+    for (const { node } of list()) {
+      if (tried.has(node)) continue;
+      tried.add(node);
+      try {
+        await fetchFrom(ctx, chunk, node, buffers);
+        return node;
+      } catch (err) {
+        if (localFailures.has(err as object) || isFatal(err, ctx.signal)) throw err;
+        const answer = answerOf(err, { i: chunk.i, uuid: chunk.uuid, node });
+        ctx.nodes.failed(node, err);
+        answers.push(answer);
+        errors.push(err);
+        if (holders.includes(node)) {
+          ctx.problems.push(answer);
+          ctx.notice({ type: 'holder-failed', ...answer });
+        }
+      }
+    }
+  }
+  throw missing(ctx.name, chunk, holders, answers, errors);
+}
+
+function missing(
+  name: string,
+  chunk: IndexChunk,
+  holders: string[],
+  answers: NodeAnswer[],
+  errors: unknown[],
+) {
+  const held = answers.filter((a) => holders.includes(a.node));
+  const others = answers.filter((a) => !holders.includes(a.node));
+  const without = others.filter((a) => a.code === 'ERR_CHUNK_MISSING').length;
+  const parts = [
+    held.length > 0 ? held.map(formatAnswer).join('; ') : 'the index lists no holder',
+    ...others.filter((a) => a.code !== 'ERR_CHUNK_MISSING').map(formatAnswer),
+    `${others.length} other online node${others.length === 1 ? '' : 's'} asked${without > 0 ? `, ${without} without it` : ''}`,
+  ];
+  return new ArozError(
+    'ERR_CHUNK_MISSING',
+    `Cannot download "${name}": no node could give chunk ${chunk.i} ("${chunk.uuid}"): ${parts.join('; ')}`,
+    { cause: new AggregateError(errors, `Every source of chunk ${chunk.i} failed`) },
+  );
+}
+
+async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buffers: FetchBuffers) {
+  const attempt = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, attempt.signal]);
+  let timedOut = false;
+  const wait = <T>(work: Promise<T>): Promise<T> =>
+    idle(work, {
+      ms: ctx.idleMs,
+      signal: ctx.signal,
+      doing: `Downloading "${ctx.name}"`,
+      timeout: () =>
+        new ArozError(
+          'ERR_TIMEOUT',
+          `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
+        ),
+      onTimeout: () => {
+        timedOut = true;
+        attempt.abort();
+      },
+    });
+  const store = await ctx.nodes.store(node);
+  const getting = store.get(chunk.uuid, { signal });
+  // A reader that opens after we gave up on it is closed at once.
+  const reader = await wait(getting).catch((err: unknown) => {
+    void getting.then((late) => late.close()).catch(() => {});
+    throw err;
+  });
+  let written = 0;
+  let pending: Promise<void> | undefined;
+  try {
+    if (reader.length !== chunk.size) {
+      throw new ArozError(
+        'ERR_CHUNK_SIZE',
+        `Node "${node}" holds chunk ${chunk.i} ("${chunk.uuid}") with ${reader.length} bytes; the index says ${chunk.size}`,
+      );
+    }
+    const hash = createHash('sha256');
+    for (let k = 0; written < chunk.size; k++) {
+      const buffer = buffers.pair[k % 2]!;
+      const want = Math.min(buffer.length, chunk.size - written);
+      const n = await fill(reader, buffer, want, wait);
+      if (n < want) {
+        throw new ArozError(
+          'ERR_CHUNK_SIZE',
+          `Node "${node}" sent only ${written + n} of the ${chunk.size} bytes of chunk ${chunk.i} ("${chunk.uuid}")`,
+        );
+      }
+      const piece = buffer.subarray(0, n);
+      hash.update(piece);
+      await pending; // the other buffer's write: then it may be filled next
+      pending = writeLocal(ctx, piece, chunk.offset + written);
+      pending.catch(() => {}); // surfaced by the next await
+      written += n;
+      ctx.onBytes(n);
+    }
+    await pending;
+    if (hash.digest('hex') !== chunk.sha256) {
+      throw new ArozError(
+        'ERR_CHUNK_HASH',
+        `Node "${node}" sent chunk ${chunk.i} ("${chunk.uuid}") with another SHA-256: its copy is corrupted`,
+      );
+    }
+  } catch (err) {
+    ctx.onBytes(-written);
+    throw err;
+  } finally {
+    attempt.abort();
+    await pending?.catch(() => {}); // no write of this attempt may land after the next one's
+    if (timedOut) buffers.retire();
+    void reader.close().catch(() => {});
+  }
+}
+
+/** Reads until `want` bytes are in `buffer` or the reader ends; each read has its own timeout. */
+async function fill(
+  reader: ChunkReader,
+  buffer: Buffer,
+  want: number,
+  wait: <T>(work: Promise<T>) => Promise<T>,
+): Promise<number> {
+  let n = 0;
+  while (n < want) {
+    const got = await wait(reader.read(buffer.subarray(n, want)));
+    if (got === 0) break;
+    n += got;
+  }
+  return n;
+}
+
+async function writeLocal(ctx: FetchContext, piece: Buffer, position: number): Promise<void> {
+  try {
+    await writeFully(ctx.fh, piece, position, `"${ctx.tempPath}"`);
+  } catch (err) {
+    if (err instanceof Error) localFailures.add(err);
+    throw err;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * upload: a file -> chunks on the cluster (R copies each, placed by src/placement) + a signed,
+ * distributed index whose holders say where every copy really went (docs/transfer.md).
+ *
+ * The file is read once, in order, through the chunk ring (src/chunk/ring.ts): each 1 MiB piece is
+ * hashed for its chunk on this thread and for the whole file on the ring's worker, and handed to all
+ * the chunk's writers at once; its slot is reused only when every write is over. While one chunk
+ * streams, up to `parallel − 1` earlier chunks finish (the targets' fsync and answer) or re-send a
+ * copy whose target failed. Memory: the 8 MiB ring plus one 1 MiB buffer per re-send in flight.
+ * The index is produced only when every chunk has R copies whose finish() answered.
+ */
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import { copyRange } from '../chunk/copy.ts';
+import { assertUnchanged, openRegularFile } from '../chunk/files.ts';
+import { BufferRing } from '../chunk/ring.ts';
+import { ArozError, isArozError } from '../errors.ts';
+import {
+  DEFAULT_CHUNK_SIZE,
+  fileNameProblem,
+  INDEX_FORMAT,
+  INDEX_MAX_CHUNKS,
+  INDEX_VERSION,
+  type IndexChunk,
+  type IndexFile,
+  MAX_CLUSTER_NODES,
+  validateIndex,
+} from '../index-file/index.ts';
+import { type KeyPair, signIndex } from '../keys/index.ts';
+import { checkPlacement } from '../placement/index.ts';
+import { checkChunkSize } from '../size.ts';
+import { assertUuid } from '../uuid.ts';
+import { throwIfAborted } from './idle.ts';
+import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
+import { RunNodes } from './nodes.ts';
+import {
+  type BusyPolicy,
+  DEFAULT_BUSY,
+  DEFAULT_IDLE_MS,
+  DEFAULT_UPLOAD_PARALLEL,
+  positiveInt,
+  type TransferOptions,
+} from './types.ts';
+import { ChunkUpload, type Copy, type UploadContext } from './upload-chunk.ts';
+import { planUpload, removeCopies } from './upload-plan.ts';
+
+export interface UploadOptions extends TransferOptions {
+  /** The cluster list: distinct node UUIDs, in placement order. */
+  nodes: readonly string[];
+  /** Shift x (default 1). */
+  shift?: number;
+  /** Copies R of every chunk (default 2). */
+  copies?: number;
+  /** Bytes per chunk (default 64 MiB). */
+  chunkSize?: number;
+  /** The uploading node: recorded as uploader and `createdBy`; its key signs the index. */
+  self: { nodeUuid: string; keyPair: KeyPair };
+  /** Journals the plan and every stored copy, so a later call with the same journal resumes. */
+  journal?: UploadJournal;
+  /** Back-pressure retries (default: 8 answers, 100 ms doubling to 5 s). */
+  busy?: Partial<BusyPolicy>;
+}
+
+export async function uploadFile(path: string, options: UploadOptions): Promise<IndexFile> {
+  const shift = options.shift ?? 1;
+  const copies = options.copies ?? 2;
+  const list = checkClusterList(options.nodes);
+  checkPlacement(list.length, shift, copies);
+  const chunkSize = checkChunkSize(options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  const uploader = assertUuid(options.self.nodeUuid, 'Uploading node UUID');
+  const parallel = positiveInt(options.parallel, DEFAULT_UPLOAD_PARALLEL, 'parallel');
+  const idleMs = positiveInt(options.idleMs, DEFAULT_IDLE_MS, 'idleMs');
+  const what = `Cannot upload "${path}"`;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
+  throwIfAborted(signal, `Uploading "${path}"`);
+  const source = await openRegularFile(resolve(path), `${what}: the file`);
+  let ctx: UploadContext | undefined;
+  try {
+    const problem = fileNameProblem(basename(path));
+    if (problem !== undefined) {
+      throw new ArozError('ERR_INDEX_INVALID', `${what}: its name ${problem}, which an index cannot hold`);
+    }
+    const count = Math.ceil(source.size / chunkSize);
+    if (count > INDEX_MAX_CHUNKS) {
+      throw new ArozError(
+        'ERR_INVALID_SIZE',
+        `${what}: chunk size ${chunkSize} would make ${count} chunks (at most ${INDEX_MAX_CHUNKS})`,
+      );
+    }
+    const { plan, records } = await planUpload(source, {
+      path: resolve(path),
+      chunkSize,
+      nodes: list,
+      shift,
+      copies,
+      journal: options.journal,
+    });
+    ctx = {
+      path,
+      source,
+      list,
+      shift,
+      copies,
+      nodes: new RunNodes(options.connect, signal, idleMs),
+      meta: { uploader, indexId: plan.indexId },
+      idleMs,
+      busy: { ...DEFAULT_BUSY, ...options.busy },
+      signal,
+      journal: options.journal,
+      notice: options.onNotice ?? (() => {}),
+      created: [],
+      spare: [],
+      changed: () =>
+        new ArozError('ERR_FILE_CHANGED', `"${path}" changed while it was being uploaded; no index was made`),
+    };
+    const { chunks, sha256 } = await streamChunks(ctx, plan.chunks, records, chunkSize, {
+      parallel,
+      stop,
+      onProgress: options.onProgress,
+    });
+    await assertUnchanged(source, `"${path}"`);
+    const index: IndexFile = {
+      format: INDEX_FORMAT,
+      version: INDEX_VERSION,
+      id: plan.indexId,
+      file: { name: basename(path), size: source.size, sha256 },
+      chunkSize,
+      redundancy: { scheme: 'replicas', copies },
+      chunks,
+      createdAt: plan.createdAt,
+      cluster: [...list],
+      shift,
+      createdBy: uploader,
+    };
+    return validateIndex(signIndex(index, options.self.keyPair));
+  } catch (err) {
+    stop.abort(err);
+    // Copies a journal can resume from are kept; others (or those of a changed file) are deleted.
+    const keep = options.journal !== undefined && !isArozError(err, 'ERR_FILE_CHANGED');
+    if (ctx !== undefined && !keep) await removeCopies(options.connect, ctx.created, uploader, idleMs);
+    throw err;
+  } finally {
+    await source.fh.close();
+  }
+}
+
+function checkClusterList(nodes: readonly string[]): string[] {
+  const list = nodes.map((node) => assertUuid(node, 'Cluster node UUID'));
+  const seen = new Set<string>();
+  for (const node of list) {
+    if (seen.has(node)) throw new ArozError('ERR_PLACEMENT', `Node "${node}" is in the cluster list twice`);
+    seen.add(node);
+  }
+  if (list.length > MAX_CLUSTER_NODES) {
+    throw new ArozError(
+      'ERR_PLACEMENT',
+      `The cluster list has ${list.length} nodes; at most ${MAX_CLUSTER_NODES}`,
+    );
+  }
+  return list;
+}
+
+/** Streams every chunk through the ring to its missing copies; returns the chunks and the file hash. */
+async function streamChunks(
+  ctx: UploadContext,
+  planned: readonly PlannedChunk[],
+  records: ReadonlyMap<number, CopyRecord[]>,
+  chunkSize: number,
+  run: { parallel: number; stop: AbortController; onProgress: UploadOptions['onProgress'] },
+): Promise<{ chunks: IndexChunk[]; sha256: string }> {
+  const { source, signal } = ctx;
+  const doing = `Uploading "${ctx.path}"`;
+  const chunks: IndexChunk[] = [];
+  const inFlight: Array<Promise<void>> = [];
+  let failure: { err: unknown } | undefined;
+  let done = 0;
+  let chunksDone = 0;
+  const progress = () =>
+    run.onProgress?.({ phase: 'upload', done, total: source.size, chunksDone, chunks: planned.length });
+  if (source.size > 0) progress();
+  await using ring = new BufferRing();
+  try {
+    for (const plan of planned) {
+      // One chunk streams while up to parallel − 1 earlier ones finish.
+      while (inFlight.length >= run.parallel) await inFlight.shift();
+      if (failure !== undefined) throw failure.err;
+      throwIfAborted(signal, doing);
+      const offset = plan.i * chunkSize;
+      const up = new ChunkUpload(ctx, plan, offset, Math.min(chunkSize, source.size - offset));
+      const journaled = records.get(plan.i) ?? [];
+      await up.confirm(journaled);
+      const copies = await openAll(up);
+      const hash = createHash('sha256');
+      let written: Promise<void>;
+      try {
+        ({ written } = await copyRange(ring, {
+          src: source.fh,
+          srcName: `"${ctx.path}"`,
+          srcPos: offset,
+          length: up.size,
+          dst: { write: (piece) => up.fanOut(copies, piece) },
+          dstPos: 0,
+          hash,
+          short: ctx.changed,
+          onBytes: (bytes) => {
+            done += bytes;
+            progress();
+          },
+          signal,
+          doing,
+        }));
+      } catch (err) {
+        ChunkUpload.abortAll(copies, err);
+        throw err;
+      }
+      const sha256 = hash.digest('hex');
+      if (journaled.some((record) => record.sha256 !== sha256)) {
+        ChunkUpload.abortAll(copies, ctx.changed());
+        throw ctx.changed();
+      }
+      const task = written
+        .then(() => up.complete(copies, sha256))
+        .then(() => {
+          const holders = up.holders.map((node) => ({ node: node! }));
+          chunks[plan.i] = { i: plan.i, offset, size: up.size, sha256, uuid: up.uuid, holders };
+          chunksDone++;
+          progress();
+        })
+        .catch((err: unknown) => {
+          failure ??= { err };
+          run.stop.abort(err);
+        });
+      inFlight.push(task);
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure.err;
+    return { chunks, sha256: await ring.digest() };
+  } catch (err) {
+    run.stop.abort(err);
+    throw failure?.err ?? err;
+  } finally {
+    await ring.settle();
+    await Promise.all(inFlight);
+  }
+}
+
+/** Opens a writer for every missing pass; if one cannot be placed, the others are aborted. */
+async function openAll(up: ChunkUpload): Promise<Copy[]> {
+  const opened = await Promise.allSettled(up.missing().map((pass) => up.open(pass)));
+  const copies = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  const failed = opened.find((o) => o.status === 'rejected');
+  if (failed !== undefined) {
+    ChunkUpload.abortAll(copies, failed.reason);
+    throw failed.reason;
+  }
+  return copies;
+}

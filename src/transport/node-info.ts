@@ -1,0 +1,61 @@
+/**
+ * `GET /v1/node` (docs/protocol.md): who a node is and how its stores are doing. The answer of a
+ * peer is parsed here before anything reads it: a node that names another UUID than the one whose
+ * pinned key it proved, or whose store figures are not byte counts, is refused as ERR_BAD_REQUEST.
+ */
+import { ArozError } from '../errors.ts';
+import type { StoreStatus } from '../store/types.ts';
+
+export interface NodeInfo {
+  uuid: string;
+  name: string;
+  version: string;
+  stores: StoreStatus[];
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const COUNTS = ['capacity', 'free', 'used', 'reserved', 'chunks'] as const;
+
+/** Checks the `/v1/node` answer of node `peer`; the stores keep only the fields a status has. */
+export function parseNodeInfo(value: unknown, peer: string): NodeInfo {
+  const bad = (what: string) =>
+    new ArozError('ERR_BAD_REQUEST', `Node "${peer}" answered /v1/node with ${what}`);
+  if (!isObject(value)) throw bad('something that is not an object');
+  const { uuid, name, version, stores } = value;
+  if (uuid !== peer) throw bad(`the UUID ${JSON.stringify(String(uuid).slice(0, 40))}`);
+  if (typeof name !== 'string' || typeof version !== 'string') throw bad('no name or version');
+  if (!Array.isArray(stores) || stores.length > 1024) throw bad('no list of stores');
+  return {
+    uuid,
+    name,
+    version,
+    stores: stores.map((s, k) => parseStatus(s, () => bad(`a malformed store ${k}`))),
+  };
+}
+
+function parseStatus(value: unknown, bad: () => ArozError): StoreStatus {
+  if (!isObject(value) || typeof value.id !== 'string' || typeof value.online !== 'boolean') throw bad();
+  const trash = value.trash;
+  if (!isObject(trash) || !isCount(trash.chunks) || !isCount(trash.bytes)) throw bad();
+  const counts = {} as Record<(typeof COUNTS)[number], number>;
+  for (const key of COUNTS) {
+    const n = value[key];
+    if (!isCount(n)) throw bad();
+    counts[key] = n;
+  }
+  const kind = value.kind;
+  const status: StoreStatus = {
+    id: value.id,
+    kind: kind === 'disk' || kind === 'memory' || kind === 'set' || kind === 'remote' ? kind : 'remote',
+    online: value.online,
+    ...counts,
+    trash: { chunks: trash.chunks, bytes: trash.bytes },
+  };
+  if (typeof value.path === 'string') status.path = value.path;
+  if (isCount(value.limit)) status.limit = value.limit;
+  if (typeof value.message === 'string') status.message = value.message;
+  return status;
+}

@@ -1,0 +1,170 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { type TestContext, test } from 'node:test';
+import { type ErrorCode, isArozError } from '../../src/errors.ts';
+import type { IndexFile } from '../../src/index-file/index.ts';
+import { signerKeys, signIndex } from '../../src/keys/index.ts';
+import type { MemoryStore } from '../../src/store/index.ts';
+import { downloadFile } from '../../src/transfer/index.ts';
+import { testKeyPair } from '../helpers/keys.ts';
+import { CHUNK, type TestCluster, uploaded } from './helpers.ts';
+
+const holder = (index: IndexFile, i: number, p: number) => index.chunks[i]!.holders![p]!.node;
+
+test('downloadFile() rebuilds the file byte for byte from disk stores, leaving no temp file', async (t: TestContext) => {
+  const { index, bytes, dir, options } = await uploaded(t, 3, 40 * CHUNK + 17, { disk: true });
+  const result = await downloadFile(index, options({ parallel: 3 }));
+  t.assert.deepStrictEqual(await readFile(result.out), bytes);
+  t.assert.deepStrictEqual(result.problems, []);
+  t.assert.strictEqual(result.fetched, index.chunks.length);
+  t.assert.strictEqual(result.signer?.fingerprint, index.signature?.key);
+  t.assert.deepStrictEqual(await readdir(dir), ['out.mkv']);
+});
+
+test('one bad holder (missing, offline, unknown, frozen, corrupt): the other copy is used and the bad one reported', async (t: TestContext) => {
+  const cases: Array<[string, ErrorCode, (c: TestCluster, index: IndexFile) => Promise<void>]> = [
+    [
+      'missing',
+      'ERR_CHUNK_MISSING',
+      async (c, index) => {
+        const node = holder(index, 1, 0);
+        await c.store(node).inner.delete(index.chunks[1]!.uuid, { by: c.self.nodeUuid });
+      },
+    ],
+    [
+      'offline',
+      'ERR_STORE_OFFLINE',
+      async (c, index) => {
+        (c.store(holder(index, 1, 0)).inner as MemoryStore).setOnline(false);
+      },
+    ],
+    [
+      'unknown',
+      'ERR_PEER_NOT_FOUND',
+      async (c, index) => {
+        c.stores.delete(holder(index, 1, 0));
+      },
+    ],
+    [
+      'frozen',
+      'ERR_TIMEOUT',
+      async (c, index) => {
+        c.store(holder(index, 1, 0)).faults.frozen = true;
+      },
+    ],
+    [
+      'corrupt',
+      'ERR_CHUNK_HASH',
+      async (c, index) => {
+        c.store(holder(index, 1, 0)).faults.corrupt = true;
+      },
+    ],
+  ];
+  for (const [name, code, breakIt] of cases) {
+    await t.test(name, async (t: TestContext) => {
+      const { cluster, index, bytes, options } = await uploaded(t);
+      await breakIt(cluster, index);
+      const bad = holder(index, 1, 0);
+      const result = await downloadFile(index, options({ idleMs: 500 }));
+      t.assert.deepStrictEqual(await readFile(result.out), bytes);
+      t.assert.ok(result.problems.length > 0);
+      for (const problem of result.problems) {
+        t.assert.deepStrictEqual([problem.node, problem.code], [bad, code]);
+      }
+      t.assert.ok(result.problems.some((p) => p.i === 1 && p.uuid === index.chunks[1]!.uuid));
+    });
+  }
+});
+
+test('when every holder fails, another online node that has the chunk is asked', async (t: TestContext) => {
+  const { cluster, index, bytes, options } = await uploaded(t, 4);
+  const chunk = index.chunks[2]!;
+  const extra = cluster.nodes.find((n) => !chunk.holders!.some((h) => h.node === n))!;
+  const reader = await cluster.store(holder(index, 2, 0)).inner.get(chunk.uuid);
+  const copy = await cluster.store(extra).inner.beginPut(chunk.uuid, {
+    size: chunk.size,
+    meta: { uploader: cluster.self.nodeUuid },
+  });
+  for await (const piece of reader) await copy.write(piece);
+  await copy.finish(chunk.sha256);
+  for (const { node } of chunk.holders!) {
+    await cluster.store(node).inner.delete(chunk.uuid, { by: cluster.self.nodeUuid });
+  }
+  const result = await downloadFile(index, options());
+  t.assert.deepStrictEqual(await readFile(result.out), bytes);
+  t.assert.deepStrictEqual(
+    result.problems.map((p) => [p.i, p.code]),
+    [
+      [2, 'ERR_CHUNK_MISSING'],
+      [2, 'ERR_CHUNK_MISSING'],
+    ],
+  );
+});
+
+test('a chunk nobody has: ERR_CHUNK_MISSING with every holder answer, and nothing left behind', async (t: TestContext) => {
+  const { cluster, index, dir, options } = await uploaded(t);
+  const chunk = index.chunks[3]!;
+  await cluster.store(holder(index, 3, 0)).inner.delete(chunk.uuid, { by: cluster.self.nodeUuid });
+  cluster.down.add(holder(index, 3, 1));
+  await t.assert.rejects(downloadFile(index, options()), (err: unknown) => {
+    t.assert.ok(isArozError(err, 'ERR_CHUNK_MISSING'));
+    const answers = (err.cause as AggregateError).errors.map((e: { code: string }) => e.code);
+    t.assert.deepStrictEqual(answers.slice(0, 2), ['ERR_CHUNK_MISSING', 'ERR_PEER_UNREACHABLE']);
+    t.assert.match(err.message, new RegExp(`chunk 3 \\("${chunk.uuid}"\\)`));
+    return true;
+  });
+  t.assert.deepStrictEqual(await readdir(dir), []);
+});
+
+test('downloadFile() refuses an unsigned, tampered or unknown-signer index unless allowed', async (t: TestContext) => {
+  const { cluster, index, bytes, dir, options } = await uploaded(t);
+  const { signature: _signature, ...unsigned } = index;
+  const tampered = { ...index, chunks: index.chunks.map((c, i) => (i === 0 ? { ...c, holders: [] } : c)) };
+  tampered.chunks[0]!.holders = [{ node: cluster.nodes[2]! }];
+  const stranger = signIndex(index, await testKeyPair(1));
+  const strangerOnly = signerKeys({ nodeUuid: cluster.self.nodeUuid, keys: [await testKeyPair(1)] }, []);
+  cluster.connects.clear();
+  for (const [bad, trusted] of [
+    [unsigned, cluster.trusted],
+    [tampered, cluster.trusted],
+    [stranger, cluster.trusted],
+    [index, strangerOnly],
+  ] as const) {
+    await t.assert.rejects(downloadFile(bad, options({ trusted })), (err: unknown) =>
+      isArozError(err, 'ERR_INDEX_UNTRUSTED'),
+    );
+  }
+  t.assert.strictEqual(cluster.connects.size, 0, 'no node was asked for anything');
+  t.assert.deepStrictEqual(await readdir(dir), []);
+  const result = await downloadFile(unsigned, options({ allowUntrusted: true }));
+  t.assert.strictEqual(result.signer, undefined);
+  t.assert.deepStrictEqual(await readFile(result.out), bytes);
+});
+
+test('downloadFile() keeps an existing output unless forced', async (t: TestContext) => {
+  const { index, bytes, options } = await uploaded(t);
+  const { out } = options();
+  await writeFile(out!, 'old');
+  await t.assert.rejects(downloadFile(index, options()), (err: unknown) =>
+    isArozError(err, 'ERR_OUTPUT_EXISTS'),
+  );
+  t.assert.strictEqual(await readFile(out!, 'utf8'), 'old');
+  await downloadFile(index, options({ force: true }));
+  t.assert.deepStrictEqual(await readFile(out!), bytes);
+});
+
+test('a whole-file SHA-256 that differs from a signed index: ERR_FILE_HASH, nothing kept', async (t: TestContext) => {
+  const { cluster, index, dir, options } = await uploaded(t);
+  const wrong = signIndex(
+    { ...index, file: { ...index.file, sha256: 'ab'.repeat(32) } },
+    cluster.self.keyPair,
+  );
+  await t.assert.rejects(downloadFile(wrong, options()), (err: unknown) => isArozError(err, 'ERR_FILE_HASH'));
+  t.assert.deepStrictEqual(await readdir(dir), []);
+});
+
+test('an empty file downloads as an empty file', async (t: TestContext) => {
+  const { index, options } = await uploaded(t, 3, 0);
+  t.assert.strictEqual(index.chunks.length, 0);
+  const result = await downloadFile(index, options());
+  t.assert.strictEqual((await readFile(result.out)).length, 0);
+});
