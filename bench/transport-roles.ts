@@ -43,6 +43,7 @@ function* piecesOf(i: number): Generator<Buffer> {
 
 export async function send(mode: Mode, port: number, ids: Ids, what: Plan): Promise<void> {
   plan = what;
+  const rss0 = process.memoryUsage().rss;
   for (let k = 0; k < 16; k++) pieces.push(randomFillSync(Buffer.allocUnsafeSlow(MiB)));
   const started = performance.now();
   if (mode === 'h2' || mode === 'h2x2') {
@@ -108,7 +109,7 @@ export async function send(mode: Mode, port: number, ids: Ids, what: Plan): Prom
     }
     socket.end();
   }
-  reply({ seconds: (performance.now() - started) / 1000, rss: maxRss() });
+  reply({ seconds: (performance.now() - started) / 1000, rss: maxRss(), rss0 });
 }
 
 // ---- receivers
@@ -125,7 +126,7 @@ export async function receive(mode: Mode, work: string, ids: Ids): Promise<() =>
       info: async () => ({ uuid: ids.receiver.nodeUuid, name: 'bench', version: '0', stores: [] }),
     });
     const server = new NodeServer({ identity: ids.receiver, pins, handler, host: '127.0.0.1', port: 0 });
-    reply({ port: (await server.start()).port });
+    reply({ port: (await server.start()).port, rss0: process.memoryUsage().rss });
     return async () => {
       await server.close();
       await store.close();
@@ -139,7 +140,7 @@ export async function receive(mode: Mode, work: string, ids: Ids): Promise<() =>
         )
       : netServer((s) => void take(s, mode, work));
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  reply({ port: (server.address() as { port: number }).port });
+  reply({ port: (server.address() as { port: number }).port, rss0: process.memoryUsage().rss });
   return () => new Promise<void>((ok) => server.close(() => ok()));
 }
 

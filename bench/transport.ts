@@ -5,8 +5,10 @@
  * disk: a plain Node TLS 1.3 stream whose receiver also hashes, writes and fdatasyncs each chunk (the
  * pipeline the transport is made of), and raw loopback TCP (the network limit). Receiver and sender
  * are separate processes, so both cores work; a fresh pair per run gives each its own peak RSS
- * (process.resourceUsage().maxRSS). Both receivers gather the body into reused 1 MiB buffers; both
- * senders hash while they send. Prints MB/s, the ratio to the TLS pipeline, and peak RSS.
+ * (process.resourceUsage().maxRSS; "+N": above the RSS when it was ready). Both receivers gather
+ * the body into reused 1 MiB buffers; both senders hash while they send. Prints MB/s, the ratio to
+ * the TLS pipeline of the same round, and peak RSS. A last row puts two chunks in flight at once, as
+ * an upload engine may (not a like-for-like comparison: the plain pipeline has one stream).
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
@@ -80,12 +82,19 @@ async function main(): Promise<void> {
     process.stderr.write(
       `${values.size} as ${chunks} chunks of ${values['chunk-size']} in ${work}; windows: stream ${LIMITS.streamWindow / MiB} MiB, session ${LIMITS.sessionWindow / MiB} MiB\n`,
     );
-    const rows: Array<{ mode: Mode; mbps: number; sendRss: number; recvRss: number }> = [];
+    const rows: Array<{
+      mode: Mode;
+      mbps: number;
+      sendRss: number;
+      sendRss0: number;
+      recvRss: number;
+      recvRss0: number;
+    }> = [];
     const rounds = Number(values.rounds);
     for (let r = 0; r < rounds; r++) {
       for (const mode of ['tcp', 'tls', 'h2', 'h2x2'] as const) {
         const receiver = await child(['--role', 'receive', '--mode', mode, '--work', work]);
-        const { port } = await receiver.first;
+        const { port, rss0: recvRss0 = 0 } = await receiver.first;
         const sender = await child([
           '--role',
           'send',
@@ -105,7 +114,9 @@ async function main(): Promise<void> {
           mode,
           mbps: total / 1e6 / (sent['seconds'] ?? 1),
           sendRss: sent['rss'] ?? 0,
+          sendRss0: sent['rss0'] ?? 0,
           recvRss: (await recvRss)['rss'] ?? 0,
+          recvRss0,
         });
         await rm(join(work, 'h2-store'), { recursive: true, force: true });
         for (let i = 0; i < chunks; i++) await rm(join(work, `tls-${i}`), { force: true });
@@ -123,7 +134,7 @@ async function main(): Promise<void> {
       const ratio = row.mode.startsWith('h2') && tls !== undefined ? row.mbps / tls.mbps : undefined;
       if (ratio !== undefined && row.mode === 'h2') ratios.push(ratio);
       process.stdout.write(
-        `${label[row.mode].padEnd(44)} ${row.mbps.toFixed(0).padStart(6)} MB/s  peak RSS sender ${mib(row.sendRss)}, receiver ${mib(row.recvRss)}${ratio === undefined ? '' : `  ${(100 * ratio).toFixed(0)} % of the TLS pipeline`}\n`,
+        `${label[row.mode].padEnd(44)} ${row.mbps.toFixed(0).padStart(6)} MB/s  peak RSS sender ${mib(row.sendRss)} (+${mib(row.sendRss - row.sendRss0)}), receiver ${mib(row.recvRss)} (+${mib(row.recvRss - row.recvRss0)})${ratio === undefined ? '' : `  ${(100 * ratio).toFixed(0)} % of the TLS pipeline`}\n`,
       );
     }
     const sorted = ratios.sort((a, b) => a - b);

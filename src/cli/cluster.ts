@@ -1,7 +1,7 @@
 /** `arozdfs cluster nodes | discover | resolve`: the cluster as the running daemon sees it. */
 import { controlCall } from '../control/client.ts';
-import { ArozError } from '../errors.ts';
 import { formatSize } from '../size.ts';
+import { assertUuid } from '../uuid.ts';
 import type { Register } from './context.ts';
 import { table } from './table.ts';
 
@@ -41,14 +41,54 @@ export const register: Register = (program, action) => {
         );
       }),
     );
-  for (const [name, args] of [
-    ['discover', ''],
-    ['resolve', ' <node-uuid>'],
-  ] as const) {
-    cluster.command(`${name}${args}`).action(
-      action(async () => {
-        throw new ArozError('ERR_NOT_IMPLEMENTED', `"arozdfs cluster ${name}" is not implemented yet`);
+  cluster
+    .command('discover')
+    .description('nodes visible on the LAN (mDNS), trusted or not')
+    .action(
+      action(async (ctx) => {
+        const found = (await controlCall(ctx.home, 'GET', '/v1/cluster/discover', undefined, {
+          signal: ctx.signal,
+        })) as {
+          enabled: boolean;
+          nodes: Array<{ nodeUuid: string; name: string; address: string; trust: string }>;
+          duplicates: Array<{ address: string }>;
+        };
+        const words: Record<string, string> = {
+          trusted: 'trusted',
+          untrusted: 'not trusted (pair it to use it)',
+          mismatch: 'CLAIMS A TRUSTED UUID WITH ANOTHER KEY',
+          self: 'this node',
+          duplicate: "THIS NODE'S UUID ON ANOTHER MACHINE",
+        };
+        const lines = !found.enabled
+          ? 'Discovery is off on this node (--no-discovery).'
+          : found.nodes.length === 0
+            ? 'No arozdfs node is visible on the network yet.'
+            : table(
+                ['NODE UUID', 'NAME', 'ADDRESS', 'TRUST'],
+                found.nodes.map((n) => [n.nodeUuid, n.name, n.address, words[n.trust] ?? n.trust]),
+              );
+        ctx.out.result(found, lines);
       }),
     );
-  }
+  cluster
+    .command('resolve <node-uuid>')
+    .description('the live address of a trusted node')
+    .action(
+      action<[string], Record<string, never>>(async (ctx, [uuid]) => {
+        const found = (await controlCall(
+          ctx.home,
+          'GET',
+          `/v1/cluster/resolve/${assertUuid(uuid, 'The node UUID')}`,
+          undefined,
+          {
+            signal: ctx.signal,
+          },
+        )) as { address: string; source: string; verified: boolean };
+        ctx.out.result(
+          found,
+          `${found.address} (${found.source}${found.verified ? ', verified by a pinned handshake' : ''})`,
+        );
+      }),
+    );
 };

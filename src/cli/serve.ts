@@ -12,6 +12,7 @@ interface ServeOptions {
   store?: string[];
   peer?: string[];
   discovery?: boolean;
+  mdnsInterface?: string;
 }
 
 export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise<void> {
@@ -20,6 +21,12 @@ export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise
     ...(options.listen !== undefined ? { listen: options.listen } : {}),
     stores: options.store ?? [],
     peers: (options.peer ?? []).map(parsePeerAddress),
+    discovery:
+      options.discovery === false
+        ? false
+        : options.mdnsInterface !== undefined
+          ? { interface: options.mdnsInterface, bind: '0.0.0.0' }
+          : {},
     log: (line) => ctx.out.info(line),
   });
   const { nodeUuid, name } = daemon.home.config;
@@ -67,5 +74,9 @@ export const register: Register = (program, action) => {
     .option('--store <dir...>', 'an extra chunk store folder, e.g. on an external disk (repeatable)')
     .option('--peer <uuid@host:port...>', 'a static address of a paired node (repeatable)')
     .option('--no-discovery', 'do not announce or browse on the LAN')
+    .option(
+      '--mdns-interface <ip>',
+      'announce and browse only on the interface with this address (e.g. 127.0.0.1)',
+    )
     .action(action<[], ServeOptions>((ctx, _args, options) => runDaemon(ctx, options)));
 };

@@ -15,23 +15,26 @@ export const register: Register = (program, action) => {
     .description('init on first run, then serve with the defaults (what `npm start` runs)')
     .option('--listen <host:port>', 'cluster address (default: node.json, else 0.0.0.0:7420)')
     .option('--no-discovery', 'do not announce or browse on the LAN')
+    .option('--mdns-interface <ip>', 'announce and browse only on the interface with this address')
     .action(
-      action<[], { listen?: string; discovery?: boolean }>(async (ctx, _args, options) => {
-        const exists = await stat(join(ctx.home, 'ADDC')).then(
-          () => true,
-          () => false,
-        );
-        if (!exists) {
-          ctx.out.info(
-            `First run: making this node's home in ${ctx.home} (a node UUID and an RSA key pair)…`,
+      action<[], { listen?: string; discovery?: boolean; mdnsInterface?: string }>(
+        async (ctx, _args, options) => {
+          const exists = await stat(join(ctx.home, 'ADDC')).then(
+            () => true,
+            () => false,
           );
-          const made = await initHome(ctx.home, { signal: ctx.signal });
-          ctx.out.event('initialized', { home: ctx.home, nodeUuid: made.config.nodeUuid });
-          ctx.out.info(
-            `Done. To pair with another machine, run "arozdfs --home ${ctx.home} keys show" and follow what it says.`,
-          );
-        }
-        await runDaemon(ctx, options);
-      }),
+          if (!exists) {
+            ctx.out.info(
+              `First run: making this node's home in ${ctx.home} (a node UUID and an RSA key pair)…`,
+            );
+            const made = await initHome(ctx.home, { signal: ctx.signal });
+            ctx.out.event('initialized', { home: ctx.home, nodeUuid: made.config.nodeUuid });
+            ctx.out.info(
+              `Done. To pair with another machine, run "arozdfs --home ${ctx.home} keys show" and follow what it says.`,
+            );
+          }
+          await runDaemon(ctx, options);
+        },
+      ),
     );
 };

@@ -4,6 +4,7 @@
  * the person to confirm before it calls; the daemon re-parses and re-checks everything it is sent.
  */
 
+import { classify } from '../cluster/index.ts';
 import type { ControlRoutes } from '../control/server.ts';
 import { ArozError } from '../errors.ts';
 import { parsePastedPeer } from '../keys/pairing.ts';
@@ -96,6 +97,32 @@ export function controlRoutes(daemon: Daemon): ControlRoutes {
       return undefined;
     },
 
+    'GET /v1/cluster/discover': async () => discovered(daemon),
+
+    'GET /v1/cluster/resolve/*': async ({ param, signal }) => {
+      const nodeUuid = assertUuid(param, 'The node UUID');
+      const found = await daemon.cluster.resolve(
+        nodeUuid,
+        AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
+      );
+      const best = found?.addresses.find((a) => a.verified) ?? found?.addresses[0];
+      if (found === undefined || best === undefined || found.state !== 'online') {
+        throw new ArozError(
+          'ERR_PEER_UNREACHABLE',
+          `No live address of node "${nodeUuid}" is known right now`,
+        );
+      }
+      return {
+        nodeUuid,
+        address: formatHostPort(best),
+        source: best.source,
+        verified: best.verified,
+        state: found.state,
+        lastSeen: found.lastSeen === undefined ? null : new Date(found.lastSeen).toISOString(),
+        seq: found.record?.seq ?? null,
+      };
+    },
+
     'GET /v1/cluster/nodes': async ({ signal }) => {
       const peers = daemon.trust.list();
       return { nodes: await Promise.all(peers.map((peer) => probe(daemon, peer, signal))) };
@@ -103,30 +130,62 @@ export function controlRoutes(daemon: Daemon): ControlRoutes {
   };
 }
 
+/** Where the address book says a node is: the best candidate and how it is known. */
+function located(daemon: Daemon, nodeUuid: string) {
+  const found = daemon.cluster.book.resolve(nodeUuid);
+  const best = found?.addresses[0];
+  const fixed = daemon.staticPeers.get(nodeUuid);
+  return {
+    address: best !== undefined ? formatHostPort(best) : fixed !== undefined ? formatHostPort(fixed) : null,
+    source: best?.source ?? (fixed !== undefined ? 'static' : null),
+    lastSeen: found?.lastSeen === undefined ? null : new Date(found.lastSeen).toISOString(),
+  };
+}
+
 /** Whether a pinned handshake to a peer works right now, and what it says about itself. */
 async function probe(daemon: Daemon, peer: PinnedPeer, signal: AbortSignal) {
-  const address = daemon.addressesOf(peer.nodeUuid)[0];
-  const base = {
-    ...peerJson(peer),
-    address: address === undefined ? null : formatHostPort(address),
-    source: address === undefined ? null : 'static',
-  };
-  if (address === undefined) return { ...base, state: 'unknown', error: 'no address is known yet' };
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
   try {
     const session = await daemon.pool.session(peer.nodeUuid, { signal: timeout });
     const info = (await getJson(session, '/v1/node', peer.nodeUuid, { signal: timeout })) as NodeInfo;
+    daemon.cluster.book.markSeen(peer.nodeUuid);
     const free = info.stores.filter((s) => s.online).reduce((n, s) => n + s.free, 0);
     return {
-      ...base,
+      ...peerJson(peer),
+      ...located(daemon, peer.nodeUuid),
       state: 'online',
       name: info.name,
       version: info.version,
       free,
-      lastSeen: new Date().toISOString(),
     };
   } catch (err) {
     if (!(err instanceof ArozError)) throw err;
-    return { ...base, state: 'offline', error: `${err.message} (${err.code})` };
+    const where = located(daemon, peer.nodeUuid);
+    const state = where.address === null ? 'unknown' : 'offline';
+    return { ...peerJson(peer), ...where, state, error: `${err.message} (${err.code})` };
   }
+}
+
+/** What mDNS shows, each node classified against the trust store. */
+function discovered(daemon: Daemon) {
+  const discovery = daemon.cluster.discovery;
+  if (discovery === undefined) return { enabled: false, nodes: [], duplicates: [] };
+  const self = {
+    uuid: daemon.nodeUuid,
+    instance: daemon.cluster.instance,
+    fingerprint: daemon.cluster.fingerprint,
+  };
+  return {
+    enabled: true,
+    nodes: discovery.visible().map((v) => ({
+      nodeUuid: v.uuid,
+      name: v.name,
+      address: formatHostPort({ host: v.host, port: v.port }),
+      fingerprintShort: v.fingerprintShort,
+      instance: v.instance,
+      trust: classify(v, { self, trust: daemon.trust }),
+      seenAt: new Date(v.seenAt).toISOString(),
+    })),
+    duplicates: daemon.cluster.duplicates.map((a) => ({ address: formatHostPort(a), instance: a.instance })),
+  };
 }

@@ -20,6 +20,7 @@ import { type PeerAddress, PeerPool } from '../transport/pool.ts';
 import { NodeServer } from '../transport/server.ts';
 import { VERSION } from '../version.ts';
 import { type NodeInfo, nodeApi } from './api.ts';
+import { ClusterServices } from './cluster-services.ts';
 import { controlRoutes } from './control-routes.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { openNodeStores } from './stores.ts';
@@ -40,6 +41,10 @@ export interface DaemonOptions {
   peers?: Array<{ uuid: string } & PeerAddress>;
   /** A request body that makes no progress for this long is abandoned. */
   idleMs?: number;
+  /** mDNS: false for `--no-discovery`; else where to announce and browse (default: the LAN). */
+  discovery?: false | { interface?: string; bind?: string; port?: number };
+  /** Heartbeat interval in ms (default 10 s). */
+  heartbeatMs?: number;
   /** One line for people (the daemon entry prints it). */
   log?: (line: string) => void;
 }
@@ -52,6 +57,7 @@ export class Daemon {
   readonly pool: PeerPool;
   readonly control: ControlServer;
   readonly jobs: JobManager;
+  readonly cluster: ClusterServices;
   /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
   readonly staticPeers = new Map<string, PeerAddress>();
   #log: (line: string) => void;
@@ -67,6 +73,7 @@ export class Daemon {
     pool: PeerPool;
     control: ControlServer;
     log: (line: string) => void;
+    options: DaemonOptions;
   }) {
     this.home = parts.home;
     this.trust = parts.trust;
@@ -75,6 +82,18 @@ export class Daemon {
     this.pool = parts.pool;
     this.control = parts.control;
     this.#log = parts.log;
+    this.cluster = new ClusterServices({
+      home: parts.home,
+      trust: parts.trust,
+      pool: () => this.pool,
+      listen: () => {
+        const { address, port } = this.server.address();
+        return { host: address, port };
+      },
+      log: parts.log,
+      discovery: parts.options.discovery ?? {},
+      ...(parts.options.heartbeatMs !== undefined ? { heartbeatMs: parts.options.heartbeatMs } : {}),
+    });
     this.jobs = new JobManager({
       dir: join(parts.home.paths.home, 'jobs'),
       runners: { upload: uploadRunner(this), download: downloadRunner(this) },
@@ -100,23 +119,31 @@ export class Daemon {
     const stores = await openNodeStores(home, options.stores ?? []);
     let daemon: Daemon | undefined;
     const info = (): Promise<NodeInfo> => daemon!.info();
+    const api = nodeApi({ store: stores, info, idleMs: options.idleMs ?? 30_000 });
     const server = new NodeServer({
       identity,
       pins: trust,
       host: listen.host,
       port: listen.port,
-      handler: nodeApi({ store: stores, info, idleMs: options.idleMs ?? 30_000 }),
+      handler: async (req) => {
+        if (!(await daemon!.cluster.handle(req))) await api(req);
+      },
     });
     const pool = new PeerPool({
       identity,
       pins: trust,
       addressesOf: (uuid) => daemon!.addressesOf(uuid),
+      onSession: (uuid, session, signal) => daemon!.cluster.exchange(uuid, session, signal),
+      onDial: (uuid, address, error) => {
+        if (error === undefined) daemon!.cluster.book.markSuccess(uuid, address);
+        else daemon!.cluster.book.markFailure(uuid, address);
+      },
       ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? { localAddress: listen.host } : {}),
     });
     const control = new ControlServer(options.home, {});
-    daemon = new Daemon({ home, trust, stores, server, pool, control, log });
+    daemon = new Daemon({ home, trust, stores, server, pool, control, log, options });
     for (const peer of options.peers ?? [])
-      daemon.staticPeers.set(peer.uuid, { host: peer.host, port: peer.port });
+      daemon.addPeerAddress(peer.uuid, { host: peer.host, port: peer.port });
     try {
       await daemon.#start();
     } catch (err) {
@@ -132,6 +159,7 @@ export class Daemon {
     this.control.setRoutes(controlRoutes(this));
     await this.control.start();
     await this.server.start();
+    await this.cluster.start();
     await this.jobs.start();
     this.trust.on('removed', (peer) => {
       this.server.dropPeer(peer.nodeUuid);
@@ -184,9 +212,19 @@ export class Daemon {
     return formatHostPort({ host: address, port });
   }
 
+  /** A static address of a peer (`--peer`). */
+  addPeerAddress(nodeUuid: string, address: PeerAddress): void {
+    this.staticPeers.set(nodeUuid, address);
+    this.cluster.addStatic(nodeUuid, address);
+  }
+
+  /** Where to dial a node, best first: the address book's candidates, then static addresses. */
   addressesOf(nodeUuid: string): PeerAddress[] {
-    const address = this.staticPeers.get(nodeUuid);
-    return address === undefined ? [] : [address];
+    const found = this.cluster.book.endpoints(nodeUuid, { dueOnly: true });
+    const fixed = this.staticPeers.get(nodeUuid);
+    if (fixed !== undefined && !found.some((a) => a.host === fixed.host && a.port === fixed.port))
+      found.push(fixed);
+    return found;
   }
 
   async info(): Promise<NodeInfo> {
@@ -205,6 +243,7 @@ export class Daemon {
     clearInterval(this.#timer);
     this.#watcher?.close();
     await this.jobs.close(); // running jobs stay queued on disk and resume at the next start
+    await this.cluster.close();
     this.pool.close();
     const grace = setTimeout(() => this.server.destroy(), graceMs);
     try {

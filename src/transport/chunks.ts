@@ -10,7 +10,7 @@
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, constants as h2 } from 'node:http2';
 import { ArozError } from '../errors.ts';
-import { checkChunkUuid, checkSha256, checkSize, interrupted } from '../store/checks.ts';
+import { checkChunkUuid, checkMeta, checkSha256, checkSize, interrupted } from '../store/checks.ts';
 import type { ChunkWriter, PutResult } from '../store/types.ts';
 import { WIRE } from './chunk-headers.ts';
 import { readBody } from './client.ts';
@@ -59,6 +59,11 @@ export class RemoteChunkWriter implements ChunkWriter {
     checkChunkUuid(uuid);
     this.uuid = uuid;
     this.size = checkSize(options.size, uuid);
+    checkMeta({
+      uploader: peer,
+      ...(options.indexId !== undefined ? { indexId: options.indexId } : {}),
+      ...(options.i !== undefined ? { i: options.i } : {}),
+    });
     this.#peer = peer;
     this.#idleMs = options.idleMs ?? LIMITS.requestTimeoutMs;
     this.#signal = options.signal;
@@ -242,16 +247,8 @@ export class RemoteChunkWriter implements ChunkWriter {
   async #wait<T>(work: Promise<T>, early = true): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new ArozError(
-              'ERR_TIMEOUT',
-              `Node "${this.#peer}" made no progress on chunk "${this.uuid}" for ${this.#idleMs} ms`,
-            ),
-          ),
-        this.#idleMs,
-      );
+      const message = `Node "${this.#peer}" made no progress on chunk "${this.uuid}" for ${this.#idleMs} ms`;
+      timer = setTimeout(() => reject(new ArozError('ERR_TIMEOUT', message)), this.#idleMs);
     });
     try {
       return await Promise.race([work, timeout, ...(early ? [this.#early] : [])]);

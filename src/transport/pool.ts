@@ -21,6 +21,8 @@ export interface PeerPoolOptions {
   addressesOf: (nodeUuid: string) => PeerAddress[];
   /** Dial out from this address (a node bound to one IP). */
   localAddress?: string;
+  /** Runs first on every new session (the address record exchange); its failure is ignored. */
+  onSession?: (nodeUuid: string, session: ClientHttp2Session, signal?: AbortSignal) => Promise<void>;
   /** Told of every dial's outcome (the address book learns from it). */
   onDial?: (nodeUuid: string, address: PeerAddress, error: ArozError | undefined) => void;
 }
@@ -88,6 +90,9 @@ export class PeerPool {
           ...(signal !== undefined ? { signal } : {}),
         });
         this.#options.onDial?.(nodeUuid, address, undefined);
+        await this.#options.onSession?.(nodeUuid, session, signal).catch((err: unknown) => {
+          if (!(err instanceof ArozError) && !(err instanceof Error && 'code' in err)) throw err;
+        });
         return session;
       } catch (err) {
         if (!(err instanceof ArozError)) throw err;

@@ -9,7 +9,8 @@
  * StoreSet's; it reports a closed or unreachable peer as offline instead of throwing. `purgeTrash`
  * is ERR_NOT_IMPLEMENTED: emptying a trash is the holding node's own decision (its grace period),
  * and nothing on the cluster port may make it. `close()` aborts puts in progress and closes the
- * session (reads in progress may finish).
+ * session (reads in progress may finish): a RemoteStore over a session it does not own (a PeerPool's)
+ * is simply dropped, never closed.
  */
 import type { ClientHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';

@@ -49,11 +49,3 @@ test('a subcommand group without a command is a usage error', async (t: TestCont
   t.assert.strictEqual(run.code, 2);
   t.assert.strictEqual(run.lines().at(-1)?.['code'], 'ERR_USAGE');
 });
-
-for (const args of [['demo'], ['check', 'x'], ['cluster', 'discover']]) {
-  test(`"${args.join(' ')}" answers ERR_NOT_IMPLEMENTED with exit 1 until it is built`, async (t: TestContext) => {
-    const run = await runCli(['--json', ...args]);
-    t.assert.strictEqual(run.code, 1);
-    t.assert.deepStrictEqual(run.lines().at(-1)?.['code'], 'ERR_NOT_IMPLEMENTED');
-  });
-}

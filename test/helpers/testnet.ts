@@ -70,14 +70,14 @@ export async function startTestnet(
   const nodes: TestNode[] = [];
   for (const [i, home] of homes.entries()) {
     const host = `127.0.0.${2 + i}`;
-    const daemon = await Daemon.start({ ...options, home, listen: `${host}:0` });
+    const daemon = await Daemon.start({ discovery: false, ...options, home, listen: `${host}:0` });
     teardown(t).defer(() => daemon.close(1_000));
     nodes.push({ daemon, home, uuid: daemon.nodeUuid, host });
   }
   for (const node of nodes) {
     for (const other of nodes) {
       if (other !== node)
-        node.daemon.staticPeers.set(other.uuid, {
+        node.daemon.addPeerAddress(other.uuid, {
           host: other.host,
           port: other.daemon.server.address().port,
         });

@@ -1,0 +1,82 @@
+/**
+ * Cluster services through real daemons: live resolution after a node moves to a new address, and
+ * LAN discovery on loopback (mDNS bound to 127.0.0.1 on a random port: nothing reaches the real
+ * network).
+ */
+import { type TestContext, test } from 'node:test';
+import { controlCall } from '../../src/control/client.ts';
+import { Daemon } from '../../src/node/daemon.ts';
+import { teardown } from '../helpers/context.ts';
+import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
+
+const templates = testnetTemplates(3);
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('a node restarted on a new address is resolved there by the others within 10 s', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const [a, b, c] = await startTestnet(t, homes, { heartbeatMs: 500 });
+  // Everyone has met B at 127.0.0.3, and holds its signed record.
+  await until("A and C hold B's record", async () =>
+    a!.daemon.cluster.book.resolve(b!.uuid)?.record && c!.daemon.cluster.book.resolve(b!.uuid)?.record
+      ? true
+      : undefined,
+  );
+  const oldSeq = a!.daemon.cluster.book.resolve(b!.uuid)!.record!.seq;
+  await b!.daemon.close();
+  // B comes back on 127.0.0.5, knowing only A's address. C is told nothing.
+  const moved = await Daemon.start({
+    home: b!.home,
+    listen: '127.0.0.5:0',
+    discovery: false,
+    heartbeatMs: 500,
+  });
+  teardown(t).defer(() => moved.close(1_000));
+  moved.addPeerAddress(a!.uuid, { host: a!.host, port: a!.daemon.server.address().port });
+  const started = Date.now();
+  const resolved = await until('C resolves B at 127.0.0.5', async () => {
+    const r = (await controlCall(c!.home, 'GET', `/v1/cluster/resolve/${b!.uuid}`)) as {
+      address: string;
+      seq: number;
+    };
+    return r.address.startsWith('127.0.0.5:') ? r : undefined;
+  });
+  t.assert.ok(Date.now() - started < 10_000);
+  t.assert.ok(resolved.seq > oldSeq, "the restarted node's record is newer: its seq survived the restart");
+  const viaA = (await controlCall(a!.home, 'GET', `/v1/cluster/resolve/${b!.uuid}`)) as { address: string };
+  t.assert.match(viaA.address, /^127\.0\.0\.5:/);
+});
+
+test('nodes see each other on loopback mDNS; trusted and untrusted are told apart', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes.slice(0, 2)); // node 2 stays unpaired
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const discovery = { interface: '127.0.0.1', bind: '0.0.0.0', port };
+  const [a, b, c] = await startTestnet(t, homes, { discovery, heartbeatMs: 60_000 });
+  type Seen = { enabled: boolean; nodes: Array<{ nodeUuid: string; trust: string }> };
+  const seen = await until('A sees B and C', async () => {
+    const found = (await controlCall(a!.home, 'GET', '/v1/cluster/discover')) as Seen;
+    const uuids = new Set(found.nodes.map((n) => n.nodeUuid));
+    return uuids.has(b!.uuid) && uuids.has(c!.uuid) ? found : undefined;
+  });
+  const trustOf = (uuid: string) => seen.nodes.find((n) => n.nodeUuid === uuid)?.trust;
+  t.assert.strictEqual(trustOf(b!.uuid), 'trusted');
+  t.assert.strictEqual(trustOf(c!.uuid), 'untrusted');
+  // Being visible gives no trust: the unpaired node is not in the cluster.
+  const { nodes } = (await controlCall(a!.home, 'GET', '/v1/cluster/nodes')) as {
+    nodes: Array<{ nodeUuid: string }>;
+  };
+  t.assert.deepStrictEqual(
+    nodes.map((n) => n.nodeUuid),
+    [b!.uuid],
+  );
+});
