@@ -16,9 +16,9 @@ export interface Faults {
   frozen?: boolean;
   /** get() hands out the chunk with its first byte flipped. */
   corrupt?: boolean;
-  /** Each write waits 0–`slowMs` ms before the real store copies the piece (a slow disk). */
+  /** Each write waits 0–`slowMs` ms before the real store copies the piece (a slow disk, in order). */
   slowMs?: number;
-  /** Runs once, before the first byte written through this store. */
+  /** Runs once, before the first write through this store reaches the real store (later ones queue). */
   onFirstWrite?: () => Promise<void>;
 }
 
@@ -34,6 +34,8 @@ export class FaultStore implements T.ChunkStore {
   faults: Faults = {};
   /** Bytes handed to put writers of this store. */
   written = 0;
+  /** write() calls on put writers of this store (counted when called, before any fault delay). */
+  writeCalls = 0;
   /** get() calls. */
   gets = 0;
 
@@ -90,6 +92,11 @@ export class FaultStore implements T.ChunkStore {
 class FaultWriter implements T.ChunkWriter {
   #store: FaultStore;
   #inner: T.ChunkWriter;
+  /**
+   * The write before this one. Calls are queued (ChunkWriter.write): a piece reaches the real writer
+   * only after the one written before it, whatever each one's fault delay, as on a real connection.
+   */
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(store: FaultStore, inner: T.ChunkWriter) {
     this.#store = store;
@@ -108,21 +115,28 @@ class FaultWriter implements T.ChunkWriter {
     return this.#inner.received;
   }
 
-  async write(piece: Uint8Array): Promise<void> {
+  write(piece: Uint8Array): Promise<void> {
     const store = this.#store;
     const { faults } = store;
+    store.writeCalls++;
     const first = faults.onFirstWrite;
     delete faults.onFirstWrite;
-    await first?.();
     if (faults.frozen) return forever();
+    // Bytes are counted (and dieAfterBytes decided) in call order, across all puts of this store.
     const die = faults.dieAfterBytes;
-    if (die !== undefined && store.written + piece.byteLength > die.bytes) {
-      await this.#inner.abort();
-      throw new ArozError(die.code, `Store "${store.id}" went away`);
-    }
-    store.written += piece.byteLength;
-    if (faults.slowMs !== undefined) await sleep(Math.floor(Math.random() * (faults.slowMs + 1)));
-    await this.#inner.write(piece);
+    const dies = die !== undefined && store.written + piece.byteLength > die.bytes ? die : undefined;
+    if (dies === undefined) store.written += piece.byteLength;
+    const run = this.#queue.then(async () => {
+      await first?.();
+      if (dies !== undefined) {
+        await this.#inner.abort();
+        throw new ArozError(dies.code, `Store "${store.id}" went away`);
+      }
+      if (faults.slowMs !== undefined) await sleep(Math.floor(Math.random() * (faults.slowMs + 1)));
+      await this.#inner.write(piece);
+    });
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   finish(sha256: string): Promise<T.PutResult> {

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { type TestContext, test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
 import { isArozError } from '../../src/errors.ts';
 import { encodeIndex, type IndexFile } from '../../src/index-file/index.ts';
 import { verifyIndex } from '../../src/keys/index.ts';
@@ -237,6 +238,31 @@ test('a re-sent copy is read again from the file, piece by piece (chunks of seve
   const { path, bytes } = await randomFile(t, 2 * chunkSize + 5000);
   const index = await uploadFile(path, { ...on(cluster), chunkSize });
   await assertStored(t, cluster, index, bytes);
+  t.assert.deepStrictEqual(index.chunks[1]!.holders, [
+    { node: cluster.nodes[0]! },
+    { node: cluster.nodes[2]! },
+  ]);
+});
+
+test('a copy moved off a full node reaches the last node even when its other target is held up mid-chunk', async (t: TestContext) => {
+  // The interleaving behind a once-flaky run of the test above: chunk 1's pieces are all handed to its
+  // target nodes[2] before the first of them reaches the store. Writes are queued, so the copy must
+  // still match its SHA-256; only the copy on the full nodes[1] moves (to nodes[0]).
+  const cluster = await testCluster(t, 3);
+  const chunkSize = 2 * 1024 * 1024 + 4 * KiB;
+  cluster.store(cluster.nodes[1]!).faults.dieAfterBytes = { bytes: 3 * 1024 * 1024, code: 'ERR_NO_SPACE' };
+  const held = cluster.store(cluster.nodes[2]!);
+  held.faults.onFirstWrite = async () => {
+    while (held.writeCalls < 3) await tick();
+  };
+  const { path, bytes } = await randomFile(t, 2 * chunkSize + 5000);
+  const notices: TransferNotice[] = [];
+  const index = await uploadFile(path, { ...on(cluster), chunkSize, onNotice: (n) => notices.push(n) });
+  await assertStored(t, cluster, index, bytes);
+  t.assert.deepStrictEqual(
+    notices.map((n) => n.type === 'copy-moved' && [n.i, n.pass, n.node, n.code]),
+    [[1, 0, cluster.nodes[1]!, 'ERR_NO_SPACE']],
+  );
   t.assert.deepStrictEqual(index.chunks[1]!.holders, [
     { node: cluster.nodes[0]! },
     { node: cluster.nodes[2]! },
