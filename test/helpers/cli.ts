@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 export interface CliRun {
   code: number | null;
@@ -23,8 +23,17 @@ export interface CliOptions {
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
   const full = options.home === undefined ? args : ['--home', options.home, ...args];
+  return runProcess(process.execPath, [CLI, ...full], options);
+}
+
+/** Runs any command (a wrapper around the CLI, say) and collects what it printed. */
+export function runProcess(
+  command: string,
+  args: string[],
+  options: Omit<CliOptions, 'home'> = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...full], {
+    const child = spawn(command, args, {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

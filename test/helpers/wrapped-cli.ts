@@ -4,11 +4,8 @@
  * its questions). Output and exit code come back like runCli's; on a terminal stdout and stderr are
  * one stream.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { CliRun } from './cli.ts';
-
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+import { execFileSync } from 'node:child_process';
+import { CLI, type CliRun, runProcess } from './cli.ts';
 
 function works(command: string, args: string[]): boolean {
   try {
@@ -30,32 +27,7 @@ export const ttyUnavailable = works('script', ['-qec', 'true', '/dev/null'])
   : 'needs "script" (util-linux) to give the CLI a terminal';
 
 function run(command: string, args: string[], input: string): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      resolve({
-        code,
-        signal,
-        stdout,
-        stderr,
-        lines: () =>
-          stdout
-            .split('\n')
-            .filter((l) => l !== '')
-            .map((l) => JSON.parse(l) as Record<string, unknown>),
-      });
-    });
-    child.stdin.end(input);
-  });
+  return runProcess(command, args, { input });
 }
 
 /** Runs the CLI while `dir` is mounted read-only (only for this process). */
