@@ -4,6 +4,7 @@
  * module besides the daemon entry that touches `process`.
  */
 import { Command, CommanderError } from 'commander';
+import { register as registerCheck } from './cli/check.ts';
 import { register as registerCluster } from './cli/cluster.ts';
 import {
   type ActionFactory,
@@ -12,11 +13,11 @@ import {
   type GlobalOptions,
   makeContext,
 } from './cli/context.ts';
+import { register as registerDemo } from './cli/demo.ts';
 import { register as registerInit } from './cli/init.ts';
 import { register as registerJobs } from './cli/jobs.ts';
 import { register as registerKeys } from './cli/keys.ts';
 import { register as registerMerge } from './cli/merge.ts';
-import { register as registerNotBuilt } from './cli/not-built.ts';
 import { Output, oneLine } from './cli/output.ts';
 import { register as registerPeers } from './cli/peers.ts';
 import { register as registerServe } from './cli/serve.ts';
@@ -71,8 +72,9 @@ export async function main(argv: string[]): Promise<number> {
     registerSlice,
     registerMerge,
     registerTransfer,
+    registerCheck,
     registerJobs,
-    registerNotBuilt,
+    registerDemo,
     registerStart,
   ]) {
     register(program, action);

@@ -4,8 +4,8 @@
  * the job; `--detach` returns the job id at once and leaves it running.
  */
 import { controlCall } from '../control/client.ts';
-import { ArozError, ERROR_CODES, type ErrorCode } from '../errors.ts';
-import type { JobKind, JobRecord } from '../jobs/types.ts';
+import { ArozError, ERROR_CODES, type ErrorCode, isArozError } from '../errors.ts';
+import type { JobKind, JobProgress, JobRecord } from '../jobs/types.ts';
 import type { CliContext } from './context.ts';
 
 export async function submitJob(
@@ -29,27 +29,23 @@ export async function followJob(
   options: { cancelOnInterrupt: boolean },
 ): Promise<JobRecord> {
   let final: JobRecord | undefined;
+  let shown: JobProgress | undefined;
+  const show = (p: JobProgress) => {
+    shown = p;
+    ctx.out.progress({
+      phase: p.phase,
+      done: p.done,
+      total: p.total,
+      ...(p.chunksDone !== undefined ? { chunksDone: p.chunksDone } : {}),
+      ...(p.chunks !== undefined ? { chunks: p.chunks } : {}),
+    });
+  };
   try {
     const last = (await controlCall(ctx.home, 'GET', `/v1/jobs/wait/${id}`, undefined, {
       signal: ctx.signal,
       timeoutMs: 2 ** 31 - 1,
       onLine: (line) => {
-        if (line['type'] === 'progress') {
-          const p = line as {
-            phase: string;
-            done: number;
-            total: number;
-            chunksDone?: number;
-            chunks?: number;
-          };
-          ctx.out.progress({
-            phase: p.phase,
-            done: p.done,
-            total: p.total,
-            ...(p.chunksDone !== undefined ? { chunksDone: p.chunksDone } : {}),
-            ...(p.chunks !== undefined ? { chunks: p.chunks } : {}),
-          });
-        }
+        if (line['type'] === 'progress') show(line as unknown as JobProgress);
       },
     })) as { job: JobRecord };
     final = last.job;
@@ -58,9 +54,23 @@ export async function followJob(
       await controlCall(ctx.home, 'POST', `/v1/jobs/cancel/${id}`).catch(() => {});
       throw new ArozError('ERR_INTERRUPTED', `Interrupted: job ${id} was cancelled`);
     }
+    // The daemon went away while answering (not: was never there). The job resumes at its next start.
+    const refused = ['ENOENT', 'ECONNREFUSED'].includes(
+      String((err as { cause?: { code?: unknown } }).cause?.code),
+    );
+    if (isArozError(err, 'ERR_DAEMON_UNREACHABLE') && !refused) {
+      throw new ArozError(
+        'ERR_DAEMON_UNREACHABLE',
+        `The daemon stopped while job ${id} ran; the job resumes when the daemon starts again (follow it with "arozdfs jobs wait ${id}")`,
+        { cause: err },
+      );
+    }
     throw err;
   }
   if (final.state !== 'done') throw jobError(final);
+  // The daemon throttles progress lines; the one that says the work is finished is always shown.
+  const p = final.progress;
+  if (p !== undefined && (shown?.done !== p.done || shown.chunksDone !== p.chunksDone)) show(p);
   return final;
 }
 

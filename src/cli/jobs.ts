@@ -53,6 +53,8 @@ export const register: Register = (program, action) => {
           ctx.home,
           'GET',
           `/v1/jobs/${assertUuid(id, 'The job id')}`,
+          undefined,
+          { signal: ctx.signal },
         )) as JobRecord;
         ctx.out.result({ job }, describe(job));
       }),
@@ -75,6 +77,8 @@ export const register: Register = (program, action) => {
           ctx.home,
           'POST',
           `/v1/jobs/cancel/${assertUuid(id, 'The job id')}`,
+          undefined,
+          { signal: ctx.signal },
         )) as JobRecord;
         ctx.out.result({ job }, `Job ${job.id} is ${job.state}.`);
       }),

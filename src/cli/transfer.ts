@@ -12,12 +12,18 @@ import { assertUuid } from '../uuid.ts';
 import type { CliContext, Register } from './context.ts';
 import { followJob, submitJob } from './jobs-client.ts';
 
-function wholeNumber(text: string | undefined, what: string, min: number): number | undefined {
+function wholeNumber(text: string | undefined, what: string, min: number, max = 999_999): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,6}$/.test(text) || Number(text) < min) {
-    throw new ArozError('ERR_USAGE', `${what} "${text}" is not a whole number of at least ${min}`);
+  if (!/^\d{1,7}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ArozError('ERR_USAGE', `${what} "${text}" is not a whole number from ${min} to ${max}`);
   }
   return Number(text);
+}
+
+/** `--idle-ms`: how long a silent node is waited for (the daemon's default is 30 s). */
+function idleOption(text: string | undefined): { idleMs?: number } {
+  const ms = wholeNumber(text, 'The idle timeout (ms)', 100, 3_600_000);
+  return ms === undefined ? {} : { idleMs: ms };
 }
 
 async function run(
@@ -29,7 +35,7 @@ async function run(
   const job = await submitJob(ctx, kind, params);
   if (detach) {
     ctx.out.result(
-      { job: job.id, state: job.state },
+      { detached: true, job: job.id, state: job.state },
       `Started job ${job.id}; follow it with "arozdfs jobs wait ${job.id}".`,
     );
     return undefined;
@@ -39,6 +45,7 @@ async function run(
 }
 
 interface UploadOptions {
+  idleMs?: string;
   chunkSize?: string;
   shift?: string;
   copies?: string;
@@ -49,6 +56,7 @@ interface UploadOptions {
 }
 
 interface DownloadOptions {
+  idleMs?: string;
   out?: string;
   force?: boolean;
   allowUntrustedIndex?: boolean;
@@ -68,12 +76,12 @@ export const register: Register = (program, action) => {
     )
     .option('--index <out>', 'where to write the index file (default: FILE_NAME.index.json here)')
     .option('--force', 'replace an existing index file')
+    .option('--idle-ms <ms>', 'give up on a node that makes no progress for this long (default 30000)')
     .option('--detach', 'return the job id at once')
     .action(
       action<[string], UploadOptions>(async (ctx, [fileArg], options) => {
         const file = resolve(fileArg);
         const index = resolve(options.index ?? `${basename(file)}.index.json`);
-        await checkOutput(index, options.force === true, 'Cannot write the index');
         const params = {
           file,
           index,
@@ -86,7 +94,9 @@ export const register: Register = (program, action) => {
           ...(options.nodes !== undefined
             ? { nodes: options.nodes.split(',').map((u) => assertUuid(u.trim(), 'A node in --nodes')) }
             : {}),
+          ...idleOption(options.idleMs),
         };
+        await checkOutput(index, options.force === true, 'Cannot write the index');
         const job = await run(ctx, 'upload', params, options.detach === true);
         if (job === undefined) return;
         const result = job.result ?? {};
@@ -109,10 +119,12 @@ export const register: Register = (program, action) => {
     .option('--out <file>', 'output file (default: the name in the index, in the current folder)')
     .option('--force', 'replace an existing output file')
     .option('--allow-untrusted-index', 'accept an unsigned index or one signed by an unknown key')
+    .option('--idle-ms <ms>', 'give up on a node that makes no progress for this long (default 30000)')
     .option('--detach', 'return the job id at once')
     .action(
       action<[string], DownloadOptions>(async (ctx, [indexArg], options) => {
         const indexPath = resolve(indexArg);
+        const idle = idleOption(options.idleMs);
         const index = await readIndexFile(indexPath, { signal: ctx.signal });
         const out = resolve(options.out ?? index.file.name);
         await checkOutput(out, options.force === true, `Cannot download "${index.file.name}"`);
@@ -121,6 +133,7 @@ export const register: Register = (program, action) => {
           out,
           force: options.force === true,
           allowUntrusted: options.allowUntrustedIndex === true,
+          ...idle,
         };
         const job = await run(ctx, 'download', params, options.detach === true);
         if (job === undefined) return;

@@ -86,6 +86,14 @@ export async function controlCall(
             reject(new ArozError('ERR_IO', 'The daemon answered something that is not JSON', { cause: err }));
           }
         });
+        // A daemon that exits mid-answer (a streamed job wait) cuts the response short: no 'end'.
+        res.on('close', () => {
+          if (res.complete) return;
+          if (signal.aborted)
+            reject(new ArozError('ERR_TIMEOUT', `The daemon did not answer ${method} ${path} in time`));
+          else
+            reject(new ArozError('ERR_DAEMON_UNREACHABLE', `The daemon stopped answering ${method} ${path}`));
+        });
       },
     );
     req.on('error', (err) => {

@@ -71,7 +71,7 @@ export class AtomicFile {
       const handle = await open(tempPath, 'wx', options.mode ?? 0o644);
       return new AtomicFile(target, tempPath, handle, options.overwrite ?? false);
     } catch (err) {
-      throw fromSystemError(err, `Cannot create a file in "${dirname(target)}"`);
+      throw fromSystemError(err, `The folder "${dirname(target)}"`);
     }
   }
 

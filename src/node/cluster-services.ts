@@ -132,7 +132,10 @@ export class ClusterServices {
       timeout.addEventListener('abort', onAbort, { once: true });
       stream.once('response', () => readBody(stream, MAX_RECORD_BODY).then(resolve, reject));
       stream.once('error', reject);
-      stream.once('close', () => timeout.removeEventListener('abort', onAbort));
+      stream.once('close', () => {
+        timeout.removeEventListener('abort', onAbort);
+        reject(new ArozError('ERR_PEER_UNREACHABLE', `Node "${uuid}" closed the address record exchange`));
+      });
     });
     this.#accept(answer, uuid);
   }

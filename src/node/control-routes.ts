@@ -7,11 +7,13 @@
 import { classify } from '../cluster/index.ts';
 import type { ControlRoutes } from '../control/server.ts';
 import { ArozError } from '../errors.ts';
+import type { JobRecord } from '../jobs/types.ts';
 import { parsePastedPeer } from '../keys/pairing.ts';
 import type { PinnedPeer } from '../keys/trust-store.ts';
 import { getJson } from '../transport/client.ts';
 import { assertUuid } from '../uuid.ts';
 import type { NodeInfo } from './api.ts';
+import { checkRoute } from './check.ts';
 import type { Daemon } from './daemon.ts';
 import { formatHostPort } from './host-port.ts';
 
@@ -82,18 +84,36 @@ export function controlRoutes(daemon: Daemon): ControlRoutes {
 
     'POST /v1/jobs/cancel/*': async ({ param }) => await daemon.jobs.cancel(param ?? ''),
 
+    'POST /v1/check': (request) => checkRoute(daemon, request),
+
     'GET /v1/jobs/wait/*': async ({ param, signal, send }) => {
+      // Progress is sent at most every PROGRESS_INTERVAL_MS; a trailing timer sends the latest one
+      // so a follower never shows stale figures while the job waits on something.
       let last = 0;
-      const job = await daemon.jobs.wait(param ?? '', {
-        signal,
-        onChange: (record) => {
-          const now = Date.now();
-          if (record.progress === undefined || now - last < PROGRESS_INTERVAL_MS) return;
-          last = now;
-          send({ type: 'progress', job: record.id, state: record.state, ...record.progress });
-        },
-      });
-      send({ type: 'result', job });
+      let pending: JobRecord | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const flush = () => {
+        timer = undefined;
+        if (pending?.progress === undefined) return;
+        last = Date.now();
+        send({ type: 'progress', job: pending.id, state: pending.state, ...pending.progress });
+        pending = undefined;
+      };
+      try {
+        const job = await daemon.jobs.wait(param ?? '', {
+          signal,
+          onChange: (record) => {
+            if (record.progress === undefined) return;
+            pending = record;
+            const wait = PROGRESS_INTERVAL_MS - (Date.now() - last);
+            if (wait <= 0) flush();
+            else timer ??= setTimeout(flush, wait);
+          },
+        });
+        send({ type: 'result', job });
+      } finally {
+        clearTimeout(timer);
+      }
       return undefined;
     },
 

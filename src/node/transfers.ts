@@ -2,23 +2,37 @@
  * The daemon's upload and download jobs: they wire the transfer engines to this node's stores, its
  * peers (through the peer pool, at their current addresses) and its keys. Parameters arrive from
  * the CLI over the control socket and are checked again here: paths absolute, UUIDs canonical,
- * every node in a cluster list trusted.
+ * every node in a cluster list trusted. `idleMs` (optional, 100 ms – 1 h) is the no-progress timeout
+ * for every node the job talks to (default 30 s): a frozen node costs that long once per job.
+ *
+ * A job cut by the daemon's shutdown (or a crash) resumes from its journal at the next start; one that
+ * failed or was cancelled is over: a download removes its partial file, an upload deletes the copies
+ * it stored (nothing refers to them without an index).
  */
 import { join } from 'node:path';
 import { checkOutput } from '../chunk/merge.ts';
 import { writeFileAtomic } from '../durable/index.ts';
-import { ArozError } from '../errors.ts';
+import { ArozError, isProgrammingError } from '../errors.ts';
 import { encodeIndex, readIndexFile } from '../index-file/index.ts';
 import type { JobContext, JobRunner } from '../jobs/types.ts';
 import { defaultClusterList } from '../placement/index.ts';
 import type { ChunkStore } from '../store/types.ts';
-import { downloadFile, FileDownloadJournal, FileUploadJournal, uploadFile } from '../transfer/index.ts';
+import {
+  DEFAULT_IDLE_MS,
+  downloadFile,
+  FileDownloadJournal,
+  FileUploadJournal,
+  uploadFile,
+} from '../transfer/index.ts';
 import { RemoteStore } from '../transport/remote-store.ts';
 import { assertUuid } from '../uuid.ts';
 import type { Daemon } from './daemon.ts';
 
-/** How long the default cluster list waits for each peer to answer before leaving it out. */
+/** How long the default cluster list waits for each peer to answer before leaving it out (at most). */
 const PROBE_MS = 3_000;
+/** Bounds of the `idleMs` job parameter. */
+const MIN_IDLE_MS = 100;
+const MAX_IDLE_MS = 3_600_000;
 
 export interface UploadParams {
   file: string;
@@ -29,6 +43,8 @@ export interface UploadParams {
   /** Where to write a copy of the index (the daemon always keeps one in <home>/indexes/). */
   index?: string;
   force?: boolean;
+  /** No-progress timeout per node, in ms (default 30 s). */
+  idleMs?: number;
 }
 
 export interface DownloadParams {
@@ -36,6 +52,8 @@ export interface DownloadParams {
   out: string;
   force?: boolean;
   allowUntrusted?: boolean;
+  /** No-progress timeout per node, in ms (default 30 s). */
+  idleMs?: number;
 }
 
 function absolute(value: unknown, what: string): string {
@@ -52,28 +70,86 @@ function optionalInt(value: unknown, what: string): number | undefined {
   return value;
 }
 
+function idleParam(value: unknown): number | undefined {
+  const ms = optionalInt(value, 'The idle timeout');
+  if (ms !== undefined && (ms < MIN_IDLE_MS || ms > MAX_IDLE_MS)) {
+    throw new ArozError(
+      'ERR_BAD_REQUEST',
+      `The idle timeout ${ms} ms is not between ${MIN_IDLE_MS} and ${MAX_IDLE_MS} ms`,
+    );
+  }
+  return ms;
+}
+
 /** Connects to a node's chunks: this node's own stores, or a peer over the pinned transport. */
-function connector(daemon: Daemon) {
+function connector(daemon: Daemon, idleMs: number | undefined) {
   return async (nodeUuid: string, signal: AbortSignal): Promise<ChunkStore> => {
     if (nodeUuid === daemon.nodeUuid) return daemon.stores;
     if (daemon.trust.get(nodeUuid) === undefined) {
       throw new ArozError('ERR_PEER_NOT_FOUND', `Node "${nodeUuid}" is not a trusted peer of this node`);
     }
     const session = await daemon.pool.session(nodeUuid, { signal });
-    return new RemoteStore(session, nodeUuid, { self: daemon.nodeUuid });
+    return new RemoteStore(session, nodeUuid, {
+      self: daemon.nodeUuid,
+      ...(idleMs !== undefined ? { idleMs } : {}),
+    });
   };
 }
 
-/** Every trusted peer that answers now, plus this node when it has an online store. */
-async function onlineNodes(daemon: Daemon, signal: AbortSignal): Promise<string[]> {
+/** Chunks around the last journaled one that may have a copy stored but not journaled yet. */
+const IN_FLIGHT_WINDOW = 2;
+const CLEANUP_PARALLEL = 8;
+
+/**
+ * Deletes the copies of a failed or cancelled upload (best effort, each delete bounded by `idleMs`):
+ * the job is over and no index will ever name them. Deleted are the journaled copies, and, for the
+ * chunks that were in flight when it stopped (a copy may have been stored just as the upload was
+ * cut, before it could be journaled), that chunk on every node of the cluster list. A copy missing
+ * there is fine; anything else left over is for garbage collection (DESIGN.md §12).
+ */
+async function removeUploadedCopies(daemon: Daemon, journal: FileUploadJournal, idleMs: number) {
+  const state = await journal.load();
+  if (state === undefined) return;
+  const { plan } = state;
+  const doomed = new Map<string, { node: string; uuid: string }>();
+  const add = (i: number, node: string) => {
+    const uuid = plan.chunks[i]?.uuid;
+    if (uuid !== undefined) doomed.set(`${node}/${uuid}`, { node, uuid });
+  };
+  for (const copy of state.copies) add(copy.i, copy.node);
+  const last = Math.max(-1, ...state.copies.map((c) => c.i));
+  for (let i = Math.max(0, last - IN_FLIGHT_WINDOW); i <= last + IN_FLIGHT_WINDOW; i++) {
+    for (const node of plan.nodes) add(i, node);
+  }
+  const connect = connector(daemon, idleMs);
+  const queue = [...doomed.values()];
+  const worker = async () => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const signal = AbortSignal.timeout(idleMs);
+      const { node, uuid } = next;
+      await connect(node, signal)
+        .then((store) => store.delete(uuid, { by: daemon.nodeUuid, signal }))
+        .catch((err: unknown) => {
+          if (isProgrammingError(err)) throw err;
+        });
+    }
+  };
+  await Promise.all(Array.from({ length: CLEANUP_PARALLEL }, worker));
+}
+
+/**
+ * Every trusted peer that answers now with an online store, plus this node when it has one. A peer
+ * must answer a request, not only hold a connection: a frozen node keeps its live session open.
+ */
+async function onlineNodes(daemon: Daemon, probeMs: number, signal: AbortSignal): Promise<string[]> {
   const probes = daemon.trust.list().map(async (peer) => {
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(PROBE_MS)]);
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(probeMs)]);
     try {
-      await daemon.pool.session(peer.nodeUuid, { signal: timeout });
-      return peer.nodeUuid;
+      const store = await connector(daemon, probeMs)(peer.nodeUuid, timeout);
+      return (await store.status({ signal: timeout })).online ? peer.nodeUuid : undefined;
     } catch (err) {
-      if (!(err instanceof ArozError)) throw err;
-      return undefined;
+      if (isProgrammingError(err)) throw err;
+      return undefined; // unreachable, untrusted, timed out (or the job was cancelled: it stops next)
     }
   });
   const peers = (await Promise.all(probes)).filter((u): u is string => u !== undefined);
@@ -86,41 +162,36 @@ export function uploadRunner(daemon: Daemon): JobRunner {
     const file = absolute(raw['file'], 'The file');
     const indexOut = raw['index'] === undefined ? undefined : absolute(raw['index'], 'The index path');
     const force = raw['force'] === true;
+    const chunkSize = optionalInt(raw['chunkSize'], 'The chunk size');
+    const shift = optionalInt(raw['shift'], 'The shift');
+    const copies = optionalInt(raw['copies'], 'The number of copies');
+    const idleMs = idleParam(raw['idleMs']);
     if (indexOut !== undefined && !ctx.resumed) await checkOutput(indexOut, force, 'Cannot write the index');
-    let nodes: string[];
-    if (Array.isArray(raw['nodes'])) {
-      nodes = raw['nodes'].map((n) => assertUuid(n, 'A node in --nodes'));
-      for (const node of nodes) {
-        if (node !== daemon.nodeUuid && daemon.trust.get(node) === undefined) {
-          throw new ArozError(
-            'ERR_PLACEMENT',
-            `Node "${node}" in --nodes is not this node nor a trusted peer`,
-          );
-        }
-      }
-    } else {
-      nodes = defaultClusterList(await onlineNodes(daemon, ctx.signal));
-    }
     const journal = new FileUploadJournal(join(ctx.workDir, 'upload.journal'));
+    let signed = false;
     try {
-      const chunkSize = optionalInt(raw['chunkSize'], 'The chunk size');
-      const shift = optionalInt(raw['shift'], 'The shift');
-      const copies = optionalInt(raw['copies'], 'The number of copies');
+      const nodes = await clusterList(daemon, raw['nodes'], journal, idleMs, ctx);
       const index = await uploadFile(file, {
         nodes,
         ...(chunkSize !== undefined ? { chunkSize } : {}),
         ...(shift !== undefined ? { shift } : {}),
         ...(copies !== undefined ? { copies } : {}),
+        ...(idleMs !== undefined ? { idleMs } : {}),
         self: { nodeUuid: daemon.nodeUuid, keyPair: await daemon.home.activeKeyPair() },
-        connect: connector(daemon),
+        connect: connector(daemon, idleMs),
         journal,
         signal: ctx.signal,
         onProgress: (p) => ctx.onProgress(p),
       });
+      signed = true; // from here on an index names the copies: they are never deleted
       const text = encodeIndex(index);
       const kept = join(daemon.home.paths.home, 'indexes', `${index.id}.json`);
       await daemon.keepIndex(kept, text);
-      if (indexOut !== undefined) await writeFileAtomic(indexOut, text, { overwrite: force });
+      if (indexOut !== undefined) {
+        // A run cut after it wrote the index (before the job was marked done) wrote this very index.
+        const again = ctx.resumed && (await indexIdAt(indexOut)) === index.id;
+        await writeFileAtomic(indexOut, text, { overwrite: force || again });
+      }
       return {
         index: indexOut ?? kept,
         kept,
@@ -135,26 +206,72 @@ export function uploadRunner(daemon: Daemon): JobRunner {
           holders: (c.holders ?? []).map((h) => h.node),
         })),
       };
+    } catch (err) {
+      // Cut by shutdown: the journal and the copies stay for the resume. Otherwise the job is over.
+      if (!daemon.closing && !signed) {
+        await removeUploadedCopies(daemon, journal, idleMs ?? DEFAULT_IDLE_MS).catch((e: unknown) => {
+          if (isProgrammingError(e)) throw e;
+        });
+      }
+      throw err;
     } finally {
       await journal.close();
     }
   };
 }
 
+/** The id of the index file at `path`, or undefined when there is none (or not an index). */
+async function indexIdAt(path: string): Promise<string | undefined> {
+  try {
+    return (await readIndexFile(path)).id;
+  } catch (err) {
+    if (isProgrammingError(err)) throw err;
+    return undefined;
+  }
+}
+
+/**
+ * The cluster list of an upload: `--nodes` as given (each this node or a trusted peer), else the
+ * list the interrupted run journaled (the nodes online now may differ), else every node online now.
+ */
+async function clusterList(
+  daemon: Daemon,
+  asked: unknown,
+  journal: FileUploadJournal,
+  idleMs: number | undefined,
+  ctx: JobContext,
+): Promise<string[]> {
+  if (Array.isArray(asked)) {
+    const nodes = asked.map((n) => assertUuid(n, 'A node in --nodes'));
+    for (const node of nodes) {
+      if (node !== daemon.nodeUuid && daemon.trust.get(node) === undefined) {
+        throw new ArozError('ERR_PLACEMENT', `Node "${node}" in --nodes is not this node nor a trusted peer`);
+      }
+    }
+    return nodes;
+  }
+  if (asked !== undefined) throw new ArozError('ERR_BAD_REQUEST', 'The nodes must be a list of node UUIDs');
+  const earlier = ctx.resumed ? await journal.load() : undefined;
+  const probeMs = Math.min(PROBE_MS, idleMs ?? PROBE_MS);
+  return earlier?.plan.nodes ?? defaultClusterList(await onlineNodes(daemon, probeMs, ctx.signal));
+}
+
 export function downloadRunner(daemon: Daemon): JobRunner {
   return async (raw, ctx: JobContext) => {
     const indexPath = absolute(raw['index'], 'The index path');
     const out = absolute(raw['out'], 'The output path');
-    const index = await readIndexFile(indexPath, { signal: ctx.signal });
+    const idleMs = idleParam(raw['idleMs']);
     const journal = new FileDownloadJournal(join(ctx.workDir, 'download.journal'));
     try {
+      const index = await readIndexFile(indexPath, { signal: ctx.signal });
       const result = await downloadFile(index, {
         out,
         force: raw['force'] === true,
         allowUntrusted: raw['allowUntrusted'] === true,
         trusted: await daemon.home.indexSigners(daemon.trust),
-        connect: connector(daemon),
+        connect: connector(daemon, idleMs),
         onlineNodes: () => [daemon.nodeUuid, ...daemon.trust.list().map((p) => p.nodeUuid)],
+        ...(idleMs !== undefined ? { idleMs } : {}),
         journal,
         signal: ctx.signal,
         onProgress: (p) => ctx.onProgress(p),
@@ -163,12 +280,18 @@ export function downloadRunner(daemon: Daemon): JobRunner {
         out: result.out,
         size: index.file.size,
         sha256: index.file.sha256,
+        chunks: index.chunks.length,
+        fetched: result.fetched,
         signer: result.signer?.owner ?? null,
         problems: result.problems,
       };
     } catch (err) {
       // A download that failed or was cancelled leaves no partial file; one cut by shutdown resumes.
-      if (!daemon.closing) await journal.remove().catch(() => {});
+      if (!daemon.closing) {
+        await journal.remove().catch((e: unknown) => {
+          if (isProgrammingError(e)) throw e;
+        });
+      }
       throw err;
     } finally {
       await journal.close();

@@ -35,6 +35,8 @@ export interface UploadContext {
   notice: (notice: TransferNotice) => void;
   /** Copies this run created (finish answered 'created'), for the cleanup of a failed upload. */
   created: Array<{ node: string; uuid: string }>;
+  /** Writers given up on while finishing: a failed upload waits for them before it cleans up. */
+  settling: Array<Promise<unknown>>;
   /** Spare 1 MiB buffers for re-sends. */
   spare: Buffer[];
   changed: () => ArozError;
@@ -132,11 +134,13 @@ export class ChunkUpload {
     let copy = first;
     for (;;) {
       let result: PutResult;
+      let finishing: Promise<PutResult> | undefined;
       try {
         if (copy.failure !== undefined) throw copy.failure;
-        result = await this.#idle(copy.writer.finish(sha256), copy.node, 'answer', copy.writer);
+        finishing = copy.writer.finish(sha256);
+        result = await this.#idle(finishing, copy.node, 'answer', copy.writer);
       } catch (err) {
-        void copy.writer.abort(err).catch(() => {});
+        this.#abandon(copy, finishing, err);
         const again = await this.#retryBusy(copy.node, err);
         if (!again) this.#fail(copy.pass, copy.node, err);
         else this.#taken.delete(copy.node);
@@ -148,6 +152,22 @@ export class ChunkUpload {
       await this.#ctx.journal?.recordCopy({ i: this.i, pass: copy.pass, node: copy.node, sha256 });
       return;
     }
+  }
+
+  /**
+   * Gives up a writer. One that was finishing goes on (a put in its last step is not cut) and may
+   * still store the copy: it is waited for if the upload fails, and a copy it created counts as
+   * created, so that the cleanup of a failed upload finds it.
+   */
+  #abandon(copy: Copy, finishing: Promise<PutResult> | undefined, err: unknown): void {
+    const aborted = copy.writer.abort(err).catch(() => {});
+    const late = finishing?.then(
+      (result) => {
+        if (result === 'created') this.#ctx.created.push({ node: copy.node, uuid: this.uuid });
+      },
+      () => {},
+    );
+    this.#ctx.settling.push(Promise.all([aborted, late]));
   }
 
   /** Opens a writer for the pass and streams the chunk to it from the file; ready to finish. */

@@ -110,6 +110,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       journal: options.journal,
       notice: options.onNotice ?? (() => {}),
       created: [],
+      settling: [],
       spare: [],
       changed: () =>
         new ArozError('ERR_FILE_CHANGED', `"${path}" changed while it was being uploaded; no index was made`),
@@ -136,6 +137,8 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
     return validateIndex(signIndex(index, options.self.keyPair));
   } catch (err) {
     stop.abort(err);
+    // Puts given up on in their last step may still land; wait for them (each bounded by idleMs).
+    await Promise.allSettled(ctx?.settling ?? []);
     // Copies a journal can resume from are kept; others (or those of a changed file) are deleted.
     const keep = options.journal !== undefined && !isArozError(err, 'ERR_FILE_CHANGED');
     if (ctx !== undefined && !keep) await removeCopies(options.connect, ctx.created, uploader, idleMs);

@@ -44,7 +44,10 @@ export class PeerPool {
     const dialling = this.#dial(nodeUuid, options.signal);
     this.#sessions.set(nodeUuid, dialling);
     dialling.then(
-      (session) => session.once('close', () => this.#forget(nodeUuid, dialling)),
+      (session) => {
+        if (session.closed || session.destroyed) this.#forget(nodeUuid, dialling);
+        else session.once('close', () => this.#forget(nodeUuid, dialling));
+      },
       () => this.#forget(nodeUuid, dialling),
     );
     return dialling;
@@ -66,6 +69,44 @@ export class PeerPool {
   close(): void {
     this.#closed = true;
     for (const uuid of [...this.#sessions.keys()]) this.drop(uuid);
+  }
+
+  /**
+   * Runs `onSession` on a new session (its failure is ignored), but stops waiting when the session
+   * closes under it: a peer that dies mid-greeting must not leave a dial that never settles (every
+   * later caller would get it). A session that closed is a failed dial.
+   */
+  async #greet(
+    nodeUuid: string,
+    session: ClientHttp2Session,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const onSession = this.#options.onSession;
+    if (onSession !== undefined) {
+      let onClose = (): void => {};
+      const closed = new Promise<void>((resolve) => {
+        onClose = resolve;
+        session.once('close', onClose);
+      });
+      // Its expected failures are ignored; a bug is rethrown (unless the session closed first).
+      const greeting = onSession(nodeUuid, session, signal).then(
+        () => undefined,
+        (err: unknown) =>
+          err instanceof ArozError || (err instanceof Error && 'code' in err) ? undefined : err,
+      );
+      try {
+        const bug = await Promise.race([greeting, closed]);
+        if (bug !== undefined) throw bug;
+      } finally {
+        session.off('close', onClose);
+      }
+    }
+    if (session.closed || session.destroyed) {
+      throw new ArozError(
+        'ERR_PEER_UNREACHABLE',
+        `The connection to node "${nodeUuid}" closed as it was set up`,
+      );
+    }
   }
 
   #forget(nodeUuid: string, which: Promise<ClientHttp2Session>): void {
@@ -90,9 +131,7 @@ export class PeerPool {
           ...(signal !== undefined ? { signal } : {}),
         });
         this.#options.onDial?.(nodeUuid, address, undefined);
-        await this.#options.onSession?.(nodeUuid, session, signal).catch((err: unknown) => {
-          if (!(err instanceof ArozError) && !(err instanceof Error && 'code' in err)) throw err;
-        });
+        await this.#greet(nodeUuid, session, signal);
         return session;
       } catch (err) {
         if (!(err instanceof ArozError)) throw err;

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench:cluster [-- --size 1GiB --size 4GiB] [--chunk-size 64MiB] [--dir DIR] [--cpu-prof]`:
+ * three arozdfs nodes as separate processes (`arozdfs serve` on 127.0.0.2–4, like `demo`), one file
+ * per SIZE (default 1 GiB, then 4 GiB, each with fresh node processes), 2 copies. Measured in the
+ * same run, on the same disk:
+ *
+ * 1. `dd if=FILE of=… bs=1M conv=fdatasync`, twice at once (the bytes of two copies: the disk limit);
+ * 2. the plain upload pipeline (bench/cluster-plain.ts: TLS + SHA-256 + write + fdatasync to two
+ *    receivers at once) and the plain download pipeline (read + TLS + SHA-256 + write);
+ * 3. arozdfs upload from alpha with the cluster list [beta, gamma] — every chunk to both, the same
+ *    work as the plain pipeline — then download on alpha (which holds none of it);
+ * 4. a second upload with the default cluster list (all three nodes) while status is polled: GET
+ *    /v1/node on alpha's cluster port (with a trusted probe identity) and GET /v1/jobs on its control
+ *    socket every 20 ms, and `arozdfs jobs list` run as a whole process over and over;
+ * 5. per phase and node process: peak RSS (VmHWM, reset before each phase), peak private memory
+ *    (RssAnon, sampled), CPU seconds (all threads), and process.memoryUsage() at its end (through
+ *    bench/memory-report.ts, loaded into each node).
+ *
+ * Prints MB/s (decimal, file bytes per second), ratios to the plain pipelines, CPU seconds per GiB,
+ * memory, latency percentiles and the targets (upload/download ≥ 80 % of plain, RSS < 100 MiB,
+ * status p99 < 50 ms) — bench/cluster-report.ts. `--cpu-prof` profiles the node processes and prints
+ * where their time went (bench/cpu-profile.ts). Never asserts (DESIGN.md §11).
+ */
+import { randomFillSync } from 'node:crypto';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
+import { controlCall } from '../src/control/client.ts';
+import { NodeHome } from '../src/home/open.ts';
+import type { JobRecord } from '../src/jobs/types.ts';
+import { makeNodeCertificate } from '../src/keys/certificate.ts';
+import { generateKeyPair } from '../src/keys/rsa.ts';
+import { formatSize, parseSize } from '../src/size.ts';
+import { dialPeer, getJson } from '../src/transport/client.ts';
+import { newUuid } from '../src/uuid.ts';
+import { ddTwice, plainPipelines, timed } from './cluster-baselines.ts';
+import {
+  cpuSeconds,
+  currentRss,
+  jobsListProcess,
+  latency,
+  memoryOf,
+  peakRss,
+  probe,
+  resetPeak,
+  sampleAnon,
+} from './cluster-probes.ts';
+import { type Figures, type PerPhase, PHASES, type Phase, report } from './cluster-report.ts';
+import { formatSummary, summarize } from './cpu-profile.ts';
+
+const MiB = 1024 * 1024;
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', multiple: true },
+    'chunk-size': { type: 'string', default: '64MiB' },
+    dir: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+const sizes = (values.size ?? ['1GiB', '4GiB']).flatMap((s) => s.split(',')).map((s) => parseSize(s, 'size'));
+const chunkSize = parseSize(values['chunk-size'], 'chunk size');
+const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
+const say = (text: string) => process.stderr.write(`${text}\n`);
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+
+async function writeRandom(path: string, size: number): Promise<void> {
+  const fh = await open(path, 'w');
+  const buffer = randomFillSync(Buffer.allocUnsafeSlow(16 * MiB));
+  try {
+    for (let at = 0; at < size; at += MiB) {
+      const k = (at / MiB) % 16;
+      randomFillSync(buffer, k * MiB, 4096); // no two MiB alike, cheaply
+      await fh.write(buffer, k * MiB, Math.min(MiB, size - at), at);
+    }
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Submits a job to the node of `home` and waits for it; throws unless it is done. */
+async function runJob(home: string, kind: 'upload' | 'download', params: Record<string, unknown>) {
+  const job = (await controlCall(home, 'POST', '/v1/jobs', { kind, params })) as JobRecord;
+  const { job: end } = (await controlCall(home, 'GET', `/v1/jobs/wait/${job.id}`, undefined, {
+    timeoutMs: 2 ** 31 - 1,
+  })) as { job: JobRecord };
+  if (end.state !== 'done') throw new Error(`${kind} ${end.state}: ${end.error?.message}`);
+  return end;
+}
+
+/** A client identity alpha trusts, to call GET /v1/node on its cluster port as a peer would. */
+async function probeIdentity(alpha: LocalNode) {
+  const pair = await generateKeyPair(3072);
+  const nodeUuid = newUuid();
+  const home = await NodeHome.open(alpha.home);
+  await home.addPeer(await home.trustStore(), { nodeUuid, key: pair, label: 'bench-probe' }, 'cli');
+  const alphaKey = await home.activeKeyPair();
+  const identity = { nodeUuid, ...(await makeNodeCertificate(nodeUuid, pair)) };
+  return () =>
+    dialPeer({
+      uuid: alpha.uuid,
+      host: alpha.host,
+      port: alpha.port,
+      identity,
+      pins: { isPinned: (u, spki) => u === alpha.uuid && spki.equals(alphaKey.spkiDer) },
+    });
+}
+
+async function measure(size: number): Promise<Figures> {
+  const cluster = await LocalCluster.create(['alpha', 'beta', 'gamma'], {
+    prefix: 'arozdfs-bench-cluster-',
+    parent,
+  });
+  const profiles = join(cluster.root, 'profiles');
+  try {
+    const [alpha, beta, gamma] = cluster.nodes as [LocalNode, LocalNode, LocalNode];
+    const dialProbe = await probeIdentity(alpha); // before alpha starts: it reads its trust then
+    const memoryDir = join(cluster.root, 'memory');
+    await mkdir(memoryDir);
+    process.env['AROZDFS_BENCH_MEMORY_DIR'] = memoryDir; // the nodes inherit it
+    const execArgv = [
+      '--import',
+      new URL('./memory-report.ts', import.meta.url).pathname,
+      ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
+    ];
+    await cluster.start(beta, { execArgv });
+    await cluster.start(gamma, { execArgv });
+    await cluster.start(alpha, { execArgv, peers: [beta, gamma] });
+    const pids = new Map(cluster.nodes.map((n) => [n.name, n.child?.pid ?? 0]));
+    const zero = () => Object.fromEntries(PHASES.map((p) => [p, 0])) as PerPhase;
+    const rss: Figures['rss'] = {};
+    for (const [name, pid] of pids) rss[name] = { ...(await currentRss(pid)), peak: zero(), anon: zero() };
+    const seconds = zero();
+    const memory: Figures['memory'] = Object.fromEntries([...pids.keys()].map((n) => [n, {}]));
+    const cpu: Figures['cpu'] = Object.fromEntries([...pids.keys()].map((n) => [n, zero()]));
+    /** Runs one phase: its wall time, and every node's peak RSS and private memory during it. */
+    const phase = async (name: Phase, work: () => Promise<unknown>) => {
+      for (const pid of pids.values()) await resetPeak(pid);
+      const stop = new AbortController();
+      const anon = sampleAnon([...pids.values()], stop.signal);
+      const cpu0 = await Promise.all([...pids.values()].map(cpuSeconds));
+      try {
+        seconds[name] = await timed(work);
+      } finally {
+        stop.abort();
+      }
+      const anonPeaks = await anon;
+      for (const [k, [node, pid]] of [...pids].entries()) {
+        rss[node]!.peak[name] = await peakRss(pid);
+        rss[node]!.anon[name] = anonPeaks[k] ?? 0;
+        cpu[node]![name] = (await cpuSeconds(pid)) - (cpu0[k] ?? 0);
+        const usage = await memoryOf(pid, memoryDir);
+        if (usage !== undefined) memory[node]![name] = usage;
+      }
+    };
+
+    const work = cluster.root;
+    const file = join(work, 'data.bin');
+    say(`${formatSize(size)}: writing the file in ${work}…`);
+    await writeRandom(file, size);
+    say('  dd twice at once…');
+    const dd = await ddTwice(file, work);
+    say('  plain TLS pipelines…');
+    const plain = await plainPipelines(file, work, chunkSize);
+    say('  arozdfs upload alpha → beta + gamma…');
+    const index = join(work, 'data.index.json');
+    const nodes = [beta.uuid, gamma.uuid];
+    await phase('upload', () => runJob(alpha.home, 'upload', { file, chunkSize, index, nodes }));
+    say('  arozdfs download on alpha…');
+    await phase('download', () => runJob(alpha.home, 'download', { index, out: join(work, 'down.bin') }));
+    await rm(join(work, 'down.bin'), { force: true });
+    const upload = (name: string) => () =>
+      runJob(alpha.home, 'upload', { file, chunkSize, index: join(work, `${name}.index.json`) });
+
+    say('  upload with the default cluster list while GET /v1/node and GET /v1/jobs are polled…');
+    const session = await dialProbe();
+    const stopApi = new AbortController();
+    const apiProbes = Promise.all([
+      probe(() => getJson(session, '/v1/node', alpha.uuid), stopApi.signal, 20),
+      probe(() => controlCall(alpha.home, 'GET', '/v1/jobs'), stopApi.signal, 20),
+    ]);
+    await phase('api', () => upload('api')().finally(() => stopApi.abort()));
+    const [node, control] = await apiProbes;
+    session.close();
+
+    say('  upload with the default cluster list while "arozdfs jobs list" runs over and over…');
+    const cliIdle: number[] = [];
+    for (let k = 0; k < 5; k++) cliIdle.push((await timed(() => jobsListProcess(alpha.home))) * 1000);
+    const stopCli = new AbortController();
+    const cliProbe = probe(() => jobsListProcess(alpha.home), stopCli.signal, 100);
+    await phase('cli', () => upload('cli')().finally(() => stopCli.abort()));
+    const cli = await cliProbe;
+
+    for (const n of cluster.nodes) await cluster.stop(n);
+    if (values['cpu-prof']) {
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread.
+      for (const name of (await readdir(profiles)).sort()) {
+        const [pid, thread] = name.split('.').slice(3, 5).map(Number);
+        const who = [...pids].find(([, p]) => p === pid)?.[0] ?? name;
+        const summary = await summarize(join(profiles, name), thread === 0 ? 12 : 3);
+        const what = thread === 0 ? 'main thread' : `worker thread ${thread}`;
+        out(formatSummary(`CPU profile of ${who}, ${what} (${formatSize(size)} run, all phases)`, summary));
+      }
+    }
+    return {
+      size,
+      dd,
+      plain,
+      seconds,
+      rss,
+      cpu,
+      memory,
+      node: latency(node),
+      control: latency(control),
+      cli: latency(cli),
+      cliIdle: latency(cliIdle),
+    };
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+const all: Figures[] = [];
+for (const size of sizes) {
+  const figures = await measure(size);
+  report(figures, chunkSize);
+  all.push(figures);
+}
+if (all.length > 1) {
+  out('Peak RSS [private] of each node over all phases, by file size (flat: memory does not grow with it):');
+  const most = (r: PerPhase) => mib(Math.max(...PHASES.map((ph) => r[ph])));
+  for (const f of all) {
+    const peaks = Object.entries(f.rss).map(([n, r]) => `${n} ${most(r.peak)} [${most(r.anon)}]`);
+    out(`  ${formatSize(f.size).padEnd(8)} ${peaks.join(', ')}`);
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * `check`: which copies of an index's chunks can be had right now. For every chunk and every holder
+ * the index lists, the holder is asked (HEAD, or with `deep` the whole copy is read and hashed) and
+ * the copy is `ok`, `missing`, `corrupt` or `unreachable`. A chunk is healthy with at least
+ * `redundancy.copies` good copies, degraded with fewer, lost with none. The index signature is
+ * verified and reported, but an untrusted index is still checked: check only reads, and only from
+ * nodes this node trusts. Only the holders the index names are asked (holders are hints; a copy
+ * elsewhere is not found). A node that does not answer costs one timeout per check, not one per
+ * chunk. It never writes, repairs or deletes anything.
+ */
+import type { ControlRequest } from '../control/server.ts';
+import { ArozError, type ErrorCode } from '../errors.ts';
+import { type IndexChunk, type IndexFile, isLocalIndex, readIndexFile } from '../index-file/index.ts';
+import { type SignerKey, verifyIndex } from '../keys/index-signature.ts';
+import type { ChunkStore } from '../store/types.ts';
+import { answerOf, isFatal } from '../transfer/idle.ts';
+import type { Connect } from '../transfer/types.ts';
+import { RemoteStore } from '../transport/remote-store.ts';
+import { bounded, differs, hashCopy } from './check-copy.ts';
+import type { Daemon } from './daemon.ts';
+
+/** Per node: connect, each HEAD, and each read of a deep check may take this long without progress. */
+export const CHECK_TIMEOUT_MS = 5_000;
+const PIECE = 1024 * 1024;
+/** Answers that say the node (not one copy) cannot be asked now: it is not asked again in this run. */
+const NODE_DOWN = new Set<ErrorCode>([
+  'ERR_PEER_UNREACHABLE',
+  'ERR_PEER_UNTRUSTED',
+  'ERR_PEER_NOT_FOUND',
+  'ERR_TIMEOUT',
+  'ERR_STORE_OFFLINE',
+]);
+
+export type CopyState = 'ok' | 'missing' | 'corrupt' | 'unreachable';
+export type ChunkHealth = 'healthy' | 'degraded' | 'lost';
+
+export interface CopyReport {
+  node: string;
+  state: CopyState;
+  /** True when the bytes were read and hashed (deep); false when only the holder's record was asked. */
+  verified: boolean;
+  /** Why the copy is not ok: a stable code and one line. */
+  code?: ErrorCode;
+  error?: string;
+}
+
+export interface ChunkReport {
+  i: number;
+  uuid: string;
+  size: number;
+  health: ChunkHealth;
+  /** Copies found ok. */
+  good: number;
+  holders: CopyReport[];
+}
+
+export interface CheckReport {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  copies: number;
+  deep: boolean;
+  /** Whether the index signature verifies against a key this node trusts, and whose it is. */
+  trusted: boolean;
+  signer: string | null;
+  trustProblem: string | null;
+  summary: { chunks: number; healthy: number; degraded: number; lost: number };
+  chunks: ChunkReport[];
+}
+
+export interface CheckProgress {
+  phase: 'check';
+  /** Bytes of listed copies settled (deep: hashed) so far, and in all. */
+  done: number;
+  total: number;
+  chunksDone: number;
+  chunks: number;
+}
+
+export interface CheckOptions {
+  connect: Connect;
+  /** Keys an index may be signed with (see signerKeys). */
+  trusted: readonly SignerKey[];
+  deep?: boolean;
+  timeoutMs?: number;
+  /** Copies asked at once (default 8; deep 2: hashing is the work). */
+  parallel?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: CheckProgress) => void;
+}
+
+/** Checks every listed copy of every chunk of `index`. ERR_INDEX_INVALID for a local (sliced) index. */
+export async function checkIndex(index: IndexFile, options: CheckOptions): Promise<CheckReport> {
+  const signal = options.signal ?? new AbortController().signal;
+  const ms = options.timeoutMs ?? CHECK_TIMEOUT_MS;
+  const deep = options.deep === true;
+  if (isLocalIndex(index)) {
+    throw new ArozError(
+      'ERR_INDEX_INVALID',
+      `Cannot check "${index.file.name}": its index lists no nodes (it was made by slice; merge checks its chunks)`,
+    );
+  }
+  let signer: SignerKey | undefined;
+  let trustProblem: string | null = null;
+  try {
+    signer = verifyIndex(index, options.trusted);
+  } catch (err) {
+    if (!(err instanceof ArozError) || err.code !== 'ERR_INDEX_UNTRUSTED') throw err;
+    trustProblem = err.message;
+  }
+
+  const stores = new Map<string, Promise<ChunkStore>>();
+  const down = new Map<string, ArozError>();
+  const storeOf = (node: string) => {
+    let store = stores.get(node);
+    if (store === undefined) {
+      store = bounded((s) => options.connect(node, s), ms, signal, `Connecting to node "${node}"`, node);
+      store.catch(() => {});
+      stores.set(node, store);
+    }
+    return store;
+  };
+
+  const reports: ChunkReport[] = index.chunks.map((chunk) => ({
+    i: chunk.i,
+    uuid: chunk.uuid,
+    size: chunk.size,
+    health: 'lost',
+    good: 0,
+    holders: [],
+  }));
+  const tasks = index.chunks.flatMap((chunk) =>
+    [...new Set((chunk.holders ?? []).map((h) => h.node))].map((node) => ({ chunk, node })),
+  );
+  const left = index.chunks.map((chunk) => new Set((chunk.holders ?? []).map((h) => h.node)).size);
+  const total = tasks.reduce((n, t) => n + t.chunk.size, 0);
+  let done = 0;
+  let chunksDone = left.filter((n) => n === 0).length;
+  const progress = () =>
+    options.onProgress?.({ phase: 'check', done, total, chunksDone, chunks: index.chunks.length });
+
+  /** Asks `node` for its copy of `chunk`; `counted.n` says how many bytes it already reported. */
+  const askOne = async (
+    chunk: IndexChunk,
+    node: string,
+    buffer: Buffer,
+    counted: { n: number },
+  ): Promise<CopyReport> => {
+    const known = down.get(node);
+    if (known !== undefined) return failed(node, 'unreachable', known);
+    try {
+      const store = await storeOf(node);
+      const what = `Checking chunk ${chunk.i} on node "${node}"`;
+      if (!deep) {
+        const info = await bounded((s) => store.head(chunk.uuid, { signal: s }), ms, signal, what, node);
+        if (info === undefined) return { node, state: 'missing', verified: false };
+        if (info.size !== chunk.size || info.sha256 !== chunk.sha256) {
+          return failed(node, 'corrupt', differs(chunk, node, 'its record differs from the index'));
+        }
+        return { node, state: 'ok', verified: false };
+      }
+      const sha256 = await hashCopy(store, chunk, node, buffer, {
+        ms,
+        signal,
+        onBytes: (n) => {
+          counted.n += n;
+          done += n;
+          progress();
+        },
+      });
+      if (sha256 !== chunk.sha256) return failed(node, 'corrupt', differs(chunk, node, 'its bytes differ'));
+      return { node, state: 'ok', verified: true };
+    } catch (err) {
+      if (isFatal(err, signal)) throw err;
+      const answer = answerOf(err, { i: chunk.i, uuid: chunk.uuid, node });
+      const error = err instanceof ArozError ? err : new ArozError(answer.code, answer.message);
+      if (error.code === 'ERR_CHUNK_MISSING') return { node, state: 'missing', verified: false };
+      if (error.code === 'ERR_CHUNK_HASH' || error.code === 'ERR_CHUNK_SIZE') {
+        return failed(node, 'corrupt', error);
+      }
+      if (NODE_DOWN.has(error.code)) down.set(node, error);
+      return failed(node, 'unreachable', error);
+    }
+  };
+
+  let next = 0;
+  const worker = async () => {
+    let buffer = Buffer.allocUnsafeSlow(deep ? PIECE : 0);
+    for (let k = next++; k < tasks.length; k = next++) {
+      const { chunk, node } = tasks[k]!;
+      const counted = { n: 0 };
+      const copy = await askOne(chunk, node, buffer, counted);
+      // A read that timed out may still fill its buffer later: never reuse that one.
+      if (copy.code === 'ERR_TIMEOUT') buffer = Buffer.allocUnsafeSlow(buffer.length);
+      const report = reports[chunk.i]!;
+      report.holders.push(copy);
+      if (copy.state === 'ok') report.good++;
+      done += chunk.size - counted.n;
+      if (--left[chunk.i]! === 0) chunksDone++;
+      progress();
+    }
+  };
+  const parallel = Math.max(1, options.parallel ?? (deep ? 2 : 8));
+  await Promise.all(Array.from({ length: Math.min(parallel, Math.max(1, tasks.length)) }, worker));
+
+  const copies = index.redundancy.copies;
+  const summary = { chunks: reports.length, healthy: 0, degraded: 0, lost: 0 };
+  for (const [k, report] of reports.entries()) {
+    const order = [...new Set((index.chunks[k]!.holders ?? []).map((h) => h.node))];
+    report.holders.sort((a, b) => order.indexOf(a.node) - order.indexOf(b.node));
+    report.health = report.good === 0 ? 'lost' : report.good >= copies ? 'healthy' : 'degraded';
+    summary[report.health]++;
+  }
+  return {
+    id: index.id,
+    name: index.file.name,
+    size: index.file.size,
+    sha256: index.file.sha256,
+    copies,
+    deep,
+    trusted: signer !== undefined,
+    signer: signer?.owner ?? null,
+    trustProblem,
+    summary,
+    chunks: reports,
+  };
+}
+
+function failed(node: string, state: CopyState, err: ArozError): CopyReport {
+  return { node, state, verified: false, code: err.code, error: err.message };
+}
+
+/**
+ * `POST /v1/check` on the control socket, body `{index: <absolute path>, deep?: boolean}`: streams
+ * progress lines, then `{type: "result", report}` where each node in the report carries its label.
+ */
+export async function checkRoute(daemon: Daemon, { body, signal, send }: ControlRequest): Promise<undefined> {
+  const field = (name: string) =>
+    typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+  const path = field('index');
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new ArozError('ERR_BAD_REQUEST', 'The index must be an absolute path');
+  }
+  const index = await readIndexFile(path, { signal });
+  let last = 0;
+  const report = await checkIndex(index, {
+    deep: field('deep') === true,
+    trusted: await daemon.home.indexSigners(daemon.trust),
+    connect: async (node, s) => {
+      if (node === daemon.nodeUuid) return daemon.stores;
+      if (daemon.trust.get(node) === undefined) {
+        throw new ArozError('ERR_PEER_NOT_FOUND', `Node "${node}" is not a trusted peer of this node`);
+      }
+      const session = await daemon.pool.session(node, { signal: s });
+      return new RemoteStore(session, node, { self: daemon.nodeUuid, idleMs: CHECK_TIMEOUT_MS });
+    },
+    signal,
+    onProgress: (p) => {
+      const now = Date.now();
+      if (p.done < p.total && now - last < 200) return;
+      last = now;
+      send({ type: 'progress', ...p });
+    },
+  });
+  const label = (node: string) =>
+    node === daemon.nodeUuid ? daemon.home.config.name : (daemon.trust.get(node)?.label ?? null);
+  const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
+  send({ type: 'result', report: { ...report, nodes: nodes.map((node) => ({ node, label: label(node) })) } });
+  return undefined;
+}
