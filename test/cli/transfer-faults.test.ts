@@ -167,7 +167,3 @@ test('a target node killed during an upload: its copies land on the next node an
   t.assert.strictEqual(down.code, 0, down.stderr);
   t.assert.ok((await readFile(out)).equals(bytes));
 });
-
-test('a node restarted on a new address is found again by its UUID', {
-  skip: 'address resolution is being wired by the cluster work (src/cluster/); its tests cover this case',
-}, () => {});

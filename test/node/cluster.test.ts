@@ -3,10 +3,13 @@
  * LAN discovery on loopback (mDNS bound to 127.0.0.1 on a random port: nothing reaches the real
  * network).
  */
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { controlCall } from '../../src/control/client.ts';
 import { Daemon } from '../../src/node/daemon.ts';
-import { teardown } from '../helpers/context.ts';
+import { teardown, tmpDir } from '../helpers/context.ts';
 import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
 
 const templates = testnetTemplates(3);
@@ -79,4 +82,44 @@ test('nodes see each other on loopback mDNS; trusted and untrusted are told apar
     nodes.map((n) => n.nodeUuid),
     [b!.uuid],
   );
+});
+
+test('a file stored before a node moved is downloaded from its new address', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const [a, b, c] = await startTestnet(t, homes, { heartbeatMs: 500 });
+  const dir = await tmpDir(t);
+  const file = join(dir, 'data.bin');
+  const bytes = randomBytes(6 * 64 * 1024 + 123);
+  await writeFile(file, bytes);
+  const index = join(dir, 'data.index.json');
+  // Every chunk on B and C; then C dies and B comes back on another address.
+  const up = await a!.daemon.jobs.submit('upload', {
+    file,
+    chunkSize: 64 * 1024,
+    nodes: [b!.uuid, c!.uuid],
+    index,
+  });
+  t.assert.strictEqual((await a!.daemon.jobs.wait(up.id)).state, 'done');
+  await c!.daemon.close();
+  await b!.daemon.close();
+  const moved = await Daemon.start({
+    home: b!.home,
+    listen: '127.0.0.5:0',
+    discovery: false,
+    heartbeatMs: 500,
+  });
+  teardown(t).defer(() => moved.close(1_000));
+  moved.addPeerAddress(a!.uuid, { host: a!.host, port: a!.daemon.server.address().port });
+  // A is told nothing: B's signed record, sent when B dials A, is how A learns the new address.
+  await until("A holds B's new record", async () =>
+    a!.daemon.cluster.book.resolve(b!.uuid)?.record?.addresses.some((x) => x.host === '127.0.0.5')
+      ? true
+      : undefined,
+  );
+  const out = join(dir, 'back.bin');
+  const down = await a!.daemon.jobs.submit('download', { index, out });
+  const done = await a!.daemon.jobs.wait(down.id);
+  t.assert.strictEqual(done.state, 'done', JSON.stringify(done.error));
+  t.assert.ok((await readFile(out)).equals(bytes));
 });
