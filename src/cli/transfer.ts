@@ -6,6 +6,7 @@
 import { basename, resolve } from 'node:path';
 import { checkOutput } from '../chunk/merge.ts';
 import { ArozError } from '../errors.ts';
+import { NodeHome } from '../home/open.ts';
 import { readIndexFile } from '../index-file/index.ts';
 import { parseChunkSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
@@ -42,6 +43,22 @@ async function run(
   }
   ctx.out.info(`Job ${job.id} (${kind}) is running in the daemon.`);
   return await followJob(ctx, job.id, { cancelOnInterrupt: true });
+}
+
+/** Node UUID → "name (uuid8)" for people, from this node's config and trust store. */
+async function nodeNames(ctx: CliContext): Promise<(uuid: string) => string> {
+  const known = new Map<string, string>();
+  try {
+    const home = await NodeHome.open(ctx.home);
+    known.set(home.config.nodeUuid, home.config.name);
+    for (const peer of (await home.trustStore()).list()) known.set(peer.nodeUuid, peer.label);
+  } catch (err) {
+    if (!(err instanceof ArozError)) throw err;
+  }
+  return (uuid) => {
+    const name = known.get(uuid);
+    return name === undefined || name === '' ? uuid : `${name} (${uuid.slice(0, 8)})`;
+  };
 }
 
 interface UploadOptions {
@@ -100,12 +117,13 @@ export const register: Register = (program, action) => {
         const job = await run(ctx, 'upload', params, options.detach === true);
         if (job === undefined) return;
         const result = job.result ?? {};
+        const names = await nodeNames(ctx);
         const placement = (result['placement'] as Array<{ i: number; holders: string[] }> | undefined) ?? [];
         ctx.out.result(
           { job: job.id, ...result },
           [
             `Stored "${file}" as ${placement.length} chunk(s), each on ${String(result['copies'])} node(s):`,
-            ...placement.slice(0, 20).map((c) => `  chunk ${c.i} → ${c.holders.join(', ')}`),
+            ...placement.slice(0, 20).map((c) => `  chunk ${c.i} → ${c.holders.map(names).join(', ')}`),
             ...(placement.length > 20 ? [`  … and ${placement.length - 20} more`] : []),
             `Index: ${String(result['index'])} (keep it: it is the way back to the file)`,
           ].join('\n'),
