@@ -16,6 +16,7 @@ import { makeNodeCertificate } from '../keys/certificate.ts';
 import type { KeyPair } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
 import type { StoreSet } from '../store/store-set.ts';
+import type { StoreStatus } from '../store/types.ts';
 import { type PeerAddress, PeerPool } from '../transport/pool.ts';
 import { NodeServer } from '../transport/server.ts';
 import { VERSION } from '../version.ts';
@@ -30,6 +31,7 @@ const debug = debuglog('arozdfs');
 
 export const DEFAULT_LISTEN = '0.0.0.0:7420';
 const TRUST_RELOAD_MS = 2_000;
+const STATUS_CACHE_MS = 1_000;
 
 export interface DaemonOptions {
   home: string;
@@ -64,6 +66,7 @@ export class Daemon {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
+  #statuses: { at: number; pending: Promise<StoreStatus[]> } | undefined;
 
   private constructor(parts: {
     home: NodeHome;
@@ -227,12 +230,25 @@ export class Daemon {
     return found;
   }
 
+  /**
+   * What `GET /v1/node` answers. Store status (a marker read and a statfs per store, through the
+   * libuv pool that transfers keep busy) is shared by the calls of one second, so status requests
+   * stay fast during a job; puts still check the marker themselves every time.
+   */
   async info(): Promise<NodeInfo> {
+    const now = Date.now();
+    if (this.#statuses === undefined || now - this.#statuses.at > STATUS_CACHE_MS) {
+      const pending = this.stores.statuses();
+      this.#statuses = { at: now, pending };
+      pending.catch(() => {
+        if (this.#statuses?.pending === pending) this.#statuses = undefined;
+      });
+    }
     return {
       uuid: this.nodeUuid,
       name: this.home.config.name,
       version: VERSION,
-      stores: await this.stores.statuses(),
+      stores: await this.#statuses.pending,
     };
   }
 
