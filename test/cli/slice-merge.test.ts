@@ -6,10 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { isUuid } from '../../src/uuid.ts';
 import { KiB, listTree, MiB, randomFile, sha256 } from '../chunk/fixtures.ts';
-import { runCli } from '../helpers/cli.ts';
+import { CLI, type CliRun, runCli, runProcess } from '../helpers/cli.ts';
 import { tmpDir } from '../helpers/context.ts';
-
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 function errorCode(run: { stdout: string; lines(): Array<Record<string, unknown>> }): unknown {
   return run.lines().at(-1)?.['code'];
@@ -206,26 +204,12 @@ test('merge of a corrupted chunk is one JSON error line with ERR_CHUNK_HASH, exi
 });
 
 /** Runs the CLI as uid/gid 65534: root reads any file, so "unreadable" needs another user. */
-function runAsNobody(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      uid: 65534,
-      gid: 65534,
-      cwd: '/',
-      env: { ...process.env, HOME: '/' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function runAsNobody(args: string[]): Promise<CliRun> {
+  return runProcess(process.execPath, [CLI, ...args], {
+    uid: 65534,
+    gid: 65534,
+    cwd: '/',
+    env: { HOME: '/' },
   });
 }
 

@@ -10,7 +10,7 @@ import { type TestContext, test } from 'node:test';
 import { controlCall } from '../../src/control/client.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
-import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
+import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';
 
 const templates = testnetTemplates(3);
 
@@ -22,6 +22,19 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Starts `node`'s home again on `host`, knowing only `knows`'s address (its own record does the rest). */
+async function moveNode(t: TestContext, node: TestNode, host: string, knows: TestNode): Promise<Daemon> {
+  const moved = await Daemon.start({
+    home: node.home,
+    listen: `${host}:0`,
+    discovery: false,
+    heartbeatMs: 500,
+  });
+  teardown(t).defer(() => moved.close(1_000));
+  moved.addPeerAddress(knows.uuid, { host: knows.host, port: knows.daemon.server.address().port });
+  return moved;
 }
 
 test('a node restarted on a new address is resolved there by the others within 10 s', async (t: TestContext) => {
@@ -37,14 +50,7 @@ test('a node restarted on a new address is resolved there by the others within 1
   const oldSeq = a!.daemon.cluster.book.resolve(b!.uuid)!.record!.seq;
   await b!.daemon.close();
   // B comes back on 127.0.0.5, knowing only A's address. C is told nothing.
-  const moved = await Daemon.start({
-    home: b!.home,
-    listen: '127.0.0.5:0',
-    discovery: false,
-    heartbeatMs: 500,
-  });
-  teardown(t).defer(() => moved.close(1_000));
-  moved.addPeerAddress(a!.uuid, { host: a!.host, port: a!.daemon.server.address().port });
+  await moveNode(t, b!, '127.0.0.5', a!);
   const started = Date.now();
   const resolved = await until('C resolves B at 127.0.0.5', async () => {
     const r = (await controlCall(c!.home, 'GET', `/v1/cluster/resolve/${b!.uuid}`)) as {
@@ -103,14 +109,7 @@ test('a file stored before a node moved is downloaded from its new address', asy
   t.assert.strictEqual((await a!.daemon.jobs.wait(up.id)).state, 'done');
   await c!.daemon.close();
   await b!.daemon.close();
-  const moved = await Daemon.start({
-    home: b!.home,
-    listen: '127.0.0.5:0',
-    discovery: false,
-    heartbeatMs: 500,
-  });
-  teardown(t).defer(() => moved.close(1_000));
-  moved.addPeerAddress(a!.uuid, { host: a!.host, port: a!.daemon.server.address().port });
+  await moveNode(t, b!, '127.0.0.5', a!);
   // A is told nothing: B's signed record, sent when B dials A, is how A learns the new address.
   await until("A holds B's new record", async () =>
     a!.daemon.cluster.book.resolve(b!.uuid)?.record?.addresses.some((x) => x.host === '127.0.0.5')
