@@ -77,6 +77,15 @@ export const ERROR_CODES = {
   ERR_SOCKET_PATH: 500,
   // background jobs
   ERR_JOB_NOT_FOUND: 404,
+  // web UI (src/web/)
+  ERR_WEB_LOGIN_REQUIRED: 401,
+  ERR_WEB_PASSWORD: 403,
+  ERR_WEB_SETUP_TOKEN: 403,
+  ERR_WEB_PASSWORD_SET: 409,
+  ERR_WEB_RATE_LIMITED: 429,
+  ERR_WEB_FORBIDDEN: 403,
+  ERR_TOO_LARGE: 413,
+  ERR_NOT_FOUND: 404,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -84,10 +93,13 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class ArozError extends Error {
   override readonly name = 'ArozError';
   readonly code: ErrorCode;
+  /** A finer, stable reason where callers need one (e.g. `refused-by-peer` for ERR_PEER_UNTRUSTED). */
+  readonly reason: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.reason = options?.reason;
   }
 
   /** HTTP status for this error when it crosses the wire. */

@@ -9,11 +9,14 @@ import type { CliContext, Register } from './context.ts';
 interface ServeOptions {
   listen?: string;
   web?: string;
+  webTls?: boolean;
   store?: string[];
   peer?: string[];
   discovery?: boolean;
   mdnsInterface?: string;
 }
+
+export const DEFAULT_WEB = '127.0.0.1:7421';
 
 export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise<void> {
   const daemon = await Daemon.start({
@@ -27,6 +30,10 @@ export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise
         : options.mdnsInterface !== undefined
           ? { interface: options.mdnsInterface, bind: '0.0.0.0' }
           : {},
+    web:
+      options.web === 'off'
+        ? false
+        : { address: options.web ?? DEFAULT_WEB, ...(options.webTls === true ? { tls: true } : {}) },
     log: (line) => ctx.out.info(line),
   });
   const { nodeUuid, name } = daemon.home.config;
@@ -40,6 +47,15 @@ export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise
       online: s.online,
       free: s.free,
     })),
+    web:
+      daemon.web === undefined
+        ? null
+        : {
+            url: daemon.web.url(),
+            tls: daemon.web.tls,
+            certificateFingerprint: daemon.web.certificateFingerprint ?? null,
+            setupToken: daemon.web.auth.setupToken ?? null,
+          },
   };
   ctx.out.event('ready', ready);
   ctx.out.info(
@@ -48,9 +64,7 @@ export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise
       `  cluster port:   ${ready.listen}  (paired nodes only, mutual TLS)`,
       `  control socket: ${ready.control}  (this user's CLI: "arozdfs --home ${ctx.home} cluster nodes")`,
       ...ready.stores.map((s) => `  store:          ${s.path} (${s.online ? 'online' : 'OFFLINE'})`),
-      options.web !== undefined && options.web !== 'off'
-        ? '  web UI:         not built yet (--web is ignored)'
-        : '',
+      ...webLines(ready.web),
       'Stop it with Ctrl-C.',
     ]
       .filter((l) => l !== '')
@@ -65,12 +79,32 @@ export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise
   ctx.out.result({ nodeUuid, stopped: true }, 'Stopped.');
 }
 
+function webLines(
+  web: {
+    url: string;
+    certificateFingerprint: string | null;
+    setupToken: string | null;
+  } | null,
+): string[] {
+  if (web === null) return ['  web UI:         off'];
+  return [
+    `  web UI:         ${web.url}`,
+    ...(web.certificateFingerprint !== null
+      ? [`  web certificate SHA-256 (compare with what the browser shows): ${web.certificateFingerprint}`]
+      : []),
+    ...(web.setupToken !== null
+      ? [`  web setup token (one-time, to set the admin password): ${web.setupToken}`]
+      : []),
+  ];
+}
+
 export const register: Register = (program, action) => {
   program
     .command('serve')
     .description('run the node until Ctrl-C or SIGTERM')
     .option('--listen <host:port>', 'cluster address (default: node.json, else 0.0.0.0:7420)')
-    .option('--web <host:port|off>', 'web UI address (default 127.0.0.1:7421; not built yet)')
+    .option('--web <host:port|off>', `web UI address (default ${'127.0.0.1:7421'}; not loopback: HTTPS)`)
+    .option('--web-tls', 'serve the web UI over HTTPS on a loopback address too')
     .option('--store <dir...>', 'an extra chunk store folder, e.g. on an external disk (repeatable)')
     .option('--peer <uuid@host:port...>', 'a static address of a paired node (repeatable)')
     .option('--no-discovery', 'do not announce or browse on the LAN')

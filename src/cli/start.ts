@@ -15,9 +15,10 @@ export const register: Register = (program, action) => {
     .description('init on first run, then serve with the defaults (what `npm start` runs)')
     .option('--listen <host:port>', 'cluster address (default: node.json, else 0.0.0.0:7420)')
     .option('--no-discovery', 'do not announce or browse on the LAN')
+    .option('--web <host:port|off>', 'web UI address (default 127.0.0.1:7421; not loopback: HTTPS)')
     .option('--mdns-interface <ip>', 'announce and browse only on the interface with this address')
     .action(
-      action<[], { listen?: string; discovery?: boolean; mdnsInterface?: string }>(
+      action<[], { listen?: string; discovery?: boolean; mdnsInterface?: string; web?: string }>(
         async (ctx, _args, options) => {
           const exists = await stat(join(ctx.home, 'ADDC')).then(
             () => true,

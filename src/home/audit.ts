@@ -7,7 +7,14 @@ import { open } from 'node:fs/promises';
 import { ArozError, fromSystemError } from '../errors.ts';
 import { FILE_MODE } from './paths.ts';
 
-export type AuditAction = 'trust' | 'revoke' | 'key-generate' | 'key-activate';
+export type AuditAction =
+  | 'trust'
+  | 'revoke'
+  | 'key-generate'
+  | 'key-activate'
+  | 'web-password-set'
+  | 'web-login'
+  | 'web-login-failed';
 export type AuditSource = 'cli' | 'web' | 'control-socket';
 
 export interface AuditEntry {
@@ -21,6 +28,8 @@ export interface AuditEntry {
   /** The peer's label (trust, revoke). */
   label?: string;
   from: AuditSource;
+  /** The web client's address (web actions). */
+  client?: string;
 }
 
 /** Appends one line `{time, …entry}` and syncs it to disk. The file is never followed if a symlink. */

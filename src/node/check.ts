@@ -244,17 +244,8 @@ export async function checkRoute(daemon: Daemon, { body, signal, send }: Control
   }
   const index = await readIndexFile(path, { signal });
   let last = 0;
-  const report = await checkIndex(index, {
+  const report = await checkWithDaemon(daemon, index, {
     deep: field('deep') === true,
-    trusted: await daemon.home.indexSigners(daemon.trust),
-    connect: async (node, s) => {
-      if (node === daemon.nodeUuid) return daemon.stores;
-      if (daemon.trust.get(node) === undefined) {
-        throw new ArozError('ERR_PEER_NOT_FOUND', `Node "${node}" is not a trusted peer of this node`);
-      }
-      const session = await daemon.pool.session(node, { signal: s });
-      return new RemoteStore(session, node, { self: daemon.nodeUuid, idleMs: CHECK_TIMEOUT_MS });
-    },
     signal,
     onProgress: (p) => {
       const now = Date.now();
@@ -268,4 +259,26 @@ export async function checkRoute(daemon: Daemon, { body, signal, send }: Control
   const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
   send({ type: 'result', report: { ...report, nodes: nodes.map((node) => ({ node, label: label(node) })) } });
   return undefined;
+}
+
+/** Checks an index through this daemon: its own stores, and its trusted peers over the pinned transport. */
+export async function checkWithDaemon(
+  daemon: Daemon,
+  index: IndexFile,
+  options: { deep?: boolean; signal: AbortSignal; onProgress?: (p: CheckProgress) => void },
+): Promise<CheckReport> {
+  return checkIndex(index, {
+    deep: options.deep === true,
+    trusted: await daemon.home.indexSigners(daemon.trust),
+    connect: async (node, s) => {
+      if (node === daemon.nodeUuid) return daemon.stores;
+      if (daemon.trust.get(node) === undefined) {
+        throw new ArozError('ERR_PEER_NOT_FOUND', `Node "${node}" is not a trusted peer of this node`);
+      }
+      const session = await daemon.pool.session(node, { signal: s });
+      return new RemoteStore(session, node, { self: daemon.nodeUuid, idleMs: CHECK_TIMEOUT_MS });
+    },
+    signal: options.signal,
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  });
 }

@@ -151,7 +151,7 @@ export function controlRoutes(daemon: Daemon): ControlRoutes {
 }
 
 /** Where the address book says a node is: the best candidate and how it is known. */
-function located(daemon: Daemon, nodeUuid: string) {
+export function located(daemon: Daemon, nodeUuid: string) {
   const found = daemon.cluster.book.resolve(nodeUuid);
   const best = found?.addresses[0];
   const fixed = daemon.staticPeers.get(nodeUuid);
@@ -163,7 +163,7 @@ function located(daemon: Daemon, nodeUuid: string) {
 }
 
 /** Whether a pinned handshake to a peer works right now, and what it says about itself. */
-async function probe(daemon: Daemon, peer: PinnedPeer, signal: AbortSignal) {
+export async function probe(daemon: Daemon, peer: PinnedPeer, signal: AbortSignal) {
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
   try {
     const session = await daemon.pool.session(peer.nodeUuid, { signal: timeout });
@@ -177,17 +177,25 @@ async function probe(daemon: Daemon, peer: PinnedPeer, signal: AbortSignal) {
       name: info.name,
       version: info.version,
       free,
+      stores: info.stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
     };
   } catch (err) {
     if (!(err instanceof ArozError)) throw err;
     const where = located(daemon, peer.nodeUuid);
     const state = where.address === null ? 'unknown' : 'offline';
-    return { ...peerJson(peer), ...where, state, error: `${err.message} (${err.code})` };
+    return {
+      ...peerJson(peer),
+      ...where,
+      state,
+      error: `${err.message} (${err.code})`,
+      code: err.code,
+      reason: err.reason ?? null,
+    };
   }
 }
 
 /** What mDNS shows, each node classified against the trust store. */
-function discovered(daemon: Daemon) {
+export function discovered(daemon: Daemon) {
   const discovery = daemon.cluster.discovery;
   if (discovery === undefined) return { enabled: false, nodes: [], duplicates: [] };
   const self = {

@@ -10,8 +10,10 @@ import { debuglog } from 'node:util';
 import { ControlServer } from '../control/server.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError } from '../errors.ts';
+import type { AuditSource } from '../home/audit.ts';
 import { NodeHome } from '../home/open.ts';
 import { JobManager } from '../jobs/index.ts';
+import { isFinished } from '../jobs/types.ts';
 import { makeNodeCertificate } from '../keys/certificate.ts';
 import type { KeyPair } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
@@ -20,6 +22,11 @@ import type { StoreStatus } from '../store/types.ts';
 import { type PeerAddress, PeerPool } from '../transport/pool.ts';
 import { NodeServer } from '../transport/server.ts';
 import { VERSION } from '../version.ts';
+import { WebAuth } from '../web/auth.ts';
+import { isLoopback } from '../web/guard.ts';
+import { webRoutes } from '../web/routes.ts';
+import { WebServer } from '../web/server.ts';
+import { removeStaged, sweepStaged } from '../web/upload.ts';
 import { type NodeInfo, nodeApi } from './api.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { controlRoutes } from './control-routes.ts';
@@ -49,6 +56,11 @@ export interface DaemonOptions {
   heartbeatMs?: number;
   /** One line for people (the daemon entry prints it). */
   log?: (line: string) => void;
+  /**
+   * The web UI: `host:port` (port 0 picks one), or false for none (the default here; `serve` passes
+   * 127.0.0.1:7421). A non-loopback host, or `tls: true`, serves HTTPS with the node's certificate.
+   */
+  web?: false | { address: string; tls?: boolean; machine?: string };
 }
 
 export class Daemon {
@@ -60,6 +72,8 @@ export class Daemon {
   readonly control: ControlServer;
   readonly jobs: JobManager;
   readonly cluster: ClusterServices;
+  /** The web UI, when it is on. */
+  web: WebServer | undefined;
   /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
   readonly staticPeers = new Map<string, PeerAddress>();
   #log: (line: string) => void;
@@ -118,6 +132,8 @@ export class Daemon {
     const keyPair = await home.activeKeyPair();
     const { certPem, keyPem } = await makeNodeCertificate(home.config.nodeUuid, keyPair);
     const identity = { nodeUuid: home.config.nodeUuid, certPem, keyPem };
+    const web = options.web === undefined || options.web === false ? undefined : options.web;
+    const webAt = web === undefined ? undefined : parseHostPort(web.address, 'The web UI address');
     const trust = await home.trustStore();
     const stores = await openNodeStores(home, options.stores ?? []);
     let daemon: Daemon | undefined;
@@ -145,6 +161,18 @@ export class Daemon {
     });
     const control = new ControlServer(options.home, {});
     daemon = new Daemon({ home, trust, stores, server, pool, control, log, options });
+    if (web !== undefined && webAt !== undefined) {
+      const auth = await WebAuth.open(home.paths.addc);
+      daemon.web = new WebServer({
+        host: webAt.host,
+        port: webAt.port,
+        tls: web.tls === true || !isLoopback(webAt.host) ? { certPem, keyPem } : undefined,
+        nodeUuid: home.config.nodeUuid,
+        auth,
+        routes: webRoutes(daemon, auth),
+        ...(web.machine !== undefined ? { machine: web.machine } : {}),
+      });
+    }
     for (const peer of options.peers ?? [])
       daemon.addPeerAddress(peer.uuid, { host: peer.host, port: peer.port });
     try {
@@ -164,6 +192,16 @@ export class Daemon {
     await this.server.start();
     await this.cluster.start();
     await this.jobs.start();
+    await sweepStaged(this, this.jobs.list());
+    this.jobs.on('change', (record) => {
+      const file = record.params['file'];
+      if (record.kind === 'upload' && isFinished(record.state) && typeof file === 'string') {
+        removeStaged(this, file).catch((err: unknown) =>
+          this.#log(`Cannot remove "${file}": ${String(err)}`),
+        );
+      }
+    });
+    await this.web?.start();
     this.trust.on('removed', (peer) => {
       this.server.dropPeer(peer.nodeUuid);
       this.pool.drop(peer.nodeUuid);
@@ -186,13 +224,17 @@ export class Daemon {
   }
 
   /** Switches the identity key; live connections are closed and new ones use the new certificate. */
-  async activateKey(keyUuid: string): Promise<{ pair: KeyPair; previous: string }> {
-    const result = await this.home.activateKey(keyUuid, 'control-socket');
+  async activateKey(
+    keyUuid: string,
+    from: AuditSource = 'control-socket',
+  ): Promise<{ pair: KeyPair; previous: string }> {
+    const result = await this.home.activateKey(keyUuid, from);
     if (result.previous !== keyUuid) {
       const { certPem, keyPem } = await makeNodeCertificate(this.nodeUuid, result.pair);
       const identity = { nodeUuid: this.nodeUuid, certPem, keyPem };
       this.server.setIdentity(identity);
       this.pool.setIdentity(identity);
+      this.web?.setCertificate(identity);
       this.#log(`Switched the identity key to ${keyUuid}: every peer must pair again.`);
     }
     return result;
@@ -258,6 +300,7 @@ export class Daemon {
     this.#state = 'closing';
     clearInterval(this.#timer);
     this.#watcher?.close();
+    await this.web?.close();
     await this.jobs.close(); // running jobs stay queued on disk and resume at the next start
     await this.cluster.close();
     this.pool.close();

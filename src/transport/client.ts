@@ -92,7 +92,9 @@ export async function dialPeer(options: DialOptions): Promise<ClientHttp2Session
       cleanup();
       session.destroy();
       reject(
-        new ArozError('ERR_PEER_UNTRUSTED', `Node "${options.uuid}" at ${where} refused this node: ${why}`),
+        new ArozError('ERR_PEER_UNTRUSTED', `Node "${options.uuid}" at ${where} refused this node: ${why}`, {
+          reason: 'refused-by-peer',
+        }),
       );
     };
     const onSettings = () => {

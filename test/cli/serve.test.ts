@@ -19,6 +19,7 @@ import { newUuid } from '../../src/uuid.ts';
 import { runCli } from '../helpers/cli.ts';
 import { teardown } from '../helpers/context.ts';
 import { pairAll, testnetTemplates } from '../helpers/testnet.ts';
+import { PASSWORD, WebClient } from '../helpers/web.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const templates = testnetTemplates(2);
@@ -30,10 +31,10 @@ interface Served {
   exited: Promise<number | null>;
 }
 
-async function serve(t: TestContext, home: string): Promise<Served> {
+async function serve(t: TestContext, home: string, web = ['--web', 'off']): Promise<Served> {
   const child = spawn(
     process.execPath,
-    [CLI, '--home', home, '--json', 'serve', '--listen', '127.0.0.2:0', '--no-discovery'],
+    [CLI, '--home', home, '--json', 'serve', '--listen', '127.0.0.2:0', '--no-discovery', ...web],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -134,4 +135,30 @@ test('SIGTERM during a put that stalls aborts it: nothing half-written is left',
   t.assert.strictEqual(await served.exited, 0);
   await t.assert.rejects(writer.finish('0'.repeat(64)), (err) => isArozError(err));
   t.assert.deepStrictEqual(await visibleChunks(homes[0]!, String(served.ready['nodeUuid'])), []);
+});
+
+test('serve prints the web UI address and a one-time setup token until a password is set', async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const first = await serve(t, home!, ['--web', '127.0.0.2:0']);
+  const web = first.ready['web'] as { url: string; tls: boolean; setupToken: string | null };
+  t.assert.match(web.url, /^http:\/\/127\.0\.0\.2:\d+\/$/);
+  t.assert.match(String(web.setupToken), /^[A-Za-z0-9_-]{43}$/);
+  const client = new WebClient(web.url);
+  const setup = await client.post('/api/setup', { token: web.setupToken, password: PASSWORD });
+  t.assert.strictEqual(setup.status, 200);
+  first.child.kill('SIGTERM');
+  t.assert.strictEqual(await first.exited, 0);
+
+  const second = await serve(t, home!, ['--web', '127.0.0.2:0', '--web-tls']);
+  const again = second.ready['web'] as {
+    url: string;
+    setupToken: string | null;
+    certificateFingerprint: string;
+  };
+  t.assert.strictEqual(again.setupToken, null, 'no token once a password is set');
+  t.assert.match(again.url, /^https:/);
+  t.assert.match(again.certificateFingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  const tls = new WebClient(again.url);
+  t.assert.strictEqual((await tls.login(PASSWORD)).status, 200);
+  t.assert.strictEqual((await tls.get('/api/host')).json.nodeUuid, second.ready['nodeUuid']);
 });

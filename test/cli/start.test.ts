@@ -12,7 +12,7 @@ test('start (npm start) makes a home on first run, serves, and stops on SIGINT',
   const home = join(await tmpDir(t), 'home');
   const child = spawn(
     process.execPath,
-    [CLI, '--json', 'start', '--listen', '127.0.0.2:0', '--no-discovery'],
+    [CLI, '--json', 'start', '--listen', '127.0.0.2:0', '--no-discovery', '--web', 'off'],
     {
       env: { ...process.env, AROZDFS_HOME: home },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -62,7 +62,7 @@ export async function startServed(t: TestContext, homes: string[]): Promise<Serv
   const nodes = plan.map((p) => {
     const peers = plan.filter((o) => o !== p).flatMap((o) => ['--peer', `${o.uuid}@${o.host}:${o.port}`]);
     const args = [CLI, '--home', p.home, '--json', 'serve', '--listen', `${p.host}:${p.port}`];
-    args.push('--no-discovery', ...peers);
+    args.push('--no-discovery', '--web', 'off', ...peers);
     const node: ServedNode = {
       ...p,
       child: undefined as unknown as ChildProcess,

@@ -70,7 +70,12 @@ export async function startTestnet(
   const nodes: TestNode[] = [];
   for (const [i, home] of homes.entries()) {
     const host = `127.0.0.${2 + i}`;
-    const daemon = await Daemon.start({ discovery: false, ...options, home, listen: `${host}:0` });
+    // The web UI (when asked for) listens on the node's own address unless the test names one.
+    const web =
+      options.web === undefined || options.web === false
+        ? false
+        : { ...options.web, address: options.web.address || `${host}:0` };
+    const daemon = await Daemon.start({ discovery: false, ...options, home, listen: `${host}:0`, web });
     teardown(t).defer(() => daemon.close(1_000));
     nodes.push({ daemon, home, uuid: daemon.nodeUuid, host });
   }

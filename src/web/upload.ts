@@ -1,0 +1,128 @@
+/**
+ * A browser upload, staged: the request body is written to `<home>/uploads/<uuid>/<name>` as it
+ * arrives (never held in memory), synced, and handed to an upload job, which deletes the folder when
+ * it ends. The upload engine reads each chunk from a file, and reads it again to re-send a copy, so
+ * the bytes must be on this node's disk once. A body that stops, is cut, or is longer or shorter than
+ * its Content-Length leaves nothing behind.
+ */
+import { mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { ArozError, fromSystemError } from '../errors.ts';
+import { fileNameProblem } from '../index-file/index.ts';
+import type { JobRecord } from '../jobs/types.ts';
+import type { Daemon } from '../node/daemon.ts';
+import { newUuid } from '../uuid.ts';
+
+/** Room left on the staging disk after an upload (the chunks of this node's own copies may share it). */
+const HEADROOM = 64 * 1024 * 1024;
+
+export function uploadsDir(daemon: Daemon): string {
+  return join(daemon.home.paths.home, 'uploads');
+}
+
+/** Whether `file` is a staged upload of this daemon (only those are deleted when their job ends). */
+export function isStaged(daemon: Daemon, file: string): boolean {
+  const dir = `${uploadsDir(daemon)}/`;
+  return file.startsWith(dir) && file.slice(dir.length).split('/').length === 2;
+}
+
+/** Writes the request body to a staging file and returns its path. */
+export async function stageUpload(
+  req: IncomingMessage,
+  dir: string,
+  name: string | null,
+  signal: AbortSignal,
+): Promise<string> {
+  if (name === null || name === '') throw new ArozError('ERR_BAD_REQUEST', 'The upload needs a file "name"');
+  const problem = fileNameProblem(name);
+  if (problem !== undefined) throw new ArozError('ERR_BAD_REQUEST', `The file name "${name}" ${problem}`);
+  const header = req.headers['content-length'];
+  if (header === undefined || !/^\d{1,16}$/.test(header)) {
+    throw new ArozError('ERR_BAD_REQUEST', 'The upload needs a Content-Length');
+  }
+  const length = Number(header);
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+    throw fromSystemError(err, `Cannot create "${dir}"`);
+  });
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  if (length + HEADROOM > free) {
+    throw new ArozError(
+      'ERR_NO_SPACE',
+      `"${name}" (${length} bytes) does not fit in "${dir}" (${free} bytes free, ${HEADROOM} kept)`,
+    );
+  }
+  const folder = join(dir, newUuid());
+  const part = join(folder, '.part');
+  const path = join(folder, name);
+  await mkdir(folder, { mode: 0o700 });
+  try {
+    const handle = await open(part, 'wx', 0o600);
+    try {
+      let size = 0;
+      for await (const piece of req) {
+        signal.throwIfAborted();
+        size += (piece as Buffer).length;
+        if (size > length)
+          throw new ArozError('ERR_BAD_REQUEST', 'The upload is longer than its Content-Length');
+        await handle.write(piece as Buffer);
+      }
+      if (size !== length || !req.complete) {
+        throw new ArozError(
+          'ERR_INTERRUPTED',
+          `The upload of "${name}" stopped after ${size} of ${length} bytes`,
+        );
+      }
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(part, path);
+    return path;
+  } catch (err) {
+    await rm(folder, { recursive: true, force: true });
+    if (err instanceof ArozError) throw err;
+    if (signal.aborted || (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      throw new ArozError('ERR_INTERRUPTED', `The upload of "${name}" was cut`, { cause: err });
+    }
+    throw fromSystemError(err, `Cannot stage the upload of "${name}"`);
+  }
+}
+
+/** Deletes the staging folder of a staged upload (after its job ended). */
+export async function removeStaged(daemon: Daemon, file: string): Promise<void> {
+  if (!isStaged(daemon, file)) return;
+  await rm(join(file, '..'), { recursive: true, force: true });
+}
+
+/** At start: staging folders no unfinished job refers to (a cut request, a crash) are removed. */
+export async function sweepStaged(daemon: Daemon, jobs: readonly JobRecord[]): Promise<void> {
+  const dir = uploadsDir(daemon);
+  const kept = new Set(
+    jobs
+      .filter((j) => j.state === 'queued' || j.state === 'running')
+      .map((j) => j.params['file'])
+      .filter((f): f is string => typeof f === 'string' && isStaged(daemon, f))
+      .map((f) => join(f, '..')),
+  );
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!kept.has(join(dir, entry))) await rm(join(dir, entry), { recursive: true, force: true });
+  }
+}
+
+/** `Content-Disposition` for a download: an ASCII fallback and the UTF-8 name (RFC 6266 / 8187). */
+export function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}

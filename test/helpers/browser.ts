@@ -1,0 +1,65 @@
+/**
+ * A real headless Chromium (Debian's `chromium`, driven by playwright-core) for the web UI tests,
+ * with the flags of DESIGN.md §11 and a fresh profile per browser. Without a Chromium the tests are
+ * skipped with the reason, except under CI (`CI=true`), where a missing browser is a failure.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { teardown, tmpDir } from './context.ts';
+
+const CANDIDATES = [process.env['CHROMIUM'], '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+export const CHROMIUM = CANDIDATES.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
+
+/** `skip` option for browser tests: a reason when no Chromium is here (never under CI). */
+export const NO_BROWSER: string | false =
+  CHROMIUM === undefined && process.env['CI'] !== 'true'
+    ? 'no Chromium found (apt-get install chromium, or set CHROMIUM=/path/to/chromium)'
+    : false;
+
+export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'test-artifacts', 'screenshots');
+
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** A browser with its own fresh profile, closed after the test. */
+export async function openBrowser(t: TestContext): Promise<BrowserContext> {
+  if (CHROMIUM === undefined) {
+    throw new Error('CI=true but no Chromium was found: .ci/run installs Debian\'s "chromium"');
+  }
+  const profile = await tmpDir(t, 'arozdfs-chromium-');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    ignoreHTTPSErrors: true,
+  });
+  teardown(t).defer(() => context.close());
+  return context;
+}
+
+/** Fails the test on any page error or console error (a CSP violation shows up as one). */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  return errors;
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

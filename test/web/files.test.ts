@@ -1,0 +1,168 @@
+/**
+ * Files through the web API on a real two-node cluster: a streamed upload staged on disk and run as
+ * a job, the file list with health, a download job and the saved file, byte for byte; and the ways
+ * an upload request can be wrong, each leaving nothing behind.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { type TestContext, test } from 'node:test';
+import type { Daemon } from '../../src/node/daemon.ts';
+import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
+import { WebClient } from '../helpers/web.ts';
+
+const templates = testnetTemplates(2);
+
+async function cluster(t: TestContext) {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const nodes = await startTestnet(t, homes, { web: { address: '' } });
+  const web = WebClient.of(nodes[0]!.daemon);
+  await web.setup(nodes[0]!.daemon);
+  return { nodes, web, daemon: nodes[0]!.daemon };
+}
+
+async function waitJob(web: WebClient, id: string) {
+  for (;;) {
+    const job = (await web.get('/api/jobs')).json.jobs.find((j: { id: string }) => j.id === id);
+    if (job.state !== 'queued' && job.state !== 'running') return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function staged(daemon: Daemon): Promise<string[]> {
+  return readdir(join(daemon.home.paths.home, 'uploads')).catch(() => []);
+}
+
+/** A body sent in pieces, so the daemon stages it as it arrives. */
+function pieces(data: Buffer, size = 100_000): Readable {
+  return Readable.from(
+    (function* () {
+      for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+    })(),
+  );
+}
+
+test('a file uploaded through the web API comes back byte-identical; the staging copy is removed', async (t: TestContext) => {
+  const { web, daemon, nodes } = await cluster(t);
+  const data = randomBytes(3 * 1024 * 1024 + 17);
+  const name = 'holiday <b>photos<b> "2026" ü.bin';
+  const put = await web.request('PUT', `/api/upload?name=${encodeURIComponent(name)}&copies=2&shift=1`, {
+    raw: pieces(data),
+    headers: { 'content-length': String(data.length), 'content-type': 'application/octet-stream' },
+  });
+  t.assert.strictEqual(put.status, 202, put.body.toString());
+  const job = await waitJob(web, put.json.job.id);
+  t.assert.strictEqual(job.state, 'done', JSON.stringify(job.error));
+  t.assert.deepStrictEqual(await staged(daemon), []);
+
+  const files = (await web.get('/api/files')).json.files;
+  t.assert.strictEqual(files.length, 1);
+  const [file] = files;
+  t.assert.deepStrictEqual(
+    {
+      name: file.name,
+      size: file.size,
+      sha256: file.sha256,
+      copies: file.copies,
+      downloaded: file.downloaded,
+    },
+    {
+      name,
+      size: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+      copies: 2,
+      downloaded: false,
+    },
+  );
+  t.assert.deepStrictEqual(
+    file.nodes.map((n: { nodeUuid: string }) => n.nodeUuid).sort(),
+    nodes.map((n) => n.uuid).sort(),
+  );
+
+  const health = await web.post(`/api/files/${file.id}/check`);
+  t.assert.deepStrictEqual(
+    { health: health.json.health, trusted: health.json.trusted },
+    { health: 'healthy', trusted: true },
+  );
+
+  t.assert.strictEqual((await web.get(`/api/files/${file.id}/content`)).json.error.code, 'ERR_NOT_FOUND');
+  const download = await web.post(`/api/files/${file.id}/download`);
+  t.assert.strictEqual(download.status, 202);
+  const downloaded = await waitJob(web, download.json.job.id);
+  t.assert.strictEqual(downloaded.state, 'done', JSON.stringify(downloaded.error));
+  t.assert.strictEqual((await web.get('/api/files')).json.files[0].downloaded, true);
+  const content = await web.get(`/api/files/${file.id}/content`);
+  t.assert.strictEqual(content.status, 200);
+  t.assert.ok(content.body.equals(data));
+  const disposition = /^attachment; filename="([^"]*)"; filename\*=UTF-8''([^;\s]+)$/.exec(
+    String(content.headers['content-disposition']),
+  );
+  t.assert.strictEqual(disposition?.[1], 'holiday <b>photos<b> _2026_ _.bin');
+  t.assert.strictEqual(decodeURIComponent(disposition?.[2] ?? ''), name);
+});
+
+test('an upload request that is wrong is refused, and leaves nothing behind', async (t: TestContext) => {
+  const { web, daemon } = await cluster(t);
+  const data = randomBytes(300_000);
+  const put = (query: string, headers: Record<string, string | undefined>, raw: Buffer | Readable = data) =>
+    web.request('PUT', `/api/upload${query}`, { raw, headers });
+  const length = { 'content-length': String(data.length) };
+
+  t.assert.strictEqual((await put('', length)).json.error.code, 'ERR_BAD_REQUEST', 'no name');
+  t.assert.strictEqual((await put('?name=..', length)).json.error.code, 'ERR_BAD_REQUEST');
+  t.assert.strictEqual((await put('?name=a%2Fb', length)).json.error.code, 'ERR_BAD_REQUEST');
+  t.assert.strictEqual((await put('?name=x&copies=0', length)).json.error.code, 'ERR_BAD_REQUEST');
+  t.assert.strictEqual((await put('?name=x&shift=-1', length)).json.error.code, 'ERR_BAD_REQUEST');
+  const chunked = await put(
+    '?name=x',
+    { 'content-length': undefined, 'transfer-encoding': 'chunked' },
+    pieces(data),
+  );
+  t.assert.strictEqual(chunked.json.error.code, 'ERR_BAD_REQUEST', 'no Content-Length');
+  const huge = await put('?name=x', { 'content-length': String(2 ** 50) }, Buffer.alloc(0));
+  t.assert.strictEqual(huge.status, 507);
+  t.assert.strictEqual(huge.json.error.code, 'ERR_NO_SPACE');
+  const noCsrf = await web.request('PUT', '/api/upload?name=x', { raw: data, headers: length, noCsrf: true });
+  t.assert.strictEqual(noCsrf.json.error.code, 'ERR_WEB_FORBIDDEN');
+
+  // A body cut halfway: the daemon drops the staging file.
+  const { port, hostname } = web.url;
+  await new Promise<void>((resolve) => {
+    const req = request({
+      host: hostname,
+      port,
+      method: 'PUT',
+      path: '/api/upload?name=cut.bin',
+      headers: { ...length, origin: web.origin, cookie: web.cookie, 'x-csrf-token': web.csrf },
+    });
+    req.on('error', () => resolve());
+    req.write(data.subarray(0, 100_000), () => setTimeout(() => req.destroy(), 100));
+    req.on('close', () => resolve());
+  });
+  for (let i = 0; i < 50 && (await staged(daemon)).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
+  t.assert.deepStrictEqual(await staged(daemon), []);
+  t.assert.deepStrictEqual((await web.get('/api/jobs')).json.jobs, []);
+});
+
+test('a cancelled upload job removes its staging copy', async (t: TestContext) => {
+  const { web, daemon } = await cluster(t);
+  const data = randomBytes(200_000);
+  const jobs = [];
+  for (const name of ['one.bin', 'two.bin']) {
+    const put = await web.request('PUT', `/api/upload?name=${name}`, {
+      raw: data,
+      headers: { 'content-length': String(data.length) },
+    });
+    jobs.push(put.json.job.id);
+  }
+  const cancelled = await web.post(`/api/jobs/${jobs[1]}/cancel`);
+  t.assert.strictEqual(cancelled.json.state, 'cancelled');
+  await waitJob(web, jobs[0]);
+  for (let i = 0; i < 50 && (await staged(daemon)).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
+  t.assert.deepStrictEqual(await staged(daemon), []);
+});
