@@ -86,6 +86,8 @@ export const ERROR_CODES = {
   ERR_WEB_FORBIDDEN: 403,
   ERR_TOO_LARGE: 413,
   ERR_NOT_FOUND: 404,
+  ERR_ADDRESS_IN_USE: 409,
+  ERR_ADDRESS_UNAVAILABLE: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -130,6 +132,26 @@ export function isProgrammingError(err: unknown): boolean {
     err instanceof ReferenceError ||
     (err instanceof Error && err.name === 'AssertionError')
   );
+}
+
+/** Translates a failed `listen()` on `what` (e.g. `The cluster port 0.0.0.0:7420`) into an ArozError. */
+export function fromListenError(err: unknown, what: string, hint: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return new ArozError('ERR_ADDRESS_IN_USE', `${what} is already in use by another program (${hint})`, {
+      cause: err,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new ArozError(
+      'ERR_ADDRESS_UNAVAILABLE',
+      `${what}: no network interface of this machine has that address`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return fromSystemError(err, what);
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { debuglog } from 'node:util';
-import { ArozError } from '../errors.ts';
+import { ArozError, fromListenError } from '../errors.ts';
 import { LIMITS } from './limits.ts';
 import { checkPeer, type PinSource, verifiedPeerOf } from './peer-identity.ts';
 import { sendError } from './wire.ts';
@@ -107,6 +107,13 @@ export class NodeServer {
           this.#server.off('error', reject);
           resolve();
         });
+      }).catch((err: unknown) => {
+        this.#state = 'new';
+        throw fromListenError(
+          err,
+          `The cluster port ${this.#options.host}:${this.#options.port}`,
+          'choose another with --listen HOST:PORT',
+        );
       });
     }
     return this.address();

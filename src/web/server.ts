@@ -15,7 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
-import { ArozError, fromSystemError } from '../errors.ts';
+import { ArozError, fromListenError, fromSystemError } from '../errors.ts';
 import { type Session, WebAuth } from './auth.ts';
 import {
   type HostPolicy,
@@ -214,7 +214,11 @@ export class WebServer {
         resolve();
       });
     }).catch((err: unknown) => {
-      throw fromSystemError(err, `Cannot serve the web UI on ${this.#options.host}:${this.#options.port}`);
+      throw fromListenError(
+        err,
+        `The web UI address ${this.#options.host}:${this.#options.port}`,
+        'choose another with --web HOST:PORT, or --web off',
+      );
     });
     this.#policy = {
       bound: this.#options.host,

@@ -162,3 +162,32 @@ test('serve prints the web UI address and a one-time setup token until a passwor
   t.assert.strictEqual((await tls.login(PASSWORD)).status, 200);
   t.assert.strictEqual((await tls.get('/api/host')).json.nodeUuid, second.ready['nodeUuid']);
 });
+
+test('a cluster or web address taken by another program is named, and nothing keeps running', async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const { createServer } = await import('node:net');
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.2', resolve));
+  teardown(t).defer(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+  const taken = `127.0.0.2:${(busy.address() as { port: number }).port}`;
+  for (const args of [
+    ['--listen', taken, '--web', 'off'],
+    ['--listen', '127.0.0.2:0', '--web', taken],
+  ]) {
+    const run = await runCli(['--json', 'serve', '--no-discovery', ...args], {
+      home: home!,
+      timeoutMs: 30_000,
+    });
+    t.assert.strictEqual(run.code, 1, run.stderr);
+    t.assert.strictEqual(run.lines().at(-1)?.['code'], 'ERR_ADDRESS_IN_USE', run.stdout);
+    t.assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const unavailable = await runCli(
+    ['--json', 'serve', '--no-discovery', '--listen', '127.0.0.2:0', '--web', '192.0.2.1:0'],
+    {
+      home: home!,
+      timeoutMs: 30_000,
+    },
+  );
+  t.assert.strictEqual(unavailable.lines().at(-1)?.['code'], 'ERR_ADDRESS_UNAVAILABLE', unavailable.stdout);
+});
