@@ -16,8 +16,9 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { debuglog } from 'node:util';
-import { ArozError, fromListenError } from '../errors.ts';
+import { ArozError } from '../errors.ts';
 import { LIMITS } from './limits.ts';
+import { listenOn } from './listen.ts';
 import { checkPeer, type PinSource, verifiedPeerOf } from './peer-identity.ts';
 import { sendError } from './wire.ts';
 
@@ -101,19 +102,15 @@ export class NodeServer {
   async start(): Promise<AddressInfo> {
     if (this.#state === 'new') {
       this.#state = 'listening';
-      await new Promise<void>((resolve, reject) => {
-        this.#server.once('error', reject);
-        this.#server.listen(this.#options.port, this.#options.host, () => {
-          this.#server.off('error', reject);
-          resolve();
-        });
-      }).catch((err: unknown) => {
+      await listenOn(
+        this.#server,
+        this.#options.port,
+        this.#options.host,
+        'The cluster port',
+        'choose another with --listen HOST:PORT',
+      ).catch((err: unknown) => {
         this.#state = 'new';
-        throw fromListenError(
-          err,
-          `The cluster port ${this.#options.host}:${this.#options.port}`,
-          'choose another with --listen HOST:PORT',
-        );
+        throw err;
       });
     }
     return this.address();

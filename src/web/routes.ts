@@ -10,7 +10,6 @@ import { pipeline } from 'node:stream/promises';
 import { ensureDir } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import { type IndexFile, readIndexFile } from '../index-file/index.ts';
-import type { JobRecord } from '../jobs/types.ts';
 import { groupFingerprint } from '../keys/fingerprint.ts';
 import { formatPairing, parsePastedPeer } from '../keys/pairing.ts';
 import { GENERATE_RSA_BITS, publicKeyPem } from '../keys/rsa.ts';
@@ -64,20 +63,6 @@ async function isDownloaded(daemon: Daemon, index: IndexFile): Promise<boolean> 
   } catch {
     return false;
   }
-}
-
-/** Newest first, with what the page shows. */
-function jobJson(job: JobRecord) {
-  return {
-    id: job.id,
-    kind: job.kind,
-    state: job.state,
-    params: job.params,
-    createdAt: job.createdAt,
-    ...(job.progress !== undefined ? { progress: job.progress } : {}),
-    ...(job.result !== undefined ? { result: job.result } : {}),
-    ...(job.error !== undefined ? { error: job.error } : {}),
-  };
 }
 
 export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
@@ -388,7 +373,7 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
           ...(shift !== undefined ? { shift } : {}),
           ...(copies !== undefined ? { copies } : {}),
         });
-        return new WebStatus(202, { job: jobJson(job) });
+        return new WebStatus(202, { job });
       },
     },
 
@@ -402,7 +387,7 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
           force: true,
           name: index.file.name,
         });
-        return new WebStatus(202, { job: jobJson(job) });
+        return new WebStatus(202, { job });
       },
     },
 
@@ -426,11 +411,11 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
     },
 
     'GET /api/jobs': {
-      handler: async () => ({ jobs: daemon.jobs.list().reverse().map(jobJson) }),
+      handler: async () => ({ jobs: daemon.jobs.list().reverse() }),
     },
 
     'POST /api/jobs/*/cancel': {
-      handler: async ({ params }) => jobJson(await daemon.jobs.cancel(params[0] ?? '')),
+      handler: async ({ params }) => daemon.jobs.cancel(params[0] ?? ''),
     },
   };
 }

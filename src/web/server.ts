@@ -15,7 +15,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
-import { ArozError, fromListenError, fromSystemError } from '../errors.ts';
+import { ArozError, fromSystemError } from '../errors.ts';
+import { listenOn } from '../transport/listen.ts';
 import { type Session, WebAuth } from './auth.ts';
 import {
   type HostPolicy,
@@ -207,19 +208,13 @@ export class WebServer {
         throw fromSystemError(err, `Cannot read the web UI file "${join(ASSETS, file)}"`);
       }
     }
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    }).catch((err: unknown) => {
-      throw fromListenError(
-        err,
-        `The web UI address ${this.#options.host}:${this.#options.port}`,
-        'choose another with --web HOST:PORT, or --web off',
-      );
-    });
+    await listenOn(
+      this.#server,
+      this.#options.port,
+      this.#options.host,
+      'The web UI address',
+      'choose another with --web HOST:PORT, or --web off',
+    );
     this.#policy = {
       bound: this.#options.host,
       port: this.address().port,

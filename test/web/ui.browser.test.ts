@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import type { Page } from 'playwright-core';
-import type { TestNode } from '../helpers/testnet.ts';
+import type { Locator, Page } from 'playwright-core';
 import { NO_BROWSER, openBrowser, screenshot, watchErrors } from '../helpers/browser.ts';
 import { tmpDir } from '../helpers/context.ts';
+import type { TestNode } from '../helpers/testnet.ts';
 import { startTestnet, testnetTemplates } from '../helpers/testnet.ts';
 import { PASSWORD, WebClient } from '../helpers/web.ts';
 
@@ -41,154 +41,159 @@ async function trust(t: TestContext, page: Page, pairing: string, fingerprint: s
   await page.locator(sel('paste-pairing')).fill(pairing);
   await page.locator(sel('check-pairing')).click();
   await page.locator(sel('pairing-preview')).waitFor();
-  t.assert.strictEqual(await page.locator(sel('preview-fingerprint')).innerText(), fingerprint);
+  t.assert.strictEqual(await text(page.locator(sel('preview-fingerprint'))), fingerprint);
   await page.locator(sel('trust-peer')).click();
   await page.locator(sel('reauth-password')).fill(PASSWORD);
   await page.locator(sel('reauth-ok')).click();
 }
 
-async function peerStatus(page: Page, uuid: string): Promise<string> {
-  return page.locator(`${sel('peer-row')}[data-uuid="${uuid}"] ${sel('peer-status')}`).innerText();
+async function text(locator: Locator): Promise<string> {
+  return (await locator.textContent()) ?? '';
 }
 
-test(
-  'two nodes pair through their web UIs; a file goes up from the browser and comes back identical',
-  { skip, timeout: 180_000 },
-  async (t: TestContext) => {
-    const homes = await templates.homes(t);
-    // Both UIs on 127.0.0.1 (two ports): cookies ignore ports, so each node's cookie has its own name.
-    const [a, b] = await startTestnet(t, homes, { web: { address: '127.0.0.1:0' } });
-    const browser = await openBrowser(t);
-    browser.setDefaultTimeout(TIMEOUT);
-    await browser.grantPermissions(['clipboard-read', 'clipboard-write']);
-    const pageA = await browser.newPage();
-    const errorsA = watchErrors(pageA);
-    await pageA.goto(a!.daemon.web!.url());
-    await pageA.locator(sel('setup-token')).waitFor();
-    await screenshot(pageA, '1-setup');
-    await setUp(pageA, a!);
+async function peerStatus(page: Page, uuid: string): Promise<string> {
+  return text(page.locator(`${sel('peer-row')}[data-uuid="${uuid}"] ${sel('peer-status')}`));
+}
 
-    // Logged in on A; B, on the same host, still asks for its own setup.
-    const pageB = await browser.newPage();
-    const errorsB = watchErrors(pageB);
-    await setUp(pageB, b!);
+test('two nodes pair through their web UIs; a file goes up from the browser and comes back identical', {
+  skip,
+  timeout: 180_000,
+}, async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  // Both UIs on 127.0.0.1 (two ports): cookies ignore ports, so each node's cookie has its own name.
+  const [a, b] = await startTestnet(t, homes, { web: { address: '127.0.0.1:0' } });
+  const browser = await openBrowser(t);
+  browser.setDefaultTimeout(TIMEOUT);
+  await browser.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const pageA = await browser.newPage();
+  const errorsA = watchErrors(pageA);
+  await pageA.goto(a!.daemon.web!.url());
+  await pageA.locator(sel('setup-token')).waitFor();
+  await screenshot(pageA, '1-setup');
+  await setUp(pageA, a!);
 
-    // A's pairing string, taken with the page's Copy button, goes into B.
-    const ownA = await pageA.locator(sel('own-pairing')).inputValue();
-    const fingerprintA = await pageA.locator(sel('own-fingerprint')).innerText();
-    await pageA.getByRole('button', { name: 'Copy' }).first().click();
-    t.assert.strictEqual(await pageA.evaluate(() => navigator.clipboard.readText()), ownA);
-    await screenshot(pageA, '2-host-setup');
-    await trust(t, pageB, ownA, fingerprintA);
-    await pageB.locator(`${sel('peer-row')}[data-uuid="${a!.uuid}"]`).waitFor();
-    await waitFor(async () => /one way/i.test(await peerStatus(pageB, a!.uuid)));
-    await screenshot(pageB, '3-host-setup-one-way');
-    t.assert.notStrictEqual(b!.daemon.trust.get(a!.uuid), undefined);
-    t.assert.strictEqual(a!.daemon.trust.get(b!.uuid), undefined, 'one direction only so far');
+  // Logged in on A; B, on the same host, still asks for its own setup.
+  const pageB = await browser.newPage();
+  const errorsB = watchErrors(pageB);
+  await setUp(pageB, b!);
 
-    // And B's into A: now both pages say "paired both ways".
-    const ownB = await pageB.locator(sel('own-pairing')).inputValue();
-    const fingerprintB = await pageB.locator(sel('own-fingerprint')).innerText();
-    await trust(t, pageA, ownB, fingerprintB);
-    await waitFor(async () => /both ways/i.test(await peerStatus(pageA, b!.uuid)));
-    await waitFor(async () => /both ways/i.test(await peerStatus(pageB, a!.uuid)));
-    await screenshot(pageA, '4-host-setup-paired');
+  // A's pairing string, taken with the page's Copy button, goes into B.
+  const ownA = await pageA.locator(sel('own-pairing')).inputValue();
+  const fingerprintA = await text(pageA.locator(sel('own-fingerprint')));
+  await pageA.getByRole('button', { name: 'Copy' }).first().click();
+  t.assert.strictEqual(await pageA.evaluate(() => navigator.clipboard.readText()), ownA);
+  await screenshot(pageA, '2-host-setup');
+  await trust(t, pageB, ownA, fingerprintA);
+  await pageB.locator(`${sel('peer-row')}[data-uuid="${a!.uuid}"]`).waitFor();
+  await waitFor(async () => /one way/i.test(await peerStatus(pageB, a!.uuid)));
+  await screenshot(pageB, '3-host-setup-one-way');
+  t.assert.notStrictEqual(b!.daemon.trust.get(a!.uuid), undefined);
+  t.assert.strictEqual(a!.daemon.trust.get(b!.uuid), undefined, 'one direction only so far');
 
-    await pageA.locator(sel('nav-keys')).click();
-    await pageA.locator(sel('key-row')).first().waitFor();
-    await screenshot(pageA, '5-key-manager');
+  // And B's into A: now both pages say "paired both ways".
+  const ownB = await pageB.locator(sel('own-pairing')).inputValue();
+  const fingerprintB = await text(pageB.locator(sel('own-fingerprint')));
+  await trust(t, pageA, ownB, fingerprintB);
+  await waitFor(async () => /both ways/i.test(await peerStatus(pageA, b!.uuid)));
+  await waitFor(async () => /both ways/i.test(await peerStatus(pageB, a!.uuid)));
+  await screenshot(pageA, '4-host-setup-paired');
 
-    await pageA.locator(sel('nav-cluster')).click();
-    await pageA.locator(`${sel('cluster-node')}[data-uuid="${b!.uuid}"]`).waitFor();
-    await waitFor(async () =>
-      /online/i.test(await pageA.locator(`${sel('cluster-node')}[data-uuid="${b!.uuid}"]`).innerText()),
-    );
-    await screenshot(pageA, '6-cluster');
+  await pageA.locator(sel('nav-keys')).click();
+  await pageA.locator(sel('key-row')).first().waitFor();
+  await screenshot(pageA, '5-key-manager');
 
-    // Upload from the browser (the File is streamed by the browser, staged on disk by the daemon).
-    const dir = await tmpDir(t);
-    const data = randomBytes(5 * 1024 * 1024 + 123);
-    const source = join(dir, 'film.mkv');
-    await writeFile(source, data);
-    await pageA.locator(sel('nav-files')).click();
-    await pageA.locator(sel('upload-file')).setInputFiles(source);
-    await pageA.locator(sel('upload-copies')).fill('2');
-    await pageA.locator(sel('upload-shift')).fill('1');
-    await pageA.locator(sel('upload-start')).click();
-    const row = pageA.locator(sel('file-row')).filter({ hasText: 'film.mkv' });
-    await row.waitFor();
-    await waitFor(async () => /healthy/i.test(await row.locator(sel('file-health')).innerText()));
-    await row.locator(sel('file-download')).click();
-    await row.locator(sel('file-save')).waitFor();
-    await screenshot(pageA, '7-files');
-    const [download] = await Promise.all([pageA.waitForEvent('download'), row.locator(sel('file-save')).click()]);
-    const saved = join(dir, 'saved.mkv');
-    await download.saveAs(saved);
-    t.assert.strictEqual(download.suggestedFilename(), 'film.mkv');
-    t.assert.ok((await readFile(saved)).equals(data), 'the saved file is byte-identical');
+  await pageA.locator(sel('nav-cluster')).click();
+  await pageA.locator(`${sel('cluster-node')}[data-uuid="${b!.uuid}"]`).waitFor();
+  await waitFor(async () =>
+    /online/i.test(await text(pageA.locator(`${sel('cluster-node')}[data-uuid="${b!.uuid}"]`))),
+  );
+  await screenshot(pageA, '6-cluster');
 
-    await pageA.locator(sel('logout')).click();
-    await pageA.locator(sel('login-password')).waitFor();
-    await screenshot(pageA, '8-login');
-    t.assert.deepStrictEqual(unexpected(errorsA), []);
-    t.assert.deepStrictEqual(unexpected(errorsB), []);
-  },
-);
+  // Upload from the browser (the File is streamed by the browser, staged on disk by the daemon).
+  const dir = await tmpDir(t);
+  const data = randomBytes(5 * 1024 * 1024 + 123);
+  const source = join(dir, 'film.mkv');
+  await writeFile(source, data);
+  await pageA.locator(sel('nav-files')).click();
+  await pageA.locator(sel('upload-file')).setInputFiles(source);
+  await pageA.locator(sel('upload-copies')).fill('2');
+  await pageA.locator(sel('upload-shift')).fill('1');
+  await pageA.locator(sel('upload-start')).click();
+  const row = pageA.locator(sel('file-row')).filter({ hasText: 'film.mkv' });
+  await row.waitFor();
+  await waitFor(async () => /healthy/i.test(await text(row.locator(sel('file-health')))));
+  await row.locator(sel('file-download')).click();
+  await row.locator(sel('file-save')).waitFor();
+  await screenshot(pageA, '7-files');
+  const [download] = await Promise.all([
+    pageA.waitForEvent('download'),
+    row.locator(sel('file-save')).click(),
+  ]);
+  const saved = join(dir, 'saved.mkv');
+  await download.saveAs(saved);
+  t.assert.strictEqual(download.suggestedFilename(), 'film.mkv');
+  t.assert.ok((await readFile(saved)).equals(data), 'the saved file is byte-identical');
 
-test(
-  'peer-supplied text shows as text; the CSP blocks inline script and framing',
-  { skip, timeout: 120_000 },
-  async (t: TestContext) => {
-    const [home] = await templates.homes(t);
-    const [node] = await startTestnet(t, [home!], { web: { address: '' } });
-    const api = WebClient.of(node!.daemon);
-    await api.setup(node!.daemon);
-    // A file whose name is markup (an index's file name may hold < > " ' =).
-    const hostile = `<img src=x onerror="document.title='owned'">.bin`;
-    const data = randomBytes(10_000);
-    const put = await api.request('PUT', `/api/upload?name=${encodeURIComponent(hostile)}&copies=1`, {
-      raw: data,
-      headers: { 'content-length': String(data.length) },
-    });
-    t.assert.strictEqual(put.status, 202);
+  await pageA.locator(sel('logout')).click();
+  await pageA.locator(sel('login-password')).waitFor();
+  await screenshot(pageA, '8-login');
+  t.assert.deepStrictEqual(unexpected(errorsA), []);
+  t.assert.deepStrictEqual(unexpected(errorsB), []);
+});
 
-    const browser = await openBrowser(t);
-    browser.setDefaultTimeout(TIMEOUT);
-    const page = await browser.newPage();
-    const errors = watchErrors(page);
-    await page.goto(node!.daemon.web!.url());
-    await page.locator(sel('login-password')).fill(PASSWORD);
-    await page.locator(sel('login-submit')).click();
-    await page.locator(sel('own-pairing')).waitFor();
-    await page.locator(sel('nav-files')).click();
-    const row = page.locator(sel('file-row')).first();
-    await row.waitFor();
-    t.assert.match(await row.innerText(), /<img src=x onerror="document\.title='owned'">\.bin/);
-    t.assert.strictEqual(await page.locator('img[src="x"]').count(), 0);
-    t.assert.notStrictEqual(await page.title(), 'owned');
-    await screenshot(page, '9-files-hostile-name');
+test('peer-supplied text shows as text; the CSP blocks inline script and framing', {
+  skip,
+  timeout: 120_000,
+}, async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const [node] = await startTestnet(t, [home!], { web: { address: '' } });
+  const api = WebClient.of(node!.daemon);
+  await api.setup(node!.daemon);
+  // A file whose name is markup (an index's file name may hold < > " ' =).
+  const hostile = `<img src=x onerror="document.title='owned'">.bin`;
+  const data = randomBytes(10_000);
+  const put = await api.request('PUT', `/api/upload?name=${encodeURIComponent(hostile)}&copies=1`, {
+    raw: data,
+    headers: { 'content-length': String(data.length) },
+  });
+  t.assert.strictEqual(put.status, 202);
 
-    // Inline script is refused by the CSP even if something managed to insert it.
-    const ran = await page.evaluate(() => {
-      const s = document.createElement('script');
-      s.textContent = 'window.__inline = 1';
-      document.body.append(s);
-      return (window as unknown as { __inline?: number }).__inline;
-    });
-    t.assert.strictEqual(ran, undefined);
-    t.assert.ok(
-      errors.some((e) => /Content Security Policy/i.test(e)),
-      'the browser reports the CSP violation',
-    );
+  const browser = await openBrowser(t);
+  browser.setDefaultTimeout(TIMEOUT);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(node!.daemon.web!.url());
+  await page.locator(sel('login-password')).fill(PASSWORD);
+  await page.locator(sel('login-submit')).click();
+  await page.locator(sel('own-pairing')).waitFor();
+  await page.locator(sel('nav-files')).click();
+  const row = page.locator(sel('file-row')).first();
+  await row.waitFor();
+  t.assert.match(await text(row), /<img src=x onerror="document\.title='owned'">\.bin/);
+  t.assert.strictEqual(await page.locator('img[src="x"]').count(), 0);
+  t.assert.notStrictEqual(await page.title(), 'owned');
+  await screenshot(page, '9-files-hostile-name');
 
-    // Framed by another page: refused (frame-ancestors 'none'), the frame shows Chromium's error page.
-    const framer = await browser.newPage();
-    await framer.setContent(`<iframe src="${node!.daemon.web!.url()}"></iframe>`);
-    await framer.waitForLoadState('load');
-    const framed = framer.frames()[1]!;
-    t.assert.strictEqual(framed.url(), 'chrome-error://chromewebdata/', 'the UI never renders inside a frame');
-  },
-);
+  // Inline script is refused by the CSP even if something managed to insert it.
+  const ran = await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__inline = 1';
+    document.body.append(s);
+    return (window as unknown as { __inline?: number }).__inline;
+  });
+  t.assert.strictEqual(ran, undefined);
+  t.assert.ok(
+    errors.some((e) => /Content Security Policy/i.test(e)),
+    'the browser reports the CSP violation',
+  );
+
+  // Framed by another page: refused (frame-ancestors 'none'), the frame shows Chromium's error page.
+  const framer = await browser.newPage();
+  await framer.setContent(`<iframe src="${node!.daemon.web!.url()}"></iframe>`);
+  await framer.waitForLoadState('load');
+  const framed = framer.frames()[1]!;
+  t.assert.strictEqual(framed.url(), 'chrome-error://chromewebdata/', 'the UI never renders inside a frame');
+});
 
 async function waitFor(check: () => Promise<boolean>, ms = TIMEOUT): Promise<void> {
   const end = Date.now() + ms;
