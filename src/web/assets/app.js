@@ -767,7 +767,7 @@ function pairBox(onTrusted) {
       done,
       trusted.added === false
         ? `“${label}” was already trusted.`
-        : `“${label}” is now trusted. Next, paste this computer’s pairing string on ${label}’s Host setup page, so it trusts this one too.`,
+        : `“${label}” is now trusted. If it does not trust this computer yet, paste this computer’s pairing string on ${label}’s Host setup page too: “Paired computers” below shows when both sides are done.`,
     );
     onTrusted();
   };
