@@ -1,11 +1,11 @@
 /**
  * A browser upload, staged: the request body is written to `<home>/uploads/<uuid>/<name>` as it
- * arrives (never held in memory), synced, and handed to an upload job, which deletes the folder when
- * it ends. The upload engine reads each chunk from a file, and reads it again to re-send a copy, so
- * the bytes must be on this node's disk once. A body that stops, is cut, or is longer or shorter than
- * its Content-Length leaves nothing behind.
+ * arrives (in 1 MiB writes through two reused buffers, never held whole), synced, and handed to an
+ * upload job, which deletes the folder when it ends. The upload engine reads each chunk from a file,
+ * and reads it again to re-send a copy, so the bytes must be on this node's disk once. A body that
+ * stops, is cut, or is longer or shorter than its Content-Length leaves nothing behind.
  */
-import { mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { ArozError, fromSystemError } from '../errors.ts';
@@ -25,6 +25,58 @@ export function uploadsDir(daemon: Daemon): string {
 export function isStaged(daemon: Daemon, file: string): boolean {
   const dir = `${uploadsDir(daemon)}/`;
   return file.startsWith(dir) && file.slice(dir.length).split('/').length === 2;
+}
+
+/** Bytes per write of the staging file (the body arrives in pieces of about 64 KiB). */
+const PIECE = 1024 * 1024;
+
+async function writeAll(handle: FileHandle, buffer: Buffer, length: number): Promise<void> {
+  for (let at = 0; at < length; ) at += (await handle.write(buffer, at, length - at)).bytesWritten;
+}
+
+/**
+ * Appends the request body to `handle` in 1 MiB writes through two reused buffers: one fills while
+ * the other is written (one write in flight at a time, so they land in order). Measured with
+ * `npm run bench:web`: one awaited write per 64 KiB piece, or one buffer that waits for its own
+ * write, keeps the socket waiting and stages more slowly. Refuses a body longer than `length` as
+ * soon as the extra byte arrives; returns how many bytes came.
+ */
+async function writeBody(
+  req: IncomingMessage,
+  handle: FileHandle,
+  length: number,
+  signal: AbortSignal,
+): Promise<number> {
+  const buffers = [Buffer.allocUnsafe(PIECE), Buffer.allocUnsafe(PIECE)] as const;
+  let buffer = buffers[0];
+  let filled = 0;
+  let size = 0;
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for await (const piece of req as AsyncIterable<Buffer>) {
+      signal.throwIfAborted();
+      size += piece.length;
+      if (size > length)
+        throw new ArozError('ERR_BAD_REQUEST', 'The upload is longer than its Content-Length');
+      for (let at = 0; at < piece.length; ) {
+        const n = piece.copy(buffer, filled, at);
+        filled += n;
+        at += n;
+        if (filled === PIECE) {
+          await writing;
+          writing = writeAll(handle, buffer, PIECE);
+          writing.catch(() => {}); // handled now (awaited at the next swap or below), never unhandled
+          buffer = buffer === buffers[0] ? buffers[1] : buffers[0];
+          filled = 0;
+        }
+      }
+    }
+    await writing;
+    await writeAll(handle, buffer, filled);
+    return size;
+  } finally {
+    await writing.catch(() => {}); // the file is closed after this: never under a write in flight
+  }
 }
 
 /** Writes the request body to a staging file and returns its path. */
@@ -60,14 +112,7 @@ export async function stageUpload(
   try {
     const handle = await open(part, 'wx', 0o600);
     try {
-      let size = 0;
-      for await (const piece of req) {
-        signal.throwIfAborted();
-        size += (piece as Buffer).length;
-        if (size > length)
-          throw new ArozError('ERR_BAD_REQUEST', 'The upload is longer than its Content-Length');
-        await handle.write(piece as Buffer);
-      }
+      const size = await writeBody(req, handle, length, signal);
       if (size !== length || !req.complete) {
         throw new ArozError(
           'ERR_INTERRUPTED',
