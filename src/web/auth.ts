@@ -126,7 +126,8 @@ export class WebAuth {
     }
   }
 
-  #fail(client: string): void {
+  /** Counts a failed (or not yet judged) attempt; returns its mark. */
+  #fail(client: string): number {
     const now = this.#now();
     const recent = (this.#failures.get(client) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
     recent.push(now);
@@ -136,6 +137,14 @@ export class WebAuth {
       const oldest = this.#failures.keys().next().value;
       if (oldest !== undefined) this.#failures.delete(oldest);
     }
+    return now;
+  }
+
+  /** Takes back an attempt counted by #fail (it succeeded). */
+  #forgive(client: string, mark: number): void {
+    const marks = this.#failures.get(client);
+    const at = marks?.indexOf(mark) ?? -1;
+    if (marks !== undefined && at >= 0) marks.splice(at, 1);
   }
 
   /** Sets the first password with the setup token; returns a new session. */
@@ -171,11 +180,15 @@ export class WebAuth {
     return this.#newSession();
   }
 
-  /** Checks the admin password (login and re-authentication); failures count toward the limit. */
+  /**
+   * Checks the admin password (login and re-authentication). An attempt counts toward the limit from
+   * its start (so attempts sent at once cannot all slip under it) and is taken back if it succeeds.
+   */
   async verify(client: string, password: unknown): Promise<void> {
     this.checkRate(client);
     const file = this.#password;
     if (file === undefined) throw new ArozError('ERR_WEB_LOGIN_REQUIRED', 'No admin password is set yet');
+    const mark = this.#fail(client);
     const ok =
       typeof password === 'string' &&
       password.length <= MAX_PASSWORD_LENGTH &&
@@ -183,10 +196,8 @@ export class WebAuth {
         await derive(password, Buffer.from(file.salt, 'base64'), file),
         Buffer.from(file.hash, 'base64'),
       );
-    if (!ok) {
-      this.#fail(client);
-      throw new ArozError('ERR_WEB_PASSWORD', 'The admin password is wrong');
-    }
+    if (!ok) throw new ArozError('ERR_WEB_PASSWORD', 'The admin password is wrong');
+    this.#forgive(client, mark);
   }
 
   async login(client: string, password: unknown): Promise<Session> {

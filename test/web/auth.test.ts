@@ -78,3 +78,16 @@ test('a damaged password file is refused, naming it', async (t: TestContext) => 
     });
   }
 });
+
+test('attempts sent at once count from their start; a success is not counted', async (t: TestContext) => {
+  const { auth } = await fresh(t);
+  await auth.setup('10.0.0.1', auth.setupToken, PASSWORD);
+  for (let i = 0; i < MAX_FAILURES - 1; i++) {
+    await t.assert.rejects(auth.login('10.0.0.2', 'wrong'), { code: 'ERR_WEB_PASSWORD' });
+  }
+  for (let i = 0; i < 3; i++) await auth.login('10.0.0.2', PASSWORD); // successes leave the count alone
+  const burst = await Promise.allSettled(Array.from({ length: 20 }, () => auth.login('10.0.0.2', 'wrong')));
+  const codes = burst.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok'));
+  t.assert.strictEqual(codes.filter((c) => c === 'ERR_WEB_PASSWORD').length, 1);
+  t.assert.strictEqual(codes.filter((c) => c === 'ERR_WEB_RATE_LIMITED').length, 19);
+});
