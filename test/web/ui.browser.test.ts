@@ -12,10 +12,10 @@ import type { Locator, Page } from 'playwright-core';
 import { NO_BROWSER, openBrowser, screenshot, watchErrors } from '../helpers/browser.ts';
 import { tmpDir } from '../helpers/context.ts';
 import type { TestNode } from '../helpers/testnet.ts';
-import { startTestnet, testnetTemplates } from '../helpers/testnet.ts';
+import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
 import { PASSWORD, WebClient } from '../helpers/web.ts';
 
-const templates = testnetTemplates(2);
+const templates = testnetTemplates(3);
 const skip = NO_BROWSER;
 const TIMEOUT = 30_000;
 
@@ -59,7 +59,7 @@ test('two nodes pair through their web UIs; a file goes up from the browser and 
   skip,
   timeout: 180_000,
 }, async (t: TestContext) => {
-  const homes = await templates.homes(t);
+  const homes = (await templates.homes(t)).slice(0, 2);
   // Both UIs on 127.0.0.1 (two ports): cookies ignore ports, so each node's cookie has its own name.
   const [a, b] = await startTestnet(t, homes, { web: { address: '127.0.0.1:0' } });
   const browser = await openBrowser(t);
@@ -193,6 +193,43 @@ test('peer-supplied text shows as text; the CSP blocks inline script and framing
   await framer.waitForLoadState('load');
   const framed = framer.frames()[1]!;
   t.assert.strictEqual(framed.url(), 'chrome-error://chromewebdata/', 'the UI never renders inside a frame');
+});
+
+test('the cluster page shows nodes seen on loopback mDNS, trusted or not, and updates by itself', {
+  skip,
+  timeout: 120_000,
+}, async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes.slice(0, 2)); // the third node stays unpaired
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const discovery = { interface: '127.0.0.1', bind: '0.0.0.0', port };
+  const [a, b, c] = await startTestnet(t, homes, { discovery, heartbeatMs: 60_000, web: { address: '' } });
+  const api = WebClient.of(a!.daemon);
+  await api.setup(a!.daemon);
+  const browser = await openBrowser(t);
+  browser.setDefaultTimeout(TIMEOUT);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.goto(a!.daemon.web!.url());
+  await page.locator(sel('login-password')).fill(PASSWORD);
+  await page.locator(sel('login-submit')).click();
+  await page.locator(sel('nav-cluster')).click();
+  const seen = (uuid: string) =>
+    page.locator(`${sel('seen-node')}[data-uuid="${uuid}"] ${sel('seen-trust')}`);
+  await waitFor(async () => (await seen(b!.uuid).count()) > 0 && (await seen(c!.uuid).count()) > 0);
+  t.assert.match(await text(seen(b!.uuid)), /^trusted/);
+  t.assert.match(await text(seen(c!.uuid)), /not trusted/);
+  const trusted = page.locator(sel('cluster-node'));
+  await waitFor(async () => /online/i.test(await text(trusted.first())));
+  t.assert.strictEqual(await trusted.count(), 1, 'being seen gives no trust');
+  await screenshot(page, '6b-cluster-discovery');
+
+  // B stops: the page notices without a reload.
+  await b!.daemon.close();
+  const row = page.locator(`${sel('cluster-node')}[data-uuid="${b!.uuid}"]`);
+  await waitFor(async () => !/online/i.test(await text(row)));
+  await screenshot(page, '6c-cluster-node-offline');
+  t.assert.deepStrictEqual(unexpected(errors), []);
 });
 
 async function waitFor(check: () => Promise<boolean>, ms = TIMEOUT): Promise<void> {
