@@ -232,6 +232,54 @@ test('the cluster page shows nodes seen on loopback mDNS, trusted or not, and up
   t.assert.deepStrictEqual(unexpected(errors), []);
 });
 
+test('the Key Manager generates and activates a key pair and removes a trusted computer, each behind the password', {
+  skip,
+  timeout: 120_000,
+}, async (t: TestContext) => {
+  const homes = (await templates.homes(t)).slice(0, 2);
+  await pairAll(homes);
+  const [a, b] = await startTestnet(t, homes, { web: { address: '' } });
+  const browser = await openBrowser(t);
+  browser.setDefaultTimeout(TIMEOUT);
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await setUp(page, a!);
+  const before = await text(page.locator(sel('own-fingerprint')));
+
+  await page.locator(sel('nav-keys')).click();
+  await page.locator(sel('key-row')).first().waitFor();
+  await page.locator(sel('generate-key')).click();
+  await page.locator(sel('activate-key')).waitFor();
+  t.assert.strictEqual(await page.locator(sel('key-row')).count(), 2);
+  t.assert.strictEqual((await a!.daemon.home.keys.list()).length, 2);
+
+  // A wrong password changes nothing and says so in the dialog.
+  const activeBefore = a!.daemon.home.config.activeKey;
+  await page.locator(sel('activate-key')).click();
+  await page.locator(sel('reauth-password')).fill('not the password');
+  await page.locator(sel('reauth-ok')).click();
+  await page.locator(`dialog ${sel('error')}`).waitFor();
+  t.assert.strictEqual(a!.daemon.home.config.activeKey, activeBefore);
+  await screenshot(page, '5b-key-manager-wrong-password');
+  await page.locator(sel('reauth-password')).fill(PASSWORD);
+  await page.locator(sel('reauth-ok')).click();
+  await waitFor(async () => a!.daemon.home.config.activeKey !== activeBefore);
+  await page.locator(sel('nav-host')).click();
+  await waitFor(async () => (await text(page.locator(sel('own-fingerprint')))) !== before);
+  const after = (await a!.daemon.home.activeKeyPair()).fingerprint;
+  t.assert.strictEqual((await text(page.locator(sel('own-fingerprint')))).replaceAll(' ', ''), after);
+
+  await page.locator(sel('nav-keys')).click();
+  const row = page.locator(`${sel('peer-row')}[data-uuid="${b!.uuid}"]`);
+  await row.locator(sel('remove-peer')).click();
+  await page.locator(sel('reauth-password')).fill(PASSWORD);
+  await page.locator(sel('reauth-ok')).click();
+  await waitFor(async () => (await row.count()) === 0);
+  t.assert.strictEqual(a!.daemon.trust.get(b!.uuid), undefined, 'removed at once');
+  await screenshot(page, '5c-key-manager-after');
+  t.assert.deepStrictEqual(unexpected(errors), []);
+});
+
 async function waitFor(check: () => Promise<boolean>, ms = TIMEOUT): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
