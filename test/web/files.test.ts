@@ -4,7 +4,7 @@
  * an upload request can be wrong, each leaving nothing behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -165,4 +165,13 @@ test('a cancelled upload job removes its staging copy', async (t: TestContext) =
   for (let i = 0; i < 50 && (await staged(daemon)).length > 0; i++)
     await new Promise((r) => setTimeout(r, 20));
   t.assert.deepStrictEqual(await staged(daemon), []);
+});
+
+test('a staging folder no job refers to (a request cut by a crash) is removed at start', async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const orphan = join(home!, 'uploads', '0d6c1a4e-27a8-4d43-9d6a-3f7b0a5c1e2f');
+  await mkdir(orphan, { recursive: true });
+  await writeFile(join(orphan, '.part'), randomBytes(1000));
+  const [node] = await startTestnet(t, [home!], { web: { address: '' } });
+  t.assert.deepStrictEqual(await staged(node!.daemon), []);
 });
