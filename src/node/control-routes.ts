@@ -8,6 +8,7 @@ import { classify } from '../cluster/index.ts';
 import type { ControlRoutes } from '../control/server.ts';
 import { ArozError } from '../errors.ts';
 import type { JobRecord } from '../jobs/types.ts';
+import { sanitizeLabel } from '../keys/label.ts';
 import { parsePastedPeer } from '../keys/pairing.ts';
 import type { PinnedPeer } from '../keys/trust-store.ts';
 import { getJson } from '../transport/client.ts';
@@ -174,8 +175,9 @@ export async function probe(daemon: Daemon, peer: PinnedPeer, signal: AbortSigna
       ...peerJson(peer),
       ...located(daemon, peer.nodeUuid),
       state: 'online',
-      name: info.name,
-      version: info.version,
+      // What a peer says about itself is cleaned like any label (no control, bidi or format characters).
+      name: typeof info.name === 'string' ? sanitizeLabel(info.name) : null,
+      version: typeof info.version === 'string' ? sanitizeLabel(info.version) : null,
       free,
       stores: info.stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
     };
