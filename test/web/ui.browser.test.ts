@@ -5,7 +5,7 @@
  * test-artifacts/screenshots/.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
@@ -278,6 +278,31 @@ test('the Key Manager generates and activates a key pair and removes a trusted c
   t.assert.strictEqual(a!.daemon.trust.get(b!.uuid), undefined, 'removed at once');
   await screenshot(page, '5c-key-manager-after');
   t.assert.deepStrictEqual(unexpected(errors), []);
+});
+
+test('an upload can be stopped while the browser sends it: nothing is staged, no job starts', {
+  skip,
+  timeout: 120_000,
+}, async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const [node] = await startTestnet(t, [home!], { web: { address: '' } });
+  const dir = await tmpDir(t);
+  const big = join(dir, 'big.iso');
+  await writeFile(big, '');
+  await truncate(big, 4 * 1024 ** 3); // sparse: costs no disk to make
+  const browser = await openBrowser(t);
+  browser.setDefaultTimeout(TIMEOUT);
+  const page = await browser.newPage();
+  await setUp(page, node!);
+  await page.locator(sel('nav-files')).click();
+  await page.locator(sel('upload-file')).setInputFiles(big);
+  await page.locator(sel('upload-start')).click();
+  await page.locator(sel('upload-stop')).click();
+  await page.locator(sel('error')).waitFor();
+  t.assert.match(await text(page.locator(sel('error'))), /stopped/i);
+  const uploads = join(node!.home, 'uploads');
+  await waitFor(async () => (await readdir(uploads).catch(() => [])).length === 0);
+  t.assert.deepStrictEqual(node!.daemon.jobs.list(), []);
 });
 
 async function waitFor(check: () => Promise<boolean>, ms = TIMEOUT): Promise<void> {

@@ -308,10 +308,14 @@ async function api(method, path, body, signal) {
   return readAnswer(response.status, response.headers.get('Retry-After'), await response.text());
 }
 
-/** Streams a File as the request body (never read into memory), reporting bytes sent. */
-function sendFile(file, copies, shift, onProgress) {
+/**
+ * Streams a File as the request body (never read into memory), reporting bytes sent. `stop.abort`
+ * is set to a function that stops sending (the node then drops what it staged).
+ */
+function sendFile(file, copies, shift, onProgress, stop) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    stop.abort = () => xhr.abort();
     xhr.open('PUT', `/api/upload?name=${enc(file.name)}&shift=${shift}&copies=${copies}`);
     xhr.setRequestHeader('X-CSRF-Token', state.csrf ?? '');
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
@@ -1096,6 +1100,8 @@ function uploadForm(onStarted) {
   const copies = h('input', { type: 'number', test: 'upload-copies', min: 1, step: 1, value: 2 });
   const shift = h('input', { type: 'number', test: 'upload-shift', min: 1, step: 1, value: 1 });
   const send = button('Upload', 'upload-start', 'submit', 'primary');
+  const sending = {};
+  const stop = hidden(button('Stop sending', 'upload-stop', () => sending.abort?.()));
   const progress = hidden(h('progress', { test: 'upload-progress', max: 100, value: 0 }));
   const said = note();
   const form = h(
@@ -1105,7 +1111,7 @@ function uploadForm(onStarted) {
     p('hint', T.upload),
     field('File', file),
     h('div', { class: 'row align-top' }, field('Copies', copies, T.copies), field('Shift', shift, T.shift)),
-    h('div', { class: 'row' }, send),
+    h('div', { class: 'row' }, send, stop),
     progress,
     said,
   );
@@ -1118,15 +1124,25 @@ function uploadForm(onStarted) {
     progress.hidden = false;
     progress.value = 0;
     say(said, 'Sending to this node: 0 %', '');
+    stop.hidden = false;
     try {
-      await sendFile(chosen, n, s, (sent, total) => {
-        progress.value = total > 0 ? Math.floor((sent / total) * 100) : 100;
-        say(said, `Sending to this node: ${progress.value} %`);
-      });
+      await sendFile(
+        chosen,
+        n,
+        s,
+        (sent, total) => {
+          progress.value = total > 0 ? Math.floor((sent / total) * 100) : 100;
+          say(said, `Sending to this node: ${progress.value} %`);
+        },
+        sending,
+      );
     } catch (err) {
       progress.hidden = true;
       say(said, '');
       throw err;
+    } finally {
+      stop.hidden = true;
+      sending.abort = undefined;
     }
     progress.value = 100;
     say(said, `Upload job started for “${chosen.name}”. Follow it under Jobs below.`, 'ok');
