@@ -163,6 +163,21 @@ export class WebAuth {
     }
     const text = checkNewPassword(password);
     this.#setupToken = undefined; // used once, even if writing the file fails below
+    await this.#store(text);
+    return this.#newSession();
+  }
+
+  /**
+   * Replaces the password (the caller checked the current one): every session ends, and the new
+   * session returned is the only one.
+   */
+  async changePassword(password: unknown): Promise<Session> {
+    await this.#store(checkNewPassword(password));
+    this.#sessions.clear();
+    return this.#newSession();
+  }
+
+  async #store(text: string): Promise<void> {
     const salt = randomBytes(16);
     const hash = await derive(text, salt, SCRYPT);
     const file: PasswordFile = {
@@ -175,9 +190,11 @@ export class WebAuth {
       hash: hash.toString('base64'),
       setAt: new Date(this.#now()).toISOString(),
     };
-    await writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`, { mode: FILE_MODE });
+    await writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`, {
+      mode: FILE_MODE,
+      overwrite: true,
+    });
     this.#password = file;
-    return this.#newSession();
   }
 
   /**

@@ -4,7 +4,7 @@
  * `from: "web"`. Everything a peer supplied is sent as JSON data; the page shows it as text.
  */
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ensureDir } from '../durable/index.ts';
@@ -407,6 +407,25 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
         if (method === 'HEAD') res.end();
         else await pipeline(createReadStream(path), res, { signal }).catch(() => res.destroy());
         return undefined;
+      },
+    },
+
+    'DELETE /api/files/*/content': {
+      handler: async ({ params, signal }) => {
+        const index = await keptIndex(daemon, params[0] ?? '', signal);
+        await rm(dirname(downloadPath(daemon, index)), { recursive: true, force: true });
+        return { id: index.id, downloaded: false };
+      },
+    },
+
+    'POST /api/password': {
+      handler: async (request) => {
+        const body = await request.json();
+        await reauth(request, body);
+        const session = await auth.changePassword(body['newPassword']);
+        await audit({ action: 'web-password-set', fingerprint: null, from: 'web', client: request.client });
+        request.login(session);
+        return { loggedIn: true, csrf: session.csrf };
       },
     },
 

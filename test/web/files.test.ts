@@ -102,6 +102,15 @@ test('a file uploaded through the web API comes back byte-identical; the staging
   );
   t.assert.strictEqual(disposition?.[1], 'holiday <b>photos<b> _2026_ _.bin');
   t.assert.strictEqual(decodeURIComponent(disposition?.[2] ?? ''), name);
+
+  // The saved copy can be removed; the file stays in the cluster.
+  const forget = await web.request('DELETE', `/api/files/${file.id}/content`);
+  t.assert.deepStrictEqual(forget.json, { id: file.id, downloaded: false });
+  t.assert.deepStrictEqual(await readdir(join(daemon.home.paths.home, 'downloads')), []);
+  t.assert.strictEqual((await web.get('/api/files')).json.files[0].downloaded, false);
+  t.assert.strictEqual((await web.post(`/api/files/${file.id}/check`)).json.health, 'healthy');
+  const bad = await web.request('DELETE', '/api/files/not-a-uuid/content');
+  t.assert.strictEqual(bad.json.error.code, 'ERR_INVALID_UUID');
 });
 
 test('an upload request that is wrong is refused, and leaves nothing behind', async (t: TestContext) => {

@@ -315,3 +315,27 @@ test('two nodes on one host never share a login; the cluster port serves no UI',
     await t.assert.rejects(getJson(session, path, b!.uuid), { code: 'ERR_ROUTE_NOT_FOUND' }, path);
   }
 });
+
+test('changing the password needs the current one and ends every other session', async (t: TestContext) => {
+  const node = await oneNode(t);
+  const web = WebClient.of(node.daemon);
+  await web.setup(node.daemon);
+  const other = new WebClient(node.daemon.web!.url());
+  await other.login();
+  const NEW = 'another long password';
+  const wrong = await web.post('/api/password', { password: 'not it', newPassword: NEW });
+  t.assert.strictEqual(wrong.json.error.code, 'ERR_WEB_PASSWORD');
+  const short = await web.post('/api/password', { password: PASSWORD, newPassword: 'short' });
+  t.assert.strictEqual(short.json.error.code, 'ERR_BAD_REQUEST');
+  t.assert.strictEqual((await other.get('/api/host')).status, 200, 'nothing changed yet');
+
+  const changed = await web.post('/api/password', { password: PASSWORD, newPassword: NEW });
+  t.assert.strictEqual(changed.status, 200);
+  web.csrf = changed.json.csrf;
+  t.assert.strictEqual((await web.get('/api/host')).status, 200, 'this browser stays logged in');
+  t.assert.strictEqual((await other.get('/api/host')).json.error.code, 'ERR_WEB_LOGIN_REQUIRED');
+  t.assert.strictEqual((await other.login(PASSWORD)).json.error.code, 'ERR_WEB_PASSWORD');
+  t.assert.strictEqual((await other.login(NEW)).status, 200);
+  const sets = (await auditLines(node.home)).filter((l) => l['action'] === 'web-password-set');
+  t.assert.strictEqual(sets.length, 2);
+});

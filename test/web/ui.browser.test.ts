@@ -133,6 +133,8 @@ test('two nodes pair through their web UIs; a file goes up from the browser and 
   await download.saveAs(saved);
   t.assert.strictEqual(download.suggestedFilename(), 'film.mkv');
   t.assert.ok((await readFile(saved)).equals(data), 'the saved file is byte-identical');
+  await row.locator(sel('file-forget')).click();
+  await row.locator(sel('file-save')).waitFor({ state: 'hidden' });
 
   await pageA.locator(sel('logout')).click();
   await pageA.locator(sel('login-password')).waitFor();
@@ -277,6 +279,17 @@ test('the Key Manager generates and activates a key pair and removes a trusted c
   await waitFor(async () => (await row.count()) === 0);
   t.assert.strictEqual(a!.daemon.trust.get(b!.uuid), undefined, 'removed at once');
   await screenshot(page, '5c-key-manager-after');
+
+  const NEW = 'a brand new password';
+  await page.locator(sel('password-current')).fill(PASSWORD);
+  await page.locator(sel('password-new')).fill(NEW);
+  await page.locator(sel('password-repeat')).fill(NEW);
+  await page.locator(sel('password-change')).click();
+  await page.getByText('The password was changed').waitFor();
+  await page.locator(sel('logout')).click();
+  await page.locator(sel('login-password')).fill(NEW);
+  await page.locator(sel('login-submit')).click();
+  await page.locator(sel('logout')).waitFor(); // logged in again, with the new password
   t.assert.deepStrictEqual(unexpected(errors), []);
 });
 

@@ -47,6 +47,8 @@ const T = {
   health: 'Health tells whether every piece of a file still has its copies on the other computers.',
   jobs: 'Uploads and downloads run in the background. You can leave this page; they go on.',
   untrustedIndex: 'Warning: its index is not signed by a computer this one trusts.',
+  adminPassword:
+    'The password of this page. Changing it logs out every other browser that is logged in here.',
 };
 
 // ---------------------------------------------------------------- DOM helpers
@@ -871,7 +873,43 @@ function pageKeys(main, signal) {
     p('lead', T.keysLead),
     ownKeys(signal),
     remoteKeys(signal),
+    adminPassword(),
   );
+}
+
+/** Changing the admin password: the current one, then the new one twice. Other sessions end. */
+function adminPassword() {
+  const current = h('input', {
+    type: 'password',
+    test: 'password-current',
+    autocomplete: 'current-password',
+  });
+  const fresh = h('input', { type: 'password', test: 'password-new', autocomplete: 'new-password' });
+  const repeat = h('input', { type: 'password', test: 'password-repeat', autocomplete: 'new-password' });
+  const submit = button('Change the password', 'password-change', 'submit');
+  const said = note('ok');
+  const form = h(
+    'form',
+    { class: 'card stack' },
+    h('h2', 'Admin password'),
+    p('hint', T.adminPassword),
+    field('Current password', current),
+    field('New password', fresh, 'At least 10 characters.'),
+    field('Repeat the new password', repeat),
+    h('div', { class: 'row' }, submit),
+    said,
+  );
+  const run = async () => {
+    say(said, '');
+    need(fresh.value.length >= 10, 'The new password needs at least 10 characters.');
+    need(fresh.value === repeat.value, 'The two new passwords are not the same.');
+    const answer = await api('POST', '/api/password', { password: current.value, newPassword: fresh.value });
+    state.csrf = answer.csrf;
+    for (const input of [current, fresh, repeat]) input.value = '';
+    say(said, 'The password was changed. Everyone else logged in to this page was logged out.');
+  };
+  form.addEventListener('submit', action(form, submit, 'Saving…', run));
+  return form;
 }
 
 function keyRow(key, onActivate) {
@@ -1211,15 +1249,16 @@ function healthView(result) {
   ];
 }
 
-function fileRow(file, queue, onDownload) {
+function fileRow(file, queue, onDownload, onForget) {
   const td = cells(7);
   td[1].className = 'nowrap';
   const health = h('div');
   const check = button('Check', 'file-check', () => queue.add(row.item.id), 'small');
   const download = button('Download', 'file-download', () => onDownload(row.item, download));
   const save = h('a', { class: 'button', test: 'file-save' }, 'Save');
+  const forget = button('Remove the saved copy', 'file-forget', () => onForget(row.item, forget), 'small');
   td[5].append(health, check);
-  td[6].append(h('div', { class: 'row tight' }, download, save));
+  td[6].append(h('div', { class: 'row tight' }, download, save, forget));
   const row = {
     el: h('tr', { test: 'file-row', 'data-id': file.id }, td),
     update(f) {
@@ -1232,6 +1271,7 @@ function fileRow(file, queue, onDownload) {
       fill(health, healthView(result));
       check.disabled = result?.state === 'checking' || result?.state === 'waiting';
       save.hidden = !f.downloaded;
+      forget.hidden = !f.downloaded;
       save.setAttribute('href', `/api/files/${enc(f.id)}/content`);
       save.setAttribute('download', f.name);
     },
@@ -1242,7 +1282,12 @@ function fileRow(file, queue, onDownload) {
 function filesSection(signal, onJob) {
   const headers = ['Name', 'Size', 'Uploaded', 'Copies', 'Stored on', 'Health', 'Actions'];
   const rows = tableList(headers, 'No file was uploaded from this computer yet.', (f) =>
-    fileRow(f, queue, (item, btn) => action(el, btn, 'Starting…', () => download(item))()),
+    fileRow(
+      f,
+      queue,
+      (item, btn) => action(el, btn, 'Starting…', () => download(item))(),
+      (item, btn) => action(el, btn, 'Removing…', () => forget(item))(),
+    ),
   );
   const said = note('ok');
   const el = card('Files uploaded from this computer', p('hint', T.health), rows.el, said);
@@ -1255,6 +1300,14 @@ function filesSection(signal, onJob) {
       `Fetching “${file.name}” from the other computers. When it is done, a Save button appears next to it.`,
     );
     onJob();
+  };
+  const forget = async (file) => {
+    await api('DELETE', `/api/files/${enc(file.id)}/content`);
+    say(
+      said,
+      `The copy of “${file.name}” saved on this computer was removed. The file stays in the cluster.`,
+    );
+    await load();
   };
   const load = serial(async () => {
     try {
