@@ -35,16 +35,27 @@ async function setUp(page: Page, node: TestNode): Promise<void> {
   await page.locator(sel('own-pairing')).waitFor();
 }
 
-/** Pastes a pairing string on the Host setup page, checks the fingerprint, trusts with the password. */
-async function trust(t: TestContext, page: Page, pairing: string, fingerprint: string): Promise<void> {
-  await page.locator(sel('nav-host')).click();
-  await page.locator(sel('paste-pairing')).fill(pairing);
-  await page.locator(sel('check-pairing')).click();
-  await page.locator(sel('pairing-preview')).waitFor();
-  t.assert.strictEqual(await text(page.locator(sel('preview-fingerprint'))), fingerprint);
-  await page.locator(sel('trust-peer')).click();
-  await page.locator(sel('reauth-password')).fill(PASSWORD);
-  await page.locator(sel('reauth-ok')).click();
+/**
+ * Copies `from`'s pairing string with its Copy button and pastes it (Ctrl+V) on `to`'s Host setup
+ * page, checks that the preview shows `from`'s fingerprint, and trusts it with the password.
+ */
+async function pair(t: TestContext, from: Page, to: Page): Promise<void> {
+  await from.locator(sel('nav-host')).click();
+  const own = await from.locator(sel('own-pairing')).inputValue();
+  const fingerprint = await text(from.locator(sel('own-fingerprint')));
+  await from.locator(sel('copy-pairing')).click();
+  t.assert.strictEqual(await from.evaluate(() => navigator.clipboard.readText()), own);
+  await to.bringToFront();
+  await to.locator(sel('nav-host')).click();
+  await to.locator(sel('paste-pairing')).focus();
+  await to.keyboard.press('ControlOrMeta+V');
+  t.assert.strictEqual(await to.locator(sel('paste-pairing')).inputValue(), own);
+  await to.locator(sel('check-pairing')).click();
+  await to.locator(sel('pairing-preview')).waitFor();
+  t.assert.strictEqual(await text(to.locator(sel('preview-fingerprint'))), fingerprint);
+  await to.locator(sel('trust-peer')).click();
+  await to.locator(sel('reauth-password')).fill(PASSWORD);
+  await to.locator(sel('reauth-ok')).click();
 }
 
 async function text(locator: Locator): Promise<string> {
@@ -77,13 +88,9 @@ test('two nodes pair through their web UIs; a file goes up from the browser and 
   const errorsB = watchErrors(pageB);
   await setUp(pageB, b!);
 
-  // A's pairing string, taken with the page's Copy button, goes into B.
-  const ownA = await pageA.locator(sel('own-pairing')).inputValue();
-  const fingerprintA = await text(pageA.locator(sel('own-fingerprint')));
-  await pageA.getByRole('button', { name: 'Copy' }).first().click();
-  t.assert.strictEqual(await pageA.evaluate(() => navigator.clipboard.readText()), ownA);
+  // A's pairing string, taken with the page's Copy button, is pasted into B's page.
+  await pair(t, pageA, pageB);
   await screenshot(pageA, '2-host-setup');
-  await trust(t, pageB, ownA, fingerprintA);
   await pageB.locator(`${sel('peer-row')}[data-uuid="${a!.uuid}"]`).waitFor();
   await waitFor(async () => /one way/i.test(await peerStatus(pageB, a!.uuid)));
   await screenshot(pageB, '3-host-setup-one-way');
@@ -91,9 +98,7 @@ test('two nodes pair through their web UIs; a file goes up from the browser and 
   t.assert.strictEqual(a!.daemon.trust.get(b!.uuid), undefined, 'one direction only so far');
 
   // And B's into A: now both pages say "paired both ways".
-  const ownB = await pageB.locator(sel('own-pairing')).inputValue();
-  const fingerprintB = await text(pageB.locator(sel('own-fingerprint')));
-  await trust(t, pageA, ownB, fingerprintB);
+  await pair(t, pageB, pageA);
   await waitFor(async () => /both ways/i.test(await peerStatus(pageA, b!.uuid)));
   await waitFor(async () => /both ways/i.test(await peerStatus(pageB, a!.uuid)));
   await screenshot(pageA, '4-host-setup-paired');
