@@ -846,7 +846,9 @@ function pairedRow(first) {
     status.className = `badge ${kind}`;
     status.textContent = text(labelOf(peer));
     status.dataset.pairing = peer.pairing;
-    detail.textContent = peer.detail ?? '';
+    // The technical reason helps only when the state itself does not say what to do.
+    const unclear = peer.pairing === 'unknown' || peer.pairing === 'mismatch';
+    detail.textContent = unclear ? (peer.detail ?? '') : '';
   };
   return { el, update };
 }
