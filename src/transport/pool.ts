@@ -119,6 +119,7 @@ export class PeerPool {
       throw new ArozError('ERR_PEER_UNREACHABLE', `No address is known for node "${nodeUuid}"`);
     }
     const answers: string[] = [];
+    let refused = false; // some address answered, and that node does not trust this one
     for (const address of addresses) {
       try {
         const session = await dialPeer({
@@ -137,9 +138,12 @@ export class PeerPool {
         if (!(err instanceof ArozError)) throw err;
         this.#options.onDial?.(nodeUuid, address, err);
         answers.push(`${address.host}:${address.port}: ${err.message} (${err.code})`);
+        refused ||= err.reason === 'refused-by-peer';
         if (addresses.length === 1) throw err;
       }
     }
-    throw new ArozError('ERR_PEER_UNREACHABLE', `Cannot reach node "${nodeUuid}": ${answers.join('; ')}`);
+    throw new ArozError('ERR_PEER_UNREACHABLE', `Cannot reach node "${nodeUuid}": ${answers.join('; ')}`, {
+      ...(refused ? { reason: 'refused-by-peer' } : {}),
+    });
   }
 }

@@ -21,6 +21,9 @@ import type { WebAuth } from './auth.ts';
 import { type WebRequest, type WebRoutes, WebStatus } from './server.ts';
 import { contentDisposition, stageUpload, uploadsDir } from './upload.ts';
 
+/** How long a "one way so far" or "key mismatch" verdict outlives probes that reach nobody. */
+const VERDICT_MS = 60_000;
+
 function text(body: Record<string, unknown>, name: string): string {
   const value = body[name];
   if (typeof value !== 'string') throw new ArozError('ERR_BAD_REQUEST', `A "${name}" string is needed`);
@@ -79,6 +82,23 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
       throw err;
     }
   };
+
+  /**
+   * A peer that refused this node (or showed another key) is not dialled again at once: the address
+   * book backs off, and the next probe says only "unreachable". Such a verdict is kept for a minute
+   * so the page does not flicker between "one way so far" and "not reachable".
+   */
+  const verdicts = new Map<string, { pairing: string; at: number }>();
+  const stickyPairing = (nodeUuid: string, pairing: string): string => {
+    const before = verdicts.get(nodeUuid);
+    if (pairing === 'unknown' && before !== undefined && Date.now() - before.at < VERDICT_MS) {
+      return before.pairing;
+    }
+    if (pairing === 'one-way' || pairing === 'mismatch') verdicts.set(nodeUuid, { pairing, at: Date.now() });
+    else verdicts.delete(nodeUuid);
+    return pairing;
+  };
+  daemon.trust.on('removed', (peer) => verdicts.delete(peer.nodeUuid));
 
   return {
     'GET /api/session': {
@@ -190,14 +210,16 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
             const seen = await probe(daemon, peer, signal);
             const reason = 'reason' in seen ? seen.reason : null;
             const code = 'code' in seen ? seen.code : null;
-            const pairing =
+            const pairing = stickyPairing(
+              peer.nodeUuid,
               seen.state === 'online'
                 ? 'both'
                 : reason === 'refused-by-peer'
                   ? 'one-way'
                   : code === 'ERR_PEER_UNTRUSTED'
                     ? 'mismatch'
-                    : 'unknown';
+                    : 'unknown',
+            );
             return {
               ...peerJson(peer),
               fingerprintGrouped: groupFingerprint(peer.fingerprint),

@@ -237,6 +237,9 @@ test('trusting and removing a key need the password again, and are audited', asy
   t.assert.strictEqual(a!.daemon.trust.get(b!.uuid)?.fingerprint, key.fingerprint);
   const listed = await web.get('/api/peers');
   t.assert.strictEqual(listed.json.peers[0].pairing, 'one-way', 'b does not trust a yet');
+  // B stops: a probe now reaches nobody, and the page keeps the last verdict instead of flickering.
+  await b!.daemon.close();
+  t.assert.strictEqual((await web.get('/api/peers')).json.peers[0].pairing, 'one-way');
 
   const remove = (body: unknown) => web.request('DELETE', `/api/peers/${b!.uuid}`, { body });
   t.assert.strictEqual((await remove({})).json.error.code, 'ERR_WEB_PASSWORD');
