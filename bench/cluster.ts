@@ -1,28 +1,4 @@
-/**
- * `npm run bench:cluster [-- --size 1GiB --size 4GiB] [--chunk-size 64MiB] [--dir DIR] [--cpu-prof]`:
- * three arozdfs nodes as separate processes (`arozdfs serve` on 127.0.0.2–4, like `demo`), one file
- * per SIZE (default 1 GiB, then 4 GiB, each with fresh node processes), 2 copies. Measured in the
- * same run, on the same disk:
- *
- * 1. `dd if=FILE of=… bs=1M conv=fdatasync`, twice at once (the bytes of two copies: the disk limit);
- * 2. the plain upload pipeline (bench/cluster-plain.ts: TLS + SHA-256 + write + fdatasync to two
- *    receivers at once) and the plain download pipeline (read + TLS + SHA-256 + write);
- * 3. arozdfs upload from alpha with the cluster list [beta, gamma] — every chunk to both, the same
- *    work as the plain pipeline — then download on alpha (which holds none of it);
- * 4. a second upload with the default cluster list (all three nodes) while status is polled: GET
- *    /v1/node on alpha's cluster port (with a trusted probe identity) and GET /v1/jobs on its control
- *    socket every 20 ms, and `arozdfs jobs list` run as a whole process over and over;
- * 5. per phase and node process: peak RSS (VmHWM, reset before each phase), peak private memory
- *    (RssAnon, sampled), CPU seconds (all threads), and process.memoryUsage() at its end (through
- *    bench/memory-report.ts, loaded into each node).
- *
- * Prints MB/s (decimal, file bytes per second), ratios to the plain pipelines, CPU seconds per GiB,
- * memory, latency percentiles and the targets (upload/download ≥ 80 % of plain, RSS < 100 MiB,
- * status p99 < 50 ms) — bench/cluster-report.ts. `--cpu-prof` profiles the node processes and prints
- * where their time went (bench/cpu-profile.ts). Never asserts (DESIGN.md §11).
- */
-import { randomFillSync } from 'node:crypto';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,6 +25,7 @@ import {
 } from './cluster-probes.ts';
 import { type Figures, type PerPhase, PHASES, type Phase, report } from './cluster-report.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
+import { writeRandomFile } from './random-file.ts';
 
 const MiB = 1024 * 1024;
 const { values } = parseArgs({
@@ -65,21 +42,6 @@ const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
-
-async function writeRandom(path: string, size: number): Promise<void> {
-  const fh = await open(path, 'w');
-  const buffer = randomFillSync(Buffer.allocUnsafeSlow(16 * MiB));
-  try {
-    for (let at = 0; at < size; at += MiB) {
-      const k = (at / MiB) % 16;
-      randomFillSync(buffer, k * MiB, 4096); // no two MiB alike, cheaply
-      await fh.write(buffer, k * MiB, Math.min(MiB, size - at), at);
-    }
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /** Submits a job to the node of `home` and waits for it; throws unless it is done. */
 async function runJob(home: string, kind: 'upload' | 'download', params: Record<string, unknown>) {
@@ -160,7 +122,7 @@ async function measure(size: number): Promise<Figures> {
     const work = cluster.root;
     const file = join(work, 'data.bin');
     say(`${formatSize(size)}: writing the file in ${work}…`);
-    await writeRandom(file, size);
+    await writeRandomFile(file, size);
     say('  dd twice at once…');
     const dd = await ddTwice(file, work);
     say('  plain TLS pipelines…');

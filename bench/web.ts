@@ -1,23 +1,3 @@
-/**
- * `npm run bench:web [-- --size 1GiB] [--rounds 3] [--dir DIR]`: the web UI's browser-upload path.
- * Two daemons, alpha (127.0.0.2, web UI on 127.0.0.2) and beta (127.0.0.3), paired both ways,
- * discovery off, run in this process together with the HTTP client that plays the browser — one
- * process, one event loop (plus libuv's thread pool), on loopback only. Per round, on the same disk:
- *
- * 1. staging: `PUT /api/upload` with the file streamed from disk (createReadStream, 1 MiB reads, as a
- *    browser streams a File), first byte to the 202 answer — against copying the same file to a new
- *    file with a stream pipeline (createReadStream → FileHandle.createWriteStream, 1 MiB pieces) and
- *    datasync;
- * 2. end to end: PUT start to the upload job `done` (GET /api/jobs every 100 ms) — against the same
- *    upload (copies 2, shift 1, default chunk size, both nodes) submitted as a job for the file already
- *    on disk (daemon.jobs.submit + jobs.wait), so the ratio shows what staging costs;
- * 3. peak RSS of this process per phase (VmHWM reset before each one through /proc/self/clear_refs,
- *    read with process.resourceUsage().maxRSS) — it holds the client and both daemons.
- *
- * Prints MB/s (decimal, file bytes per second) per round and the medians. Never asserts (DESIGN.md
- * §11). Everything is made in one temporary folder, removed at the end, on failure and on Ctrl-C.
- */
-import { randomFillSync } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,12 +6,13 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { initHome } from '../src/home/init.ts';
-import { NodeHome } from '../src/home/open.ts';
+import { pairHomes } from '../src/home/pair.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { Daemon } from '../src/node/daemon.ts';
 import { formatSize, parseSize } from '../src/size.ts';
 import { uploadsDir } from '../src/web/upload.ts';
 import { WebClient } from '../test/helpers/web.ts';
+import { writeRandomFile } from './random-file.ts';
 
 const MiB = 1024 * 1024;
 const TMPFS_MAGIC = 0x01021994;
@@ -56,35 +37,6 @@ const median = (xs: number[]) => {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
-
-async function writeRandom(path: string): Promise<void> {
-  const fh = await open(path, 'w');
-  const buffer = randomFillSync(Buffer.allocUnsafeSlow(16 * MiB));
-  try {
-    for (let at = 0; at < size; at += MiB) {
-      const k = (at / MiB) % 16;
-      randomFillSync(buffer, k * MiB, 4096); // no two MiB alike, cheaply
-      await fh.write(buffer, k * MiB, Math.min(MiB, size - at), at);
-    }
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Pairs every home with every other one (both ways), as a person would with `peers add`. */
-async function pairAll(homes: string[]): Promise<void> {
-  const opened = await Promise.all(homes.map((h) => NodeHome.open(h)));
-  const keys = await Promise.all(opened.map((h) => h.activeKeyPair()));
-  for (const [i, home] of opened.entries()) {
-    const trust = await home.trustStore();
-    for (const [j, other] of opened.entries()) {
-      if (i === j) continue;
-      const peer = { nodeUuid: other.config.nodeUuid, key: keys[j]!, label: other.config.name };
-      await home.addPeer(trust, peer, 'cli');
-    }
-  }
-}
 
 /** This process's peak RSS over the whole run, in bytes (the phases reset the kernel's figure). */
 let runPeak = 0;
@@ -180,7 +132,7 @@ try {
   if ((await statfs(work)).type === TMPFS_MAGIC) say(`warning: ${work} is on a tmpfs`);
   const homes = [join(work, 'alpha'), join(work, 'beta')];
   for (const home of homes) await initHome(home, { name: home.endsWith('alpha') ? 'alpha' : 'beta' });
-  await pairAll(homes);
+  await pairHomes(homes);
   const alpha = await Daemon.start({
     home: homes[0]!,
     listen: '127.0.0.2:0',
@@ -197,7 +149,7 @@ try {
 
   const file = join(work, 'data.bin');
   say(`writing ${formatSize(size)} of random bytes to ${file}…`);
-  await writeRandom(file);
+  await writeRandomFile(file, size);
   out(
     `bench:web — ${formatSize(size)}, ${rounds} round(s), in ${work}\n` +
       `  one process (pid ${process.pid}) holds the HTTP client that plays the browser, daemon alpha ` +

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ArozError, type ErrorCode, fromSystemError } from '../errors.ts';
 import { initHome } from '../home/init.ts';
-import { NodeHome } from '../home/open.ts';
+import { pairHomes } from '../home/pair.ts';
 import { isErrorCode } from '../transport/wire.ts';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
@@ -84,24 +84,11 @@ export class LocalCluster {
         };
         cluster.nodes.push(node);
       }
-      await cluster.#pairAll();
+      await pairHomes(cluster.nodes.map((n) => n.home));
       return cluster;
     } catch (err) {
       await cluster.destroy();
       throw err;
-    }
-  }
-
-  async #pairAll(): Promise<void> {
-    const homes = await Promise.all(this.nodes.map((n) => NodeHome.open(n.home)));
-    const keys = await Promise.all(homes.map((h) => h.activeKeyPair()));
-    for (const [i, home] of homes.entries()) {
-      const trust = await home.trustStore();
-      for (const [j, other] of homes.entries()) {
-        if (i === j) continue;
-        const peer = { nodeUuid: other.config.nodeUuid, key: keys[j]!, label: other.config.name };
-        await home.addPeer(trust, peer, 'cli');
-      }
     }
   }
 

@@ -103,7 +103,7 @@ export const register: Register = (program, action) => {
     .command('serve')
     .description('run the node until Ctrl-C or SIGTERM')
     .option('--listen <host:port>', 'cluster address (default: node.json, else 0.0.0.0:7420)')
-    .option('--web <host:port|off>', `web UI address (default ${'127.0.0.1:7421'}; not loopback: HTTPS)`)
+    .option('--web <host:port|off>', `web UI address (default ${DEFAULT_WEB}; not loopback: HTTPS)`)
     .option('--web-tls', 'serve the web UI over HTTPS on a loopback address too')
     .option('--store <dir...>', 'an extra chunk store folder, e.g. on an external disk (repeatable)')
     .option('--peer <uuid@host:port...>', 'a static address of a paired node (repeatable)')

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initHome } from '../home/init.ts';
 import type { Register } from './context.ts';
-import { runDaemon } from './serve.ts';
+import { DEFAULT_WEB, runDaemon } from './serve.ts';
 
 export const register: Register = (program, action) => {
   program
@@ -15,7 +15,7 @@ export const register: Register = (program, action) => {
     .description('init on first run, then serve with the defaults (what `npm start` runs)')
     .option('--listen <host:port>', 'cluster address (default: node.json, else 0.0.0.0:7420)')
     .option('--no-discovery', 'do not announce or browse on the LAN')
-    .option('--web <host:port|off>', 'web UI address (default 127.0.0.1:7421; not loopback: HTTPS)')
+    .option('--web <host:port|off>', `web UI address (default ${DEFAULT_WEB}; not loopback: HTTPS)`)
     .option('--mdns-interface <ip>', 'announce and browse only on the interface with this address')
     .action(
       action<[], { listen?: string; discovery?: boolean; mdnsInterface?: string; web?: string }>(

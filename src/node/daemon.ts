@@ -13,7 +13,6 @@ import { ArozError } from '../errors.ts';
 import type { AuditSource } from '../home/audit.ts';
 import { NodeHome } from '../home/open.ts';
 import { JobManager } from '../jobs/index.ts';
-import { isFinished } from '../jobs/types.ts';
 import { makeNodeCertificate } from '../keys/certificate.ts';
 import type { KeyPair } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
@@ -26,7 +25,7 @@ import { WebAuth } from '../web/auth.ts';
 import { isLoopback } from '../web/guard.ts';
 import { webRoutes } from '../web/routes.ts';
 import { WebServer } from '../web/server.ts';
-import { removeStaged, sweepStaged } from '../web/upload.ts';
+import { tidyStaging } from '../web/upload.ts';
 import { type NodeInfo, nodeApi } from './api.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { controlRoutes } from './control-routes.ts';
@@ -132,8 +131,6 @@ export class Daemon {
     const keyPair = await home.activeKeyPair();
     const { certPem, keyPem } = await makeNodeCertificate(home.config.nodeUuid, keyPair);
     const identity = { nodeUuid: home.config.nodeUuid, certPem, keyPem };
-    const web = options.web === undefined || options.web === false ? undefined : options.web;
-    const webAt = web === undefined ? undefined : parseHostPort(web.address, 'The web UI address');
     const trust = await home.trustStore();
     const stores = await openNodeStores(home, options.stores ?? []);
     let daemon: Daemon | undefined;
@@ -161,12 +158,14 @@ export class Daemon {
     });
     const control = new ControlServer(options.home, {});
     daemon = new Daemon({ home, trust, stores, server, pool, control, log, options });
-    if (web !== undefined && webAt !== undefined) {
+    if (options.web !== undefined && options.web !== false) {
+      const { web } = options;
+      const at = parseHostPort(web.address, 'The web UI address');
       const auth = await WebAuth.open(home.paths.addc);
       daemon.web = new WebServer({
-        host: webAt.host,
-        port: webAt.port,
-        tls: web.tls === true || !isLoopback(webAt.host) ? { certPem, keyPem } : undefined,
+        host: at.host,
+        port: at.port,
+        tls: web.tls === true || !isLoopback(at.host) ? { certPem, keyPem } : undefined,
         nodeUuid: home.config.nodeUuid,
         auth,
         routes: webRoutes(daemon, auth),
@@ -192,15 +191,7 @@ export class Daemon {
     await this.server.start();
     await this.cluster.start();
     await this.jobs.start();
-    await sweepStaged(this, this.jobs.list());
-    this.jobs.on('change', (record) => {
-      const file = record.params['file'];
-      if (record.kind === 'upload' && isFinished(record.state) && typeof file === 'string') {
-        removeStaged(this, file).catch((err: unknown) =>
-          this.#log(`Cannot remove "${file}": ${String(err)}`),
-        );
-      }
-    });
+    await tidyStaging(this, this.#log);
     await this.web?.start();
     this.trust.on('removed', (peer) => {
       this.server.dropPeer(peer.nodeUuid);

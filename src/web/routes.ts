@@ -8,7 +8,8 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ensureDir } from '../durable/index.ts';
-import { ArozError, isProgrammingError } from '../errors.ts';
+import { ArozError, isArozError, isProgrammingError } from '../errors.ts';
+import type { AuditAction } from '../home/audit.ts';
 import { type IndexFile, readIndexFile } from '../index-file/index.ts';
 import { groupFingerprint } from '../keys/fingerprint.ts';
 import { formatPairing, parsePastedPeer } from '../keys/pairing.ts';
@@ -17,7 +18,7 @@ import { checkWithDaemon } from '../node/check.ts';
 import { discovered, peerJson, probe } from '../node/control-routes.ts';
 import type { Daemon } from '../node/daemon.ts';
 import { assertUuid } from '../uuid.ts';
-import type { WebAuth } from './auth.ts';
+import type { Session, WebAuth } from './auth.ts';
 import { type WebRequest, type WebRoutes, WebStatus } from './server.ts';
 import { contentDisposition, stageUpload, uploadsDir } from './upload.ts';
 
@@ -69,18 +70,28 @@ async function isDownloaded(daemon: Daemon, index: IndexFile): Promise<boolean> 
 }
 
 export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
-  const audit = (entry: Parameters<Daemon['home']['audit']>[0]) => daemon.home.audit(entry);
+  /** An audit line for something the web UI's admin did (or failed to do). */
+  const audit = (request: WebRequest, action: AuditAction) =>
+    daemon.home.audit({ action, fingerprint: null, from: 'web', client: request.client });
 
-  /** The password again, for trust and key changes. */
-  const reauth = async (request: WebRequest, body: Record<string, unknown>) => {
+  /** Runs a password check (a login, or the password again for a change); a wrong one is audited. */
+  const checked = async <T>(request: WebRequest, work: () => Promise<T>): Promise<T> => {
     try {
-      await auth.verify(request.client, body['password']);
+      return await work();
     } catch (err) {
-      if (err instanceof ArozError && err.code === 'ERR_WEB_PASSWORD') {
-        await audit({ action: 'web-login-failed', fingerprint: null, from: 'web', client: request.client });
-      }
+      if (isArozError(err, 'ERR_WEB_PASSWORD')) await audit(request, 'web-login-failed');
       throw err;
     }
+  };
+
+  /** The password again, for trust and key changes. */
+  const reauth = (request: WebRequest, body: Record<string, unknown>) =>
+    checked(request, () => auth.verify(request.client, body['password']));
+
+  /** Starts a session: its cookie, and the CSRF token the page sends with every change. */
+  const loggedIn = (request: WebRequest, session: Session) => {
+    request.login(session);
+    return { loggedIn: true, csrf: session.csrf };
   };
 
   /**
@@ -116,9 +127,8 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
       handler: async (request) => {
         const body = await request.json();
         const session = await auth.setup(request.client, body['token'], body['password']);
-        await audit({ action: 'web-password-set', fingerprint: null, from: 'web', client: request.client });
-        request.login(session);
-        return { loggedIn: true, csrf: session.csrf };
+        await audit(request, 'web-password-set');
+        return loggedIn(request, session);
       },
     },
 
@@ -126,22 +136,9 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
       public: true,
       handler: async (request) => {
         const body = await request.json();
-        try {
-          const session = await auth.login(request.client, body['password']);
-          await audit({ action: 'web-login', fingerprint: null, from: 'web', client: request.client });
-          request.login(session);
-          return { loggedIn: true, csrf: session.csrf };
-        } catch (err) {
-          if (err instanceof ArozError && err.code === 'ERR_WEB_PASSWORD') {
-            await audit({
-              action: 'web-login-failed',
-              fingerprint: null,
-              from: 'web',
-              client: request.client,
-            });
-          }
-          throw err;
-        }
+        const session = await checked(request, () => auth.login(request.client, body['password']));
+        await audit(request, 'web-login');
+        return loggedIn(request, session);
       },
     },
 
@@ -445,9 +442,8 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
         const body = await request.json();
         await reauth(request, body);
         const session = await auth.changePassword(body['newPassword']);
-        await audit({ action: 'web-password-set', fingerprint: null, from: 'web', client: request.client });
-        request.login(session);
-        return { loggedIn: true, csrf: session.csrf };
+        await audit(request, 'web-password-set');
+        return loggedIn(request, session);
       },
     },
 

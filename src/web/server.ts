@@ -60,7 +60,7 @@ export interface WebRequest {
   logout(): void;
 }
 
-/** A JSON value to send (200), `{ status, body }`, or undefined when the route answered itself. */
+/** A JSON value to send (200), a WebStatus for another status, or undefined when the route answered itself. */
 export type WebAnswer = unknown;
 
 export interface WebRoute {

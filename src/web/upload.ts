@@ -7,10 +7,10 @@
  */
 import { type FileHandle, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ArozError, fromSystemError } from '../errors.ts';
 import { fileNameProblem } from '../index-file/index.ts';
-import type { JobRecord } from '../jobs/types.ts';
+import { isFinished } from '../jobs/types.ts';
 import type { Daemon } from '../node/daemon.ts';
 import { newUuid } from '../uuid.ts';
 
@@ -135,31 +135,33 @@ export async function stageUpload(
   }
 }
 
-/** Deletes the staging folder of a staged upload (after its job ended). */
-export async function removeStaged(daemon: Daemon, file: string): Promise<void> {
-  if (!isStaged(daemon, file)) return;
-  await rm(join(file, '..'), { recursive: true, force: true });
-}
-
-/** At start: staging folders no unfinished job refers to (a cut request, a crash) are removed. */
-export async function sweepStaged(daemon: Daemon, jobs: readonly JobRecord[]): Promise<void> {
+/**
+ * Keeps `<home>/uploads/` tidy: at start, removes the staging folders no unfinished job refers to (a
+ * request cut by a crash); from then on, removes an upload's folder when its job ends (done, failed,
+ * or cancelled, even before it ran). A job cut by shutdown stays queued and keeps its folder.
+ */
+export async function tidyStaging(daemon: Daemon, log: (line: string) => void): Promise<void> {
   const dir = uploadsDir(daemon);
   const kept = new Set(
-    jobs
-      .filter((j) => j.state === 'queued' || j.state === 'running')
+    daemon.jobs
+      .list()
+      .filter((j) => !isFinished(j.state))
       .map((j) => j.params['file'])
       .filter((f): f is string => typeof f === 'string' && isStaged(daemon, f))
-      .map((f) => join(f, '..')),
+      .map((f) => dirname(f)),
   );
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch {
-    return;
-  }
+  const entries = await readdir(dir).catch(() => [] as string[]);
   for (const entry of entries) {
     if (!kept.has(join(dir, entry))) await rm(join(dir, entry), { recursive: true, force: true });
   }
+  daemon.jobs.on('change', (record) => {
+    const file = record.params['file'];
+    if (record.kind !== 'upload' || !isFinished(record.state) || typeof file !== 'string') return;
+    if (!isStaged(daemon, file)) return;
+    rm(dirname(file), { recursive: true, force: true }).catch((err: unknown) =>
+      log(`Cannot remove "${dirname(file)}": ${String(err)}`),
+    );
+  });
 }
 
 /** `Content-Disposition` for a download: an ASCII fallback and the UTF-8 name (RFC 6266 / 8187). */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext } from 'node:test';
 import { initHome } from '../../src/home/init.ts';
-import { NodeHome } from '../../src/home/open.ts';
+import { pairHomes } from '../../src/home/pair.ts';
 import { Daemon, type DaemonOptions } from '../../src/node/daemon.ts';
 import { teardown, tmpDir } from './context.ts';
 
@@ -45,21 +45,7 @@ export function testnetTemplates(count: number): { homes(t: TestContext): Promis
 }
 
 /** Pairs every home with every other one (both ways), as a person would with `peers add`. */
-export async function pairAll(homes: string[]): Promise<void> {
-  const opened = await Promise.all(homes.map((h) => NodeHome.open(h)));
-  const keys = await Promise.all(opened.map((h) => h.activeKeyPair()));
-  for (const [i, home] of opened.entries()) {
-    const trust = await home.trustStore();
-    for (const [j, other] of opened.entries()) {
-      if (i === j) continue;
-      await home.addPeer(
-        trust,
-        { nodeUuid: other.config.nodeUuid, key: keys[j]!, label: other.config.name },
-        'cli',
-      );
-    }
-  }
-}
+export const pairAll = pairHomes;
 
 /** Starts a daemon per home on 127.0.0.(2+i) and tells each the others' addresses. */
 export async function startTestnet(
