@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import { encodeIndex, readIndexFile } from '../index-file/index.ts';
 import type { JobContext, JobRunner } from '../jobs/types.ts';
-import { defaultClusterList } from '../placement/index.ts';
+import { defaultClusterList, type NodeSpace } from '../placement/index.ts';
 import type { ChunkStore } from '../store/types.ts';
 import {
   DEFAULT_IDLE_MS,
@@ -138,24 +138,32 @@ async function removeUploadedCopies(daemon: Daemon, journal: FileUploadJournal, 
 }
 
 /**
- * Every trusted peer that answers now with an online store, plus this node when it has one. A peer
- * must answer a request, not only hold a connection: a frozen node keeps its live session open.
+ * Every trusted peer that answers now with an online store, plus this node when it has one, with the
+ * bytes each can take now (its stores' `free`: after the stores' reserved space and the puts in
+ * progress). A peer must answer a request, not only hold a connection: a frozen node keeps its live
+ * session open.
  */
-async function onlineNodes(daemon: Daemon, probeMs: number, signal: AbortSignal): Promise<string[]> {
-  const probes = daemon.trust.list().map(async (peer) => {
+async function onlineNodes(daemon: Daemon, probeMs: number, signal: AbortSignal): Promise<NodeSpace[]> {
+  const probes = daemon.trust.list().map(async (peer): Promise<NodeSpace | undefined> => {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(probeMs)]);
     try {
       const store = await connector(daemon, probeMs)(peer.nodeUuid, timeout);
-      return (await store.status({ signal: timeout })).online ? peer.nodeUuid : undefined;
+      const status = await store.status({ signal: timeout });
+      return status.online ? { node: peer.nodeUuid, free: bytes(status.free) } : undefined;
     } catch (err) {
       if (isProgrammingError(err)) throw err;
       return undefined; // unreachable, untrusted, timed out (or the job was cancelled: it stops next)
     }
   });
-  const peers = (await Promise.all(probes)).filter((u): u is string => u !== undefined);
-  const self = (await daemon.stores.status()).online ? [daemon.nodeUuid] : [];
+  const peers = (await Promise.all(probes)).filter((u) => u !== undefined);
+  const own = await daemon.stores.status();
+  const self = own.online ? [{ node: daemon.nodeUuid, free: bytes(own.free) }] : [];
   return [...self, ...peers];
 }
+
+/** A peer's free space as a whole number of bytes (anything else counts as none). */
+const bytes = (free: unknown): number =>
+  Number.isSafeInteger(free) && (free as number) > 0 ? (free as number) : 0;
 
 export function uploadRunner(daemon: Daemon): JobRunner {
   return async (raw, ctx: JobContext) => {
@@ -170,9 +178,10 @@ export function uploadRunner(daemon: Daemon): JobRunner {
     const journal = new FileUploadJournal(join(ctx.workDir, 'upload.journal'));
     let signed = false;
     try {
-      const nodes = await clusterList(daemon, raw['nodes'], journal, idleMs, ctx);
+      const { nodes, free } = await clusterList(daemon, raw['nodes'], journal, idleMs, ctx);
       const index = await uploadFile(file, {
         nodes,
+        ...(free !== undefined ? { free } : {}),
         ...(chunkSize !== undefined ? { chunkSize } : {}),
         ...(shift !== undefined ? { shift } : {}),
         ...(copies !== undefined ? { copies } : {}),
@@ -231,8 +240,9 @@ async function indexIdAt(path: string): Promise<string | undefined> {
 }
 
 /**
- * The cluster list of an upload: `--nodes` as given (each this node or a trusted peer), else the
- * list the interrupted run journaled (the nodes online now may differ), else every node online now.
+ * The cluster list of an upload: `--nodes` as given (each this node or a trusted peer), used in that
+ * order; else the list and free space the interrupted run journaled (the nodes online now may differ);
+ * else every node online now with its free space, for spread placement (docs/transfer.md).
  */
 async function clusterList(
   daemon: Daemon,
@@ -240,7 +250,7 @@ async function clusterList(
   journal: FileUploadJournal,
   idleMs: number | undefined,
   ctx: JobContext,
-): Promise<string[]> {
+): Promise<{ nodes: string[]; free?: number[] }> {
   if (Array.isArray(asked)) {
     const nodes = asked.map((n) => assertUuid(n, 'A node in --nodes'));
     for (const node of nodes) {
@@ -248,12 +258,19 @@ async function clusterList(
         throw new ArozError('ERR_PLACEMENT', `Node "${node}" in --nodes is not this node nor a trusted peer`);
       }
     }
-    return nodes;
+    return { nodes };
   }
   if (asked !== undefined) throw new ArozError('ERR_BAD_REQUEST', 'The nodes must be a list of node UUIDs');
   const earlier = ctx.resumed ? await journal.load() : undefined;
+  if (earlier !== undefined) {
+    const { nodes, free } = earlier.plan;
+    return free !== undefined ? { nodes, free } : { nodes };
+  }
   const probeMs = Math.min(PROBE_MS, idleMs ?? PROBE_MS);
-  return earlier?.plan.nodes ?? defaultClusterList(await onlineNodes(daemon, probeMs, ctx.signal));
+  const online = await onlineNodes(daemon, probeMs, ctx.signal);
+  const space = new Map(online.map(({ node, free }) => [node, free]));
+  const nodes = defaultClusterList(space.keys());
+  return { nodes, free: nodes.map((node) => space.get(node)!) };
 }
 
 export function downloadRunner(daemon: Daemon): JobRunner {

@@ -1,15 +1,28 @@
 /**
- * Placement: which node gets which copy of a chunk (DESIGN.md §8, docs/transfer.md). Pass p of chunk i
- * goes to `list[(i + p·x) mod n]`; the R passes land on R distinct nodes exactly when
- * `n / gcd(x mod n, n) ≥ R`. When a target cannot take its copy, the copy goes to
- * `list[(i + p·x + k) mod n]` for k = 1, 2, …, skipping nodes that already hold (or are receiving) the
- * chunk.
+ * Placement: which node gets which copy of a chunk (DESIGN.md §8, docs/transfer.md). Every chunk i has
+ * a list L_i of the cluster's nodes; pass p goes to `L_i[(p·x) mod n]`, and the R passes land on R
+ * distinct nodes exactly when `n / gcd(x mod n, n) ≥ R`. When a target cannot take its copy, the copy
+ * goes to `L_i[(p·x + k) mod n]` for k = 1, 2, …, skipping nodes that already hold (or are receiving)
+ * the chunk. With a list the person gives (`--nodes`), L_i is that list rotated by i — chunk i, pass p
+ * on `list[(i + p·x) mod n]` (`givenLists`); with the default list, L_i spreads the copies by file,
+ * chunk and free space (`spreadLists`, spread.ts).
  *
  * Pure: no I/O, no clock, no randomness. It must never place two copies of one chunk on one node, and
  * never silently accept a shift that would (checkPlacement refuses it, naming n, x and R).
  */
 import { ArozError } from '../errors.ts';
 import { MAX_COPIES } from '../index-file/types.ts';
+
+export { copyShares, type NodeSpace, spreadLists } from './spread.ts';
+
+/** Chunk i's list L_i: pass p of chunk i goes to `L_i[(p·x) mod n]`, its fallbacks follow L_i. */
+export type ChunkLists = (i: number) => readonly string[];
+
+/** The lists of a list the person gave: chunk i uses it rotated by i, so pass p is `list[(i + p·x) mod n]`. */
+export function givenLists(list: readonly string[]): ChunkLists {
+  const n = list.length;
+  return (i: number) => (n === 0 ? [] : Array.from({ length: n }, (_, k) => list[((i % n) + k) % n]!));
+}
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];

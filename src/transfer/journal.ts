@@ -24,6 +24,8 @@ export interface UploadPlan {
   file: { path: string; size: number; mtimeNs: string };
   chunkSize: number;
   nodes: string[];
+  /** Spread placement: the free bytes of each node of `nodes` (same order) that the lists came from. */
+  free?: number[];
   shift: number;
   copies: number;
   chunks: PlannedChunk[];
@@ -96,6 +98,8 @@ export const validRecord = {
       /^[0-9]{1,30}$/.test(file.mtimeNs) &&
       isCount(v.chunkSize) &&
       isUuidList(v.nodes) &&
+      (v.free === undefined ||
+        (Array.isArray(v.free) && v.free.length === v.nodes.length && v.free.every(isCount))) &&
       isCount(v.shift) &&
       isCount(v.copies) &&
       isCount(v.chunks)

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFully } from '../chunk/copy.ts';
 import type { OpenedFile } from '../chunk/files.ts';
 import { ArozError, isArozError } from '../errors.ts';
-import { fallbacks, target } from '../placement/index.ts';
+import { type ChunkLists, fallbacks, target } from '../placement/index.ts';
 import type { ChunkWriter, PutResult } from '../store/types.ts';
 import { answerOf, formatAnswer, idle, isFatal, sleep, throwIfAborted } from './idle.ts';
 import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
@@ -22,7 +22,8 @@ export interface UploadContext {
   /** The file as the user named it, quoted in messages. */
   path: string;
   source: OpenedFile;
-  list: readonly string[];
+  /** Each chunk's list: pass p on `lists(i)[(p·x) mod n]`, fallbacks after it (src/placement). */
+  lists: ChunkLists;
   shift: number;
   copies: number;
   nodes: RunNodes;
@@ -58,6 +59,7 @@ export class ChunkUpload {
   /** The node holding each pass's copy, once stored. */
   readonly holders: Array<string | undefined>;
   #ctx: UploadContext;
+  #list: readonly string[];
   #taken = new Set<string>();
   #failed = new Set<string>();
   #busy = new Map<string, number>();
@@ -65,6 +67,7 @@ export class ChunkUpload {
 
   constructor(ctx: UploadContext, planned: PlannedChunk, offset: number, size: number) {
     this.#ctx = ctx;
+    this.#list = ctx.lists(planned.i);
     this.i = planned.i;
     this.uuid = planned.uuid;
     this.offset = offset;
@@ -227,16 +230,17 @@ export class ChunkUpload {
   }
 
   *#candidates(pass: number, first: string | undefined): Generator<string, void, undefined> {
-    const { list, shift, nodes } = this.#ctx;
+    const { shift, nodes } = this.#ctx;
+    const list = this.#list;
     // Another pass still waiting for its own planned target keeps it: passes open concurrently.
     const plannedByOther = (node: string) =>
-      this.holders.some((h, q) => q !== pass && h === undefined && target(list, this.i, q, shift) === node);
+      this.holders.some((h, q) => q !== pass && h === undefined && target(list, 0, q, shift) === node);
     const skip = (node: string) =>
       this.#taken.has(node) || this.#failed.has(node) || nodes.isDead(node) || plannedByOther(node);
     if (first !== undefined && !skip(first)) yield first;
-    const planned = target(list, this.i, pass, shift);
+    const planned = target(list, 0, pass, shift);
     if (!skip(planned)) yield planned;
-    yield* fallbacks(list, this.i, pass, shift, skip);
+    yield* fallbacks(list, 0, pass, shift, skip);
   }
 
   /** On ERR_BUSY from `node`, waits and answers true while attempts remain. Rethrows fatal errors. */

@@ -5,7 +5,7 @@
  */
 import type { OpenedFile } from '../chunk/files.ts';
 import { ArozError } from '../errors.ts';
-import { targets } from '../placement/index.ts';
+import { type ChunkLists, givenLists, spreadLists, targets } from '../placement/index.ts';
 import { newUuid } from '../uuid.ts';
 import { idle } from './idle.ts';
 import { type CopyRecord, journalError, type UploadJournal, type UploadPlan } from './journal.ts';
@@ -17,15 +17,25 @@ export interface PlanRequest {
   path: string;
   chunkSize: number;
   nodes: readonly string[];
+  /** Spread placement: each node's free bytes (0: no copy), in the order of `nodes`. */
+  free: readonly number[] | undefined;
   shift: number;
   copies: number;
   journal: UploadJournal | undefined;
 }
 
+/** The chunk lists of a plan: spread by its index id and free space, or its nodes as given. */
+export function planLists(plan: UploadPlan): ChunkLists {
+  const { free } = plan;
+  if (free === undefined) return givenLists(plan.nodes);
+  const nodes = plan.nodes.map((node, k) => ({ node, free: free[k]! }));
+  return spreadLists(nodes, plan.indexId, plan.copies, plan.shift);
+}
+
 export async function planUpload(
   source: OpenedFile,
   want: PlanRequest,
-): Promise<{ plan: UploadPlan; records: Map<number, CopyRecord[]> }> {
+): Promise<{ plan: UploadPlan; lists: ChunkLists; records: Map<number, CopyRecord[]> }> {
   const count = Math.ceil(source.size / want.chunkSize);
   const mtimeNs = String(source.mtimeNs);
   const state = await want.journal?.load();
@@ -36,16 +46,19 @@ export async function planUpload(
       file: { path: want.path, size: source.size, mtimeNs },
       chunkSize: want.chunkSize,
       nodes: [...want.nodes],
+      ...(want.free !== undefined ? { free: [...want.free] } : {}),
       shift: want.shift,
       copies: want.copies,
-      chunks: Array.from({ length: count }, (_, i) => ({
-        i,
-        uuid: newUuid(),
-        targets: targets(want.nodes, i, want.shift, want.copies),
-      })),
+      chunks: [],
     };
+    const lists = planLists(plan);
+    plan.chunks = Array.from({ length: count }, (_, i) => ({
+      i,
+      uuid: newUuid(),
+      targets: targets(lists(i), 0, want.shift, want.copies),
+    }));
     await want.journal?.writePlan(plan);
-    return { plan, records: new Map() };
+    return { plan, lists, records: new Map() };
   }
   const { plan } = state;
   const same =
@@ -54,11 +67,13 @@ export async function planUpload(
     plan.shift === want.shift &&
     plan.copies === want.copies &&
     plan.nodes.length === want.nodes.length &&
-    plan.nodes.every((node, k) => node === want.nodes[k]);
+    plan.nodes.every((node, k) => node === want.nodes[k]) &&
+    plan.free?.length === want.free?.length &&
+    (plan.free ?? []).every((free, k) => free === want.free?.[k]);
   if (!same) {
     throw journalError(
       `of the upload of "${want.path}"`,
-      'was written for another upload (file, chunk size, nodes, shift or copies differ)',
+      'was written for another upload (file, chunk size, nodes, free space, shift or copies differ)',
     );
   }
   if (plan.file.size !== source.size || plan.file.mtimeNs !== mtimeNs) {
@@ -77,7 +92,7 @@ export async function planUpload(
     }
     records.set(record.i, [...(records.get(record.i) ?? []), record]);
   }
-  return { plan, records };
+  return { plan, lists: planLists(plan), records };
 }
 
 /**

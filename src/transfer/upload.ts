@@ -45,8 +45,15 @@ import { ChunkUpload, type Copy, type UploadContext } from './upload-chunk.ts';
 import { planUpload, removeCopies } from './upload-plan.ts';
 
 export interface UploadOptions extends TransferOptions {
-  /** The cluster list: distinct node UUIDs, in placement order. */
+  /** The cluster list: distinct node UUIDs, in placement order (see `free`). */
   nodes: readonly string[];
+  /**
+   * The free bytes of each node of `nodes`, in the same order (their stores' `free`). Given, the copies
+   * are spread: every chunk gets its own list from the index id and the free space, and a node with
+   * less free space than one chunk of the file gets no copy (docs/transfer.md). Absent, `nodes` is used
+   * in the order given: chunk i, pass p on `nodes[(i + p·x) mod n]`.
+   */
+  free?: readonly number[];
   /** Shift x (default 1). */
   shift?: number;
   /** Copies R of every chunk (default 2). */
@@ -65,6 +72,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
   const shift = options.shift ?? 1;
   const copies = options.copies ?? 2;
   const list = checkClusterList(options.nodes);
+  const free = checkFree(list, options.free);
   checkPlacement(list.length, shift, copies);
   const chunkSize = checkChunkSize(options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const uploader = assertUuid(options.self.nodeUuid, 'Uploading node UUID');
@@ -88,10 +96,12 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
         `${what}: chunk size ${chunkSize} would make ${count} chunks (at most ${INDEX_MAX_CHUNKS})`,
       );
     }
-    const { plan, records } = await planUpload(source, {
+    const room = free && roomFor(list, free, Math.min(chunkSize, source.size), copies, shift, what);
+    const { plan, lists, records } = await planUpload(source, {
       path: resolve(path),
       chunkSize,
       nodes: list,
+      free: room,
       shift,
       copies,
       journal: options.journal,
@@ -99,7 +109,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
     ctx = {
       path,
       source,
-      list,
+      lists,
       shift,
       copies,
       nodes: new RunNodes(options.connect, signal, idleMs),
@@ -162,6 +172,43 @@ function checkClusterList(nodes: readonly string[]): string[] {
     );
   }
   return list;
+}
+
+function checkFree(list: readonly string[], free: readonly number[] | undefined): number[] | undefined {
+  if (free === undefined) return undefined;
+  if (free.length !== list.length || !free.every((f) => Number.isSafeInteger(f) && f >= 0)) {
+    throw new ArozError(
+      'ERR_PLACEMENT',
+      `The free space must be one whole number ≥ 0 per node of the cluster list (${list.length})`,
+    );
+  }
+  return [...free];
+}
+
+/**
+ * The free space spread placement works with: a node that cannot take one chunk of this file (`need`
+ * bytes) counts as 0 and gets no copy. ERR_NOT_ENOUGH_NODES when fewer than R nodes have room;
+ * ERR_PLACEMENT when the shift does not fit the nodes that do.
+ */
+function roomFor(
+  list: readonly string[],
+  free: readonly number[],
+  need: number,
+  copies: number,
+  shift: number,
+  what: string,
+): number[] {
+  const room = free.map((f) => (f >= Math.max(1, need) ? f : 0));
+  const usable = room.filter((f) => f > 0).length;
+  if (usable < copies) {
+    const full = list.flatMap((node, k) => (room[k] === 0 ? [`"${node}" (${free[k]} bytes free)`] : []));
+    throw new ArozError(
+      'ERR_NOT_ENOUGH_NODES',
+      `${what}: ${copies} copies need ${copies} nodes with room for a chunk of ${need} bytes; only ${usable} of ${list.length} have it (full: ${full.join(', ')})`,
+    );
+  }
+  checkPlacement(usable, shift, copies);
+  return room;
 }
 
 /** Streams every chunk through the ring to its missing copies; returns the chunks and the file hash. */
