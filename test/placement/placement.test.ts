@@ -1,11 +1,15 @@
 import { type TestContext, test } from 'node:test';
 import fc from 'fast-check';
 import { isArozError } from '../../src/errors.ts';
+import { INDEX_MAX_CHUNKS, MAX_COPIES } from '../../src/index-file/index.ts';
 import {
   checkPlacement,
+  copyShares,
   defaultClusterList,
   distinctNodes,
   fallbacks,
+  givenLists,
+  spreadLists,
   target,
   targets,
 } from '../../src/placement/index.ts';
@@ -148,4 +152,191 @@ test('defaultClusterList() is the distinct nodes sorted by UUID, whatever the in
   const c = '2d8fac74-5e3f-4091-9c4d-7eaf3a6b9c12';
   t.assert.deepStrictEqual(defaultClusterList([c, a, b, a]), [a, b, c]);
   t.assert.deepStrictEqual(defaultClusterList([b, c, a]), defaultClusterList([a, c, b]));
+});
+
+test('givenLists(): chunk i, pass p on list i at (p·x) mod n is list[(i + p·x) mod n], as before', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.nat({ max: 1000 }),
+      fc.integer({ min: 1, max: 16 }),
+      fc.nat({ max: 100_000 }),
+      (n, x, r, i) => {
+        const list = nodes(n);
+        const mine = givenLists(list)(i);
+        return (
+          mine.length === n &&
+          new Set(mine).size === n &&
+          Array.from({ length: r }, (_, p) => p).every((p) => target(mine, 0, p, x) === target(list, i, p, x))
+        );
+      },
+    ),
+  );
+});
+
+/** Distinct node names with a free space each (some 0: full or at their reserve), a shift that fits. */
+const spreadCase = fc
+  .record({
+    names: fc.uniqueArray(fc.stringMatching(/^[0-9a-f]{1,8}$/), { minLength: 1, maxLength: 24 }),
+    copies: fc.integer({ min: 1, max: MAX_COPIES }),
+    x: fc.nat({ max: 200 }),
+    key: fc.string({ maxLength: 40 }),
+    i: fc.nat({ max: INDEX_MAX_CHUNKS - 1 }),
+    weights: fc.array(
+      fc.oneof(
+        fc.constant(0),
+        fc.integer({ min: 1, max: 2 ** 20 }),
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+      ),
+      { minLength: 24, maxLength: 24 },
+    ),
+    seed: fc.nat(),
+  })
+  .map(({ names, weights, ...rest }) => ({
+    ...rest,
+    nodes: names.map((node, k) => ({ node, free: weights[k]! })),
+  }))
+  .filter(({ nodes: all, x, copies }) => {
+    const n = all.filter((s) => s.free > 0).length;
+    return n >= copies && distinctNodes(n, x) >= copies;
+  });
+
+test('spreadLists(): the R passes land on R distinct nodes with space, for any nodes, shift, free space and file', () => {
+  fc.assert(
+    fc.property(spreadCase, ({ nodes: all, copies, x, key, i }) => {
+      const list = spreadLists(all, key, copies, x)(i);
+      const usable = all.filter((s) => s.free > 0).map((s) => s.node);
+      const passes = targets(list, 0, x, copies);
+      return (
+        new Set(passes).size === copies &&
+        list.length === usable.length &&
+        new Set(list).size === list.length &&
+        list.every((node) => usable.includes(node))
+      );
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('spreadLists(): every node computes the same lists for the same inputs, in any order', () => {
+  fc.assert(
+    fc.property(spreadCase, ({ nodes: all, copies, x, key, i, seed }) => {
+      // Another node gets the same nodes in another order (a seeded shuffle).
+      const shuffled = [...all];
+      let s = seed;
+      for (let k = shuffled.length - 1; k > 0; k--) {
+        s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+        const j = s % (k + 1);
+        [shuffled[k], shuffled[j]] = [shuffled[j]!, shuffled[k]!];
+      }
+      const here = spreadLists(all, key, copies, x);
+      const there = spreadLists(shuffled, key, copies, x);
+      return JSON.stringify([here(i), here(i + 1)]) === JSON.stringify([there(i), there(i + 1)]);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('spreadLists(): a node that is full (free space 0) is never listed, so it gets no copy nor fallback', () => {
+  fc.assert(
+    fc.property(spreadCase, ({ nodes: all, copies, x, key, i }) => {
+      const full = new Set(all.filter((s) => s.free === 0).map((s) => s.node));
+      const list = spreadLists(all, key, copies, x)(i);
+      const walked = [...fallbacks(list, 0, 0, x, new Set())];
+      return list.every((node) => !full.has(node)) && walked.every((node) => !full.has(node));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('spreadLists() refuses a repeated node, a free space that is not a number, and too few nodes with space', (t: TestContext) => {
+  t.assert.throws(
+    () =>
+      spreadLists(
+        [
+          { node: 'a', free: 1 },
+          { node: 'a', free: 2 },
+        ],
+        'k',
+        1,
+        1,
+      ),
+    RangeError,
+  );
+  t.assert.throws(() => spreadLists([{ node: 'a', free: Number.NaN }], 'k', 1, 1), RangeError);
+  t.assert.throws(
+    () =>
+      spreadLists(
+        [
+          { node: 'a', free: 5 },
+          { node: 'b', free: 0 },
+        ],
+        'k',
+        2,
+        1,
+      ),
+    RangeError,
+  );
+  t.assert.throws(
+    () =>
+      spreadLists(
+        nodes(4).map((node) => ({ node, free: 1 })),
+        'k',
+        3,
+        2,
+      ),
+    RangeError,
+  );
+});
+
+test('copyShares() is proportional to free space, capped at 1/R, and sums to 1', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 40 })), {
+        minLength: 1,
+        maxLength: 30,
+      }),
+      fc.integer({ min: 1, max: MAX_COPIES }),
+      (free, copies) => {
+        if (free.filter((w) => w > 0).length < copies) return true;
+        const shares = copyShares(free, copies);
+        const sum = shares.reduce((a, b) => a + b, 0);
+        const cap = 1 / copies;
+        const uncapped = free.flatMap((w, k) => (shares[k]! < cap - 1e-12 && w > 0 ? [shares[k]! / w] : []));
+        const ratio = uncapped[0];
+        return (
+          Math.abs(sum - 1) < 1e-9 &&
+          shares.every((s, k) => s <= cap + 1e-12 && (free[k] === 0 ? s === 0 : s > 0)) &&
+          uncapped.every((q) => Math.abs(q - ratio!) <= 1e-9 * ratio!)
+        );
+      },
+    ),
+  );
+  const fourTwoHalf = copyShares([4, 2, 0.5], 2);
+  for (const [k, share] of [0.5, 0.4, 0.1].entries()) {
+    if (Math.abs(fourTwoHalf[k]! - share) > 1e-12) throw new Error(`share ${k}: ${fourTwoHalf[k]}`);
+  }
+});
+
+test('spreadLists(): over many files each node holds copies in proportion to its free space', (t: TestContext) => {
+  // 4 TB, 2 TB, 500 GB, 4 TB; 2 copies; 40,000 files of one chunk (deterministic keys).
+  const free = [4e12, 2e12, 5e11, 4e12];
+  const all = free.map((f, k) => ({ node: `n${k}`, free: f }));
+  const held = new Map<string, number>();
+  const pairs = new Set<string>();
+  const files = 40_000;
+  for (let f = 0; f < files; f++) {
+    const passes = targets(spreadLists(all, `file-${f}`, 2, 1)(0), 0, 1, 2);
+    for (const node of passes) held.set(node, (held.get(node) ?? 0) + 1);
+    pairs.add([...passes].sort().join('+'));
+  }
+  const total = free.reduce((a, b) => a + b, 0);
+  for (const [k, f] of free.entries()) {
+    const share = (held.get(`n${k}`) ?? 0) / (2 * files);
+    t.assert.ok(
+      Math.abs(share / (f / total) - 1) < 0.05,
+      `node ${k}: ${share} of copies for ${f / total} of space`,
+    );
+  }
+  t.assert.strictEqual(pairs.size, 6, 'every pair of nodes shares some file');
 });
