@@ -84,3 +84,47 @@ test('a resumed upload of a file that changed since is refused with ERR_FILE_CHA
     isArozError(err, 'ERR_JOURNAL_INVALID'),
   );
 });
+
+test('a resumed spread upload keeps the free space its plan was made with; other free space is ERR_JOURNAL_INVALID', async (t: TestContext) => {
+  const cluster = await testCluster(t, 4);
+  const { path, bytes } = await randomFile(t, 12 * CHUNK + 5);
+  const journal = new FileUploadJournal(join(await tmpDir(t), 'upload.jsonl'));
+  t.after(() => journal.close());
+  const free = [3 * CHUNK * 1000, 2 * CHUNK * 1000, CHUNK * 1000, 0];
+  const options = {
+    nodes: cluster.nodes,
+    free,
+    chunkSize: CHUNK,
+    connect: cluster.connect,
+    self: cluster.self,
+  };
+  const controller = new AbortController();
+  await t.assert.rejects(
+    uploadFile(path, {
+      ...options,
+      journal,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.chunksDone >= 3) controller.abort();
+      },
+    }),
+    (err: unknown) => isArozError(err, 'ERR_INTERRUPTED'),
+  );
+  const state = await journal.load();
+  t.assert.deepStrictEqual(state?.plan.free, free);
+  await t.assert.rejects(
+    uploadFile(path, { ...options, free: free.map((f) => f + CHUNK), journal }),
+    (err: unknown) => isArozError(err, 'ERR_JOURNAL_INVALID'),
+  );
+  const index = await uploadFile(path, { ...options, journal });
+  t.assert.strictEqual(index.id, state?.plan.indexId);
+  t.assert.strictEqual(index.file.sha256, sha256(bytes));
+  for (const chunk of index.chunks) {
+    const planned: string[] | undefined = state?.plan.chunks[chunk.i]?.targets;
+    t.assert.deepStrictEqual(
+      chunk.holders?.map((h) => h.node),
+      planned,
+    );
+    t.assert.ok(!planned?.includes(cluster.nodes[3]!), 'the full node has no copy');
+  }
+});

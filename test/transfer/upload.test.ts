@@ -4,7 +4,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { isArozError } from '../../src/errors.ts';
 import { encodeIndex, type IndexFile } from '../../src/index-file/index.ts';
 import { verifyIndex } from '../../src/keys/index.ts';
-import { fallbacks, target } from '../../src/placement/index.ts';
+import { fallbacks, spreadLists, target, targets } from '../../src/placement/index.ts';
 import { type TransferNotice, uploadFile } from '../../src/transfer/index.ts';
 import { CHUNK, KiB, on, randomFile, sha256, type TestCluster, testCluster } from './helpers.ts';
 
@@ -20,6 +20,8 @@ async function assertStored(t: TestContext, cluster: TestCluster, index: IndexFi
     }
   }
 }
+
+const GiB = 1024 ** 3;
 
 async function chunkCount(cluster: TestCluster, node: string): Promise<number> {
   return (await cluster.store(node).inner.status()).chunks;
@@ -267,4 +269,62 @@ test('a copy moved off a full node reaches the last node even when its other tar
     { node: cluster.nodes[0]! },
     { node: cluster.nodes[2]! },
   ]);
+});
+
+test('uploadFile() with free space spreads each chunk by its own list and gives a full node no copy', async (t: TestContext) => {
+  const cluster = await testCluster(t, 5);
+  const { path, bytes } = await randomFile(t, 30 * CHUNK + 7);
+  // Node 3 is full (0 bytes), node 4 has less room than one chunk: neither may get a copy.
+  const free = [10 * GiB, 10 * GiB, 5 * GiB, 0, CHUNK - 1];
+  const index = await uploadFile(path, { ...on(cluster), free, chunkSize: CHUNK });
+  const usable = cluster.nodes.slice(0, 3).map((node, k) => ({ node, free: free[k]! }));
+  const lists = spreadLists(usable, index.id, 2, 1);
+  const used = new Set<string>();
+  for (const chunk of index.chunks) {
+    const expected = targets(lists(chunk.i), 0, 1, 2);
+    t.assert.deepStrictEqual(
+      chunk.holders,
+      expected.map((node) => ({ node })),
+      `chunk ${chunk.i}`,
+    );
+    for (const node of expected) used.add(node);
+  }
+  t.assert.deepStrictEqual(
+    [...used].sort(),
+    cluster.nodes.slice(0, 3),
+    'all three nodes with room take copies',
+  );
+  for (const node of cluster.nodes.slice(3)) t.assert.strictEqual(await chunkCount(cluster, node), 0);
+  t.assert.deepStrictEqual(index.cluster, cluster.nodes);
+  await assertStored(t, cluster, index, bytes);
+});
+
+test('uploadFile() with free space: fewer nodes with room than copies is ERR_NOT_ENOUGH_NODES before sending anything', async (t: TestContext) => {
+  const cluster = await testCluster(t, 3);
+  const { path } = await randomFile(t, 3 * CHUNK);
+  await t.assert.rejects(
+    uploadFile(path, { ...on(cluster), free: [GiB, 0, CHUNK - 1], chunkSize: CHUNK }),
+    (err) => isArozError(err, 'ERR_NOT_ENOUGH_NODES'),
+  );
+  await t.assert.rejects(uploadFile(path, { ...on(cluster), free: [GiB, GiB], chunkSize: CHUNK }), (err) =>
+    isArozError(err, 'ERR_PLACEMENT'),
+  );
+  await t.assert.rejects(
+    uploadFile(path, { ...on(cluster), free: [GiB, GiB, -1], chunkSize: CHUNK }),
+    (err) => isArozError(err, 'ERR_PLACEMENT'),
+  );
+  for (const node of cluster.nodes) t.assert.strictEqual(cluster.store(node).written, 0);
+});
+
+test('uploadFile() with free space: small files start on different nodes', async (t: TestContext) => {
+  const cluster = await testCluster(t, 4);
+  const free = cluster.nodes.map(() => GiB);
+  const used = new Set<string>();
+  for (let f = 0; f < 10; f++) {
+    const { path } = await randomFile(t, 1000, `photo-${f}.jpg`);
+    const index = await uploadFile(path, { ...on(cluster), free, chunkSize: CHUNK });
+    for (const holder of index.chunks[0]!.holders!) used.add(holder.node);
+  }
+  // Today's rule put every one on nodes[0] and nodes[1]; 10 files on one pair of 4 nodes: p ≈ 1e-7.
+  t.assert.ok(used.size > 2, `holders: ${[...used].join(', ')}`);
 });
