@@ -96,7 +96,11 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
         `${what}: chunk size ${chunkSize} would make ${count} chunks (at most ${INDEX_MAX_CHUNKS})`,
       );
     }
-    const room = free && roomFor(list, free, Math.min(chunkSize, source.size), copies, shift, what);
+    // An empty file has no chunk to place: it needs no node with room.
+    const room =
+      free === undefined || count === 0
+        ? undefined
+        : roomFor(list, free, Math.min(chunkSize, source.size), copies, shift, what);
     const { plan, lists, records } = await planUpload(source, {
       path: resolve(path),
       chunkSize,

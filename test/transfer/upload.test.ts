@@ -314,6 +314,10 @@ test('uploadFile() with free space: fewer nodes with room than copies is ERR_NOT
     (err) => isArozError(err, 'ERR_PLACEMENT'),
   );
   for (const node of cluster.nodes) t.assert.strictEqual(cluster.store(node).written, 0);
+  // An empty file has no chunk: it is stored (as an index) even when every node is full.
+  const empty = await randomFile(t, 0, 'empty.bin');
+  const index = await uploadFile(empty.path, { ...on(cluster), free: [0, 0, 0], chunkSize: CHUNK });
+  t.assert.deepStrictEqual(index.chunks, []);
 });
 
 test('uploadFile() with free space: small files start on different nodes', async (t: TestContext) => {
