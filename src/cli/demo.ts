@@ -96,7 +96,7 @@ async function runDemo(ctx: CliContext, options: DemoOptions): Promise<void> {
     say(
       `Uploading it from alpha in ${formatSize(chunkSize)} chunks. Every chunk goes to two different nodes:`,
     );
-    say('  the first copy to its place in the cluster list, the second one place further (shift 1).');
+    say('  each chunk picks its pair from the file id and every node’s free space, so files spread out.');
     const on = { ...ctx, home: alpha.home };
     const index = join(cluster.root, 'data.bin.index.json');
     const upload = await submitJob(on, 'upload', { file, index, chunkSize });

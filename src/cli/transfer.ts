@@ -89,7 +89,7 @@ export const register: Register = (program, action) => {
     .option('--copies <r>', 'copies of every chunk, on distinct nodes (default 2)')
     .option(
       '--nodes <uuids>',
-      'cluster list, comma-separated (default: every online trusted node and this one)',
+      'cluster list, used in this order, comma-separated (default: every online trusted node and this one, copies spread by free space)',
     )
     .option('--index <out>', 'where to write the index file (default: FILE_NAME.index.json here)')
     .option('--force', 'replace an existing index file')
