@@ -6,11 +6,13 @@
  * keyUsage extension: with one, OpenSSL no longer sees the certificate as self-issued (it would need
  * keyCertSign), and the transport's pin check requires a self-issued certificate.
  *
+ * Also the web UI's HTTPS certificate, made for its own ECDSA P-256 key (src/web/tls.ts).
+ *
  * Built with the small DER writer in der.ts and node:crypto rather than @peculiar/x509: that library
  * needs a global `reflect-metadata` polyfill (it patches the global Reflect object) and twenty
  * packages, for a certificate whose shape here never changes. Parsing stays with node:crypto.
  */
-import { randomBytes, sign, X509Certificate } from 'node:crypto';
+import { createPublicKey, type KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { ArozError } from '../errors.ts';
 import { assertUuid, isUuid } from '../uuid.ts';
 import * as der from './der.ts';
@@ -19,6 +21,7 @@ import { type KeyPair, privateKeyPem } from './rsa.ts';
 
 const OID = {
   sha256WithRSA: '1.2.840.113549.1.1.11',
+  ecdsaWithSHA256: '1.2.840.10045.4.3.2',
   commonName: '2.5.4.3',
   basicConstraints: '2.5.29.19',
   extKeyUsage: '2.5.29.37',
@@ -28,6 +31,7 @@ const OID = {
 } as const;
 
 const NO_EXPIRY = new Date('9999-12-31T23:59:59Z');
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 function extension(oid: string, critical: boolean, value: Uint8Array): Buffer {
   return der.sequence(
@@ -44,6 +48,44 @@ export interface NodeCertificate {
   keyPem: string;
 }
 
+interface SelfSigned {
+  /** Subject and issuer CN. */
+  commonName: string;
+  spkiDer: Uint8Array;
+  privateKey: KeyObject;
+  /** RSA keys sign with sha256WithRSAEncryption, EC keys with ecdsa-with-SHA256. */
+  keyType: 'rsa' | 'ec';
+  extensions: Buffer[];
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** A self-signed X.509 v3 certificate, PEM. */
+function selfSigned(parts: SelfSigned): string {
+  const signatureAlgorithm =
+    parts.keyType === 'rsa'
+      ? der.sequence(der.objectIdentifier(OID.sha256WithRSA), der.nullValue())
+      : der.sequence(der.objectIdentifier(OID.ecdsaWithSHA256)); // parameters absent (RFC 5758)
+  const name = der.sequence(
+    der.set(der.sequence(der.objectIdentifier(OID.commonName), der.utf8String(parts.commonName))),
+  );
+  const serial = randomBytes(16);
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x10; // positive, 16 bytes
+  const tbs = der.sequence(
+    der.explicit(0, der.smallInteger(2)), // v3
+    der.unsignedInteger(serial),
+    signatureAlgorithm,
+    name,
+    der.sequence(der.time(parts.notBefore), der.time(parts.notAfter)),
+    name,
+    parts.spkiDer,
+    der.explicit(3, der.sequence(...parts.extensions)),
+  );
+  // node:crypto signs ECDSA as a DER Ecdsa-Sig-Value, which is what X.509 carries.
+  const signature = sign('sha256', tbs, parts.privateKey);
+  return pemOf(der.sequence(tbs, signatureAlgorithm, der.bitString(signature)), 'CERTIFICATE');
+}
+
 /** Makes the node's self-signed certificate from `keyPair` (`now` sets notBefore; default: now). */
 export async function makeNodeCertificate(
   nodeUuid: string,
@@ -51,39 +93,58 @@ export async function makeNodeCertificate(
   options: { now?: Date } = {},
 ): Promise<NodeCertificate> {
   assertUuid(nodeUuid, 'Node UUID');
-  const signatureAlgorithm = der.sequence(der.objectIdentifier(OID.sha256WithRSA), der.nullValue());
-  const name = der.sequence(
-    der.set(der.sequence(der.objectIdentifier(OID.commonName), der.utf8String(nodeUuid))),
-  );
-  const serial = randomBytes(16);
-  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x10; // positive, 16 bytes
+  const certPem = selfSigned({
+    commonName: nodeUuid,
+    spkiDer: keyPair.spkiDer,
+    privateKey: keyPair.privateKey,
+    keyType: 'rsa',
+    extensions: [
+      extension(OID.basicConstraints, true, der.sequence()),
+      extension(
+        OID.extKeyUsage,
+        false,
+        der.sequence(der.objectIdentifier(OID.serverAuth), der.objectIdentifier(OID.clientAuth)),
+      ),
+      extension(
+        OID.subjectAltName,
+        false,
+        der.sequence(der.implicitPrimitive(6, Buffer.from(`urn:uuid:${nodeUuid}`, 'ascii'))),
+      ),
+    ],
+    notBefore: options.now ?? new Date(),
+    notAfter: NO_EXPIRY,
+  });
+  return { certPem, keyPem: privateKeyPem(keyPair) };
+}
+
+/**
+ * The web UI's self-signed HTTPS certificate for an ECDSA P-256 key (never the node's identity key):
+ * CN `arozdfs web UI <node uuid>`, serverAuth only, valid from a day before `now` (a browser whose
+ * clock is behind still accepts it) for `days` days.
+ */
+export function makeWebCertificate(
+  nodeUuid: string,
+  privateKey: KeyObject,
+  options: { now?: Date; days: number },
+): string {
+  assertUuid(nodeUuid, 'Node UUID');
+  if (privateKey.asymmetricKeyType !== 'ec') {
+    throw new TypeError(`makeWebCertificate: an EC key is needed, not ${privateKey.asymmetricKeyType}`);
+  }
   const now = options.now ?? new Date();
-  const extensions = der.sequence(
-    extension(OID.basicConstraints, true, der.sequence()),
-    extension(
-      OID.extKeyUsage,
-      false,
-      der.sequence(der.objectIdentifier(OID.serverAuth), der.objectIdentifier(OID.clientAuth)),
-    ),
-    extension(
-      OID.subjectAltName,
-      false,
-      der.sequence(der.implicitPrimitive(6, Buffer.from(`urn:uuid:${nodeUuid}`, 'ascii'))),
-    ),
-  );
-  const tbs = der.sequence(
-    der.explicit(0, der.smallInteger(2)), // v3
-    der.unsignedInteger(serial),
-    signatureAlgorithm,
-    name,
-    der.sequence(der.time(now), der.time(NO_EXPIRY)),
-    name,
-    keyPair.spkiDer,
-    der.explicit(3, extensions),
-  );
-  const signature = sign('sha256', tbs, keyPair.privateKey);
-  const certificate = der.sequence(tbs, signatureAlgorithm, der.bitString(signature));
-  return { certPem: pemOf(certificate, 'CERTIFICATE'), keyPem: privateKeyPem(keyPair) };
+  const notBefore = new Date(now.getTime() - DAY_MS);
+  return selfSigned({
+    commonName: `arozdfs web UI ${nodeUuid}`,
+    spkiDer: createPublicKey(privateKey).export({ type: 'spki', format: 'der' }),
+    privateKey,
+    keyType: 'ec',
+    extensions: [
+      extension(OID.basicConstraints, true, der.sequence()),
+      extension(OID.extKeyUsage, false, der.sequence(der.objectIdentifier(OID.serverAuth))),
+    ],
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + options.days * DAY_MS),
+  });
 }
 
 function parse(cert: Uint8Array | string | X509Certificate): X509Certificate {

@@ -25,6 +25,7 @@ import { WebAuth } from '../web/auth.ts';
 import { isLoopback } from '../web/guard.ts';
 import { webRoutes } from '../web/routes.ts';
 import { WebServer } from '../web/server.ts';
+import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { type NodeInfo, nodeApi } from './api.ts';
 import { ClusterServices } from './cluster-services.ts';
@@ -57,7 +58,8 @@ export interface DaemonOptions {
   log?: (line: string) => void;
   /**
    * The web UI: `host:port` (port 0 picks one), or false for none (the default here; `serve` passes
-   * 127.0.0.1:7421). A non-loopback host, or `tls: true`, serves HTTPS with the node's certificate.
+   * 127.0.0.1:7421). A non-loopback host, or `tls: true`, serves HTTPS with the web UI's own key and
+   * certificate (ADDC/web-tls.pem, made the first time), never the node's identity key.
    */
   web?: false | { address: string; tls?: boolean; machine?: string };
 }
@@ -165,7 +167,10 @@ export class Daemon {
       daemon.web = new WebServer({
         host: at.host,
         port: at.port,
-        tls: web.tls === true || !isLoopback(at.host) ? { certPem, keyPem } : undefined,
+        tls:
+          web.tls === true || !isLoopback(at.host)
+            ? await openWebTls(home.paths.addc, home.config.nodeUuid)
+            : undefined,
         nodeUuid: home.config.nodeUuid,
         auth,
         routes: webRoutes(daemon, auth),
@@ -225,7 +230,7 @@ export class Daemon {
       const identity = { nodeUuid: this.nodeUuid, certPem, keyPem };
       this.server.setIdentity(identity);
       this.pool.setIdentity(identity);
-      this.web?.setCertificate(identity);
+      // The web UI keeps its own certificate (ADDC/web-tls.pem): browsers need not accept a new one.
       this.#log(`Switched the identity key to ${keyUuid}: every peer must pair again.`);
     }
     return result;

@@ -16,14 +16,16 @@ export const LIMITS = {
   maxHeaderListPairs: 64,
   /** Largest JSON request or response body. */
   maxJsonBody: 64 * 1024,
-  /** TLS handshake must complete within this time. */
+  /** TLS handshake must complete within this time (from the TCP accept; trickled bytes do not extend it). */
   handshakeTimeoutMs: 5_000,
   /** A client that negotiated no ALPN is closed after this time. */
   unknownProtocolTimeoutMs: 500,
   /** An idle session is closed after this time. */
   sessionIdleMs: 120_000,
-  /** TCP connections still in the handshake, across all clients. */
+  /** TLS handshakes in progress, across all clients (when full, the busiest source's oldest is dropped). */
   maxHandshakesInFlight: 64,
+  /** TLS handshakes in progress from one source address or IPv6 /64 (when full, its oldest is dropped). */
+  maxHandshakesPerSource: 8,
   /** A request (or a stream that makes no progress) is abandoned after this time. */
   requestTimeoutMs: 30_000,
   /** Dialling (TCP + TLS) must complete within this time. */

@@ -2,8 +2,8 @@
  * The cluster port: HTTP/2 over mutual TLS 1.3 with SPKI pinning (DESIGN.md §5, "the Node recipe").
  * The pin check runs synchronously in a *prepended* `secureConnection` listener, so an untrusted client
  * is destroyed before the HTTP/2 layer reads a single frame; every stream handler is then given the
- * session's verified node UUID. No session resumption, ALPN h2 only, bounded handshakes, streams,
- * headers, windows and idle time.
+ * session's verified node UUID. No session resumption, ALPN h2 only, bounded handshakes (in number,
+ * per source and in time: handshakes.ts), streams, headers, windows and idle time.
  */
 import { constants as cryptoConstants } from 'node:crypto';
 import {
@@ -17,6 +17,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { debuglog } from 'node:util';
 import { ArozError } from '../errors.ts';
+import { HandshakeGate } from './handshakes.ts';
 import { LIMITS } from './limits.ts';
 import { listenOn } from './listen.ts';
 import { checkPeer, type PinSource, verifiedPeerOf } from './peer-identity.ts';
@@ -65,7 +66,11 @@ export class NodeServer {
   #options: NodeServerOptions;
   #server: Http2SecureServer;
   #state: State = 'new';
-  #handshakes = 0;
+  #handshakes = new HandshakeGate({
+    total: LIMITS.maxHandshakesInFlight,
+    perSource: LIMITS.maxHandshakesPerSource,
+    timeoutMs: LIMITS.handshakeTimeoutMs,
+  });
   #sessions = new Map<string, Set<ServerHttp2Session>>();
   #allSessions = new Set<ServerHttp2Session>();
   #inFlight = new Set<Promise<void>>();
@@ -124,6 +129,11 @@ export class NodeServer {
     return address;
   }
 
+  /** TLS handshakes in progress now, and how many were dropped (for tests and diagnostics). */
+  get handshakes(): { inProgress: number; evicted: number; timedOut: number } {
+    return this.#handshakes.stats;
+  }
+
   /** Presents a new certificate from now on (the key was switched) and closes every live session. */
   setIdentity(identity: Identity): void {
     this.#server.setSecureContext(tlsContext(identity));
@@ -145,6 +155,7 @@ export class NodeServer {
     if (this.#state === 'listening') {
       this.#state = 'closing';
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      this.#handshakes.clear();
       for (const session of this.#allSessions) session.close();
       await Promise.allSettled([...this.#inFlight]);
       await closed;
@@ -156,25 +167,21 @@ export class NodeServer {
   destroy(): void {
     for (const session of this.#allSessions) session.destroy();
     this.#server.close();
+    this.#handshakes.clear();
     this.#state = 'closed';
   }
 
+  /** A TCP connection was accepted (the raw socket, already wrapped by its TLS socket). */
   #onConnection(socket: Socket): void {
-    if (this.#handshakes >= LIMITS.maxHandshakesInFlight || this.#state !== 'listening') {
+    if (this.#state !== 'listening') {
       socket.destroy();
       return;
     }
-    this.#handshakes++;
-    let counted = true;
-    const done = () => {
-      if (counted) this.#handshakes--;
-      counted = false;
-    };
-    socket.once('close', done);
-    socket.once('secure', done);
+    this.#handshakes.admit(socket);
   }
 
   #onSecureConnection(socket: TLSSocket): void {
+    this.#handshakes.completed(socket);
     const check = checkPeer(socket, this.#options.pins);
     if (!check.ok) {
       this.refusals.push(check.reason);

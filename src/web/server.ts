@@ -26,6 +26,7 @@ import {
   ownOrigin,
   SECURITY_HEADERS,
 } from './guard.ts';
+import { WEB_TLS_SETTINGS, type WebTls } from './tls.ts';
 
 const debug = debuglog('arozdfs');
 
@@ -75,8 +76,8 @@ export type WebRoutes = Record<string, WebRoute>;
 export interface WebServerOptions {
   host: string;
   port: number;
-  /** HTTPS with this certificate (always for a non-loopback host). */
-  tls?: { certPem: string; keyPem: string } | undefined;
+  /** HTTPS with the web UI's own key and certificate (always for a non-loopback host; tls.ts). */
+  tls?: WebTls | undefined;
   nodeUuid: string;
   auth: WebAuth;
   routes: WebRoutes;
@@ -184,7 +185,7 @@ export class WebServer {
       options.tls === undefined
         ? createHttpServer(common, handler)
         : createHttpsServer(
-            { ...common, cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' },
+            { ...common, ...WEB_TLS_SETTINGS, cert: options.tls.certPem, key: options.tls.keyPem },
             handler,
           );
     if (options.tls !== undefined) {
@@ -233,13 +234,6 @@ export class WebServer {
     const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address;
     const shown = host.includes(':') ? `[${host}]` : host;
     return `${this.tls ? 'https' : 'http'}://${shown}:${port}/`;
-  }
-
-  /** Replaces the HTTPS certificate (after the node's key changed). */
-  setCertificate(tls: { certPem: string; keyPem: string }): void {
-    if (!this.tls) return;
-    (this.#server as import('node:https').Server).setSecureContext({ cert: tls.certPem, key: tls.keyPem });
-    this.#certFingerprint = new X509Certificate(tls.certPem).fingerprint256;
   }
 
   async close(): Promise<void> {

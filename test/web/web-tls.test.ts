@@ -1,0 +1,134 @@
+/**
+ * The HTTPS web UI has its own ECDSA P-256 key and self-signed certificate (ADDC/web-tls.pem, 0600),
+ * never the node's identity key; it keeps them across restarts and key switches; and it speaks only
+ * TLS 1.3, or TLS 1.2 with ECDHE and AEAD (checked with the real `openssl s_client`).
+ */
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { connect } from 'node:tls';
+import { isArozError } from '../../src/errors.ts';
+import { Daemon } from '../../src/node/daemon.ts';
+import { openWebTls, WEB_TLS_FILE } from '../../src/web/tls.ts';
+import { runProcess } from '../helpers/cli.ts';
+import { teardown } from '../helpers/context.ts';
+import { homeTemplate } from '../helpers/homes.ts';
+
+const template = homeTemplate();
+
+const openssl = await runProcess('openssl', ['version']).catch(() => undefined);
+const NO_OPENSSL: string | false =
+  openssl?.code === 0 || process.env['CI'] === 'true'
+    ? false
+    : 'no openssl command found (apt-get install openssl)';
+
+async function startNode(t: TestContext, home: string): Promise<Daemon> {
+  const daemon = await Daemon.start({
+    home,
+    listen: '127.0.0.2:0',
+    discovery: false,
+    web: { address: '127.0.0.2:0', tls: true },
+  });
+  teardown(t).defer(() => daemon.close(1_000));
+  return daemon;
+}
+
+/** The certificate the web UI presents. */
+function presented(daemon: Daemon): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: '127.0.0.2', port: daemon.web!.address().port, rejectUnauthorized: false },
+      () => {
+        const cert = socket.getPeerX509Certificate();
+        socket.destroy();
+        if (cert === undefined) reject(new Error('no certificate presented'));
+        else resolve(cert);
+      },
+    );
+    socket.on('error', reject);
+  });
+}
+
+/** SPKI DER of a public key object, or of the public half of a private key PEM. */
+function spki(key: KeyObject | string): Buffer {
+  return (typeof key === 'string' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
+}
+
+test('the web certificate has its own ECDSA P-256 key, kept 0600 in ADDC/web-tls.pem', async (t: TestContext) => {
+  const home = await template.copy(t);
+  const daemon = await startNode(t, home);
+  const cert = await presented(daemon);
+  t.assert.strictEqual(cert.fingerprint256, daemon.web!.certificateFingerprint);
+  t.assert.strictEqual(cert.publicKey.asymmetricKeyType, 'ec');
+  t.assert.strictEqual(cert.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  const identity = await daemon.home.activeKeyPair();
+  t.assert.notDeepStrictEqual(spki(cert.publicKey), identity.spkiDer, 'not the node identity key');
+  t.assert.match(cert.subject, new RegExp(`CN=arozdfs web UI ${daemon.nodeUuid}`));
+  const file = join(home, 'ADDC', WEB_TLS_FILE);
+  t.assert.strictEqual((await stat(file)).mode & 0o777, 0o600);
+  const text = await readFile(file, 'utf8');
+  t.assert.ok(text.includes(cert.toString().trim()), 'the file holds the presented certificate');
+  t.assert.ok(cert.checkPrivateKey(createPrivateKey(text)), 'and its key');
+});
+
+test('the web certificate stays the same across a key switch and a restart', async (t: TestContext) => {
+  const home = await template.copy(t);
+  const first = await startNode(t, home);
+  const before = (await presented(first)).fingerprint256;
+  const pair = await first.home.generateKey(3072, 'cli');
+  await first.activateKey(pair.keyUuid, 'cli');
+  t.assert.strictEqual((await presented(first)).fingerprint256, before, 'unchanged by keys activate');
+  await first.close();
+  const second = await startNode(t, home);
+  t.assert.strictEqual((await presented(second)).fingerprint256, before, 'unchanged by a restart');
+  t.assert.strictEqual(second.web!.certificateFingerprint, before);
+});
+
+test('openWebTls() renews a certificate that ends within 30 days and refuses a damaged file', async (t: TestContext) => {
+  const home = await template.copy(t);
+  const addc = join(home, 'ADDC');
+  const uuid = '7cce4b05-34a5-401e-920a-98d20e7a0f37';
+  const old = await openWebTls(addc, uuid, { now: new Date('2024-01-01T00:00:00Z') });
+  const again = await openWebTls(addc, uuid, { now: new Date('2025-06-01T00:00:00Z') });
+  t.assert.deepStrictEqual(again, old, 'kept while valid for more than 30 days');
+  const renewed = await openWebTls(addc, uuid, { now: new Date('2026-03-10T00:00:00Z') });
+  t.assert.notDeepStrictEqual(spki(renewed.keyPem), spki(old.keyPem));
+  t.assert.ok(new X509Certificate(renewed.certPem).validToDate > new Date('2028-01-01T00:00:00Z'));
+
+  const file = join(addc, WEB_TLS_FILE);
+  await chmod(file, 0o640);
+  await t.assert.rejects(openWebTls(addc, uuid), (err) => isArozError(err, 'ERR_INSECURE_PATH'));
+  await writeFile(file, renewed.certPem, { mode: 0o600 });
+  await chmod(file, 0o600);
+  await t.assert.rejects(openWebTls(addc, uuid), (err) => isArozError(err, 'ERR_HOME_INVALID'));
+  // The node's identity key (RSA) beside the certificate: refused, not used.
+  const rsaKey = (await readdir(join(addc, 'keypairs'))).find((name) => name.endsWith('_rsa'));
+  await writeFile(file, (await readFile(join(addc, 'keypairs', rsaKey ?? ''), 'utf8')) + renewed.certPem);
+  await t.assert.rejects(openWebTls(addc, uuid), (err) => isArozError(err, 'ERR_HOME_INVALID'));
+});
+
+test('openssl s_client: TLS 1.3 and TLS 1.2 ECDHE-ECDSA-AES128-GCM connect; static RSA and CBC suites do not', {
+  skip: NO_OPENSSL,
+}, async (t: TestContext) => {
+  const home = await template.copy(t);
+  const daemon = await startNode(t, home);
+  const target = `127.0.0.2:${daemon.web!.address().port}`;
+  const client = (...args: string[]) =>
+    runProcess('openssl', ['s_client', '-connect', target, ...args], { timeoutMs: 30_000 });
+  const cases: Array<{ args: string[]; connects: boolean }> = [
+    { args: ['-tls1_3'], connects: true },
+    { args: ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256'], connects: true },
+    { args: ['-tls1_2', '-cipher', 'AES128-GCM-SHA256'], connects: false },
+    { args: ['-tls1_2', '-cipher', 'AES256-SHA'], connects: false },
+    { args: ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-SHA'], connects: false },
+    { args: ['-tls1_2', '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256'], connects: false },
+    { args: ['-tls1_1'], connects: false },
+  ];
+  for (const { args, connects } of cases) {
+    const run = await client(...args);
+    const shown = `openssl s_client ${args.join(' ')}: exit ${run.code}\n${run.stderr.slice(0, 400)}`;
+    t.assert.strictEqual(run.code === 0, connects, shown);
+    if (connects) t.assert.match(run.stdout, /Cipher is (TLS_AES|ECDHE-ECDSA-AES128-GCM)/, shown);
+  }
+});
