@@ -60,6 +60,9 @@ function tlsContext(identity: Identity) {
   };
 }
 
+/** How many refusal reasons `NodeServer.refusals` keeps. */
+export const MAX_REFUSALS_KEPT = 64;
+
 type State = 'new' | 'listening' | 'closing' | 'closed';
 
 export class NodeServer {
@@ -74,7 +77,7 @@ export class NodeServer {
   #sessions = new Map<string, Set<ServerHttp2Session>>();
   #allSessions = new Set<ServerHttp2Session>();
   #inFlight = new Set<Promise<void>>();
-  /** Refusals since start, by reason; for tests and diagnostics. */
+  /** The reasons of the latest refusals (at most `MAX_REFUSALS_KEPT`), oldest first; for tests and diagnostics. */
   readonly refusals: string[] = [];
 
   constructor(options: NodeServerOptions) {
@@ -184,6 +187,8 @@ export class NodeServer {
     this.#handshakes.completed(socket);
     const check = checkPeer(socket, this.#options.pins);
     if (!check.ok) {
+      // Anyone can connect: keep only the latest reasons, so refused clients cannot grow memory.
+      if (this.refusals.length >= MAX_REFUSALS_KEPT) this.refusals.shift();
       this.refusals.push(check.reason);
       debug('cluster port: refused %s: %s', socket.remoteAddress, check.reason);
       socket.destroy();

@@ -15,7 +15,7 @@ import {
 } from 'node:tls';
 import { isArozError } from '../../src/errors.ts';
 import { dialPeer, getJson } from '../../src/transport/client.ts';
-import { NodeServer } from '../../src/transport/server.ts';
+import { MAX_REFUSALS_KEPT, NodeServer } from '../../src/transport/server.ts';
 import { sendJson } from '../../src/transport/wire.ts';
 import { teardown } from '../helpers/context.ts';
 import { makeIdentity, Pins, type TestIdentity } from '../helpers/identity.ts';
@@ -93,6 +93,19 @@ test('an untrusted client pipelining a request never reaches a handler', async (
   t.assert.strictEqual(outcome, 'refused');
   t.assert.strictEqual(s.calls.count, 0);
   t.assert.match(s.node.refusals.join('\n'), /not the pinned one/);
+});
+
+test('the refusal log keeps only the latest reasons, however many strangers knock', async (t: TestContext) => {
+  const s = await startServer(t);
+  const knocks = MAX_REFUSALS_KEPT + 6;
+  for (let k = 0; k < knocks; k++) {
+    t.assert.strictEqual(
+      await pipelinedRequest(s.port, { cert: stranger.certPem, key: stranger.keyPem }),
+      'refused',
+    );
+  }
+  t.assert.strictEqual(s.node.refusals.length, MAX_REFUSALS_KEPT);
+  t.assert.strictEqual(s.calls.count, 0);
 });
 
 test('a client without a certificate is refused before any request', async (t: TestContext) => {
