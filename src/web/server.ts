@@ -12,10 +12,11 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ArozError, fromSystemError } from '../errors.ts';
+import { sourceOf } from '../transport/handshakes.ts';
 import { listenOn } from '../transport/listen.ts';
 import { type Session, WebAuth } from './auth.ts';
 import {
@@ -34,6 +35,10 @@ export const MAX_JSON_BODY = 64 * 1024;
 const IDLE_MS = 120_000;
 const HEADERS_TIMEOUT_MS = 10_000;
 const MAX_CONNECTIONS = 256;
+/** Open connections from one client address (IPv6: one /64): one host cannot take every slot. */
+export const MAX_CONNECTIONS_PER_SOURCE = 32;
+/** A TLS handshake not done by then is closed. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ASSETS = join(import.meta.dirname, 'assets');
 
 const STATIC: Record<string, { file: string; type: string }> = {
@@ -173,6 +178,7 @@ export class WebServer {
   #assets = new Map<string, Buffer>();
   #policy: HostPolicy | undefined;
   #certFingerprint: string | undefined;
+  #perSource = new Map<string, number>();
 
   constructor(options: WebServerOptions) {
     this.#options = options;
@@ -185,15 +191,39 @@ export class WebServer {
       options.tls === undefined
         ? createHttpServer(common, handler)
         : createHttpsServer(
-            { ...common, ...WEB_TLS_SETTINGS, cert: options.tls.certPem, key: options.tls.keyPem },
+            {
+              ...common,
+              ...WEB_TLS_SETTINGS,
+              handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+              cert: options.tls.certPem,
+              key: options.tls.keyPem,
+            },
             handler,
           );
     if (options.tls !== undefined) {
       this.#certFingerprint = new X509Certificate(options.tls.certPem).fingerprint256;
     }
     this.#server.maxConnections = MAX_CONNECTIONS;
+    this.#server.on('connection', (socket: Socket) => this.#admit(socket));
     this.#server.setTimeout(IDLE_MS);
     this.#server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  /** Counts each open connection against its source; one over the per-source cap is closed at once. */
+  #admit(socket: Socket): void {
+    const source = sourceOf(socket.remoteAddress);
+    const open = this.#perSource.get(source) ?? 0;
+    if (open >= MAX_CONNECTIONS_PER_SOURCE) {
+      debug('web: %s has %d connections open; closing another', source, open);
+      socket.destroy();
+      return;
+    }
+    this.#perSource.set(source, open + 1);
+    socket.once('close', () => {
+      const left = (this.#perSource.get(source) ?? 1) - 1;
+      if (left > 0) this.#perSource.set(source, left);
+      else this.#perSource.delete(source);
+    });
   }
 
   /** SHA-256 fingerprint of the HTTPS certificate (what a browser shows), or undefined over HTTP. */

@@ -3,7 +3,10 @@
  * over real sockets: setup token, password file, cookies, CSRF, Host and Origin checks, headers,
  * rate limit, re-authentication for trust changes, the audit log, body caps.
  */
+import { once } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { groupFingerprint } from '../../src/keys/fingerprint.ts';
@@ -11,6 +14,7 @@ import { formatPairing } from '../../src/keys/pairing.ts';
 import { getJson } from '../../src/transport/client.ts';
 import { FAILURE_WINDOW_MS, MAX_FAILURES } from '../../src/web/auth.ts';
 import { hostAllowed, isLoopback, originAllowed } from '../../src/web/guard.ts';
+import { MAX_CONNECTIONS_PER_SOURCE } from '../../src/web/server.ts';
 import { startTestnet, testnetTemplates } from '../helpers/testnet.ts';
 import { PASSWORD, WebClient } from '../helpers/web.ts';
 
@@ -341,4 +345,42 @@ test('changing the password needs the current one and ends every other session',
   t.assert.strictEqual((await other.login(NEW)).status, 200);
   const sets = (await auditLines(node.home)).filter((l) => l['action'] === 'web-password-set');
   t.assert.strictEqual(sets.length, 2);
+});
+
+test('one client address cannot hold every connection: another address is still served', async (t: TestContext) => {
+  const node = await oneNode(t);
+  const url = new URL(node.daemon.web!.url());
+  const port = Number(url.port);
+  const silent: Socket[] = [];
+  t.after(() => {
+    for (const socket of silent) socket.destroy();
+  });
+  const open = async () => {
+    const socket = connect({ host: url.hostname, port, localAddress: '127.0.0.77' });
+    socket.on('error', () => {});
+    silent.push(socket);
+    await once(socket, 'connect');
+    return socket;
+  };
+  for (let k = 0; k < MAX_CONNECTIONS_PER_SOURCE; k++) await open();
+  const extra = await open();
+  await once(extra, 'close'); // the server closes the one over the cap, without a deadline of ours
+  const answer = await new Promise<number>((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port,
+        path: '/api/session',
+        localAddress: '127.0.0.78',
+        headers: { host: url.host },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  t.assert.strictEqual(answer, 200);
 });
