@@ -83,7 +83,7 @@ export class StoreSet implements T.ChunkStore {
       if (store !== undefined) return this.#tracked(uuid, entry, store.beginPut(uuid, options));
       // That placement failed and its entry is already gone: this put places by itself, or joins
       // one that started since. Every failed placement ends the put that made it, so with n puts
-      // this loop turns at most n times in all.
+      // of the UUID a waiter turns here at most n times.
       throwIfAborted(options.signal, `The put of chunk "${uuid}"`);
     }
     let chosen: (store: T.ChunkStore | undefined) => void = () => {};
