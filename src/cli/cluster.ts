@@ -12,7 +12,15 @@ interface NodeRow {
   address: string | null;
   source: string | null;
   free?: number;
+  trash?: { chunks: number; bytes: number };
   error?: string;
+}
+
+/** What a node's trash holds, for the table. */
+function trashText(trash: NodeRow['trash']): string {
+  if (trash === undefined) return '-';
+  if (trash.chunks === 0) return 'empty';
+  return `${formatSize(trash.bytes)} in ${trash.chunks} chunk${trash.chunks === 1 ? '' : 's'}`;
 }
 
 export const register: Register = (program, action) => {
@@ -32,12 +40,13 @@ export const register: Register = (program, action) => {
           n.address ?? '-',
           n.source ?? '-',
           n.free === undefined ? '-' : formatSize(n.free),
+          trashText(n.trash),
         ]);
         ctx.out.result(
           { nodes },
           nodes.length === 0
             ? 'This node trusts no other node yet (see "arozdfs keys show" to pair).'
-            : table(['NODE UUID', 'LABEL', 'STATE', 'ADDRESS', 'SOURCE', 'FREE'], rows),
+            : table(['NODE UUID', 'LABEL', 'STATE', 'ADDRESS', 'SOURCE', 'FREE', 'TRASH'], rows),
         );
       }),
     );

@@ -13,6 +13,10 @@ import { FILE_MODE } from './paths.ts';
 
 export const NODE_CONFIG_VERSION = 1;
 const MAX_NODE_JSON = 1024 * 1024;
+/** How long a deleted chunk stays in the trash by default: a day (docs/config.md). */
+export const DEFAULT_TRASH_GRACE_SECONDS = 24 * 60 * 60;
+/** The longest grace period node.json may set: ten years. */
+const MAX_TRASH_GRACE_SECONDS = 10 * 365 * 24 * 60 * 60;
 
 export interface NodeConfig {
   version: typeof NODE_CONFIG_VERSION;
@@ -28,6 +32,8 @@ export interface NodeConfig {
   listen?: string;
   /** Absolute paths of extra chunk stores (external disks). */
   stores?: string[];
+  /** Seconds a deleted chunk stays in the trash before the daemon purges it (default a day). */
+  trashGraceSeconds?: number;
   [key: string]: unknown;
 }
 
@@ -59,6 +65,13 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     (!Array.isArray(stores) || !stores.every((s) => typeof s === 'string' && isAbsolute(s)))
   ) {
     throw bad('"stores" is not a list of absolute paths');
+  }
+  const grace = c['trashGraceSeconds'];
+  if (
+    grace !== undefined &&
+    !(Number.isSafeInteger(grace) && (grace as number) >= 0 && (grace as number) <= MAX_TRASH_GRACE_SECONDS)
+  ) {
+    throw bad(`"trashGraceSeconds" is not a whole number of seconds from 0 to ${MAX_TRASH_GRACE_SECONDS}`);
   }
   return c as NodeConfig;
 }

@@ -114,6 +114,7 @@ async function headChunk(store: ChunkStore, request: PeerRequest, uuid: string):
       );
     }
     const partial = request.headers.range !== undefined;
+    if (partial) checkSatisfiable(uuid, start, info.size);
     stream.respond(
       {
         ':status': partial ? 206 : 200,
@@ -132,6 +133,18 @@ async function headChunk(store: ChunkStore, request: PeerRequest, uuid: string):
   }
 }
 
+/**
+ * A `Range` must name at least one byte of the chunk (RFC 9110 §14.1.2): `bytes=<size>-`, or any
+ * range of an empty chunk, is 416 — a store would read zero bytes there, but HTTP has no empty range.
+ */
+function checkSatisfiable(uuid: string, start: number, size: number): void {
+  if (start < size) return;
+  throw new ArozError(
+    'ERR_INVALID_RANGE',
+    `Chunk "${uuid}" has ${size} bytes: a range from byte ${start} holds none of them`,
+  );
+}
+
 async function getChunk(
   store: ChunkStore,
   request: PeerRequest,
@@ -143,6 +156,7 @@ async function getChunk(
   const signal = closeSignal(stream);
   await using reader = await store.get(uuid, { ...range, signal });
   const partial = request.headers.range !== undefined;
+  if (partial) checkSatisfiable(uuid, reader.start, reader.info.size);
   stream.respond({
     ':status': partial ? 206 : 200,
     'content-type': 'application/octet-stream',

@@ -12,8 +12,8 @@ import { sanitizeLabel } from '../keys/label.ts';
 import { parsePastedPeer } from '../keys/pairing.ts';
 import type { PinnedPeer } from '../keys/trust-store.ts';
 import { getJson } from '../transport/client.ts';
+import { parseNodeInfo } from '../transport/node-info.ts';
 import { assertUuid } from '../uuid.ts';
-import type { NodeInfo } from './api.ts';
 import { checkRoute } from './check.ts';
 import type { Daemon } from './daemon.ts';
 import { formatHostPort } from './host-port.ts';
@@ -168,9 +168,14 @@ export async function probe(daemon: Daemon, peer: PinnedPeer, signal: AbortSigna
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
   try {
     const session = await daemon.pool.session(peer.nodeUuid, { signal: timeout });
-    const info = (await getJson(session, '/v1/node', peer.nodeUuid, { signal: timeout })) as NodeInfo;
+    // Checked before it is read: figures that are not byte counts make the peer's row an error.
+    const info = parseNodeInfo(
+      await getJson(session, '/v1/node', peer.nodeUuid, { signal: timeout }),
+      peer.nodeUuid,
+    );
     daemon.cluster.book.markSeen(peer.nodeUuid);
-    const free = info.stores.filter((s) => s.online).reduce((n, s) => n + s.free, 0);
+    const online = info.stores.filter((s) => s.online);
+    const free = online.reduce((n, s) => n + s.free, 0);
     return {
       ...peerJson(peer),
       ...located(daemon, peer.nodeUuid),
@@ -179,6 +184,11 @@ export async function probe(daemon: Daemon, peer: PinnedPeer, signal: AbortSigna
       name: typeof info.name === 'string' ? sanitizeLabel(info.name) : null,
       version: typeof info.version === 'string' ? sanitizeLabel(info.version) : null,
       free,
+      // Deleted chunks it keeps until its grace period ends (they still count as used).
+      trash: {
+        chunks: online.reduce((n, s) => n + s.trash.chunks, 0),
+        bytes: online.reduce((n, s) => n + s.trash.bytes, 0),
+      },
       stores: info.stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
     };
   } catch (err) {

@@ -11,6 +11,7 @@ import { ControlServer } from '../control/server.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError } from '../errors.ts';
 import type { AuditSource } from '../home/audit.ts';
+import { DEFAULT_TRASH_GRACE_SECONDS } from '../home/node-config.ts';
 import { NodeHome } from '../home/open.ts';
 import { JobManager } from '../jobs/index.ts';
 import { makeNodeCertificate } from '../keys/certificate.ts';
@@ -33,6 +34,7 @@ import { controlRoutes } from './control-routes.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { openNodeStores } from './stores.ts';
 import { downloadRunner, uploadRunner } from './transfers.ts';
+import { TrashPurger } from './trash-purge.ts';
 
 const debug = debuglog('arozdfs');
 
@@ -54,6 +56,8 @@ export interface DaemonOptions {
   discovery?: false | { interface?: string; bind?: string; port?: number };
   /** Heartbeat interval in ms (default 10 s). */
   heartbeatMs?: number;
+  /** Seconds a deleted chunk stays in the trash (default: node.json's `trashGraceSeconds`, else a day). */
+  trashGraceSeconds?: number;
   /** One line for people (the daemon entry prints it). */
   log?: (line: string) => void;
   /**
@@ -73,6 +77,8 @@ export class Daemon {
   readonly control: ControlServer;
   readonly jobs: JobManager;
   readonly cluster: ClusterServices;
+  /** Empties the stores' trash after the grace period. */
+  readonly trashPurge: TrashPurger;
   /** The web UI, when it is on. */
   web: WebServer | undefined;
   /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
@@ -112,6 +118,9 @@ export class Daemon {
       discovery: parts.options.discovery ?? {},
       ...(parts.options.heartbeatMs !== undefined ? { heartbeatMs: parts.options.heartbeatMs } : {}),
     });
+    const graceSeconds =
+      parts.options.trashGraceSeconds ?? parts.home.config.trashGraceSeconds ?? DEFAULT_TRASH_GRACE_SECONDS;
+    this.trashPurge = new TrashPurger({ store: parts.stores, graceMs: graceSeconds * 1000, log: parts.log });
     this.jobs = new JobManager({
       dir: join(parts.home.paths.home, 'jobs'),
       runners: { upload: uploadRunner(this), download: downloadRunner(this) },
@@ -198,6 +207,7 @@ export class Daemon {
     await this.jobs.start();
     await tidyStaging(this, this.#log);
     await this.web?.start();
+    this.trashPurge.start();
     this.trust.on('removed', (peer) => {
       this.server.dropPeer(peer.nodeUuid);
       this.pool.drop(peer.nodeUuid);
@@ -282,11 +292,19 @@ export class Daemon {
         if (this.#statuses?.pending === pending) this.#statuses = undefined;
       });
     }
+    const stores = await this.#statuses.pending;
+    const online = stores.filter((s) => s.online);
     return {
       uuid: this.nodeUuid,
       name: this.home.config.name,
       version: VERSION,
-      stores: await this.#statuses.pending,
+      stores,
+      trash: {
+        chunks: online.reduce((n, s) => n + s.trash.chunks, 0),
+        bytes: online.reduce((n, s) => n + s.trash.bytes, 0),
+        graceSeconds: Math.round(this.trashPurge.graceMs / 1000),
+        purgedAt: this.trashPurge.state.purgedAt,
+      },
     };
   }
 
@@ -296,6 +314,7 @@ export class Daemon {
     this.#state = 'closing';
     clearInterval(this.#timer);
     this.#watcher?.close();
+    await this.trashPurge.close();
     await this.web?.close();
     await this.jobs.close(); // running jobs stay queued on disk and resume at the next start
     await this.cluster.close();

@@ -1,9 +1,11 @@
 /**
  * The trash of a disk store: a deleted chunk and its sidecar are renamed into `trash/` (the rename
  * of the chunk file is the commit point of the delete) and stay there until a purge removes those
- * deleted long enough ago. Trashed bytes still count as used.
+ * deleted long enough ago. Trashed bytes still count as used. When a chunk was deleted is the
+ * modification time of its trashed file, set just before the rename (a chunk file is never written
+ * again once visible, so nothing else reads that time).
  */
-import { lstat, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, rename, rm, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncDir } from '../durable/index.ts';
 import { isUuid } from '../uuid.ts';
@@ -22,6 +24,8 @@ export async function moveToTrash(root: string, uuid: string): Promise<number> {
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
+  const now = new Date();
+  await utimes(chunkPath(root, uuid), now, now);
   await rename(chunkPath(root, uuid), trashed);
   await rename(sidecarPath(root, uuid), trashed + SIDECAR_SUFFIX);
   await fsyncDir(join(root, TRASH_DIR));
@@ -32,7 +36,7 @@ export async function moveToTrash(root: string, uuid: string): Promise<number> {
 export interface TrashEntry {
   uuid: string;
   size: number;
-  /** When the chunk was moved to the trash (the rename sets ctime). */
+  /** When the chunk was moved to the trash (its modification time, set by `moveToTrash`). */
   deletedAtMs: number;
 }
 
@@ -41,20 +45,24 @@ export async function trashEntries(trashDir: string): Promise<TrashEntry[]> {
   for (const name of await readdir(trashDir)) {
     if (!isUuid(name)) continue;
     const st = await lstat(join(trashDir, name));
-    if (st.isFile()) entries.push({ uuid: name, size: st.size, deletedAtMs: st.ctimeMs });
+    if (st.isFile()) entries.push({ uuid: name, size: st.size, deletedAtMs: st.mtimeMs });
   }
   return entries;
 }
 
-/** Removes trashed chunks deleted at or before `cutoffMs`; returns the purged entries. */
+/**
+ * Removes trashed chunks deleted at or before `cutoffMs`; returns the purged entries. The signal
+ * stops it between two chunks: what was purged until then is returned, so the counts stay right.
+ */
 export async function purgeTrashDir(
   trashDir: string,
   cutoffMs: number,
   signal?: AbortSignal,
 ): Promise<TrashEntry[]> {
+  throwIfAborted(signal, `The trash purge of "${trashDir}"`);
   const purged: TrashEntry[] = [];
   for (const entry of await trashEntries(trashDir)) {
-    throwIfAborted(signal, `The trash purge of "${trashDir}"`);
+    if (signal?.aborted) break;
     if (entry.deletedAtMs > cutoffMs) continue;
     await rm(join(trashDir, entry.uuid + SIDECAR_SUFFIX), { force: true });
     await rm(join(trashDir, entry.uuid), { force: true });

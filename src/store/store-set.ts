@@ -17,6 +17,12 @@ function skippable(err: unknown): boolean {
   return SKIP.some((code) => isArozError(err, code));
 }
 
+/**
+ * The puts of one UUID in progress. The first put (the placer) chooses the store; the others wait
+ * for that choice and join it. `users` counts the puts that write into the chosen store or wait to;
+ * the entry leaves the map when the last of them settles. A placement that fails takes its entry out
+ * of the map before it resolves `store` to undefined, so a waiter never meets a failed entry twice.
+ */
 interface Placing {
   store: Promise<T.ChunkStore | undefined>;
   users: number;
@@ -70,11 +76,15 @@ export class StoreSet implements T.ChunkStore {
     checkMeta(options.meta);
     throwIfAborted(options.signal, `The put of chunk "${uuid}"`);
     for (let entry = this.#placing.get(uuid); entry !== undefined; entry = this.#placing.get(uuid)) {
-      // Another put of this UUID is being placed or written: join its store.
+      // Another put of this UUID is being placed or written: join its store once it is chosen.
+      // Counted before the wait, so the entry (and the choice) outlives a placer that settles first.
       entry.users++;
       const store = await entry.store;
       if (store !== undefined) return this.#tracked(uuid, entry, store.beginPut(uuid, options));
-      this.#release(uuid, entry);
+      // That placement failed and its entry is already gone: this put places by itself, or joins
+      // one that started since. Every failed placement ends the put that made it, so with n puts
+      // of the UUID a waiter turns here at most n times.
+      throwIfAborted(options.signal, `The put of chunk "${uuid}"`);
     }
     let chosen: (store: T.ChunkStore | undefined) => void = () => {};
     const entry: Placing = { store: new Promise((resolve) => (chosen = resolve)), users: 1 };
@@ -84,8 +94,9 @@ export class StoreSet implements T.ChunkStore {
       chosen(store);
       return this.#tracked(uuid, entry, Promise.resolve(writer));
     } catch (err) {
+      // Out of the map first: the waiters woken next must not find this entry again.
+      if (this.#placing.get(uuid) === entry) this.#placing.delete(uuid);
       chosen(undefined);
-      this.#release(uuid, entry);
       throw err;
     }
   }
@@ -222,8 +233,9 @@ export class StoreSet implements T.ChunkStore {
     };
   }
 
+  /** One put of a placed UUID settled; the last one forgets the placement. */
   #release(uuid: string, entry: Placing): void {
     entry.users--;
-    if (entry.users <= 0 && this.#placing.get(uuid) === entry) this.#placing.delete(uuid);
+    if (entry.users === 0 && this.#placing.get(uuid) === entry) this.#placing.delete(uuid);
   }
 }

@@ -11,6 +11,17 @@ export interface NodeInfo {
   name: string;
   version: string;
   stores: StoreStatus[];
+  /** What the node's trash holds (its online stores) and how it empties it; older nodes omit it. */
+  trash?: NodeTrash;
+}
+
+export interface NodeTrash {
+  chunks: number;
+  bytes: number;
+  /** A deleted chunk is purged this long after its delete. */
+  graceSeconds: number;
+  /** When the node last emptied its trash (ISO 8601), else null. */
+  purgedAt: string | null;
 }
 
 type Json = Record<string, unknown>;
@@ -28,12 +39,27 @@ export function parseNodeInfo(value: unknown, peer: string): NodeInfo {
   if (uuid !== peer) throw bad(`the UUID ${JSON.stringify(String(uuid).slice(0, 40))}`);
   if (typeof name !== 'string' || typeof version !== 'string') throw bad('no name or version');
   if (!Array.isArray(stores) || stores.length > 1024) throw bad('no list of stores');
-  return {
+  const info: NodeInfo = {
     uuid,
     name,
     version,
     stores: stores.map((s, k) => parseStatus(s, () => bad(`a malformed store ${k}`))),
   };
+  if (value.trash !== undefined) info.trash = parseTrash(value.trash, () => bad('a malformed trash'));
+  return info;
+}
+
+function parseTrash(value: unknown, bad: () => ArozError): NodeTrash {
+  if (!isObject(value)) throw bad();
+  const { chunks, bytes, graceSeconds, purgedAt } = value;
+  if (!isCount(chunks) || !isCount(bytes) || !isCount(graceSeconds)) throw bad();
+  if (
+    purgedAt !== null &&
+    (typeof purgedAt !== 'string' || purgedAt.length > 40 || Number.isNaN(Date.parse(purgedAt)))
+  ) {
+    throw bad();
+  }
+  return { chunks, bytes, graceSeconds, purgedAt };
 }
 
 function parseStatus(value: unknown, bad: () => ArozError): StoreStatus {

@@ -105,18 +105,35 @@ export class RemoteStore implements T.ChunkStore {
     }
     if (start !== undefined && end !== undefined && start > end) checkRange(options, end, uuid);
     this.#ensureOpen();
-    if ((start ?? 0) === end) {
-      // HTTP has no empty byte range: ask for the info and check the range here.
-      const info = await this.head(uuid, options);
-      if (info === undefined) throw missingError(uuid, `node "${this.id}"`);
-      const range = checkRange(options, info.size, uuid);
-      return new RangeReader(info, range, { read: async () => 0, close: async () => {} }, signal);
+    // HTTP has no empty byte range: ask for the info and check the range here.
+    const empty = (start ?? 0) === end ? await this.#emptyRange(uuid, options) : undefined;
+    if (empty !== undefined) return empty;
+    let chunk: Awaited<ReturnType<typeof getRemoteChunk>>;
+    try {
+      chunk = await getRemoteChunk(this.#session, this.id, uuid, options);
+    } catch (err) {
+      // `bytes=<size>-` is 416, where a local store reads zero bytes at the end: tell the two apart.
+      if (!isArozError(err, 'ERR_INVALID_RANGE') || start === undefined || end !== undefined) throw err;
+      const atEnd = await this.#emptyRange(uuid, options);
+      if (atEnd === undefined) throw err;
+      return atEnd;
     }
-    const chunk = await getRemoteChunk(this.#session, this.id, uuid, options);
     return new RemoteChunkReader(chunk, this.id, {
       ...(this.#idleMs !== undefined ? { idleMs: this.#idleMs } : {}),
       ...(signal !== undefined ? { signal } : {}),
     });
+  }
+
+  /**
+   * A reader of no bytes when the chunk's info says the range is empty and fits it; undefined when
+   * the range is not empty; ERR_INVALID_RANGE when it lies outside the chunk.
+   */
+  async #emptyRange(uuid: string, options: T.GetOptions): Promise<T.ChunkReader | undefined> {
+    const info = await this.head(uuid, options.signal !== undefined ? { signal: options.signal } : {});
+    if (info === undefined) throw missingError(uuid, `node "${this.id}"`);
+    const range = checkRange(options, info.size, uuid);
+    if (range.start !== range.end) return undefined;
+    return new RangeReader(info, range, { read: async () => 0, close: async () => {} }, options.signal);
   }
 
   async head(uuid: string, options: T.SignalOptions = {}): Promise<T.ChunkInfo | undefined> {

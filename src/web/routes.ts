@@ -290,13 +290,14 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
     'GET /api/cluster': {
       handler: async ({ signal }) => {
         const seen = discovered(daemon);
-        const stores = (await daemon.info()).stores;
+        const { stores, trash } = await daemon.info();
         return {
           self: {
             nodeUuid: daemon.nodeUuid,
             name: daemon.home.config.name,
             listen: daemon.listenAddress(),
             stores: stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
+            trash: trash ?? null,
           },
           discovery: {
             enabled: seen.enabled,
@@ -320,6 +321,7 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
                 source: n.source,
                 lastSeen: n.lastSeen,
                 free: 'free' in n ? n.free : null,
+                trash: 'trash' in n ? n.trash : null,
                 stores: 'stores' in n ? n.stores : [],
                 error: 'error' in n ? n.error : null,
               };

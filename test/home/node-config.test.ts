@@ -25,7 +25,13 @@ function good(): NodeConfig {
 
 test('node.json round-trips, keeping fields this version does not know', async (t: TestContext) => {
   const file = join(await tmpDir(t), 'node.json');
-  const config = { ...good(), listen: '0.0.0.0:7420', stores: ['/mnt/disk1'], future: { x: 1 } };
+  const config = {
+    ...good(),
+    listen: '0.0.0.0:7420',
+    stores: ['/mnt/disk1'],
+    trashGraceSeconds: 0,
+    future: { x: 1 },
+  };
   await writeNodeConfig(file, config, false);
   t.assert.deepStrictEqual(await readNodeConfig(file), config);
 });
@@ -42,6 +48,10 @@ test('validateNodeConfig refuses every damaged field with ERR_HOME_INVALID', (t:
     'a bad time': { ...good(), createdAt: 'yesterday' },
     'a bad listen': { ...good(), listen: 'everywhere' },
     'relative stores': { ...good(), stores: ['disk1'] },
+    'a negative trash grace': { ...good(), trashGraceSeconds: -1 },
+    'a fractional trash grace': { ...good(), trashGraceSeconds: 1.5 },
+    'a trash grace as text': { ...good(), trashGraceSeconds: '1d' },
+    'a trash grace over ten years': { ...good(), trashGraceSeconds: 11 * 365 * 86400 },
   };
   for (const [name, value] of Object.entries(cases)) {
     t.assert.throws(() => validateNodeConfig(value, 'node.json'), invalid, name);

@@ -1,8 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DiskStore, MemoryStore, StoreSet } from '../../src/store/index.ts';
 import { newUuid } from '../../src/uuid.ts';
+import { runProcess } from '../helpers/cli.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
 import { runStoreCompliance } from './compliance.ts';
 import { data, KiB, listTree, put, readAll, rejectsWith, UPLOADER } from './helpers.ts';
@@ -117,4 +119,40 @@ test('StoreSet.delete() checks the uploader of every copy before moving any', as
   await put(stores[1], uuid, bytes, { meta: { uploader: newUuid() } });
   await rejectsWith(t, set.delete(uuid, { by: UPLOADER }), 'ERR_NOT_UPLOADER');
   t.assert.deepStrictEqual([await stores[0].has(uuid), await stores[1].has(uuid)], [true, true]);
+});
+
+test('StoreSet: concurrent puts of one UUID whose first placement fails all settle, and the UUID is free again', async (t: TestContext) => {
+  // Before the fix the waiters spun on microtasks for ever (no timer runs again), so the race runs
+  // in its own process, which this test kills at its deadline.
+  const script = fileURLToPath(new URL('./store-set-race.ts', import.meta.url));
+  const run = await runProcess(process.execPath, [script], { timeoutMs: 30_000 });
+  t.assert.deepStrictEqual([run.code, run.signal], [0, null], `the race did not end in 30 s: ${run.stderr}`);
+  const byName = new Map(run.lines().map((line) => [line['name'], line]));
+  const three = (code: string) => [code, code, code];
+  t.assert.deepStrictEqual(byName.get('no-space'), {
+    name: 'no-space',
+    outcomes: three('ERR_NO_SPACE'),
+    reservedAfter: 0,
+  });
+  t.assert.deepStrictEqual(byName.get('no-space-20')?.['outcomes'], Array(20).fill('ERR_NO_SPACE'));
+  t.assert.deepStrictEqual(byName.get('conflict'), {
+    name: 'conflict',
+    outcomes: three('ERR_CHUNK_CONFLICT'),
+    reservedAfter: 0,
+  });
+  t.assert.deepStrictEqual(byName.get('offline'), {
+    name: 'offline',
+    outcomes: three('ERR_STORE_OFFLINE'),
+    reservedAfter: 0,
+  });
+  t.assert.deepStrictEqual(
+    byName.get('cancelled'),
+    {
+      name: 'cancelled',
+      outcomes: ['ERR_INTERRUPTED', 'writer', 'writer'],
+      reservedPerStore: [0, 200],
+      reservedAfter: 0,
+    },
+    'the two others placed afresh, on one store',
+  );
 });

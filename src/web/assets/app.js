@@ -1063,6 +1063,7 @@ function storesText(stores) {
 }
 
 function selfInfo(self) {
+  const trash = self.trash;
   return [
     h('h2', 'This computer'),
     facts(
@@ -1077,8 +1078,30 @@ function selfInfo(self) {
           storesText(self.stores).map((t) => h('li', t)),
         ),
       ),
+      fact('Trash', [
+        h('span', { test: 'self-trash' }, trashText(trash)),
+        trash &&
+          hint(
+            `Deleted pieces are kept ${graceText(trash.graceSeconds)}, then removed for good. Last emptied: ${ago(trash.purgedAt)}.`,
+          ),
+      ]),
     ),
   ];
+}
+
+/** What a trash holds: `{chunks, bytes}` from the node, else a dash. */
+function trashText(trash) {
+  if (trash === null || typeof trash !== 'object' || typeof trash.chunks !== 'number') return '—';
+  if (trash.chunks === 0) return 'empty';
+  return `${size(trash.bytes)} in ${trash.chunks} deleted piece${trash.chunks === 1 ? '' : 's'}`;
+}
+
+function graceText(seconds) {
+  if (typeof seconds !== 'number') return 'for a while';
+  if (seconds % 86400 === 0 && seconds > 0) return `${seconds / 86400} day${seconds === 86400 ? '' : 's'}`;
+  if (seconds % 3600 === 0 && seconds > 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0 && seconds > 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
 }
 
 const NODE_STATE = { online: ['ok', 'online'], offline: ['bad', 'offline'], unknown: ['muted', 'unknown'] };
@@ -1095,8 +1118,10 @@ function clusterRow(node) {
     fill(td[2], address(n.address), n.source && hint(sourceText(n.source)));
     td[3].textContent = ago(n.lastSeen);
     const count = Array.isArray(n.stores) ? n.stores.length : 0;
-    td[4].textContent =
+    const free =
       typeof n.free === 'number' ? `${size(n.free)}${count > 1 ? ` on ${count} stores` : ''}` : '—';
+    const trash = n.trash && n.trash.chunks > 0 && hint(`trash: ${trashText(n.trash)}`);
+    fill(td[4], free, trash);
   };
   return { el: h('tr', { test: 'cluster-node', 'data-uuid': node.nodeUuid }, td), update };
 }
