@@ -176,3 +176,22 @@ test('upload and download with no daemon running are ERR_DAEMON_UNREACHABLE (bad
     ['ERR_JOB_NOT_FOUND', 'ERR_JOB_NOT_FOUND', 'ERR_INVALID_UUID'],
   );
 });
+
+test('upload on a cluster of one is ERR_PLACEMENT saying what to do (pair another node, or --copies 1); --copies 1 then works', async (t: TestContext) => {
+  const [home] = await templates.homes(t); // not paired with anyone
+  const [node] = await startTestnet(t, [home!]);
+  const dir = await tmpDir(t);
+  const file = join(dir, 'a.bin');
+  await randomFile(file, CHUNK);
+  const where = { home: node!.home, cwd: dir };
+  const alone = await cliJson(t, ['upload', file, '--chunk-size', '64KiB'], where);
+  t.assert.strictEqual(alone.errorCode, 'ERR_PLACEMENT');
+  const message = String(alone.last['message']);
+  t.assert.match(message, /pair another node/);
+  t.assert.match(message, /--copies 1/);
+  const listed = await cliJson(t, ['upload', file, '--nodes', node!.uuid, '--copies', '2'], where);
+  t.assert.strictEqual(listed.errorCode, 'ERR_PLACEMENT');
+  t.assert.match(String(listed.last['message']), /--copies 1/);
+  const one = await cliJson(t, ['upload', file, '--chunk-size', '64KiB', '--copies', '1'], where);
+  t.assert.strictEqual(one.code, 0, one.stdout);
+});
