@@ -68,6 +68,8 @@ test('download refuses an unsigned, tampered or unknown-signer index; --allow-un
     ['ERR_INDEX_UNTRUSTED', 'ERR_INDEX_UNTRUSTED', 'ERR_INDEX_UNTRUSTED'],
   );
   t.assert.deepStrictEqual(await listDir(dir), before); // no output, no partial file
+  // Refused by the CLI before a job was made: the daemon has no failed job to show.
+  t.assert.deepStrictEqual((await cliJson(t, ['jobs', 'list'], { home })).last['jobs'], []);
   const out = join(dir, 'allowed.out');
   const allowed = await cliJson(t, ['download', paths.unsigned, '--out', out, '--allow-untrusted-index'], {
     home,
@@ -154,7 +156,7 @@ test('upload and download with no daemon running are ERR_DAEMON_UNREACHABLE (bad
   const where = { home: home!, cwd: dir };
   const runs = await Promise.all([
     cliJson(t, ['upload', file], where),
-    cliJson(t, ['download', index], where),
+    cliJson(t, ['download', index, '--allow-untrusted-index'], where),
     // Usage errors come first, before the daemon is asked (exit code 2).
     cliJson(t, ['upload', file, '--shift', 'x'], where),
     cliJson(t, ['download', index, '--idle-ms', '5'], where),
@@ -194,4 +196,22 @@ test('upload on a cluster of one is ERR_PLACEMENT saying what to do (pair anothe
   t.assert.match(String(listed.last['message']), /--copies 1/);
   const one = await cliJson(t, ['upload', file, '--chunk-size', '64KiB', '--copies', '1'], where);
   t.assert.strictEqual(one.code, 0, one.stdout);
+});
+
+test('upload of a missing, unreadable or non-regular file is refused by the CLI before a job is made', async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const [node] = await startTestnet(t, [home!]);
+  const dir = await tmpDir(t);
+  const where = { home: node!.home, cwd: dir };
+  const runs = await Promise.all([
+    cliJson(t, ['upload', 'nosuch.bin'], where),
+    cliJson(t, ['upload', dir], where),
+    cliJson(t, ['upload', '/dev/null'], where),
+  ]);
+  t.assert.deepStrictEqual(
+    runs.map((r) => r.errorCode),
+    ['ERR_FILE_NOT_FOUND', 'ERR_NOT_A_FILE', 'ERR_NOT_A_FILE'],
+  );
+  t.assert.deepStrictEqual((await cliJson(t, ['jobs', 'list'], where)).last['jobs'], []);
+  t.assert.deepStrictEqual(await listDir(dir), []);
 });
