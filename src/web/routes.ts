@@ -117,6 +117,8 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
       handler: async ({ session }) => ({
         node: { name: daemon.home.config.name, nodeUuid: daemon.nodeUuid },
         passwordSet: auth.passwordSet,
+        // Where the password is kept: deleting it (node stopped) resets it; the login page says so.
+        passwordFile: auth.path,
         loggedIn: session !== undefined,
         csrf: session?.csrf ?? null,
       }),
