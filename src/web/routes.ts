@@ -373,7 +373,9 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
         const index = await keptIndex(daemon, params[0] ?? '', signal);
         const report = await checkWithDaemon(daemon, index, { signal });
         const { summary } = report;
-        const health = summary.lost > 0 ? 'lost' : summary.degraded > 0 ? 'degraded' : 'healthy';
+        // The worst state of any chunk, in the order `arozdfs check` reports failures.
+        const worst = (['lost', 'mismatch', 'unknown', 'degraded'] as const).find((h) => summary[h] > 0);
+        const health = worst ?? 'healthy';
         return { health, trusted: report.trusted, summary };
       },
     },

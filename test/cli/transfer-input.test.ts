@@ -215,3 +215,29 @@ test('upload of a missing, unreadable or non-regular file is refused by the CLI 
   t.assert.deepStrictEqual((await cliJson(t, ['jobs', 'list'], where)).last['jobs'], []);
   t.assert.deepStrictEqual(await listDir(dir), []);
 });
+
+test('download of an index with a chunk hash edited by hand says the index disagrees with every copy (ERR_INDEX_MISMATCH), in a short line', async (t: TestContext) => {
+  const { nodes, dir, variant } = await uploaded(t);
+  const edit = (i: IndexFile): IndexFile => ({
+    ...i,
+    chunks: i.chunks.map((c) => (c.i === 1 ? { ...c, sha256: 'f'.repeat(64) } : c)),
+  });
+  const edited = await variant('edited', edit); // its signature no longer verifies
+  const resigned = await variant('resigned', edit, true); // signed again by the uploader
+  const before = await listDir(dir);
+  const home = nodes[1]!.home;
+  const runs = await Promise.all([
+    cliJson(t, ['download', edited, '--out', join(dir, 'e.out'), '--allow-untrusted-index'], { home }),
+    cliJson(t, ['download', resigned, '--out', join(dir, 'r.out')], { home }),
+  ]);
+  t.assert.deepStrictEqual(
+    runs.map((r) => r.errorCode),
+    ['ERR_INDEX_MISMATCH', 'ERR_INDEX_MISMATCH'],
+  );
+  for (const run of runs) {
+    const message = String(run.last['message']);
+    t.assert.ok(message.length < 300, `one short line: ${message}`);
+    t.assert.doesNotMatch(message, /corrupted/, 'no storage node is blamed');
+  }
+  t.assert.deepStrictEqual(await listDir(dir), before); // no output, no partial file
+});

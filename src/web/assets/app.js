@@ -1201,6 +1201,14 @@ function uploadForm(onStarted) {
 const HEALTH = {
   healthy: ['ok', 'every piece has all its copies'],
   degraded: ['warn', 'some copies are missing; the file can still be read'],
+  mismatch: [
+    'bad',
+    'the copies are intact and alike, but this file’s index disagrees with them: the index was changed',
+  ],
+  unknown: [
+    'warn',
+    'some pieces were not found on the computers that answered; others could not be asked now',
+  ],
   lost: ['bad', 'some pieces have no copy left'],
 };
 
