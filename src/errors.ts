@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   ERR_NOT_ENOUGH_NODES: 503,
   ERR_JOURNAL_INVALID: 500,
   ERR_DATA_LOST: 404,
+  ERR_DATA_UNREACHABLE: 503,
+  ERR_INDEX_MISMATCH: 422,
   // chunk stores
   ERR_STORE_OFFLINE: 503,
   ERR_STORE_EXISTS: 409,
@@ -114,10 +116,16 @@ export function isArozError(err: unknown, code?: ErrorCode): err is ArozError {
   return err instanceof ArozError && (code === undefined || err.code === code);
 }
 
-/** CLI exit code: 2 for usage errors, 130 when interrupted, 1 for every other failure. */
+/**
+ * Codes that say the command line itself is wrong (a malformed option or argument): exit code 2.
+ * ERR_INVALID_SIZE and ERR_INVALID_UUID keep their own codes so programs can tell them apart.
+ */
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_USAGE', 'ERR_INVALID_SIZE', 'ERR_INVALID_UUID']);
+
+/** CLI exit code: 2 for usage errors (USAGE_CODES), 130 when interrupted, 1 for every other failure. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof ArozError) {
-    if (err.code === 'ERR_USAGE') return 2;
+    if (USAGE_CODES.has(err.code)) return 2;
     if (err.code === 'ERR_INTERRUPTED') return 130;
   }
   return 1;

@@ -24,6 +24,8 @@ const MULTIPLIERS: Readonly<Record<string, bigint>> = {
   tb: 1000n ** 4n,
 };
 
+const MiB = 1024 * 1024;
+
 /** Digits (at most 30, so the BigInt stays small), then letters; everything else is refused. */
 const SIZE = /^([0-9]{1,30})([A-Za-z]{0,3})$/;
 
@@ -80,10 +82,10 @@ export function formatSize(bytes: number): string {
   return `${shown} ${units[unit]}`;
 }
 
-/** " (123 MB/s)" in decimal megabytes per second, or "" when too little was moved to say. */
+/** " (123 MiB/s)" in binary units like every other size shown, or "" when too little was moved to say. */
 export function formatRate(bytes: number, seconds: number): string {
   if (bytes === 0 || seconds <= 0) return '';
-  return ` (${Math.round(bytes / 1e6 / seconds)} MB/s)`;
+  return ` (${Math.round(bytes / MiB / seconds)} MiB/s)`;
 }
 
 function quote(text: string): string {

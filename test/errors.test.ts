@@ -18,6 +18,9 @@ test('docs/errors.md lists exactly the codes of src/errors.ts, with their status
 
 test('exit codes: 2 for usage errors, 130 when interrupted, 1 otherwise', (t: TestContext) => {
   t.assert.strictEqual(exitCodeOf(new ArozError('ERR_USAGE', 'x')), 2);
+  // A malformed SIZE or UUID on the command line is a usage error too.
+  t.assert.strictEqual(exitCodeOf(new ArozError('ERR_INVALID_SIZE', 'x')), 2);
+  t.assert.strictEqual(exitCodeOf(new ArozError('ERR_INVALID_UUID', 'x')), 2);
   t.assert.strictEqual(exitCodeOf(new ArozError('ERR_INTERRUPTED', 'x')), 130);
   t.assert.strictEqual(exitCodeOf(new ArozError('ERR_IO', 'x')), 1);
   t.assert.strictEqual(exitCodeOf(new Error('x')), 1);

@@ -2,7 +2,7 @@ import { type TestContext, test } from 'node:test';
 import fc from 'fast-check';
 import { isArozError } from '../src/errors.ts';
 import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../src/index-file/types.ts';
-import { checkChunkSize, formatSize, parseChunkSize, parseSize } from '../src/size.ts';
+import { checkChunkSize, formatRate, formatSize, parseChunkSize, parseSize } from '../src/size.ts';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -159,4 +159,9 @@ test('formatSize() shows bytes, then binary units', (t: TestContext) => {
   t.assert.strictEqual(formatSize(4096), '4 KiB');
   t.assert.strictEqual(formatSize(1536 * 1024), '1.5 MiB');
   t.assert.strictEqual(formatSize(1024 ** 3), '1 GiB');
+});
+
+test('formatRate() uses binary units too (MiB/s), like every size the CLI and web UI show', (t: TestContext) => {
+  t.assert.strictEqual(formatRate(200 * 1024 * 1024, 2), ' (100 MiB/s)');
+  t.assert.strictEqual(formatRate(0, 2), '');
 });

@@ -1,9 +1,10 @@
 /**
  * `arozdfs check INDEX [--deep]`: asks the local daemon (which holds the connections to the other
  * nodes) which copies of the index's chunks can be had right now; `--deep` reads and hashes every
- * copy. Prints a summary (healthy / degraded / lost) and the chunks that are not healthy. Exit 1 with
- * ERR_DATA_LOST when a chunk has no good copy; with `--json` the full report then comes in a `report`
- * line before the error line (docs/cli-json.md).
+ * copy. Prints a summary and the chunks that are not healthy. When a chunk has no good copy, exit 1
+ * with ERR_DATA_LOST (every holder answered: lost), else ERR_INDEX_MISMATCH (the holders' intact
+ * copies agree, the index does not), else ERR_DATA_UNREACHABLE (a holder could not be asked: unknown);
+ * with `--json` the full report then comes in a `report` line before the error line (docs/cli-json.md).
  */
 import { resolve } from 'node:path';
 import { controlCall } from '../control/client.ts';
@@ -21,6 +22,7 @@ function copyLine(copy: CopyReport, name: (node: string) => string): string {
   // Why a node is unreachable is said once, on its line under "Nodes".
   if (copy.state === 'unreachable') return `${name(copy.node)} unreachable`;
   if (copy.state === 'missing') return `${name(copy.node)} does not have it`;
+  if (copy.state === 'mismatch') return `${name(copy.node)} has an intact copy that differs from the index`;
   return `${name(copy.node)} ${copy.state}${copy.error === undefined ? '' : `: ${copy.error} (${copy.code})`}`;
 }
 
@@ -51,11 +53,47 @@ export function describeReport(report: Report): string {
     );
   }
   if (bad.length > SHOWN) lines.push(`  … and ${bad.length - SHOWN} more`);
-  const { healthy, degraded, lost } = report.summary;
+  const { healthy, degraded, mismatch, unknown, lost } = report.summary;
   lines.push(
-    `Summary: ${healthy} healthy, ${degraded} degraded (fewer than ${report.copies} good copies), ${lost} lost (no good copy).`,
+    [
+      `Summary: ${healthy} healthy, ${degraded} degraded (fewer than ${report.copies} good copies)`,
+      ...(mismatch > 0 ? [`${mismatch} where the index disagrees with every copy`] : []),
+      ...(unknown > 0 ? [`${unknown} unknown (no good copy found, and a holder could not be asked)`] : []),
+      `${lost} lost (every holder answered, none has a good copy).`,
+    ].join(', '),
   );
   return lines.join('\n');
+}
+
+/**
+ * The error a check ends with when a chunk has no good copy: lost first (every holder answered), then
+ * an index that disagrees with every copy, then unknown (a holder could not be asked).
+ */
+export function checkFailure(report: CheckReport): ArozError | undefined {
+  const { lost, mismatch, unknown } = report.summary;
+  const first = (health: string) => {
+    const c = report.chunks.find((chunk) => chunk.health === health);
+    return `chunk ${c?.i} ("${c?.uuid}")`;
+  };
+  if (lost > 0) {
+    return new ArozError(
+      'ERR_DATA_LOST',
+      `"${report.name}" cannot be rebuilt: ${lost} chunk(s) have no good copy on any holder, the first is ${first('lost')}`,
+    );
+  }
+  if (mismatch > 0) {
+    return new ArozError(
+      'ERR_INDEX_MISMATCH',
+      `The index of "${report.name}" disagrees with every copy of ${mismatch} chunk(s), the first is ${first('mismatch')}: the copies are intact and alike, so the index was changed`,
+    );
+  }
+  if (unknown > 0) {
+    return new ArozError(
+      'ERR_DATA_UNREACHABLE',
+      `"${report.name}" cannot be rebuilt now: ${unknown} chunk(s) have no good copy on the holders that answered, the first is ${first('unknown')}; the others could not be asked, so whether it is lost is unknown`,
+    );
+  }
+  return undefined;
 }
 
 /** Runs the check in the daemon of `ctx.home`, forwarding its progress. */
@@ -94,18 +132,14 @@ export const register: Register = (program, action) => {
         const indexPath = resolve(indexArg);
         await readIndexFile(indexPath, { signal: ctx.signal }); // a bad index fails here, daemon or not
         const report = await runCheck(ctx, indexPath, options.deep === true);
-        const { lost } = report.summary;
-        if (lost === 0) {
+        const failure = checkFailure(report);
+        if (failure === undefined) {
           ctx.out.result({ index: indexPath, ...report }, describeReport(report));
           return;
         }
         if (ctx.json) ctx.out.event('report', { index: indexPath, ...report });
         else ctx.out.result({}, describeReport(report));
-        const first = report.chunks.find((c) => c.health === 'lost');
-        throw new ArozError(
-          'ERR_DATA_LOST',
-          `"${report.name}" cannot be rebuilt now: ${lost} chunk(s) have no good copy, the first is chunk ${first?.i} ("${first?.uuid}")`,
-        );
+        throw failure;
       }),
     );
 };

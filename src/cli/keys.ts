@@ -34,7 +34,7 @@ export const register: Register = (program, action) => {
           k.keyUuid,
           String(k.bits),
           when(k.createdAt),
-          k.fingerprint,
+          groupFingerprint(k.fingerprint),
         ]);
         ctx.out.result(
           {

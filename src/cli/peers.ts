@@ -93,7 +93,8 @@ export const register: Register = (program, action) => {
       action(async (ctx) => {
         const home = await NodeHome.open(ctx.home);
         const list = (await home.trustStore()).list();
-        const rows = list.map((p) => [p.nodeUuid, p.label, String(p.bits), p.fingerprint]);
+        // Grouped as `keys show` and the pairing prompt print it, so the three compare by eye.
+        const rows = list.map((p) => [p.nodeUuid, p.label, String(p.bits), groupFingerprint(p.fingerprint)]);
         ctx.out.result(
           { peers: list.map(peerJson) },
           list.length === 0

@@ -4,6 +4,7 @@
  */
 import { Daemon } from '../node/daemon.ts';
 import { parsePeerAddress } from '../node/host-port.ts';
+import { checkAddressOptions } from './addresses.ts';
 import type { CliContext, Register } from './context.ts';
 
 interface ServeOptions {
@@ -19,6 +20,7 @@ interface ServeOptions {
 export const DEFAULT_WEB = '127.0.0.1:7421';
 
 export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise<void> {
+  checkAddressOptions(options);
   const daemon = await Daemon.start({
     home: ctx.home,
     ...(options.listen !== undefined ? { listen: options.listen } : {}),

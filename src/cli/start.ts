@@ -1,17 +1,18 @@
 /**
- * `npm start` (the hidden `arozdfs start`): run this machine's node with embedded defaults. On the
+ * `npm start` (`arozdfs start`): run this machine's node with embedded defaults. On the
  * first run it makes the home (node UUID, key pair) as `arozdfs init` would, then serves exactly like
  * `arozdfs serve` and says how to reach the node and how to pair it.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initHome } from '../home/init.ts';
+import { checkAddressOptions } from './addresses.ts';
 import type { Register } from './context.ts';
 import { DEFAULT_WEB, runDaemon } from './serve.ts';
 
 export const register: Register = (program, action) => {
   program
-    .command('start', { hidden: true })
+    .command('start')
     .description('init on first run, then serve with the defaults (what `npm start` runs)')
     .option('--listen <host:port>', 'cluster address (default: node.json, else 0.0.0.0:7420)')
     .option('--no-discovery', 'do not announce or browse on the LAN')
@@ -20,6 +21,7 @@ export const register: Register = (program, action) => {
     .action(
       action<[], { listen?: string; discovery?: boolean; mdnsInterface?: string; web?: string }>(
         async (ctx, _args, options) => {
+          checkAddressOptions(options); // before a first run makes the home
           const exists = await stat(join(ctx.home, 'ADDC')).then(
             () => true,
             () => false,

@@ -1,13 +1,17 @@
 /**
  * `arozdfs upload` and `arozdfs download`: both run as jobs in the local daemon (which holds the
  * connections to the other nodes); the CLI submits the job and follows it, or with `--detach` returns
- * its id at once. Paths are sent absolute.
+ * its id at once. Paths are sent absolute. What can be checked here is checked before the job is made
+ * (the options, the file to upload, the index to download and its signature, the output path), so a
+ * mistake makes no failed job.
  */
 import { basename, resolve } from 'node:path';
+import { openRegularFile } from '../chunk/files.ts';
 import { checkOutput } from '../chunk/merge.ts';
-import { ArozError } from '../errors.ts';
+import { ArozError, isArozError } from '../errors.ts';
 import { NodeHome } from '../home/open.ts';
-import { readIndexFile } from '../index-file/index.ts';
+import { type IndexFile, isDistributedIndex, readIndexFile } from '../index-file/index.ts';
+import { verifyIndex } from '../keys/index-signature.ts';
 import { parseChunkSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
 import type { CliContext, Register } from './context.ts';
@@ -25,6 +29,31 @@ function wholeNumber(text: string | undefined, what: string, min: number, max = 
 function idleOption(text: string | undefined): { idleMs?: number } {
   const ms = wholeNumber(text, 'The idle timeout (ms)', 100, 3_600_000);
   return ms === undefined ? {} : { idleMs: ms };
+}
+
+/**
+ * What the CLI checks itself before it asks the daemon for a job, so a mistake makes no failed job:
+ * the file to upload is a regular file this user can open.
+ */
+async function checkSource(file: string): Promise<void> {
+  const opened = await openRegularFile(file, `Cannot upload "${file}"`);
+  await opened.fh.close();
+}
+
+/** …and the index to download is distributed and, unless allowed, signed by a key this node trusts. */
+async function checkDownloadIndex(ctx: CliContext, index: IndexFile, allowUntrusted: boolean): Promise<void> {
+  const what = `Cannot download "${index.file.name}"`;
+  if (!isDistributedIndex(index)) {
+    throw new ArozError('ERR_INDEX_INVALID', `${what}: index "${index.id}" is a local index; use merge`);
+  }
+  if (allowUntrusted) return;
+  const home = await NodeHome.open(ctx.home);
+  try {
+    verifyIndex(index, await home.indexSigners());
+  } catch (err) {
+    if (!isArozError(err, 'ERR_INDEX_UNTRUSTED')) throw err;
+    throw new ArozError('ERR_INDEX_UNTRUSTED', `${what}: ${err.message}`, { cause: err });
+  }
 }
 
 async function run(
@@ -113,6 +142,7 @@ export const register: Register = (program, action) => {
             : {}),
           ...idleOption(options.idleMs),
         };
+        await checkSource(file);
         await checkOutput(index, options.force === true, 'Cannot write the index');
         const job = await run(ctx, 'upload', params, options.detach === true);
         if (job === undefined) return;
@@ -144,13 +174,15 @@ export const register: Register = (program, action) => {
         const indexPath = resolve(indexArg);
         const idle = idleOption(options.idleMs);
         const index = await readIndexFile(indexPath, { signal: ctx.signal });
+        const allowUntrusted = options.allowUntrustedIndex === true;
+        await checkDownloadIndex(ctx, index, allowUntrusted);
         const out = resolve(options.out ?? index.file.name);
         await checkOutput(out, options.force === true, `Cannot download "${index.file.name}"`);
         const params = {
           index: indexPath,
           out,
           force: options.force === true,
-          allowUntrusted: options.allowUntrustedIndex === true,
+          allowUntrusted,
           ...idle,
         };
         const job = await run(ctx, 'download', params, options.detach === true);

@@ -24,7 +24,7 @@ export interface ReadIndexOptions {
 /**
  * Reads and decodes the index file at `path`. Throws ERR_FILE_NOT_FOUND, ERR_NOT_A_FILE, other
  * system errors through fromSystemError, ERR_INDEX_TOO_LARGE, or a decodeIndex error whose message
- * ends with the path; an aborted signal throws its reason.
+ * names the file, then the place in it; an aborted signal throws its reason.
  */
 export async function readIndexFile(path: string, options: ReadIndexOptions = {}): Promise<IndexFile> {
   const { signal } = options;
@@ -53,8 +53,17 @@ export async function readIndexFile(path: string, options: ReadIndexOptions = {}
     return decodeIndex(bytes);
   } catch (err) {
     if (!(err instanceof ArozError)) throw err;
-    throw new ArozError(err.code, `${err.message} (in ${quote(path, PATH_SHOWN)})`, { cause: err });
+    throw new ArozError(err.code, inFile(shown, err.message), { cause: err });
   }
+}
+
+/**
+ * A decodeIndex message (`Index "chunks[1].size" is …`, `Index is not valid JSON: …`) said of the
+ * file: the file first, then the place in it (`Index file "a.json": "chunks[1].size" is …`).
+ */
+function inFile(shown: string, message: string): string {
+  const rest = message.startsWith('Index ') ? message.slice('Index '.length) : message;
+  return rest.startsWith('"') ? `${shown}: ${rest}` : `${shown} ${rest}`;
 }
 
 /** Reads until end of file or INDEX_MAX_BYTES + 1 bytes, in pieces of at most 1 MiB. */

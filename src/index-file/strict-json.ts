@@ -281,7 +281,14 @@ class Parser {
 
   #unexpected(where: string, at = this.#pos): never {
     const found = at >= this.#text.length ? 'end of input' : showChar(this.#text.codePointAt(at) ?? 0);
-    return this.#fail('ERR_INDEX_INVALID', `is not valid JSON: unexpected ${found} ${where}`, at);
+    // The place goes after the reason: the document, not the value there, is what is not JSON.
+    const place = this.#path.length > 0 ? `, in ${quote(formatPath(this.#path))}` : '';
+    return this.#fail(
+      'ERR_INDEX_INVALID',
+      `is not valid JSON: unexpected ${found} ${where}${place}`,
+      at,
+      false,
+    );
   }
 
   #fail(

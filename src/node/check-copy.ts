@@ -33,18 +33,34 @@ export function bounded<T>(
   });
 }
 
-/** Reads a whole copy through one reused buffer and returns its SHA-256. */
+/**
+ * A copy that is intact by its holder's own record, but whose record (and bytes) disagree with the
+ * index: the index changed, not the copy (ERR_INDEX_MISMATCH).
+ */
+export function disagrees(chunk: IndexChunk, node: string, how: string): ArozError {
+  return new ArozError(
+    'ERR_INDEX_MISMATCH',
+    `The copy of chunk ${chunk.i} ("${chunk.uuid}") on node "${node}" ${how}, but the index says SHA-256 "${chunk.sha256.slice(0, 12)}…", size ${chunk.size}`,
+  );
+}
+
+/**
+ * Reads a whole copy through one reused buffer: its SHA-256 (undefined, unread, when the copy has
+ * the size its holder recorded but the index says another), and the SHA-256 its holder recorded.
+ */
 export async function hashCopy(
   store: ChunkStore,
   chunk: IndexChunk,
   node: string,
   buffer: Buffer,
   o: { ms: number; signal: AbortSignal; onBytes: (n: number) => void },
-): Promise<string> {
+): Promise<{ sha256: string | undefined; recorded: string }> {
   const what = `Reading chunk ${chunk.i} from node "${node}"`;
   const reader = await bounded((s) => store.get(chunk.uuid, { signal: s }), o.ms, o.signal, what, node);
   try {
     if (reader.length !== chunk.size) {
+      // As long as its holder recorded: the index, not the copy, says another size (not read).
+      if (reader.length === reader.info.size) return { sha256: undefined, recorded: reader.info.sha256 };
       throw differs(chunk, node, `it has ${reader.length} bytes, not ${chunk.size}`);
     }
     const hash = createHash('sha256');
@@ -54,7 +70,7 @@ export async function hashCopy(
       hash.update(buffer.subarray(0, n));
       o.onBytes(n);
     }
-    return hash.digest('hex');
+    return { sha256: hash.digest('hex'), recorded: reader.info.sha256 };
   } finally {
     await reader.close();
   }

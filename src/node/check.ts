@@ -16,7 +16,7 @@ import type { ChunkStore } from '../store/types.ts';
 import { answerOf, isFatal } from '../transfer/idle.ts';
 import type { Connect } from '../transfer/types.ts';
 import { RemoteStore } from '../transport/remote-store.ts';
-import { bounded, differs, hashCopy } from './check-copy.ts';
+import { bounded, differs, disagrees, hashCopy } from './check-copy.ts';
 import type { Daemon } from './daemon.ts';
 
 /** Per node: connect, each HEAD, and each read of a deep check may take this long without progress. */
@@ -31,8 +31,17 @@ const NODE_DOWN = new Set<ErrorCode>([
   'ERR_STORE_OFFLINE',
 ]);
 
-export type CopyState = 'ok' | 'missing' | 'corrupt' | 'unreachable';
-export type ChunkHealth = 'healthy' | 'degraded' | 'lost';
+/**
+ * `mismatch`: the copy is intact by its holder's own record (and, deep, its bytes match that record)
+ * but differs from the index — the index was changed, not the copy.
+ */
+export type CopyState = 'ok' | 'missing' | 'corrupt' | 'mismatch' | 'unreachable';
+/**
+ * With no good copy: `mismatch` when the holders' intact copies all agree with each other and not with
+ * the index (the index is wrong, not the copies); else `unknown` when a holder could not be asked (the
+ * copy may be there); `lost` when every holder answered and none has a good copy.
+ */
+export type ChunkHealth = 'healthy' | 'degraded' | 'mismatch' | 'unknown' | 'lost';
 
 export interface CopyReport {
   node: string;
@@ -42,6 +51,8 @@ export interface CopyReport {
   /** Why the copy is not ok: a stable code and one line. */
   code?: ErrorCode;
   error?: string;
+  /** For a `mismatch`: the SHA-256 its holder has (recorded; with `deep`, also its bytes'). */
+  sha256?: string;
 }
 
 export interface ChunkReport {
@@ -65,7 +76,14 @@ export interface CheckReport {
   trusted: boolean;
   signer: string | null;
   trustProblem: string | null;
-  summary: { chunks: number; healthy: number; degraded: number; lost: number };
+  summary: {
+    chunks: number;
+    healthy: number;
+    degraded: number;
+    mismatch: number;
+    unknown: number;
+    lost: number;
+  };
   chunks: ChunkReport[];
 }
 
@@ -156,11 +174,13 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
         const info = await bounded((s) => store.head(chunk.uuid, { signal: s }), ms, signal, what, node);
         if (info === undefined) return { node, state: 'missing', verified: false };
         if (info.size !== chunk.size || info.sha256 !== chunk.sha256) {
-          return failed(node, 'corrupt', differs(chunk, node, 'its record differs from the index'));
+          // The record is what the holder verified when the copy was stored: the index changed.
+          const how = `is recorded with SHA-256 "${info.sha256.slice(0, 12)}…", size ${info.size}`;
+          return mismatch(node, disagrees(chunk, node, how), info.sha256, false);
         }
         return { node, state: 'ok', verified: false };
       }
-      const sha256 = await hashCopy(store, chunk, node, buffer, {
+      const { sha256, recorded } = await hashCopy(store, chunk, node, buffer, {
         ms,
         signal,
         onBytes: (n) => {
@@ -169,8 +189,14 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
           progress();
         },
       });
-      if (sha256 !== chunk.sha256) return failed(node, 'corrupt', differs(chunk, node, 'its bytes differ'));
-      return { node, state: 'ok', verified: true };
+      if (sha256 === undefined) {
+        const how = 'has another size, as its holder recorded';
+        return mismatch(node, disagrees(chunk, node, how), recorded, false);
+      }
+      if (sha256 === chunk.sha256) return { node, state: 'ok', verified: true };
+      if (sha256 !== recorded) return failed(node, 'corrupt', differs(chunk, node, 'its bytes differ'));
+      const how = `is intact (its bytes match its holder's record, SHA-256 "${sha256.slice(0, 12)}…")`;
+      return mismatch(node, disagrees(chunk, node, how), sha256, true);
     } catch (err) {
       if (isFatal(err, signal)) throw err;
       const answer = answerOf(err, { i: chunk.i, uuid: chunk.uuid, node });
@@ -205,11 +231,11 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
   await Promise.all(Array.from({ length: Math.min(parallel, Math.max(1, tasks.length)) }, worker));
 
   const copies = index.redundancy.copies;
-  const summary = { chunks: reports.length, healthy: 0, degraded: 0, lost: 0 };
+  const summary = { chunks: reports.length, healthy: 0, degraded: 0, mismatch: 0, unknown: 0, lost: 0 };
   for (const [k, report] of reports.entries()) {
     const order = [...new Set((index.chunks[k]!.holders ?? []).map((h) => h.node))];
     report.holders.sort((a, b) => order.indexOf(a.node) - order.indexOf(b.node));
-    report.health = report.good === 0 ? 'lost' : report.good >= copies ? 'healthy' : 'degraded';
+    report.health = healthOf(report, copies);
     summary[report.health]++;
   }
   return {
@@ -229,6 +255,19 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
 
 function failed(node: string, state: CopyState, err: ArozError): CopyReport {
   return { node, state, verified: false, code: err.code, error: err.message };
+}
+
+function mismatch(node: string, err: ArozError, sha256: string, verified: boolean): CopyReport {
+  return { node, state: 'mismatch', verified, code: err.code, error: err.message, sha256 };
+}
+
+/** See ChunkHealth: `mismatch` needs at least one intact copy, and all intact copies alike. */
+function healthOf(report: ChunkReport, copies: number): ChunkHealth {
+  if (report.good > 0) return report.good >= copies ? 'healthy' : 'degraded';
+  const agreed = new Set(report.holders.flatMap((h) => (h.state === 'mismatch' ? [h.sha256] : [])));
+  if (agreed.size === 1) return 'mismatch';
+  if (report.holders.some((h) => h.state === 'unreachable')) return 'unknown';
+  return 'lost';
 }
 
 /**

@@ -13,8 +13,11 @@ export function parseHostPort(text: string, what: string): HostPort {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
-  if (m === null || host === undefined || port > 65535 || (m[1] !== undefined && isIP(host) !== 6)) {
+  if (m === null || host === undefined || (m[1] !== undefined && isIP(host) !== 6)) {
     throw new ArozError('ERR_USAGE', `${what} "${text}" is not host:port (e.g. 0.0.0.0:7420 or [::1]:7420)`);
+  }
+  if (port > 65535) {
+    throw new ArozError('ERR_USAGE', `${what} "${text}": port ${port} is out of range (0 to 65535)`);
   }
   return { host, port };
 }

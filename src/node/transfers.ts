@@ -179,6 +179,7 @@ export function uploadRunner(daemon: Daemon): JobRunner {
     let signed = false;
     try {
       const { nodes, free } = await clusterList(daemon, raw['nodes'], journal, idleMs, ctx);
+      checkEnoughNodes(daemon, nodes, copies ?? DEFAULT_COPIES, raw['nodes'] !== undefined);
       const index = await uploadFile(file, {
         nodes,
         ...(free !== undefined ? { free } : {}),
@@ -271,6 +272,30 @@ async function clusterList(
   const space = new Map(online.map(({ node, free }) => [node, free]));
   const nodes = defaultClusterList(space.keys());
   return { nodes, free: nodes.map((node) => space.get(node)!) };
+}
+
+/** Copies of every chunk when the upload does not say (as uploadFile). */
+const DEFAULT_COPIES = 2;
+
+/**
+ * ERR_PLACEMENT when the cluster list has fewer nodes than copies, saying what to do about it: pair
+ * (or start) another node, or store fewer copies. (uploadFile checks the same, without the advice.)
+ */
+function checkEnoughNodes(daemon: Daemon, nodes: readonly string[], copies: number, listed: boolean): void {
+  const n = nodes.length;
+  if (n >= copies || !Number.isSafeInteger(copies)) return;
+  const what = `Cannot place ${copies} copies on ${n} node${n === 1 ? '' : 's'}: each copy needs its own node`;
+  const fewer = n >= 1 ? `, or store ${n} cop${n === 1 ? 'y' : 'ies'} (--copies ${n})` : '';
+  const peers = daemon.trust.list().length;
+  let advice: string;
+  if (listed) advice = `list more nodes in --nodes${fewer}`;
+  else if (peers === 0) {
+    advice = `this node is not paired with any other yet: pair another node ("arozdfs keys show" on one, "arozdfs peers add -" on the other, both ways) and start it${fewer}`;
+  } else {
+    const answered = nodes.filter((node) => node !== daemon.nodeUuid).length;
+    advice = `${answered} of the ${peers} paired node${peers === 1 ? '' : 's'} answered with an online store: start the others, or pair another node${fewer}`;
+  }
+  throw new ArozError('ERR_PLACEMENT', `${what}; ${advice}`);
 }
 
 export function downloadRunner(daemon: Daemon): JobRunner {

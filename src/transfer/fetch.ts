@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { promises as fsp } from 'node:fs';
 import { writeFully } from '../chunk/copy.ts';
-import { ArozError } from '../errors.ts';
+import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
 import type { ChunkReader } from '../store/types.ts';
 import { answerOf, formatAnswer, idle, isFatal } from './idle.ts';
@@ -43,6 +43,12 @@ export class FetchBuffers {
 
 /** Failures of our own output file: never a node's answer, always the end of the download. */
 const localFailures = new WeakSet<object>();
+
+/**
+ * A copy whose bytes match its holder's own record but not the index → the SHA-256 it has. When every
+ * copy that came is such a copy, and all are alike, the index is what changed (ERR_INDEX_MISMATCH).
+ */
+const intactCopies = new WeakMap<object, string>();
 
 /** Fetches `chunk` into the file; resolves with the node it came from. ERR_CHUNK_MISSING if none had it. */
 export async function fetchChunk(
@@ -79,7 +85,22 @@ export async function fetchChunk(
       }
     }
   }
-  throw missing(ctx.name, chunk, holders, answers, errors);
+  throw disagreement(ctx.name, chunk, errors) ?? missing(ctx.name, chunk, holders, answers, errors);
+}
+
+/** ERR_INDEX_MISMATCH when the copies that came were all intact and alike, but not what the index says. */
+function disagreement(name: string, chunk: IndexChunk, errors: unknown[]): ArozError | undefined {
+  const came = errors.filter(
+    (err) => isArozError(err, 'ERR_CHUNK_HASH') || isArozError(err, 'ERR_CHUNK_SIZE'),
+  );
+  const alike = new Set(came.map((err) => intactCopies.get(err as object)));
+  const [sha256] = alike;
+  if (came.length === 0 || alike.size !== 1 || sha256 === undefined) return undefined;
+  return new ArozError(
+    'ERR_INDEX_MISMATCH',
+    `Cannot download "${name}": the index disagrees with every copy of chunk ${chunk.i}: ${came.length} node${came.length === 1 ? '' : 's'} sent the same intact bytes (SHA-256 "${sha256.slice(0, 12)}…"), the index says "${chunk.sha256.slice(0, 12)}…"; was the index edited?`,
+    { cause: new AggregateError(errors, `Every copy of chunk ${chunk.i} differs from the index`) },
+  );
 }
 
 function missing(
@@ -134,10 +155,13 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
   let pending: Promise<void> | undefined;
   try {
     if (reader.length !== chunk.size) {
-      throw new ArozError(
+      const err = new ArozError(
         'ERR_CHUNK_SIZE',
         `Node "${node}" holds chunk ${chunk.i} ("${chunk.uuid}") with ${reader.length} bytes; the index says ${chunk.size}`,
       );
+      // As long as its holder recorded it: the size in the index, not the copy, is what differs.
+      if (reader.length === reader.info.size) intactCopies.set(err, reader.info.sha256);
+      throw err;
     }
     const hash = createHash('sha256');
     for (let k = 0; written < chunk.size; k++) {
@@ -159,7 +183,16 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
       ctx.onBytes(n);
     }
     await pending;
-    if (hash.digest('hex') !== chunk.sha256) {
+    const sha256 = hash.digest('hex');
+    if (sha256 !== chunk.sha256) {
+      if (sha256 === reader.info.sha256) {
+        const err = new ArozError(
+          'ERR_CHUNK_HASH',
+          `Node "${node}" sent chunk ${chunk.i} intact (as its holder recorded it) but with another SHA-256 than the index says`,
+        );
+        intactCopies.set(err, sha256);
+        throw err;
+      }
       throw new ArozError(
         'ERR_CHUNK_HASH',
         `Node "${node}" sent chunk ${chunk.i} ("${chunk.uuid}") with another SHA-256: its copy is corrupted`,

@@ -117,6 +117,8 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
       handler: async ({ session }) => ({
         node: { name: daemon.home.config.name, nodeUuid: daemon.nodeUuid },
         passwordSet: auth.passwordSet,
+        // Where the password is kept: deleting it (node stopped) resets it; the login page says so.
+        passwordFile: auth.path,
         loggedIn: session !== undefined,
         csrf: session?.csrf ?? null,
       }),
@@ -373,7 +375,9 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
         const index = await keptIndex(daemon, params[0] ?? '', signal);
         const report = await checkWithDaemon(daemon, index, { signal });
         const { summary } = report;
-        const health = summary.lost > 0 ? 'lost' : summary.degraded > 0 ? 'degraded' : 'healthy';
+        // The worst state of any chunk, in the order `arozdfs check` reports failures.
+        const worst = (['lost', 'mismatch', 'unknown', 'degraded'] as const).find((h) => summary[h] > 0);
+        const health = worst ?? 'healthy';
         return { health, trusted: report.trusted, summary };
       },
     },

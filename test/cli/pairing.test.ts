@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { groupFingerprint } from '../../src/keys/fingerprint.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tmpDir } from '../helpers/context.ts';
 
@@ -48,6 +49,10 @@ test('two homes are paired both ways from the command line alone', async (t: Tes
     'utf8',
   );
   t.assert.strictEqual(pinned, showB['pem']);
+  // For people, peers list groups the fingerprint exactly as the other side's keys show prints it.
+  const grouped = groupFingerprint(String(showB['fingerprint']));
   const human = await runCli(['peers', 'list'], { home: a });
-  t.assert.ok(human.stdout.includes(String(showB['fingerprint'])));
+  t.assert.ok(human.stdout.includes(grouped), human.stdout);
+  t.assert.ok((await runCli(['keys', 'show'], { home: b })).stdout.includes(grouped));
+  t.assert.ok((await runCli(['keys', 'list'], { home: b })).stdout.includes(grouped));
 });

@@ -122,12 +122,26 @@ test('slice of an empty file succeeds with zero chunks', async (t: TestContext) 
   t.assert.strictEqual((await stat(join(dir, 'e2'))).size, 0);
 });
 
-for (const size of ['0', '-1', '-64M', 'abc', '1.5M', '4095', '1K', '4GiB', '4294967296', '64 MiB', '']) {
-  test(`slice --chunk-size ${JSON.stringify(size)} is ERR_INVALID_SIZE and writes nothing`, async (t: TestContext) => {
+for (const size of [
+  '0',
+  '-1',
+  '-64M',
+  'abc',
+  '1.5M',
+  '4095',
+  '1K',
+  '4GiB',
+  '4294967296',
+  '64 MiB',
+  '',
+  '64MB2',
+  '5G',
+]) {
+  test(`slice --chunk-size ${JSON.stringify(size)} is ERR_INVALID_SIZE (a usage error: exit 2) and writes nothing`, async (t: TestContext) => {
     const dir = await tmpDir(t);
     await randomFile(join(dir, 'a.bin'), 10 * KiB);
     const run = await runCli(['--json', 'slice', 'a.bin', `--chunk-size=${size}`], { cwd: dir });
-    t.assert.strictEqual(run.code, 1);
+    t.assert.strictEqual(run.code, 2);
     t.assert.strictEqual(errorCode(run), 'ERR_INVALID_SIZE');
     t.assert.deepStrictEqual(await listTree(dir), ['a.bin']);
   });

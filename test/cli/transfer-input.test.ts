@@ -68,6 +68,8 @@ test('download refuses an unsigned, tampered or unknown-signer index; --allow-un
     ['ERR_INDEX_UNTRUSTED', 'ERR_INDEX_UNTRUSTED', 'ERR_INDEX_UNTRUSTED'],
   );
   t.assert.deepStrictEqual(await listDir(dir), before); // no output, no partial file
+  // Refused by the CLI before a job was made: the daemon has no failed job to show.
+  t.assert.deepStrictEqual((await cliJson(t, ['jobs', 'list'], { home })).last['jobs'], []);
   const out = join(dir, 'allowed.out');
   const allowed = await cliJson(t, ['download', paths.unsigned, '--out', out, '--allow-untrusted-index'], {
     home,
@@ -154,7 +156,7 @@ test('upload and download with no daemon running are ERR_DAEMON_UNREACHABLE (bad
   const where = { home: home!, cwd: dir };
   const runs = await Promise.all([
     cliJson(t, ['upload', file], where),
-    cliJson(t, ['download', index], where),
+    cliJson(t, ['download', index, '--allow-untrusted-index'], where),
     // Usage errors come first, before the daemon is asked (exit code 2).
     cliJson(t, ['upload', file, '--shift', 'x'], where),
     cliJson(t, ['download', index, '--idle-ms', '5'], where),
@@ -175,4 +177,67 @@ test('upload and download with no daemon running are ERR_DAEMON_UNREACHABLE (bad
     unknown.map((r) => r.errorCode),
     ['ERR_JOB_NOT_FOUND', 'ERR_JOB_NOT_FOUND', 'ERR_INVALID_UUID'],
   );
+});
+
+test('upload on a cluster of one is ERR_PLACEMENT saying what to do (pair another node, or --copies 1); --copies 1 then works', async (t: TestContext) => {
+  const [home] = await templates.homes(t); // not paired with anyone
+  const [node] = await startTestnet(t, [home!]);
+  const dir = await tmpDir(t);
+  const file = join(dir, 'a.bin');
+  await randomFile(file, CHUNK);
+  const where = { home: node!.home, cwd: dir };
+  const alone = await cliJson(t, ['upload', file, '--chunk-size', '64KiB'], where);
+  t.assert.strictEqual(alone.errorCode, 'ERR_PLACEMENT');
+  const message = String(alone.last['message']);
+  t.assert.match(message, /pair another node/);
+  t.assert.match(message, /--copies 1/);
+  const listed = await cliJson(t, ['upload', file, '--nodes', node!.uuid, '--copies', '2'], where);
+  t.assert.strictEqual(listed.errorCode, 'ERR_PLACEMENT');
+  t.assert.match(String(listed.last['message']), /--copies 1/);
+  const one = await cliJson(t, ['upload', file, '--chunk-size', '64KiB', '--copies', '1'], where);
+  t.assert.strictEqual(one.code, 0, one.stdout);
+});
+
+test('upload of a missing, unreadable or non-regular file is refused by the CLI before a job is made', async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const [node] = await startTestnet(t, [home!]);
+  const dir = await tmpDir(t);
+  const where = { home: node!.home, cwd: dir };
+  const runs = await Promise.all([
+    cliJson(t, ['upload', 'nosuch.bin'], where),
+    cliJson(t, ['upload', dir], where),
+    cliJson(t, ['upload', '/dev/null'], where),
+  ]);
+  t.assert.deepStrictEqual(
+    runs.map((r) => r.errorCode),
+    ['ERR_FILE_NOT_FOUND', 'ERR_NOT_A_FILE', 'ERR_NOT_A_FILE'],
+  );
+  t.assert.deepStrictEqual((await cliJson(t, ['jobs', 'list'], where)).last['jobs'], []);
+  t.assert.deepStrictEqual(await listDir(dir), []);
+});
+
+test('download of an index with a chunk hash edited by hand says the index disagrees with every copy (ERR_INDEX_MISMATCH), in a short line', async (t: TestContext) => {
+  const { nodes, dir, variant } = await uploaded(t);
+  const edit = (i: IndexFile): IndexFile => ({
+    ...i,
+    chunks: i.chunks.map((c) => (c.i === 1 ? { ...c, sha256: 'f'.repeat(64) } : c)),
+  });
+  const edited = await variant('edited', edit); // its signature no longer verifies
+  const resigned = await variant('resigned', edit, true); // signed again by the uploader
+  const before = await listDir(dir);
+  const home = nodes[1]!.home;
+  const runs = await Promise.all([
+    cliJson(t, ['download', edited, '--out', join(dir, 'e.out'), '--allow-untrusted-index'], { home }),
+    cliJson(t, ['download', resigned, '--out', join(dir, 'r.out')], { home }),
+  ]);
+  t.assert.deepStrictEqual(
+    runs.map((r) => r.errorCode),
+    ['ERR_INDEX_MISMATCH', 'ERR_INDEX_MISMATCH'],
+  );
+  for (const run of runs) {
+    const message = String(run.last['message']);
+    t.assert.ok(message.length < 300, `one short line: ${message}`);
+    t.assert.doesNotMatch(message, /corrupted/, 'no storage node is blamed');
+  }
+  t.assert.deepStrictEqual(await listDir(dir), before); // no output, no partial file
 });

@@ -86,3 +86,26 @@ test('readIndexFile stops reading when its signal is aborted after it started', 
   controller.abort(reason); // before the file is even open: the first piece is never read
   await t.assert.rejects(reading, (err) => err === reason);
 });
+
+test('readIndexFile names the file first, then the place in it, for a truncated or invalid index', async (t: TestContext) => {
+  const dir = await tmpDir(t);
+  const text = encodeIndex(sampleLocalIndex());
+  const truncated = join(dir, 'truncated.json');
+  // Cut inside the second chunk's entry: the parser is then somewhere in "chunks[1]".
+  await writeFile(truncated, text.slice(0, text.indexOf('"uuid"', text.indexOf('"i": 1')) + 10));
+  const edited = join(dir, 'edited.json');
+  await writeFile(edited, text.replace('"name": "', '"name": 7, "x": "'));
+  const messageOf = async (path: string) => {
+    const err = await readIndexFile(path).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.assert.ok(isArozError(err, 'ERR_INDEX_INVALID'), String(err));
+    return (err as ArozError).message;
+  };
+  const cut = await messageOf(truncated);
+  t.assert.ok(cut.startsWith(`Index file "${truncated}" is not valid JSON: `), cut);
+  t.assert.match(cut, /, in "chunks\[1\]\.uuid" \(line \d+, column \d+\)$/);
+  const bad = await messageOf(edited);
+  t.assert.ok(bad.startsWith(`Index file "${edited}": "file.name" `), bad);
+});

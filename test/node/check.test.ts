@@ -1,7 +1,8 @@
 /**
  * `check` against real daemons (in-process testnet, real TLS and disks): healthy, degraded with one
- * node stopped, lost with both holders of a chunk stopped, and `--deep` finding a flipped byte that
- * the holder's own record does not show. The CLI runs as a real process against the daemon's socket.
+ * node stopped, unknown (not lost) with both holders of a chunk stopped or not paired, lost when both
+ * answer without it, an index edited by hand (mismatch), and `--deep` finding a flipped byte that the
+ * holder's own record does not show. The CLI runs as a real process against the daemon's socket.
  */
 import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,7 +59,14 @@ async function chunkFile(home: string, uuid: string): Promise<string> {
 test('check reports every chunk healthy when all holders answer, and the CLI exits 0', async (t: TestContext) => {
   const { nodes, index } = await uploaded(t);
   const report = await check(nodes[0]!.home, index);
-  t.assert.deepStrictEqual(report.summary, { chunks: 4, healthy: 4, degraded: 0, lost: 0 });
+  t.assert.deepStrictEqual(report.summary, {
+    chunks: 4,
+    healthy: 4,
+    degraded: 0,
+    mismatch: 0,
+    unknown: 0,
+    lost: 0,
+  });
   t.assert.strictEqual(report.trusted, true);
   t.assert.strictEqual(report.signer, nodes[0]!.uuid);
   t.assert.ok(report.chunks.every((c) => c.holders.every((h) => h.state === 'ok' && !h.verified)));
@@ -67,7 +75,14 @@ test('check reports every chunk healthy when all holders answer, and the CLI exi
   const result = run.lines().at(-1);
   t.assert.strictEqual(result?.['type'], 'result');
   t.assert.strictEqual(result?.['command'], 'check');
-  t.assert.deepStrictEqual(result?.['summary'], { chunks: 4, healthy: 4, degraded: 0, lost: 0 });
+  t.assert.deepStrictEqual(result?.['summary'], {
+    chunks: 4,
+    healthy: 4,
+    degraded: 0,
+    mismatch: 0,
+    unknown: 0,
+    lost: 0,
+  });
 });
 
 test('check calls chunks degraded when one holder is stopped, naming it unreachable', async (t: TestContext) => {
@@ -75,7 +90,14 @@ test('check calls chunks degraded when one holder is stopped, naming it unreacha
   await nodes[2]!.daemon.close();
   const report = await check(nodes[0]!.home, index);
   // Chunk i is on list[i % 3] and list[(i + 1) % 3]: node 2 holds chunks 1, 2 (and not 0, 3).
-  t.assert.deepStrictEqual(report.summary, { chunks: 4, healthy: 2, degraded: 2, lost: 0 });
+  t.assert.deepStrictEqual(report.summary, {
+    chunks: 4,
+    healthy: 2,
+    degraded: 2,
+    mismatch: 0,
+    unknown: 0,
+    lost: 0,
+  });
   for (const i of [1, 2]) {
     const copy = report.chunks[i]!.holders.find((h) => h.node === nodes[2]!.uuid);
     t.assert.strictEqual(copy?.state, 'unreachable');
@@ -85,19 +107,128 @@ test('check calls chunks degraded when one holder is stopped, naming it unreacha
   t.assert.strictEqual(run.code, 0);
 });
 
-test('check exits 1 with ERR_DATA_LOST when both holders of a chunk are stopped', async (t: TestContext) => {
+test('check calls a chunk unknown, not lost, when both its holders are stopped: exit 1, ERR_DATA_UNREACHABLE', async (t: TestContext) => {
   const { nodes, index } = await uploaded(t);
   await nodes[1]!.daemon.close();
   await nodes[2]!.daemon.close();
   const report = await check(nodes[0]!.home, index);
-  t.assert.deepStrictEqual(report.summary, { chunks: 4, healthy: 0, degraded: 3, lost: 1 });
-  t.assert.strictEqual(report.chunks[1]!.health, 'lost'); // on nodes 1 and 2
+  t.assert.deepStrictEqual(report.summary, {
+    chunks: 4,
+    healthy: 0,
+    degraded: 3,
+    mismatch: 0,
+    unknown: 1,
+    lost: 0,
+  });
+  t.assert.strictEqual(report.chunks[1]!.health, 'unknown'); // on nodes 1 and 2
   const run = await runCli(['--json', 'check', index], { home: nodes[0]!.home });
   t.assert.strictEqual(run.code, 1);
   const lines = run.lines();
   t.assert.strictEqual(lines.at(-2)?.['type'], 'report');
   t.assert.deepStrictEqual(lines.at(-2)?.['summary'], report.summary);
-  t.assert.strictEqual(lines.at(-1)?.['code'], 'ERR_DATA_LOST');
+  t.assert.strictEqual(lines.at(-1)?.['code'], 'ERR_DATA_UNREACHABLE');
+});
+
+test('check on a node not paired with the holders says unknown (ERR_PEER_NOT_FOUND per copy), never lost', async (t: TestContext) => {
+  const { nodes, index } = await uploaded(t);
+  for (const other of [nodes[1]!, nodes[2]!]) {
+    await controlCall(nodes[0]!.home, 'DELETE', `/v1/peers/${other.uuid}`);
+  }
+  const report = await check(nodes[0]!.home, index);
+  // Node 0 holds chunks 0 and 3 (and 2, on [2, 0]); chunk 1 is only on nodes 1 and 2.
+  t.assert.deepStrictEqual(report.summary, {
+    chunks: 4,
+    healthy: 0,
+    degraded: 3,
+    mismatch: 0,
+    unknown: 1,
+    lost: 0,
+  });
+  t.assert.deepStrictEqual(
+    report.chunks[1]!.holders.map((h) => [h.state, h.code]),
+    [
+      ['unreachable', 'ERR_PEER_NOT_FOUND'],
+      ['unreachable', 'ERR_PEER_NOT_FOUND'],
+    ],
+  );
+  const run = await runCli(['check', index], { home: nodes[0]!.home });
+  t.assert.strictEqual(run.code, 1);
+  t.assert.match(run.stderr, /\(ERR_DATA_UNREACHABLE\)\n$/);
+  t.assert.match(run.stdout, /chunk 1 \([0-9a-f-]+\): UNKNOWN/);
+  t.assert.doesNotMatch(run.stdout, /LOST/);
+});
+
+test('check exits 1 with ERR_DATA_LOST when every holder of a chunk answers without it', async (t: TestContext) => {
+  const { nodes, index } = await uploaded(t);
+  const { chunks } = JSON.parse(await readFile(index, 'utf8')) as { chunks: Array<{ uuid: string }> };
+  for (const holder of [nodes[1]!, nodes[2]!]) {
+    await holder.daemon.stores.delete(chunks[1]!.uuid, { by: nodes[0]!.uuid });
+  }
+  const report = await check(nodes[0]!.home, index);
+  t.assert.deepStrictEqual(report.summary, {
+    chunks: 4,
+    healthy: 3,
+    degraded: 0,
+    mismatch: 0,
+    unknown: 0,
+    lost: 1,
+  });
+  t.assert.deepStrictEqual(
+    report.chunks[1]!.holders.map((h) => h.state),
+    ['missing', 'missing'],
+  );
+  const run = await runCli(['--json', 'check', index], { home: nodes[0]!.home });
+  t.assert.strictEqual(run.code, 1);
+  t.assert.strictEqual(run.lines().at(-1)?.['code'], 'ERR_DATA_LOST');
+});
+
+test('an index with a chunk hash edited by hand: check says the index disagrees with every copy (ERR_INDEX_MISMATCH), not lost', async (t: TestContext) => {
+  const { nodes, index, dir } = await uploaded(t);
+  const edited = join(dir, 'edited.json');
+  const parsed = JSON.parse(await readFile(index, 'utf8')) as { chunks: Array<{ sha256: string }> };
+  parsed.chunks[1]!.sha256 = 'f'.repeat(64);
+  await writeFile(edited, JSON.stringify(parsed));
+  for (const deep of [false, true]) {
+    const report = await check(nodes[0]!.home, edited, deep);
+    t.assert.strictEqual(report.trusted, false);
+    t.assert.deepStrictEqual(report.summary, {
+      chunks: 4,
+      healthy: 3,
+      degraded: 0,
+      mismatch: 1,
+      unknown: 0,
+      lost: 0,
+    });
+    t.assert.deepStrictEqual(
+      report.chunks[1]!.holders.map((h) => [h.state, h.code, h.verified]),
+      [
+        ['mismatch', 'ERR_INDEX_MISMATCH', deep],
+        ['mismatch', 'ERR_INDEX_MISMATCH', deep],
+      ],
+    );
+  }
+  const run = await runCli(['--json', 'check', edited], { home: nodes[0]!.home });
+  t.assert.strictEqual(run.code, 1);
+  t.assert.strictEqual(run.lines().at(-1)?.['code'], 'ERR_INDEX_MISMATCH');
+});
+
+test('check --deep tells a corrupted copy (bytes differ from its record) from an index that changed', async (t: TestContext) => {
+  const { nodes, index } = await uploaded(t);
+  const { chunks } = JSON.parse(await readFile(index, 'utf8')) as { chunks: Array<{ uuid: string }> };
+  for (const holder of [nodes[1]!, nodes[2]!]) {
+    const fh = await open(await chunkFile(holder.home, chunks[1]!.uuid), 'r+');
+    await fh.write(Buffer.from([8]), 0, 1, 100);
+    await fh.close();
+  }
+  const deep = await check(nodes[0]!.home, index, true);
+  t.assert.strictEqual(deep.chunks[1]!.health, 'lost');
+  t.assert.deepStrictEqual(
+    deep.chunks[1]!.holders.map((h) => [h.state, h.code]),
+    [
+      ['corrupt', 'ERR_CHUNK_HASH'],
+      ['corrupt', 'ERR_CHUNK_HASH'],
+    ],
+  );
 });
 
 test('check --deep finds a flipped byte that the holder record does not show', async (t: TestContext) => {
@@ -109,7 +240,14 @@ test('check --deep finds a flipped byte that the holder record does not show', a
   await fh.close();
   t.assert.strictEqual((await check(nodes[0]!.home, index)).summary.healthy, 4);
   const deep = await check(nodes[0]!.home, index, true);
-  t.assert.deepStrictEqual(deep.summary, { chunks: 4, healthy: 3, degraded: 1, lost: 0 });
+  t.assert.deepStrictEqual(deep.summary, {
+    chunks: 4,
+    healthy: 3,
+    degraded: 1,
+    mismatch: 0,
+    unknown: 0,
+    lost: 0,
+  });
   const copy = deep.chunks[0]!.holders.find((h) => h.node === nodes[1]!.uuid);
   t.assert.strictEqual(copy?.state, 'corrupt');
   t.assert.strictEqual(copy?.code, 'ERR_CHUNK_HASH');

@@ -4,7 +4,7 @@
  * rate limit, re-authentication for trust changes, the audit log, body caps.
  */
 import { once } from 'node:events';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -383,4 +383,21 @@ test('one client address cannot hold every connection: another address is still 
     req.end();
   });
   t.assert.strictEqual(answer, 200);
+});
+
+test('GET /api/session names the real password file; deleting it with the node stopped resets the password', async (t: TestContext) => {
+  const node = await oneNode(t);
+  const web = WebClient.of(node.daemon);
+  await web.setup(node.daemon);
+  const file = join(node.home, 'ADDC', 'web-admin.json');
+  const session = await new WebClient(node.daemon.web!.url()).get('/api/session');
+  t.assert.strictEqual(session.json.passwordFile, file, 'the login page can show the real path');
+  t.assert.strictEqual((await stat(file)).isFile(), true);
+  // What the login page says: stop the node, delete that file, start it again.
+  await node.daemon.close();
+  await rm(session.json.passwordFile);
+  const [again] = await startTestnet(t, [node.home], { web: { address: '' } });
+  t.assert.match(String(again!.daemon.web?.auth.setupToken), /^[A-Za-z0-9_-]{43}$/);
+  const fresh = await WebClient.of(again!.daemon).get('/api/session');
+  t.assert.deepStrictEqual([fresh.json.passwordSet, fresh.json.passwordFile], [false, file]);
 });

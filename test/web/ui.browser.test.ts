@@ -9,6 +9,7 @@ import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
+import { formatSize } from '../../src/size.ts';
 import { NO_BROWSER, openBrowser, screenshot, watchErrors } from '../helpers/browser.ts';
 import { tmpDir } from '../helpers/context.ts';
 import type { TestNode } from '../helpers/testnet.ts';
@@ -127,6 +128,8 @@ test('two nodes pair through their web UIs; a file goes up from the browser and 
   const row = pageA.locator(sel('file-row')).filter({ hasText: 'film.mkv' });
   await row.waitFor();
   await waitFor(async () => /healthy/i.test(await text(row.locator(sel('file-health')))));
+  // Sizes in binary units, exactly as the CLI writes them (not "5.2 MB").
+  t.assert.ok((await text(row)).includes(formatSize(data.length)), await text(row));
   await row.locator(sel('file-download')).click();
   await row.locator(sel('file-save')).waitFor();
   await screenshot(pageA, '7-files');
@@ -146,6 +149,31 @@ test('two nodes pair through their web UIs; a file goes up from the browser and 
   await screenshot(pageA, '8-login');
   t.assert.deepStrictEqual(unexpected(errorsA), []);
   t.assert.deepStrictEqual(unexpected(errorsB), []);
+});
+
+test('the login page shows one message at a time, and its reset hint names the real password file', {
+  skip,
+  timeout: 120_000,
+}, async (t: TestContext) => {
+  const [home] = await templates.homes(t);
+  const [node] = await startTestnet(t, [home!], { web: { address: '127.0.0.1:0' } });
+  const browser = await openBrowser(t);
+  browser.setDefaultTimeout(TIMEOUT);
+  const page = await browser.newPage();
+  await setUp(page, node!);
+  await page.locator(sel('logout')).click();
+  await page.locator(sel('login-password')).waitFor();
+  t.assert.match(await text(page.locator(sel('login-note'))), /logged out/i);
+  t.assert.ok(
+    (await text(page.locator(sel('login-forgot')))).includes(join(node!.home, 'ADDC', 'web-admin.json')),
+    'the hint names the file to delete by its full path',
+  );
+  await page.locator(sel('login-password')).fill('not the password at all');
+  await page.locator(sel('login-submit')).click();
+  await page.locator(sel('error')).waitFor();
+  await screenshot(page, '9-login-wrong-password');
+  t.assert.match(await text(page.locator(sel('error'))), /password/i);
+  t.assert.strictEqual(await page.locator(sel('login-note')).count(), 0, 'only the error shows');
 });
 
 test('peer-supplied text shows as text; the CSP blocks inline script and framing', {

@@ -11,8 +11,8 @@ const T = {
   setupIntro: 'Choose the admin password for this page. It protects who may pair computers and change keys.',
   setupToken:
     'arozdfs printed this one-time token in the window where it was started. It proves you run this computer.',
-  forgot:
-    'Forgot it? Stop arozdfs, delete the file ADDC/web-admin.json in its folder and start it again: it prints a new setup token.',
+  forgot: (file) =>
+    `Forgot it? Stop arozdfs, delete the file ${file ?? 'ADDC/web-admin.json in its home folder'} and start it again: it prints a new setup token.`,
   hostLead:
     'Computers share files only after they are paired: each one is given the other one’s pairing string.',
   fingerprint:
@@ -206,18 +206,18 @@ function tableList(headers, emptyText, makeRow) {
 
 // ---------------------------------------------------------------- formatting
 
-const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+const SIZE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
-/** Decimal units, as file managers show them: 1.5 GB. */
+/** Binary units with up to one decimal, as the CLI writes them (src/size.ts formatSize): 5.2 MiB. */
 function size(bytes) {
   if (typeof bytes !== 'number' || !Number.isFinite(bytes)) return '—';
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < SIZE_UNITS.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < SIZE_UNITS.length - 1) {
+    value /= 1024;
     unit++;
   }
-  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${SIZE_UNITS[unit]}`;
+  return `${unit === 0 || Number.isInteger(value) ? value : value.toFixed(1)} ${SIZE_UNITS[unit]}`;
 }
 
 function toDate(value) {
@@ -264,7 +264,7 @@ const enc = encodeURIComponent;
 
 // ---------------------------------------------------------------- talking to the daemon
 
-const state = { csrf: null, node: null, root: null, main: null, page: null };
+const state = { csrf: null, node: null, passwordFile: null, root: null, main: null, page: null };
 
 class ApiError extends Error {
   constructor(code, message, status) {
@@ -540,6 +540,7 @@ async function start() {
     const session = await api('GET', '/api/session');
     state.node = session.node;
     state.csrf = session.csrf;
+    state.passwordFile = session.passwordFile ?? null;
     if (!session.passwordSet) showSetup();
     else if (!session.loggedIn) showLogin();
     else showApp();
@@ -595,16 +596,20 @@ function showSetup() {
 function showLogin(message) {
   const password = h('input', { type: 'password', test: 'login-password', autocomplete: 'current-password' });
   const submit = button('Log in', 'login-submit', 'submit', 'primary');
+  const note = message ? p('note warn', message, 'login-note') : null;
   const form = h(
     'form',
     { class: 'card stack' },
     h('h1', `arozdfs on ${nodeName()}`),
-    message && p('note warn', message),
+    note,
     field('Admin password', password),
     h('div', { class: 'row' }, submit),
-    p('hint', T.forgot),
+    p('hint', T.forgot(state.passwordFile), 'login-forgot'),
   );
   const run = async () => {
+    // One message at a time: once the person tries, the note ("You are logged out.") gives way to
+    // whatever this attempt says.
+    note?.remove();
     need(password.value !== '', 'Enter the admin password.');
     try {
       state.csrf = (await api('POST', '/api/login', { password: password.value })).csrf;
@@ -1221,6 +1226,14 @@ function uploadForm(onStarted) {
 const HEALTH = {
   healthy: ['ok', 'every piece has all its copies'],
   degraded: ['warn', 'some copies are missing; the file can still be read'],
+  mismatch: [
+    'bad',
+    'the copies are intact and alike, but this file’s index disagrees with them: the index was changed',
+  ],
+  unknown: [
+    'warn',
+    'some pieces were not found on the computers that answered; others could not be asked now',
+  ],
   lost: ['bad', 'some pieces have no copy left'],
 };
 
