@@ -14,11 +14,13 @@ import { type IndexFile, readIndexFile } from '../index-file/index.ts';
 import { groupFingerprint } from '../keys/fingerprint.ts';
 import { formatPairing, parsePastedPeer } from '../keys/pairing.ts';
 import { GENERATE_RSA_BITS, publicKeyPem } from '../keys/rsa.ts';
+
 import { checkWithDaemon } from '../node/check.ts';
 import { discovered, peerJson, probe } from '../node/control-routes.ts';
 import type { Daemon } from '../node/daemon.ts';
 import { assertUuid } from '../uuid.ts';
 import type { Session, WebAuth } from './auth.ts';
+import { isLoopback } from './guard.ts';
 import { type WebRequest, type WebRoutes, WebStatus } from './server.ts';
 import { contentDisposition, stageUpload, uploadsDir } from './upload.ts';
 
@@ -114,11 +116,13 @@ export function webRoutes(daemon: Daemon, auth: WebAuth): WebRoutes {
   return {
     'GET /api/session': {
       public: true,
-      handler: async ({ session }) => ({
+      handler: async ({ session, client }) => ({
         node: { name: daemon.home.config.name, nodeUuid: daemon.nodeUuid },
         passwordSet: auth.passwordSet,
         // Where the password is kept: deleting it (node stopped) resets it; the login page says so.
-        passwordFile: auth.path,
+        // The path names the home (often a user name): only a browser on this machine or a logged-in
+        // one is told it; anyone else who can load the page gets null.
+        passwordFile: session !== undefined || isLoopback(client.replace(/^::ffff:/, '')) ? auth.path : null,
         loggedIn: session !== undefined,
         csrf: session?.csrf ?? null,
       }),

@@ -54,5 +54,10 @@ test('a non-loopback web address is served over HTTPS only, with the fingerprint
   t.assert.match(ready.web.certificateFingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   const [session, plain] = run.stdout.trim().split('\n');
   t.assert.deepStrictEqual(JSON.parse(session ?? '').passwordSet, false, 'HTTPS answers');
+  t.assert.strictEqual(
+    JSON.parse(session ?? '').passwordFile,
+    null,
+    'the home path is not told off this machine',
+  );
   t.assert.notStrictEqual(plain, 'plain-http-exit 0', 'plain HTTP does not');
 });
