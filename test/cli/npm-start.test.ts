@@ -9,9 +9,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { runCli, runProcess } from '../helpers/cli.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
-import { LO_SETUP, noNetns, noNpm, ROOT, USER_PATH, VETH_SETUP } from '../helpers/user-shell.ts';
-
-const skip = noNetns || noNpm;
+import { LO_SETUP, noNetns, noNpm, noVeth, ROOT, USER_PATH, VETH_SETUP } from '../helpers/user-shell.ts';
 
 /** Run inside the namespace: the web UI's session answer, and the certificate the cluster port shows. */
 const PROBE = `
@@ -31,15 +29,16 @@ const cert = (host) => new Promise((resolve, reject) => {
 `;
 
 for (const net of [
-  { name: 'only loopback', setup: LO_SETUP, hosts: ['127.0.0.1'] },
+  { name: 'only loopback', setup: LO_SETUP, hosts: ['127.0.0.1'], skip: noNetns || noNpm },
   {
     name: 'a veth interface with 10.77.1.1',
     setup: `${LO_SETUP} && ${VETH_SETUP}`,
     hosts: ['127.0.0.1', '10.77.1.1'],
+    skip: noVeth || noNpm,
   },
 ]) {
   test(`npm start on its defaults in a network namespace with ${net.name}: serves, stops on Ctrl-C`, {
-    skip,
+    skip: net.skip,
   }, async (t: TestContext) => {
     const home = join(await tmpDir(t), 'home');
     const child = spawn('unshare', ['-n', 'sh', '-c', `${net.setup} && exec npm start`], {

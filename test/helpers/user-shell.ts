@@ -40,6 +40,13 @@ export const LO_SETUP = 'ip link set lo up';
 export const noNetns: string | false =
   process.getuid?.() !== 0
     ? 'needs root to make a network namespace (unshare -n)'
-    : !works('unshare', ['-n', 'sh', '-c', `${LO_SETUP} && ${VETH_SETUP}`])
-      ? 'cannot make a network namespace with a veth pair here (needs unshare, ip and veth support)'
+    : !works('unshare', ['-n', 'sh', '-c', LO_SETUP])
+      ? 'cannot make a network namespace here (needs unshare and ip)'
       : false;
+
+/** Why a namespace with a veth interface cannot be made here, or false when it can. */
+export const noVeth: string | false =
+  noNetns ||
+  (works('unshare', ['-n', 'sh', '-c', `${LO_SETUP} && ${VETH_SETUP}`])
+    ? false
+    : 'cannot add a veth pair in a network namespace here (no veth support)');
