@@ -24,17 +24,27 @@ import { register as registerServe } from './cli/serve.ts';
 import { register as registerSlice } from './cli/slice.ts';
 import { register as registerStart } from './cli/start.ts';
 import { register as registerTransfer } from './cli/transfer.ts';
+import { register as registerWait } from './cli/wait.ts';
 import { ArozError, exitCodeOf } from './errors.ts';
 import { VERSION } from './version.ts';
+
+/** Signals this close to the first one count as the same request to stop. */
+const REPEATED_SIGNAL_MS = 1_000;
 
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const controller = new AbortController();
-  let signals = 0;
+  let firstSignal: number | undefined;
   const onSignal = (name: string) => {
-    signals++;
-    if (signals > 1) process.exit(130); // a second signal: leave now
-    controller.abort(new ArozError('ERR_INTERRUPTED', `Interrupted by ${name}`));
+    const now = performance.now();
+    if (firstSignal === undefined) {
+      firstSignal = now;
+      controller.abort(new ArozError('ERR_INTERRUPTED', `Interrupted by ${name}`));
+      return;
+    }
+    // Under `npm start` one Ctrl-C arrives twice: from the terminal and forwarded by npm. A repeat
+    // this soon is the same request; a later one means "leave now".
+    if (now - firstSignal >= REPEATED_SIGNAL_MS) process.exit(130);
   };
   const onInt = () => onSignal('SIGINT');
   const onTerm = () => onSignal('SIGTERM');
@@ -68,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     registerKeys,
     registerPeers,
     registerServe,
+    registerWait,
     registerCluster,
     registerSlice,
     registerMerge,

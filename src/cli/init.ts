@@ -4,6 +4,7 @@ import { initHome } from '../home/init.ts';
 import { groupFingerprint } from '../keys/fingerprint.ts';
 import { INIT_RSA_BITS } from '../keys/rsa.ts';
 import type { Register } from './context.ts';
+import { hintCommand } from './invocation.ts';
 
 /** Parses a --bits value against the sizes a command offers (ERR_USAGE otherwise). */
 export function parseBits(value: string, allowed: readonly number[]): number {
@@ -43,7 +44,7 @@ export const register: Register = (program, action) => {
             `  Identity key: RSA-${keyPair.bits}, ${keyPair.keyUuid}`,
             `  Fingerprint:  ${groupFingerprint(keyPair.fingerprint)}`,
             '',
-            'Next: run "arozdfs keys show" to see the pairing string that another node needs',
+            `Next: run "${hintCommand(paths.home, 'keys show')}" to see the pairing string that another node needs`,
             '(docs/pairing.md explains pairing step by step).',
           ].join('\n'),
         );

@@ -6,6 +6,7 @@ import { Daemon } from '../node/daemon.ts';
 import { parsePeerAddress } from '../node/host-port.ts';
 import { checkAddressOptions } from './addresses.ts';
 import type { CliContext, Register } from './context.ts';
+import { hintCommand } from './invocation.ts';
 
 interface ServeOptions {
   listen?: string;
@@ -64,7 +65,7 @@ export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise
     [
       `arozdfs node "${name}" (${nodeUuid}) is running.`,
       `  cluster port:   ${ready.listen}  (paired nodes only, mutual TLS)`,
-      `  control socket: ${ready.control}  (this user's CLI: "arozdfs --home ${ctx.home} cluster nodes")`,
+      `  control socket: ${ready.control}  (this user's CLI: "${hintCommand(ctx.home, 'cluster nodes')}")`,
       ...ready.stores.map((s) => `  store:          ${s.path} (${s.online ? 'online' : 'OFFLINE'})`),
       ...webLines(ready.web),
       'Stop it with Ctrl-C.',

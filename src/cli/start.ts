@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { initHome } from '../home/init.ts';
 import { checkAddressOptions } from './addresses.ts';
 import type { Register } from './context.ts';
+import { hintCommand } from './invocation.ts';
 import { DEFAULT_WEB, runDaemon } from './serve.ts';
 
 export const register: Register = (program, action) => {
@@ -33,7 +34,7 @@ export const register: Register = (program, action) => {
             const made = await initHome(ctx.home, { signal: ctx.signal });
             ctx.out.event('initialized', { home: ctx.home, nodeUuid: made.config.nodeUuid });
             ctx.out.info(
-              `Done. To pair with another machine, run "arozdfs --home ${ctx.home} keys show" and follow what it says.`,
+              `Done. To pair with another machine, run "${hintCommand(ctx.home, 'keys show')}" and follow what it says.`,
             );
           }
           await runDaemon(ctx, options);

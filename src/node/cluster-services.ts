@@ -12,6 +12,7 @@ import {
   type AddressRecord,
   AddressWatcher,
   type Announcement,
+  advertisedAddresses,
   classify,
   Discovery,
   type DiscoveryOptions,
@@ -75,6 +76,11 @@ export class ClusterServices {
     return this.#discovery;
   }
 
+  /** This node's current signed address record (undefined before `start`). */
+  get record(): AddressRecord | undefined {
+    return this.#record;
+  }
+
   /** Another machine announcing this node's UUID (a cloned disk?), as heard. */
   get duplicates(): readonly Announcement[] {
     return this.#duplicates;
@@ -85,8 +91,10 @@ export class ClusterServices {
     this.book.setTrusted(trust.list().map((p) => p.nodeUuid));
     trust.on('added', (peer) => this.book.trust(peer.nodeUuid));
     trust.on('removed', (peer) => this.book.untrust(peer.nodeUuid));
-    await this.#sign();
+    // The watcher first: a wildcard listener (0.0.0.0, ::) signs the machine's real addresses, which
+    // only the watcher knows; the listen address itself is not dialable.
     this.#watcher = new AddressWatcher({ listen: this.#options.listen() });
+    await this.#sign();
     this.#watcher.on('change', () => {
       this.#options.log("This node's addresses changed: telling the other nodes.");
       void this.#sign().then(() => this.#heartbeat?.beat());
@@ -224,7 +232,7 @@ export class ClusterServices {
 
   async #sign(): Promise<void> {
     const { home } = this.#options;
-    const addresses = this.#watcher?.current() ?? [this.#options.listen()];
+    const addresses = this.#watcher?.current() ?? advertisedAddresses(this.#options.listen());
     this.#record = signRecord(
       {
         node: home.config.nodeUuid,

@@ -39,8 +39,10 @@ export function controlRoutes(daemon: Daemon): ControlRoutes {
   return {
     'GET /v1/status': async () => ({
       ...(await daemon.info()),
-      listen: daemon.listenAddress(),
+      // While starting, the control socket answers before the cluster port listens.
+      listen: daemon.ready ? daemon.listenAddress() : null,
       peers: daemon.trust.list().length,
+      ready: daemon.ready,
     }),
 
     'POST /v1/peers': async ({ body }) => {

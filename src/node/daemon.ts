@@ -87,6 +87,7 @@ export class Daemon {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
+  #started = false;
   #statuses: { at: number; pending: Promise<StoreStatus[]> } | undefined;
 
   private constructor(parts: {
@@ -217,6 +218,12 @@ export class Daemon {
     this.#watcher.on('error', () => {});
     this.#timer = setInterval(() => void this.reloadTrust(), TRUST_RELOAD_MS);
     this.#timer.unref();
+    this.#started = true;
+  }
+
+  /** True once every service listens (the control socket answers before the rest has started). */
+  get ready(): boolean {
+    return this.#started && this.#state === 'running';
   }
 
   /** Re-reads the trust store from disk; notices a key file deleted by hand. */

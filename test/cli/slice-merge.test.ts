@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -158,14 +158,27 @@ test('slice of a missing file or a folder names the problem by its code', async 
   t.assert.deepStrictEqual(await listTree(dir), ['folder/']);
 });
 
-test('slice of an unreadable file is ERR_PERMISSION_DENIED (run as "nobody" when the tests run as root)', async (t: TestContext) => {
+/**
+ * Root reads any file, so "unreadable" needs a process without the capabilities that bypass file
+ * permissions: as root, the CLI runs under `setpriv` without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+ * (still root, so it reaches a checkout in a folder other users cannot enter, e.g. /root or a 0700
+ * temporary folder — running it as another user would not).
+ */
+const asRoot = process.getuid?.() === 0;
+const noSetpriv =
+  asRoot && spawnSync('setpriv', ['--version']).status !== 0
+    ? 'as root, needs setpriv (util-linux) to drop the capabilities that bypass file permissions'
+    : false;
+
+test('slice of an unreadable file is ERR_PERMISSION_DENIED (as root: without CAP_DAC_OVERRIDE)', {
+  skip: noSetpriv,
+}, async (t: TestContext) => {
   const dir = await tmpDir(t);
-  await chmod(dir, 0o777); // "nobody" must reach the file and could write its output here
   const file = join(dir, 'secret.bin');
   await randomFile(file, 10 * KiB);
   await chmod(file, 0o000);
   const args = ['--json', 'slice', file];
-  const run = process.getuid?.() === 0 ? await runAsNobody(args) : await runCli(args);
+  const run = asRoot ? await runWithoutDacOverride(args) : await runCli(args);
   t.assert.strictEqual(run.code, 1, run.stderr);
   t.assert.strictEqual(JSON.parse(run.stdout.trim().split('\n').at(-1)!).code, 'ERR_PERMISSION_DENIED');
   t.assert.deepStrictEqual(await listTree(dir), ['secret.bin']);
@@ -217,14 +230,16 @@ test('merge of a corrupted chunk is one JSON error line with ERR_CHUNK_HASH, exi
   t.assert.ok(!(await listTree(dir)).some((n) => n === 'b.bin' || n.endsWith('.arozdfs-tmp')));
 });
 
-/** Runs the CLI as uid/gid 65534: root reads any file, so "unreadable" needs another user. */
-function runAsNobody(args: string[]): Promise<CliRun> {
-  return runProcess(process.execPath, [CLI, ...args], {
-    uid: 65534,
-    gid: 65534,
-    cwd: '/',
-    env: { HOME: '/' },
-  });
+/** Runs the CLI as root without the capabilities that let root read any file. */
+function runWithoutDacOverride(args: string[]): Promise<CliRun> {
+  const drop = '-dac_override,-dac_read_search';
+  return runProcess('setpriv', [
+    `--inh-caps=${drop}`,
+    `--bounding-set=${drop}`,
+    process.execPath,
+    CLI,
+    ...args,
+  ]);
 }
 
 test('SIGINT during slice exits 130 with ERR_INTERRUPTED and leaves nothing behind', async (t: TestContext) => {
