@@ -57,7 +57,8 @@ test('a file uploaded through the web API comes back byte-identical; the staging
   t.assert.strictEqual(put.status, 202, put.body.toString());
   const job = await waitJob(web, put.json.job.id);
   t.assert.strictEqual(job.state, 'done', JSON.stringify(job.error));
-  t.assert.deepStrictEqual(await staged(daemon), []);
+  // The daemon removes it once the job has ended (after the job says done).
+  await until('the staging copy is removed', async () => (await staged(daemon)).length === 0);
 
   const files = (await web.get('/api/files')).json.files;
   t.assert.strictEqual(files.length, 1);
