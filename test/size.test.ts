@@ -3,6 +3,9 @@ import fc from 'fast-check';
 import { isArozError } from '../src/errors.ts';
 import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../src/index-file/types.ts';
 import { checkChunkSize, formatRate, formatSize, parseChunkSize, parseSize } from '../src/size.ts';
+import { seedFastCheck } from './helpers/random.ts';
+
+seedFastCheck();
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -218,11 +218,12 @@ export class NodeServer {
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const peer = verifiedPeerOf(stream.session?.socket ?? {});
+    // Before any refusal too: closing a stream with an error code emits 'error' on it.
+    stream.on('error', (err) => debug('cluster port: stream error from %s: %s', peer, err.message));
     if (peer === undefined || this.#state !== 'listening') {
       stream.close(0x7); // REFUSED_STREAM
       return;
     }
-    stream.on('error', (err) => debug('cluster port: stream error from %s: %s', peer, err.message));
     const work = this.#options.handler({ stream, headers, peer }).catch((err: unknown) => {
       if (!(err instanceof ArozError)) debug('cluster port: handler failed: %o', err);
       sendError(stream, err);

@@ -1,16 +1,17 @@
 /** Small real files for the slice and merge tests: random content, folder listings, error checks. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { isArozError } from '../../src/errors.ts';
+import { testBytes } from '../helpers/random.ts';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 
 /** Writes `size` random bytes to `path` and returns them (keep sizes to a few MiB). */
 export async function randomFile(path: string, size: number): Promise<Buffer> {
-  const data = randomBytes(size);
+  const data = testBytes(size);
   await writeFile(path, data);
   return data;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -8,6 +8,7 @@ import { BufferRing } from '../../src/chunk/ring.ts';
 import { PieceWriter } from '../../src/chunk/writer.ts';
 import { ArozError } from '../../src/errors.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
+import { testBytes, testRandom } from '../helpers/random.ts';
 import { KiB, MiB, sha256 } from './fixtures.ts';
 
 /**
@@ -35,7 +36,7 @@ async function copyThrough(
   // A slow disk: each write waits a little before it copies the bytes, as a busy device would.
   const slow: PieceSink = {
     write: async (piece, position) => {
-      await setTimeout(Math.random() < 0.5 ? 0 : 2);
+      await setTimeout(testRandom() < 0.5 ? 0 : 2);
       await writer.write(piece, position);
     },
   };
@@ -72,10 +73,10 @@ async function copyThrough(
 test('a 2-slot ring of 4 KiB never hands out a slot still being written or hashed', async (t: TestContext) => {
   const ring = new BufferRing(2, 4 * KiB);
   teardown(t).defer(() => ring.close());
-  const data = randomBytes(MiB + 123);
+  const data = testBytes(MiB + 123);
   const ranges: number[] = [];
   for (let left = data.length; left > 0; ) {
-    const length = Math.min(left, 1 + Math.floor(Math.random() * 40 * KiB));
+    const length = Math.min(left, 1 + Math.floor(testRandom() * 40 * KiB));
     ranges.push(length);
     left -= length;
   }
@@ -86,7 +87,7 @@ test('the default ring copies many small, odd-sized ranges exactly, with and wit
   for (const sink of ['direct', 'buffered'] as const) {
     const ring = new BufferRing();
     teardown(t).defer(() => ring.close());
-    const data = randomBytes(3 * MiB + 5);
+    const data = testBytes(3 * MiB + 5);
     const ranges = [
       4096,
       4097,

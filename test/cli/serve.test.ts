@@ -3,8 +3,9 @@
  * SIGTERM — a put in flight either completes whole or leaves nothing behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type TestContext, test } from 'node:test';
@@ -18,7 +19,9 @@ import { dialPeer } from '../../src/transport/client.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { runCli } from '../helpers/cli.ts';
 import { teardown } from '../helpers/context.ts';
+import { testBytes } from '../helpers/random.ts';
 import { pairAll, testnetTemplates } from '../helpers/testnet.ts';
+import { until } from '../helpers/until.ts';
 import { PASSWORD, WebClient } from '../helpers/web.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -79,6 +82,19 @@ async function startPut(t: TestContext, homes: string[], served: Served, size: n
   return { uuid, writer: new RemoteChunkWriter(session, identity.nodeUuid, uuid, { size }) };
 }
 
+/** Whether the daemon's cluster port refuses a TCP connection (it does once it is stopping). */
+function refused(served: Served): Promise<boolean> {
+  const [host, port] = String(served.ready['listen']).split(':');
+  return new Promise((resolve) => {
+    const socket = netConnect({ host: host!, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
 async function visibleChunks(home: string, nodeUuid: string): Promise<string[]> {
   const store = await DiskStore.open(join(home, 'stores', 'default'), nodeUuid);
   try {
@@ -113,11 +129,11 @@ test('SIGTERM during a put lets it finish: the chunk is whole', async (t: TestCo
   const homes = await templates.homes(t);
   await pairAll(homes);
   const served = await serve(t, homes[0]!);
-  const data = randomBytes(4 * 1024 * 1024);
+  const data = testBytes(4 * 1024 * 1024);
   const { uuid, writer } = await startPut(t, homes, served, data.length);
   await writer.write(data.subarray(0, 1024 * 1024));
   served.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 200));
+  await until('the daemon, stopping, refuses new connections', () => refused(served));
   await writer.write(data.subarray(1024 * 1024));
   t.assert.strictEqual(await writer.finish(createHash('sha256').update(data).digest('hex')), 'created');
   t.assert.strictEqual(await served.exited, 0);
@@ -130,7 +146,7 @@ test('SIGTERM during a put that stalls aborts it: nothing half-written is left',
   await pairAll(homes);
   const served = await serve(t, homes[0]!);
   const { writer } = await startPut(t, homes, served, 4 * 1024 * 1024);
-  await writer.write(randomBytes(1024 * 1024));
+  await writer.write(testBytes(1024 * 1024));
   served.child.kill('SIGTERM');
   t.assert.strictEqual(await served.exited, 0);
   await t.assert.rejects(writer.finish('0'.repeat(64)), (err) => isArozError(err));

@@ -5,7 +5,7 @@
  * the same address. Teardown wakes a stopped node (SIGCONT) before it kills it, and waits for exit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { NodeHome } from '../../src/home/open.ts';
 import { chunkPath } from '../../src/store/disk-layout.ts';
 import type { CliRun } from '../helpers/cli.ts';
 import { teardown } from '../helpers/context.ts';
+import { testBytes } from '../helpers/random.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -142,7 +143,7 @@ export function spawnCli(args: string[], home: string): { started: Promise<void>
 
 /** A file of `size` random bytes. */
 export async function randomFile(path: string, size: number): Promise<Buffer> {
-  const bytes = randomBytes(size);
+  const bytes = testBytes(size);
   await writeFile(path, bytes);
   return bytes;
 }

@@ -7,11 +7,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { controlCall } from '../../src/control/client.ts';
 import { isFinished, type JobRecord } from '../../src/jobs/index.ts';
 import { tmpDir } from '../helpers/context.ts';
 import { pairAll, testnetTemplates } from '../helpers/testnet.ts';
+import { until } from '../helpers/until.ts';
 import {
   holds,
   type Placement,
@@ -45,14 +45,13 @@ async function upload(t: TestContext, from: ServedNode, extra: string[] = []) {
 }
 
 /** Polls the daemon until job `id` satisfies `ready`; a job that ends first fails the test. */
-async function until(home: string, id: string, ready: (job: JobRecord) => boolean): Promise<JobRecord> {
-  for (;;) {
-    const job = (await controlCall(home, 'GET', `/v1/jobs/${id}`)) as JobRecord;
-    if (ready(job)) return job;
-    if (isFinished(job.state))
-      throw new Error(`Job ${id} ended before the test could act: ${JSON.stringify(job)}`);
-    await sleep(50);
-  }
+async function jobUntil(home: string, id: string, ready: (job: JobRecord) => boolean): Promise<JobRecord> {
+  const job = await until(`job ${id} to be where the test acts`, async () => {
+    const record = (await controlCall(home, 'GET', `/v1/jobs/${id}`)) as JobRecord;
+    return (ready(record) || isFinished(record.state)) && record;
+  });
+  if (!ready(job)) throw new Error(`Job ${id} ended before the test could act: ${JSON.stringify(job)}`);
+  return job;
 }
 
 const runningWithChunks = (job: JobRecord) => job.state === 'running' && (job.progress?.chunksDone ?? 0) >= 1;
@@ -100,7 +99,7 @@ test('a daemon killed mid-download: its follower ends with ERR_DAEMON_UNREACHABL
   const out = join(dir, 'back.bin');
   const detached = await cliJson(t, ['download', index, '--out', out, '--detach'], { home: a.home });
   const id = String(detached.last['job']);
-  const cut = await until(a.home, id, runningWithChunks);
+  const cut = await jobUntil(a.home, id, runningWithChunks);
   const args = ['--json', 'jobs', 'wait', id];
   const follower = spawnCli(args, a.home);
   await follower.started; // following, with a progress line: then its daemon dies under it
@@ -126,7 +125,7 @@ test('cancel of a running download stops it: jobs wait says so and no partial fi
   const out = join(dir, 'back.bin');
   const detached = await cliJson(t, ['download', index, '--out', out, '--detach'], { home: a.home });
   const id = String(detached.last['job']);
-  await until(a.home, id, runningWithChunks);
+  await jobUntil(a.home, id, runningWithChunks);
   const cancelled = await cliJson(t, ['jobs', 'cancel', id], { home: a.home });
   t.assert.strictEqual((cancelled.last['job'] as JobRecord).state, 'cancelled');
   const waited = await cliJson(t, ['jobs', 'wait', id], { home: a.home });
@@ -141,7 +140,7 @@ test('a target node killed during an upload: its copies land on the next node an
   c.freeze(); // the upload hangs on c until c dies
   const { dir, bytes, index, run } = await upload(t, a, ['--nodes', list.join(','), '--detach']);
   const id = String(run.last['job']);
-  await until(a.home, id, (job) => job.state === 'running');
+  await jobUntil(a.home, id, (job) => job.state === 'running');
   await c.kill();
   const waited = await cliJson(t, ['jobs', 'wait', id], { home: a.home });
   const job = waited.last['job'] as JobRecord & { result: { placement: Placement[] } };

@@ -9,7 +9,10 @@ import { AddressBook, type BookLimits } from '../../src/cluster/address-book.ts'
 import type { VerifiedRecord } from '../../src/cluster/address-record.ts';
 import type { HostPort } from '../../src/cluster/endpoint.ts';
 import { newUuid } from '../../src/uuid.ts';
+import { seedFastCheck } from '../helpers/random.ts';
 import { T0 } from './helpers.ts';
+
+seedFastCheck();
 
 const NODES = [newUuid(), newUuid(), newUuid()];
 const TRUSTED = NODES.slice(0, 2);

@@ -97,7 +97,7 @@ export async function loopbackMulticastProblem(): Promise<string | undefined> {
     mdns = await loopbackMdns(mdnsTestPort());
     const probe = `probe-${randomInt(1e9)}.local`;
     const heard = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 3000);
+      const timer = setTimeout(() => resolve(false), 10_000); // when multicast works, it is back at once
       mdns?.on('response', (packet) => {
         if ((packet.answers ?? []).some((a) => a.name === probe)) {
           clearTimeout(timer);

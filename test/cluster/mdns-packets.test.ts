@@ -8,6 +8,7 @@ import {
   type SelfAnnouncement,
 } from '../../src/cluster/mdns-packets.ts';
 import { newUuid } from '../../src/uuid.ts';
+import { testRandom } from '../helpers/random.ts';
 
 const from = { address: '127.0.0.9', family: 'IPv4', port: 5353, size: 0 } as RemoteInfo;
 const self: SelfAnnouncement = {
@@ -21,7 +22,7 @@ const self: SelfAnnouncement = {
 };
 
 function txtOf(fields: string[]): Answer[] {
-  return [{ name: `x-${Math.random()}._arozdfs._tcp.local`, type: 'TXT', ttl: 120, data: fields }];
+  return [{ name: `x-${testRandom()}._arozdfs._tcp.local`, type: 'TXT', ttl: 120, data: fields }];
 }
 
 test('parseAnnouncements() reads back what announcementPacket() says; a wildcard listener is found by its A record', (t: TestContext) => {

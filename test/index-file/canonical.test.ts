@@ -1,7 +1,10 @@
 import { type TestContext, test } from 'node:test';
 import fc from 'fast-check';
 import { canonicalJson, parseStrictJson } from '../../src/index-file/index.ts';
+import { seedFastCheck } from '../helpers/random.ts';
 import { jsonArb } from './arbitraries.ts';
+
+seedFastCheck();
 
 // RFC 8785 §3.2.2 (the input has non-canonical numbers and escapes, so JSON.parse reads it).
 test('canonicalJson matches the RFC 8785 example of §3.2.2', (t: TestContext) => {

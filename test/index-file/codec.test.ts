@@ -14,7 +14,10 @@ import {
   SIGNING_PREFIX,
   signingPayload,
 } from '../../src/index-file/index.ts';
+import { seedFastCheck } from '../helpers/random.ts';
 import { indexArb, sampleDistributedIndex, sampleLocalIndex } from './arbitraries.ts';
+
+seedFastCheck();
 
 test('encodeIndex → decodeIndex gives back an equal index, for arbitrary valid indexes', (t: TestContext) => {
   fc.assert(

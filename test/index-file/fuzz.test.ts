@@ -2,7 +2,10 @@ import { type TestContext, test } from 'node:test';
 import fc from 'fast-check';
 import { ArozError } from '../../src/errors.ts';
 import { decodeIndex, encodeIndex, type IndexFile } from '../../src/index-file/index.ts';
+import { seedFastCheck } from '../helpers/random.ts';
 import { indexArb, jsonArb, sampleDistributedIndex } from './arbitraries.ts';
+
+seedFastCheck();
 
 const DECODE_CODES = new Set([
   'ERR_INDEX_INVALID',

@@ -2,6 +2,9 @@ import { type TestContext, test } from 'node:test';
 import fc from 'fast-check';
 import { isArozError } from '../../src/errors.ts';
 import { decodeIndex, INDEX_MAX_BYTES, JSON_LIMITS, parseStrictJson } from '../../src/index-file/index.ts';
+import { seedFastCheck } from '../helpers/random.ts';
+
+seedFastCheck();
 
 function hasProtoKey(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;

@@ -12,35 +12,43 @@ async function manager(t: TestContext, dir: string, upload: JobRunner): Promise<
   return jobs;
 }
 
-/** A runner that reports progress and finishes only when `release` is called (or is aborted). */
+/**
+ * A runner that reports progress and finishes only when `release` is called (or is aborted);
+ * `started` resolves once it has reported its progress.
+ */
 function gated() {
   let release!: () => void;
   const gate = new Promise<void>((r) => {
     release = r;
   });
+  let onStarted!: () => void;
+  const started = new Promise<void>((r) => {
+    onStarted = r;
+  });
   const seen: Array<{ resumed: boolean }> = [];
   const runner: JobRunner = async (params, ctx) => {
     seen.push({ resumed: ctx.resumed });
     ctx.onProgress({ phase: 'upload', done: 1, total: 2 });
+    onStarted();
     await new Promise<void>((resolve, reject) => {
       void gate.then(resolve);
       ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
     });
     return { echoed: params['file'] };
   };
-  return { runner, release, seen };
+  return { runner, release, seen, started };
 }
 
 test('a job runs in the background, reports progress and keeps its result on disk', async (t: TestContext) => {
   const dir = await tmpDir(t);
-  const { runner, release } = gated();
+  const { runner, release, started } = gated();
   const jobs = await manager(t, dir, runner);
   const job = await jobs.submit('upload', { file: '/x' });
   const changes: string[] = [];
   const waiting = jobs.wait(job.id, {
     onChange: (r) => changes.push(`${r.state}:${r.progress?.done ?? '-'}`),
   });
-  await new Promise((r) => setTimeout(r, 50));
+  await started;
   release();
   const finished = await waiting;
   t.assert.strictEqual(finished.state, 'done');
@@ -61,11 +69,11 @@ test('a failing job keeps its error code', async (t: TestContext) => {
 });
 
 test('cancel() stops a running job; a second job waits its turn', async (t: TestContext) => {
-  const { runner, release } = gated();
+  const { runner, release, started } = gated();
   const jobs = await manager(t, await tmpDir(t), runner);
   const first = await jobs.submit('upload', {});
   const second = await jobs.submit('upload', {});
-  await new Promise((r) => setTimeout(r, 50));
+  await started;
   t.assert.strictEqual(jobs.get(second.id).state, 'queued');
   t.assert.strictEqual((await jobs.cancel(first.id)).state, 'cancelled');
   release();
@@ -77,7 +85,7 @@ test('a job interrupted by shutdown resumes when the daemon starts again', async
   const one = gated();
   const jobs = await manager(t, dir, one.runner);
   const job = await jobs.submit('upload', { file: '/y' });
-  await new Promise((r) => setTimeout(r, 50));
+  await one.started;
   await jobs.close();
   const onDisk = JSON.parse(await readFile(join(dir, `${job.id}.json`), 'utf8')) as JobRecord;
   t.assert.strictEqual(onDisk.state, 'queued');

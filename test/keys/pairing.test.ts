@@ -6,6 +6,9 @@ import { encodePairing, formatPairing, MAX_PAIRING_INPUT, parsePastedPeer } from
 import { pemOf } from '../../src/keys/pem.ts';
 import { publicKeyPem } from '../../src/keys/rsa.ts';
 import { ecPublicKey, ed25519PublicKey, oddRsaPublicKey, spkiOf, testKeyPair } from '../helpers/keys.ts';
+import { seedFastCheck } from '../helpers/random.ts';
+
+seedFastCheck();
 
 const NODE = '2f1c7a52-9d0e-4b7a-8c3f-5e6d7c8b9a01';
 const code = (c: string) => (err: unknown) => isArozError(err) && err.code === c;

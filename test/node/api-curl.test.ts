@@ -5,7 +5,7 @@
  * curl that pins another key refuses the node.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -14,6 +14,7 @@ import { privateKeyPem } from '../../src/keys/rsa.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { tmpDir } from '../helpers/context.ts';
 import { testKeyPair } from '../helpers/keys.ts';
+import { testBytes } from '../helpers/random.ts';
 import { put } from '../store/helpers.ts';
 import { type ApiNode, member, remoteStore, startNodes } from './api-testnet.ts';
 
@@ -92,7 +93,7 @@ test('curl with a trusted node key reads GET /v1/node and a byte range of a chun
   const body = JSON.parse(info.stdout.toString('utf8'));
   t.assert.deepStrictEqual([body.uuid, body.name, body.stores.length], [server.uuid, server.name, 1]);
   const uuid = newUuid();
-  const bytes = randomBytes(64 * 1024);
+  const bytes = testBytes(64 * 1024);
   await put(await remoteStore(t, client, node), uuid, bytes, { meta: { uploader: client.uuid } });
   const ranged = await curl(node, id, pin, `/v1/chunks/${uuid}`, ['--range', '100-199']);
   t.assert.strictEqual(ranged.code, 0);

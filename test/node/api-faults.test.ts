@@ -4,10 +4,10 @@
  * that break their declaration, missing trailers, conflicts, a full store, a silent sender, absurd
  * sizes and headers. After each, the store holds nothing it should not and no space stays reserved.
  */
-import { randomBytes } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
 import { RemoteChunkWriter } from '../../src/transport/chunks.ts';
 import { newUuid } from '../../src/uuid.ts';
+import { testBytes } from '../helpers/random.ts';
 import { listTree, put, rejectsWith, sha256 } from '../store/helpers.ts';
 import {
   type ApiNode,
@@ -93,7 +93,7 @@ test('a hostile or non-canonical chunk UUID is 400 ERR_INVALID_UUID for every me
 
 test('a body shorter or longer than its content-length is reset by HTTP/2 and nothing is kept', async (t: TestContext) => {
   const { a, b, session } = await pair(t);
-  const bytes = randomBytes(50 * KiB);
+  const bytes = testBytes(50 * KiB);
   const trailers = { 'x-arozdfs-sha256': sha256(bytes) };
   const short = await exchange(session, putHeaders(newUuid(), bytes.length + 1), { body: bytes, trailers });
   t.assert.deepStrictEqual([short.status, short.rstCode], [undefined, 1], 'PROTOCOL_ERROR on the stream');
@@ -107,10 +107,10 @@ test('a body shorter or longer than its content-length is reset by HTTP/2 and no
 
 test('a body with another hash than its trailer is 422 ERR_CHUNK_HASH and not kept', async (t: TestContext) => {
   const { b, session } = await pair(t);
-  const bytes = randomBytes(50 * KiB);
+  const bytes = testBytes(50 * KiB);
   const answer = await exchange(session, putHeaders(newUuid(), bytes.length), {
     body: bytes,
-    trailers: { 'x-arozdfs-sha256': sha256(randomBytes(8)) },
+    trailers: { 'x-arozdfs-sha256': sha256(testBytes(8)) },
   });
   t.assert.deepStrictEqual([answer.status, codeOf(answer)], [422, 'ERR_CHUNK_HASH']);
   await assertUntouched(t, b, 'other hash');
@@ -118,7 +118,7 @@ test('a body with another hash than its trailer is 422 ERR_CHUNK_HASH and not ke
 
 test('a put with no trailer is 400 ERR_BAD_REQUEST and not kept', async (t: TestContext) => {
   const { b, session } = await pair(t);
-  const bytes = randomBytes(20 * KiB);
+  const bytes = testBytes(20 * KiB);
   const answer = await exchange(session, putHeaders(newUuid(), bytes.length), { body: bytes });
   t.assert.deepStrictEqual([answer.status, codeOf(answer)], [400, 'ERR_BAD_REQUEST']);
   await assertUntouched(t, b, 'no trailer');
@@ -127,14 +127,14 @@ test('a put with no trailer is 400 ERR_BAD_REQUEST and not kept', async (t: Test
 test('a put of an existing UUID: 200 with the same hash, 409 ERR_CHUNK_CONFLICT with another', async (t: TestContext) => {
   const { b, session } = await pair(t);
   const uuid = newUuid();
-  const bytes = randomBytes(30 * KiB);
+  const bytes = testBytes(30 * KiB);
   const send = (body: Buffer, size = body.length) =>
     exchange(session, putHeaders(uuid, size), { body, trailers: { 'x-arozdfs-sha256': sha256(body) } });
   const first = await send(bytes);
   t.assert.deepStrictEqual([first.status, JSON.parse(first.body.toString()).result], [201, 'created']);
   const again = await send(bytes);
   t.assert.deepStrictEqual([again.status, JSON.parse(again.body.toString()).result], [200, 'exists']);
-  const other = await send(randomBytes(bytes.length));
+  const other = await send(testBytes(bytes.length));
   t.assert.deepStrictEqual([other.status, codeOf(other)], [409, 'ERR_CHUNK_CONFLICT']);
   const otherSize = await exchange(
     session,
@@ -175,14 +175,14 @@ test('a full store answers 507 ERR_NO_SPACE before the body: nothing reserved, w
 test('a sender that goes silent is closed after the idle time and its reservation released', async (t: TestContext) => {
   const { a, b, session } = await pair(t, { idleMs: 300 });
   const writer = await RemoteChunkWriter.open(session, b.uuid, newUuid(), { size: 1 * MiB });
-  await writer.write(randomBytes(KiB));
+  await writer.write(testBytes(KiB));
   t.assert.strictEqual((await b.store.status()).reserved, 1 * MiB, 'reserved while the put is open');
   await b.idle(); // returns once the node gave up on the silent put
   await assertUntouched(t, b, 'silent sender');
-  await rejectsWith(t, writer.write(randomBytes(KiB)), 'ERR_PEER_UNREACHABLE');
+  await rejectsWith(t, writer.write(testBytes(KiB)), 'ERR_PEER_UNREACHABLE');
   const again = await remoteStore(t, a, b);
   t.assert.strictEqual(
-    await put(again, newUuid(), randomBytes(KiB), { meta: { uploader: a.uuid } }),
+    await put(again, newUuid(), testBytes(KiB), { meta: { uploader: a.uuid } }),
     'created',
   );
 });
@@ -228,7 +228,7 @@ test('an absurd content-length, or none, is refused before any body byte', async
 
 test('hostile index and position headers are refused; the uploader is never taken from a header', async (t: TestContext) => {
   const { a, b, session } = await pair(t);
-  const body = randomBytes(100);
+  const body = testBytes(100);
   const trailers = { 'x-arozdfs-sha256': sha256(body) };
   const badIndex = await exchange(
     session,

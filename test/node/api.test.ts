@@ -4,11 +4,12 @@
  * 127.0.0.x: chunks go both ways and across three nodes, ranges, GET /v1/node, routes, and many
  * concurrent gets through the pooled send buffers.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
 import { getJson } from '../../src/transport/client.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { VERSION } from '../../src/version.ts';
+import { testBytes } from '../helpers/random.ts';
 import { put, readAll, readInto, rejectsWith, sha256 } from '../store/helpers.ts';
 import { codeOf, connect, exchange, member, remoteStore, startNodes } from './api-testnet.ts';
 
@@ -25,8 +26,8 @@ test('two nodes put chunks to each other and read them back; the holder records 
   if (a === undefined || b === undefined) throw new Error('two nodes');
   const aToB = await remoteStore(t, a, b);
   const bToA = await remoteStore(t, b, a);
-  const one = { uuid: newUuid(), bytes: randomBytes(300 * KiB + 7) };
-  const two = { uuid: newUuid(), bytes: randomBytes(2 * MiB + 1) };
+  const one = { uuid: newUuid(), bytes: testBytes(300 * KiB + 7) };
+  const two = { uuid: newUuid(), bytes: testBytes(2 * MiB + 1) };
   const indexId = newUuid();
   t.assert.strictEqual(
     await put(aToB, one.uuid, one.bytes, { meta: { uploader: a.uuid, indexId, i: 4 } }),
@@ -48,7 +49,7 @@ test('three nodes: C reads what A put on B, only A may delete it (403 for C), th
   const [a, b, c] = await nodes(t, 3);
   if (a === undefined || b === undefined || c === undefined) throw new Error('three nodes');
   const uuid = newUuid();
-  const bytes = randomBytes(700 * KiB);
+  const bytes = testBytes(700 * KiB);
   await put(await remoteStore(t, a, b), uuid, bytes, { meta: { uploader: a.uuid } });
   const cToB = await remoteStore(t, c, b);
   t.assert.ok((await readAll(await cToB.get(uuid))).equals(bytes));
@@ -107,7 +108,7 @@ test('a byte range answers 206 with content-range; a bad range answers 416', asy
   const [a, b] = await nodes(t, 2);
   if (a === undefined || b === undefined) throw new Error('two nodes');
   const uuid = newUuid();
-  const bytes = randomBytes(100 * KiB);
+  const bytes = testBytes(100 * KiB);
   await put(await remoteStore(t, a, b), uuid, bytes, { meta: { uploader: a.uuid } });
   const session = await connect(t, a, b);
   const path = `/v1/chunks/${uuid}`;
@@ -142,7 +143,7 @@ test('many concurrent gets of random chunks come back intact through the pooled 
   const store = await remoteStore(t, a, b);
   const chunks = Array.from({ length: 6 }, (_, k) => ({
     uuid: newUuid(),
-    bytes: randomBytes(3 * MiB + k * 4099),
+    bytes: testBytes(3 * MiB + k * 4099),
   }));
   for (const c of chunks) await put(store, c.uuid, c.bytes, { meta: { uploader: a.uuid }, piece: MiB });
   // Twelve gets on one session share its window, so pieces wait in HTTP/2 while others are read.

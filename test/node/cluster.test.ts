@@ -3,26 +3,17 @@
  * LAN discovery on loopback (mDNS bound to 127.0.0.1 on a random port: nothing reaches the real
  * network).
  */
-import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { controlCall } from '../../src/control/client.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
+import { testBytes } from '../helpers/random.ts';
 import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';
+import { until } from '../helpers/until.ts';
 
 const templates = testnetTemplates(3);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Starts `node`'s home again on `host`, knowing only `knows`'s address (its own record does the rest). */
 async function moveNode(t: TestContext, node: TestNode, host: string, knows: TestNode): Promise<Daemon> {
@@ -96,7 +87,7 @@ test('a file stored before a node moved is downloaded from its new address', asy
   const [a, b, c] = await startTestnet(t, homes, { heartbeatMs: 500 });
   const dir = await tmpDir(t);
   const file = join(dir, 'data.bin');
-  const bytes = randomBytes(6 * 64 * 1024 + 123);
+  const bytes = testBytes(6 * 64 * 1024 + 123);
   await writeFile(file, bytes);
   const index = join(dir, 'data.index.json');
   // Every chunk on B and C; then C dies and B comes back on another address.

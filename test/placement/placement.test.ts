@@ -13,6 +13,9 @@ import {
   target,
   targets,
 } from '../../src/placement/index.ts';
+import { seedFastCheck } from '../helpers/random.ts';
+
+seedFastCheck();
 
 const nodes = (n: number) => Array.from({ length: n }, (_, k) => `node-${k}`);
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));

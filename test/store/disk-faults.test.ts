@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { DiskStore } from '../../src/store/index.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
+import { testInt } from '../helpers/random.ts';
 import { data, KiB, listTree, put, readAll, rejectsWith, sha256, UPLOADER } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -126,7 +127,7 @@ test('a writer killed at any moment leaves every chunk absent or whole', async (
   await (await DiskStore.create(dir, NODE)).close();
   const { child, lines } = startChild(t, dir, 'loop');
   const created: string[] = [];
-  const wanted = 5 + Math.floor(Math.random() * 10);
+  const wanted = 5 + testInt(0, 10);
   while (created.length < wanted) created.push(((await lines.next()).value as string).split(' ')[1] ?? '');
   await kill(child);
   const store = await DiskStore.open(dir, NODE);

@@ -1,11 +1,12 @@
 /** Small helpers for the store tests: test data, a whole put, a whole read, a file listing. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { ErrorCode } from '../../src/errors.ts';
 import type { ChunkMeta, ChunkReader, ChunkStore, PutResult } from '../../src/store/index.ts';
 import { newUuid } from '../../src/uuid.ts';
+import { testBytes } from '../helpers/random.ts';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -14,7 +15,7 @@ export const UPLOADER = newUuid();
 export const OTHER_NODE = newUuid();
 
 export function data(size: number): Buffer {
-  return randomBytes(size);
+  return testBytes(size);
 }
 
 export function sha256(bytes: Uint8Array): string {

@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArozError, type ErrorCode } from '../../src/errors.ts';
 import type * as T from '../../src/store/types.ts';
+import { testInt } from '../helpers/random.ts';
 
 export interface Faults {
   /** Put writes fail with `code` once this many bytes went through this store (all puts together). */
@@ -132,7 +133,7 @@ class FaultWriter implements T.ChunkWriter {
         await this.#inner.abort();
         throw new ArozError(dies.code, `Store "${store.id}" went away`);
       }
-      if (faults.slowMs !== undefined) await sleep(Math.floor(Math.random() * (faults.slowMs + 1)));
+      if (faults.slowMs !== undefined) await sleep(testInt(0, faults.slowMs + 1));
       await this.#inner.write(piece);
     });
     this.#queue = run.catch(() => {});

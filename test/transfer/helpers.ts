@@ -3,7 +3,7 @@
  * DiskStore in a temp folder), each behind a FaultStore, and a `connect` that hands them out the way
  * the daemon hands out its StoreSet and remote stores. Nodes can be unknown or unreachable.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -15,6 +15,7 @@ import { type Connect, type DownloadOptions, uploadFile } from '../../src/transf
 import { newUuid } from '../../src/uuid.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
 import { testKeyPair } from '../helpers/keys.ts';
+import { testBytes } from '../helpers/random.ts';
 import { FaultStore } from './faults.ts';
 
 export const KiB = 1024;
@@ -78,7 +79,7 @@ export function on(cluster: TestCluster) {
 export async function randomFile(t: TestContext, size: number, name = 'data.bin') {
   const dir = await tmpDir(t);
   const path = join(dir, name);
-  const bytes = randomBytes(size);
+  const bytes = testBytes(size);
   await writeFile(path, bytes);
   return { dir, path, bytes };
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import {
   type ConnectionOptions,
@@ -19,6 +19,7 @@ import { MAX_REFUSALS_KEPT, NodeServer } from '../../src/transport/server.ts';
 import { sendJson } from '../../src/transport/wire.ts';
 import { teardown } from '../helpers/context.ts';
 import { makeIdentity, Pins, type TestIdentity } from '../helpers/identity.ts';
+import { until } from '../helpers/until.ts';
 
 const server = makeIdentity();
 const client = makeIdentity();
@@ -206,13 +207,17 @@ test('a saved TLS session is not resumed', async (t: TestContext) => {
       socket.on('session', (x) => {
         ticket = x;
       });
-      socket.on('secureConnect', () =>
-        setTimeout(() => {
-          const reused = socket.isSessionReused();
+      socket.on('secureConnect', () => {
+        const reused = socket.isSessionReused();
+        const done = () => {
+          clearTimeout(deadline);
           socket.destroy();
           resolve({ ticket, reused });
-        }, 100),
-      );
+        };
+        // TLS 1.3 sends its tickets after the handshake: a first connection waits for one.
+        const deadline = setTimeout(done, session || ticket ? 0 : 30_000);
+        socket.once('session', done);
+      });
     });
   const first = await connectOnce();
   t.assert.ok(first.ticket, 'the server sent a session to save');
@@ -235,6 +240,11 @@ test('a server holding the wrong key receives zero request bytes', async (t: Tes
       received += d.length;
     }),
   );
+  const tcp = { opened: 0, closed: 0 };
+  evil.on('connection', (socket: Socket) => {
+    tcp.opened++;
+    socket.once('close', () => tcp.closed++);
+  });
   teardown(t).defer(() => new Promise<void>((r) => evil.close(() => r())));
   await new Promise<void>((r) => evil.listen(0, '127.0.0.2', r));
   const port = (evil.address() as { port: number }).port;
@@ -253,7 +263,8 @@ test('a server holding the wrong key receives zero request bytes', async (t: Tes
     }),
     (err) => isArozError(err, 'ERR_PEER_UNTRUSTED'),
   );
-  await new Promise((r) => setTimeout(r, 100));
+  // Whatever a client sent arrived before its connection closed.
+  await until('both clients hang up', () => tcp.opened >= 2 && tcp.closed === tcp.opened);
   t.assert.strictEqual(received, 0);
 });
 

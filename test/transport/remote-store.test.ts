@@ -7,7 +7,7 @@
  * cancelled is cleaned up on the peer after the reset arrives: `files()` waits for the peer's
  * handlers first. The rest are RemoteStore's own cases.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { ChunkStore } from '../../src/store/types.ts';
@@ -15,6 +15,7 @@ import { RemoteStore } from '../../src/transport/remote-store.ts';
 import { NodeServer } from '../../src/transport/server.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { teardown } from '../helpers/context.ts';
+import { testBytes } from '../helpers/random.ts';
 import { connect, member, remoteStore, startNode } from '../node/api-testnet.ts';
 import { type MakeStore, runStoreCompliance } from '../store/compliance.ts';
 import { listTree, OTHER_NODE, put, readAll, rejectsWith, UPLOADER } from '../store/helpers.ts';
@@ -62,7 +63,7 @@ test('RemoteStore acts only as its own node: a put or delete for another uploade
   t.assert.strictEqual(store.id, node.uuid);
   const uuid = newUuid();
   await rejectsWith(t, store.beginPut(uuid, { size: 1, meta: { uploader: newUuid() } }), 'ERR_NOT_UPLOADER');
-  await put(store, uuid, randomBytes(10), { meta: { uploader: me.uuid } });
+  await put(store, uuid, testBytes(10), { meta: { uploader: me.uuid } });
   await rejectsWith(t, store.delete(uuid, { by: newUuid() }), 'ERR_NOT_UPLOADER');
   t.assert.strictEqual((await store.head(uuid))?.uploader, me.uuid, 'the peer recorded the verified caller');
 });
@@ -74,7 +75,7 @@ test('RemoteStore.purgeTrash() is ERR_NOT_IMPLEMENTED: each node empties its own
 
 test('RemoteStore.status() sums the peer stores as kind "remote" and says offline once closed', async (t: TestContext) => {
   const { store, memory } = await pair(t);
-  await put(store, newUuid(), randomBytes(1000), { meta: { uploader: store.self } });
+  await put(store, newUuid(), testBytes(1000), { meta: { uploader: store.self } });
   const status = await store.status();
   const local = await memory.status();
   t.assert.deepStrictEqual(
@@ -126,7 +127,7 @@ test('a remote read that gets no bytes for idleMs fails with ERR_TIMEOUT', async
 test('a remote read is cancelled by its signal with ERR_INTERRUPTED', async (t: TestContext) => {
   const { store } = await pair(t);
   const uuid = newUuid();
-  await put(store, uuid, randomBytes(3 * 1024 * 1024), { meta: { uploader: store.self } });
+  await put(store, uuid, testBytes(3 * 1024 * 1024), { meta: { uploader: store.self } });
   const controller = new AbortController();
   const reader = await store.get(uuid, { signal: controller.signal });
   const first = await reader.read(Buffer.alloc(1024));

@@ -3,14 +3,16 @@
  * a job, the file list with health, a download job and the saved file, byte for byte; and the ways
  * an upload request can be wrong, each leaving nothing behind.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type TestContext, test } from 'node:test';
 import type { Daemon } from '../../src/node/daemon.ts';
+import { testBytes } from '../helpers/random.ts';
 import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
+import { until } from '../helpers/until.ts';
 import { WebClient } from '../helpers/web.ts';
 
 const templates = testnetTemplates(2);
@@ -25,11 +27,10 @@ async function cluster(t: TestContext) {
 }
 
 async function waitJob(web: WebClient, id: string) {
-  for (;;) {
+  return until(`job ${id} to finish`, async () => {
     const job = (await web.get('/api/jobs')).json.jobs.find((j: { id: string }) => j.id === id);
-    if (job.state !== 'queued' && job.state !== 'running') return job;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return job.state !== 'queued' && job.state !== 'running' && job;
+  });
 }
 
 async function staged(daemon: Daemon): Promise<string[]> {
@@ -47,7 +48,7 @@ function pieces(data: Buffer, size = 100_000): Readable {
 
 test('a file uploaded through the web API comes back byte-identical; the staging copy is removed', async (t: TestContext) => {
   const { web, daemon, nodes } = await cluster(t);
-  const data = randomBytes(3 * 1024 * 1024 + 17);
+  const data = testBytes(3 * 1024 * 1024 + 17);
   const name = 'holiday <b>photos<b> "2026" ü.bin';
   const put = await web.request('PUT', `/api/upload?name=${encodeURIComponent(name)}&copies=2&shift=1`, {
     raw: pieces(data),
@@ -56,7 +57,8 @@ test('a file uploaded through the web API comes back byte-identical; the staging
   t.assert.strictEqual(put.status, 202, put.body.toString());
   const job = await waitJob(web, put.json.job.id);
   t.assert.strictEqual(job.state, 'done', JSON.stringify(job.error));
-  t.assert.deepStrictEqual(await staged(daemon), []);
+  // The daemon removes it once the job has ended (after the job says done).
+  await until('the staging copy is removed', async () => (await staged(daemon)).length === 0);
 
   const files = (await web.get('/api/files')).json.files;
   t.assert.strictEqual(files.length, 1);
@@ -115,7 +117,7 @@ test('a file uploaded through the web API comes back byte-identical; the staging
 
 test('an upload request that is wrong is refused, and leaves nothing behind', async (t: TestContext) => {
   const { web, daemon } = await cluster(t);
-  const data = randomBytes(300_000);
+  const data = testBytes(300_000);
   const put = (query: string, headers: Record<string, string | undefined>, raw: Buffer | Readable = data) =>
     web.request('PUT', `/api/upload${query}`, { raw, headers });
   const length = { 'content-length': String(data.length) };
@@ -139,27 +141,29 @@ test('an upload request that is wrong is refused, and leaves nothing behind', as
 
   // A body cut halfway: the daemon drops the staging file.
   const { port, hostname } = web.url;
-  await new Promise<void>((resolve) => {
-    const req = request({
-      host: hostname,
-      port,
-      method: 'PUT',
-      path: '/api/upload?name=cut.bin',
-      headers: { ...length, origin: web.origin, cookie: web.cookie, 'x-csrf-token': web.csrf },
-    });
+  const req = request({
+    host: hostname,
+    port,
+    method: 'PUT',
+    path: '/api/upload?name=cut.bin',
+    headers: { ...length, origin: web.origin, cookie: web.cookie, 'x-csrf-token': web.csrf },
+  });
+  const closed = new Promise<void>((resolve) => {
     req.on('error', () => resolve());
-    req.write(data.subarray(0, 100_000), () => setTimeout(() => req.destroy(), 100));
     req.on('close', () => resolve());
   });
-  for (let i = 0; i < 50 && (await staged(daemon)).length > 0; i++)
-    await new Promise((r) => setTimeout(r, 20));
+  req.write(data.subarray(0, 100_000));
+  await until('the daemon stages the upload', async () => (await staged(daemon)).length > 0);
+  req.destroy();
+  await closed;
+  await until('the staging copy is removed', async () => (await staged(daemon)).length === 0);
   t.assert.deepStrictEqual(await staged(daemon), []);
   t.assert.deepStrictEqual((await web.get('/api/jobs')).json.jobs, []);
 });
 
 test('a cancelled upload job removes its staging copy', async (t: TestContext) => {
   const { web, daemon } = await cluster(t);
-  const data = randomBytes(200_000);
+  const data = testBytes(200_000);
   const jobs = [];
   for (const name of ['one.bin', 'two.bin']) {
     const put = await web.request('PUT', `/api/upload?name=${name}`, {
@@ -171,8 +175,7 @@ test('a cancelled upload job removes its staging copy', async (t: TestContext) =
   const cancelled = await web.post(`/api/jobs/${jobs[1]}/cancel`);
   t.assert.strictEqual(cancelled.json.state, 'cancelled');
   await waitJob(web, jobs[0]);
-  for (let i = 0; i < 50 && (await staged(daemon)).length > 0; i++)
-    await new Promise((r) => setTimeout(r, 20));
+  await until('the staging copies are removed', async () => (await staged(daemon)).length === 0);
   t.assert.deepStrictEqual(await staged(daemon), []);
 });
 
@@ -180,7 +183,7 @@ test('a staging folder no job refers to (a request cut by a crash) is removed at
   const [home] = await templates.homes(t);
   const orphan = join(home!, 'uploads', '0d6c1a4e-27a8-4d43-9d6a-3f7b0a5c1e2f');
   await mkdir(orphan, { recursive: true });
-  await writeFile(join(orphan, '.part'), randomBytes(1000));
+  await writeFile(join(orphan, '.part'), testBytes(1000));
   const [node] = await startTestnet(t, [home!], { web: { address: '' } });
   t.assert.deepStrictEqual(await staged(node!.daemon), []);
 });

@@ -26,11 +26,12 @@ ip link set lo up
 ip addr add 10.77.0.1/32 dev lo
 "$NODE" "$CLI" --home "$NODE_HOME" --json serve --listen 127.0.0.2:0 --no-discovery --web 10.77.0.1:0 > "$OUT" &
 pid=$!
-for i in $(seq 200); do grep -q '"ready"' "$OUT" && break; sleep 0.1; done
+for i in $(seq 900); do grep -q '"ready"' "$OUT" && break; kill -0 $pid || break; sleep 0.1; done
+grep -q '"ready"' "$OUT" || { echo "serve exited, or was not ready after 90 s" >&2; exit 1; }
 url=$(grep '"ready"' "$OUT" | sed -E 's/.*"url":"([^"]*)".*/\\1/')
-curl -sk --max-time 5 "\${url}api/session"; echo
+curl -sk --max-time 30 "\${url}api/session"; echo
 set +e
-curl -s --max-time 5 "http://\${url#https://}api/session" > /dev/null
+curl -s --max-time 30 "http://\${url#https://}api/session" > /dev/null
 echo "plain-http-exit $?"
 kill $pid; wait $pid
 `;
@@ -42,7 +43,7 @@ test('a non-loopback web address is served over HTTPS only, with the fingerprint
   const out = join(await tmpDir(t), 'serve.out');
   const run = await runProcess('unshare', ['-n', 'sh', '-c', SCRIPT], {
     env: { NODE: process.execPath, CLI, NODE_HOME: home, OUT: out },
-    timeoutMs: 60_000,
+    timeoutMs: 115_000,
   });
   t.assert.strictEqual(run.code, 0, run.stderr);
   const ready = (await readFile(out, 'utf8'))

@@ -4,7 +4,6 @@
  * text shown as text; the CSP refusing inline script and framing. Screenshots of every page go to
  * test-artifacts/screenshots/.
  */
-import { randomBytes } from 'node:crypto';
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -12,8 +11,10 @@ import type { Locator, Page } from 'playwright-core';
 import { formatSize } from '../../src/size.ts';
 import { NO_BROWSER, openBrowser, screenshot, watchErrors } from '../helpers/browser.ts';
 import { tmpDir } from '../helpers/context.ts';
+import { testBytes } from '../helpers/random.ts';
 import type { TestNode } from '../helpers/testnet.ts';
 import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
+import { until } from '../helpers/until.ts';
 import { PASSWORD, WebClient } from '../helpers/web.ts';
 
 const templates = testnetTemplates(3);
@@ -117,7 +118,7 @@ test('two nodes pair through their web UIs; a file goes up from the browser and 
 
   // Upload from the browser (the File is streamed by the browser, staged on disk by the daemon).
   const dir = await tmpDir(t);
-  const data = randomBytes(5 * 1024 * 1024 + 123);
+  const data = testBytes(5 * 1024 * 1024 + 123);
   const source = join(dir, 'film.mkv');
   await writeFile(source, data);
   await pageA.locator(sel('nav-files')).click();
@@ -186,7 +187,7 @@ test('peer-supplied text shows as text; the CSP blocks inline script and framing
   await api.setup(node!.daemon);
   // A file whose name is markup (an index's file name may hold < > " ' =).
   const hostile = `<img src=x onerror="document.title='owned'">.bin`;
-  const data = randomBytes(10_000);
+  const data = testBytes(10_000);
   const put = await api.request('PUT', `/api/upload?name=${encodeURIComponent(hostile)}&copies=1`, {
     raw: data,
     headers: { 'content-length': String(data.length) },
@@ -351,15 +352,7 @@ test('an upload can be stopped while the browser sends it: nothing is staged, no
   t.assert.deepStrictEqual(node!.daemon.jobs.list(), []);
 });
 
+/** Polls `check` until it holds; a timeout names the check by its source. */
 async function waitFor(check: () => Promise<boolean>, ms = TIMEOUT): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > end) throw new Error('timed out waiting for the page');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(`the page: ${check.toString()}`, check, { timeoutMs: ms, intervalMs: 100 });
 }
