@@ -32,6 +32,21 @@ async function served(t: TestContext): Promise<ServedNode[]> {
 }
 
 /** Uploads 6 chunks from `from`; `extra` are more upload options. */
+/**
+ * These tests are about faults, not placement: `--nodes` with the sorted list makes chunk i, pass p
+ * land on `list[(i + p) mod 3]` whatever the file id, so every node is asked first for some chunks.
+ * (With the default list the copies are spread by file id, and a frozen node may never be asked.)
+ */
+function sortedNodes(nodes: readonly ServedNode[]): string[] {
+  return [
+    '--nodes',
+    nodes
+      .map((n) => n.uuid)
+      .sort()
+      .join(','),
+  ];
+}
+
 async function upload(t: TestContext, from: ServedNode, extra: string[] = []) {
   const dir = await tmpDir(t);
   const file = join(dir, 'movie.bin');
@@ -58,7 +73,7 @@ const runningWithChunks = (job: JobRecord) => job.state === 'running' && (job.pr
 
 test('kill -9 of any one node: a download on another node is byte-identical', async (t: TestContext) => {
   const nodes = await served(t);
-  const { dir, bytes, index } = await upload(t, nodes[0]!);
+  const { dir, bytes, index } = await upload(t, nodes[0]!, sortedNodes(nodes));
   for (const [k, victim] of nodes.entries()) {
     await victim.kill();
     const out = join(dir, `back-${k}.bin`);
@@ -74,7 +89,7 @@ test('kill -9 of any one node: a download on another node is byte-identical', as
 
 test('a frozen node (SIGSTOP) costs one idle timeout: the download completes from the other copies, a new upload leaves it out', async (t: TestContext) => {
   const [a, b, c] = (await served(t)) as [ServedNode, ServedNode, ServedNode];
-  const { dir, bytes, index } = await upload(t, a); // a now holds live connections to b and c
+  const { dir, bytes, index } = await upload(t, a, sortedNodes([a, b, c])); // a now holds live connections to b and c
   c.freeze();
   const out = join(dir, 'back.bin');
   const run = await cliJson(t, ['download', index, '--out', out, '--idle-ms', '2000'], { home: a.home });
@@ -93,8 +108,8 @@ test('a frozen node (SIGSTOP) costs one idle timeout: the download completes fro
 });
 
 test('a daemon killed mid-download: its follower ends with ERR_DAEMON_UNREACHABLE and the job resumes at the next start, fetching only what is missing', async (t: TestContext) => {
-  const [a, b] = (await served(t)) as [ServedNode, ServedNode, ServedNode];
-  const { dir, bytes, index } = await upload(t, a);
+  const [a, b, c] = (await served(t)) as [ServedNode, ServedNode, ServedNode];
+  const { dir, bytes, index } = await upload(t, a, sortedNodes([a, b, c]));
   b.freeze(); // the chunks b is asked for first hang: the job stays running
   const out = join(dir, 'back.bin');
   const detached = await cliJson(t, ['download', index, '--out', out, '--detach'], { home: a.home });
@@ -119,8 +134,8 @@ test('a daemon killed mid-download: its follower ends with ERR_DAEMON_UNREACHABL
 });
 
 test('cancel of a running download stops it: jobs wait says so and no partial file is left', async (t: TestContext) => {
-  const [a, b] = (await served(t)) as [ServedNode, ServedNode, ServedNode];
-  const { dir, index } = await upload(t, a);
+  const [a, b, c] = (await served(t)) as [ServedNode, ServedNode, ServedNode];
+  const { dir, index } = await upload(t, a, sortedNodes([a, b, c]));
   b.freeze();
   const out = join(dir, 'back.bin');
   const detached = await cliJson(t, ['download', index, '--out', out, '--detach'], { home: a.home });
