@@ -7,7 +7,6 @@
 import { stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeHome } from '../../src/home/open.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { getJson } from '../../src/transport/client.ts';
@@ -17,21 +16,11 @@ import { newUuid } from '../../src/uuid.ts';
 import { runCli } from '../helpers/cli.ts';
 import { teardown } from '../helpers/context.ts';
 import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';
+import { until } from '../helpers/until.ts';
 import { put } from '../store/helpers.ts';
 
 const templates = testnetTemplates(2);
 const HOUR_S = 3600;
-
-/** Polls `probe` until it answers something truthy; fails naming `what` after 30 s. */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = performance.now() + 30_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (performance.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-    await sleep(50);
-  }
-}
 
 async function withGrace(home: string, seconds: number): Promise<void> {
   await (await NodeHome.open(home)).updateConfig({ trashGraceSeconds: seconds });

@@ -13,6 +13,7 @@ import { NodeServer } from '../../src/transport/server.ts';
 import { sendJson } from '../../src/transport/wire.ts';
 import { teardown } from '../helpers/context.ts';
 import { makeIdentity, Pins } from '../helpers/identity.ts';
+import { until } from '../helpers/until.ts';
 
 const server = makeIdentity();
 const client = makeIdentity();
@@ -48,15 +49,6 @@ function dial(port: number) {
     identity: client,
     pins: new Pins(server),
   });
-}
-
-/** Polls `condition` every 20 ms until it holds; fails after `ms`. */
-async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /**
@@ -107,10 +99,10 @@ test('a paired peer is served while 300 silent TCP connections are kept open', {
   const flood = silentFlood(s.port, SILENT, sources);
   teardown(t).defer(() => flood.stop());
   // Every one of the first 300 was accepted (and most dropped again to make room).
-  await until(() => {
+  await until('the server to accept the silent connections', () => {
     const h = s.node.handshakes;
     return h.inProgress + h.evicted + h.timedOut >= SILENT;
-  }, 'the server to accept the silent connections');
+  });
   t.assert.ok(s.node.handshakes.inProgress <= LIMITS.maxHandshakesInFlight);
   for (let i = 0; i < 13; i++) {
     const session = await dial(s.port);
@@ -140,7 +132,7 @@ test('one source holds at most 8 handshakes in progress; its oldest are dropped'
   teardown(t).defer(() => {
     for (const socket of sockets) socket.destroy();
   });
-  await until(() => closed.length >= 20 - LIMITS.maxHandshakesPerSource, 'the oldest to be dropped');
+  await until('the oldest to be dropped', () => closed.length >= 20 - LIMITS.maxHandshakesPerSource);
   t.assert.strictEqual(s.node.handshakes.inProgress, LIMITS.maxHandshakesPerSource);
   t.assert.strictEqual(s.node.handshakes.evicted, 20 - LIMITS.maxHandshakesPerSource);
   // A peer from another source is not affected.

@@ -3,27 +3,17 @@
  * trusted computer's — in a real headless Chromium, from /api/cluster. Real daemons and disks.
  */
 import { type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Locator } from 'playwright-core';
 import { RemoteStore } from '../../src/transport/remote-store.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { NO_BROWSER, openBrowser, screenshot, watchErrors } from '../helpers/browser.ts';
 import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';
+import { until } from '../helpers/until.ts';
 import { PASSWORD, WebClient } from '../helpers/web.ts';
 import { put } from '../store/helpers.ts';
 
 const templates = testnetTemplates(2);
 const sel = (name: string) => `[data-test="${name}"]`;
-
-/** Polls `check` until it holds; fails naming `what` after 30 s. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (performance.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-    await sleep(50);
-  }
-}
 
 const text = async (locator: Locator) => (await locator.textContent()) ?? '';
 
