@@ -7,7 +7,14 @@
  * statement is refused with a code and never stored, and never stops the rest of the batch.
  */
 import { ArozError, isArozError } from '../errors.ts';
-import type { ApplyResult, BatchLimits, CatalogStore, Refusal, StatementBatch } from './store.ts';
+import type {
+  ApplyResult,
+  BatchLimits,
+  CatalogStore,
+  CatalogTombstone,
+  Refusal,
+  StatementBatch,
+} from './store.ts';
 import { CATALOG_LIMITS, type CatalogKeys, type VerifiedStatement } from './types.ts';
 import { verifyStatement } from './verify.ts';
 
@@ -75,7 +82,7 @@ export function applyBatch(
   const result = store.apply(verified);
   for (const r of result.refused) refused.push({ ...r, position: positions[r.position] ?? r.position });
   refused.sort((a, b) => a.position - b.position);
-  return { accepted: result.accepted, duplicates: result.duplicates, refused };
+  return { accepted: result.accepted, duplicates: result.duplicates, refused, deleted: result.deleted };
 }
 
 /** Refuses a batch over CATALOG_LIMITS (count, or bytes beyond what one statement may need). */
@@ -110,6 +117,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Each refused statement, once (the caller logs it). */
   onRefused?: (refusal: Refusal) => void;
+  /** Tombstones a batch accepted (the caller moves those files' chunks to trash; see ApplyResult). */
+  onDeleted?: (tombstones: readonly CatalogTombstone[]) => void;
   limits?: BatchLimits;
 }
 
@@ -144,6 +153,7 @@ export async function syncFrom(
       total.duplicates += result.duplicates;
       total.refused += result.refused.length;
       for (const refusal of result.refused) options.onRefused?.(refusal);
+      if (result.deleted.length > 0) options.onDeleted?.(result.deleted);
       if (!batch.more || batch.last <= after) break;
       after = batch.last;
     }

@@ -103,6 +103,7 @@ export class SqliteCatalogStore implements CatalogStore {
     let accepted = 0;
     let duplicates = 0;
     const refused: Refusal[] = [];
+    const deleted: CatalogTombstone[] = [];
     this.#db.exec('BEGIN IMMEDIATE');
     try {
       statements.forEach(({ statement, bytes }, position) => {
@@ -114,6 +115,10 @@ export class SqliteCatalogStore implements CatalogStore {
           refused.push({ position, signer: statement.signer, seq: statement.seq, code, message });
           if (verdict.settled) this.#q.setMaxSeq!.run(statement.signer, statement.seq);
         } else {
+          if (statement.kind === 'tombstone' && this.tombstoneOf(statement.file) === undefined) {
+            const { revision, deletedAt } = statement.body;
+            deleted.push({ id: statement.file, uploader: statement.signer, revision, deletedAt });
+          }
           this.#store(statement, bytes, indexHash, verdict.voidTombstone);
           accepted++;
         }
@@ -123,7 +128,7 @@ export class SqliteCatalogStore implements CatalogStore {
       this.#db.exec('ROLLBACK');
       throw err;
     }
-    return { accepted, duplicates, refused };
+    return { accepted, duplicates, refused, deleted };
   }
 
   #held(s: Statement) {

@@ -47,6 +47,12 @@ export interface ApplyResult {
   /** Statements already held, byte for byte: nothing to do. */
   readonly duplicates: number;
   readonly refused: readonly Refusal[];
+  /**
+   * Tombstones this batch accepted for files not deleted before. Each holder moves to its trash the
+   * chunks whose sidecar names this file id AND this uploader (a tombstone that arrived before its
+   * index is not yet known to be the uploader's; the sidecar, written at upload, settles it).
+   */
+  readonly deleted: readonly CatalogTombstone[];
 }
 
 export interface BatchLimits {

@@ -129,11 +129,14 @@ test('a node that was away catches up in bounded batches, relayed statements of 
   seed(storeA, keysOf(a, b), [...ofA, tombOf(a, 6, uuidOf(0))]);
 
   const refused: Refusal[] = [];
+  const deleted: string[] = [];
   const first = await syncFrom(localPeer(storeA), storeC, keysOf(c, a, b), {
     limits: { maxCount: 2 },
     onRefused: (r) => refused.push(r),
+    onDeleted: (tombstones) => deleted.push(...tombstones.map((x) => x.id)),
   });
   t.assert.deepStrictEqual(refused, []);
+  t.assert.deepStrictEqual(deleted, [uuidOf(0)], 'the holder learns the deletion');
   t.assert.strictEqual(first.accepted, 4 + 1 + 7, "a's four files and one tombstone, b's seven files");
   t.assert.ok(first.batches >= 6, 'two statements a batch');
   t.assert.deepStrictEqual(storeC.summary(), storeA.summary());

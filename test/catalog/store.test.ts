@@ -133,7 +133,11 @@ test('a tombstone by the uploader is final: no index, revision or holdings of th
   );
   t.assert.ok(store.getFile(id) !== undefined);
 
-  t.assert.strictEqual(put(store, keys, a, tomb(2, id)).accepted, 1);
+  const deletion = put(store, keys, a, tomb(2, id));
+  t.assert.strictEqual(deletion.accepted, 1);
+  t.assert.deepStrictEqual(deletion.deleted, [
+    { id, uploader: a.uuid, revision: 0, deletedAt: '2026-12-03T00:00:00Z' },
+  ]);
   t.assert.strictEqual(store.getFile(id), undefined);
   t.assert.strictEqual(store.indexOf(id), undefined);
   t.assert.deepStrictEqual([...store.files()], []);
