@@ -94,7 +94,7 @@ export interface VerifiedStatement {
 
 /**
  * The keys a node verifies statements with: for its own UUID every key it has (active and retired),
- * for a pinned peer its pinned key, for anyone else none (ERR_CATALOG_UNKNOWN_SIGNER).
+ * for a pinned peer its pinned key, for anyone else none (ERR_CATALOG_UNTRUSTED).
  */
 export interface CatalogKeys {
   keysOf(nodeUuid: string): readonly PublicKeyInfo[];

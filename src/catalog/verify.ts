@@ -27,7 +27,7 @@ export function catalogKeys(
 
 /**
  * Verifies one statement (its bytes, or an already decoded value). Throws ERR_CATALOG_TOO_LARGE,
- * ERR_CATALOG_INVALID, ERR_CATALOG_UNKNOWN_SIGNER, ERR_CATALOG_SIGNATURE or ERR_CATALOG_SIGNER.
+ * ERR_CATALOG_INVALID, ERR_CATALOG_UNTRUSTED, ERR_CATALOG_SIGNATURE or ERR_CATALOG_SIGNER.
  */
 export function verifyStatement(
   input: Uint8Array | string | Statement,
@@ -39,7 +39,7 @@ export function verifyStatement(
   const signerKeys = keys.keysOf(statement.signer);
   if (signerKeys.length === 0) {
     throw new ArozError(
-      'ERR_CATALOG_UNKNOWN_SIGNER',
+      'ERR_CATALOG_UNTRUSTED',
       `The ${name} is signed by node "${statement.signer}", which is neither pinned nor this node`,
     );
   }

@@ -70,7 +70,7 @@ test('applyBatch stores the good statements and refuses each bad one with its co
     [
       [1, 'ERR_CATALOG_SIGNATURE'],
       [2, 'ERR_CATALOG_SIGNATURE'],
-      [3, 'ERR_CATALOG_UNKNOWN_SIGNER'],
+      [3, 'ERR_CATALOG_UNTRUSTED'],
       [4, 'ERR_CATALOG_SIGNER'],
       [5, 'ERR_CATALOG_INVALID'],
     ],

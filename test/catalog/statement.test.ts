@@ -169,7 +169,7 @@ test('verifyStatement refuses a bad signature, a forged signer and an unknown si
     { kind: 'holdings', signer: stranger.uuid, seq: 1, file, body: { chunks: [] } },
     stranger.keyPair,
   );
-  t.assert.throws(() => verifyStatement(unknown, keysOfC), code('ERR_CATALOG_UNKNOWN_SIGNER'));
+  t.assert.throws(() => verifyStatement(unknown, keysOfC), code('ERR_CATALOG_UNTRUSTED'));
 });
 
 test("an index statement must carry the signer's own signed index", async (t: TestContext) => {
