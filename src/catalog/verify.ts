@@ -9,7 +9,7 @@ import { verify } from 'node:crypto';
 import { ArozError, isArozError } from '../errors.ts';
 import { type PublicKeyInfo, verifyIndex } from '../keys/index.ts';
 import { decodeStatement, encodeStatement, PSS, parseStatement, statementPayload } from './statement.ts';
-import type { CatalogKeys, Statement, VerifiedStatement } from './types.ts';
+import { CATALOG_LIMITS, type CatalogKeys, type Statement, type VerifiedStatement } from './types.ts';
 
 /** The keys of this node (every key it has) and of its pinned peers (a TrustStore is a `pins`). */
 export function catalogKeys(
@@ -35,6 +35,13 @@ export function verifyStatement(
 ): VerifiedStatement {
   const statement =
     typeof input === 'string' || input instanceof Uint8Array ? decodeStatement(input) : parseStatement(input);
+  const bytes = encodeStatement(statement);
+  if (bytes.length > CATALOG_LIMITS.maxStatementBytes) {
+    throw new ArozError(
+      'ERR_CATALOG_TOO_LARGE',
+      `A catalog statement of ${bytes.length} bytes is over the limit of ${CATALOG_LIMITS.maxStatementBytes}`,
+    );
+  }
   const name = `${statement.kind} statement ${statement.signer}#${statement.seq}`;
   const signerKeys = keys.keysOf(statement.signer);
   if (signerKeys.length === 0) {
@@ -55,7 +62,7 @@ export function verifyStatement(
     );
   }
   if (statement.kind === 'index') checkIndex(statement, signerKeys, name);
-  return { statement, bytes: encodeStatement(statement) };
+  return { statement, bytes };
 }
 
 function checkIndex(
