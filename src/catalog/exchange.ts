@@ -44,8 +44,20 @@ export function wants(
 export interface BatchOrigin {
   /** The signer the batch was asked for: a statement of another signer is refused. */
   readonly signer: string;
-  /** The `after` asked for: a statement at or below it is refused. */
+  /** The `after` asked for: a statement at or below it, or out of seq order, is refused. */
   readonly after: number;
+}
+
+export interface BatchResult extends ApplyResult {
+  /**
+   * Good statements of an answer (a batch with an origin) that came after a statement that did not
+   * verify: not stored, not refused, fetched again later (from this peer or another). Storing them
+   * would move this node's seq for the signer past the bad one, and a trusted peer could then make
+   * it skip a statement for good by sending a forgery in its place.
+   */
+  readonly held: number;
+  /** A statement of an answer did not verify: ask this signer again later, from `after` as it was. */
+  readonly stopped: boolean;
 }
 
 /**
@@ -57,32 +69,47 @@ export function applyBatch(
   keys: CatalogKeys,
   batch: readonly Uint8Array[],
   origin?: BatchOrigin,
-): ApplyResult {
+): BatchResult {
   checkBatchSize(batch);
   const verified: VerifiedStatement[] = [];
   const positions: number[] = [];
   const refused: Refusal[] = [];
+  let previous = origin?.after ?? 0;
+  let broken = false;
+  let held = 0;
   batch.forEach((bytes, position) => {
     try {
       const v = verifyStatement(bytes, keys);
       const { signer, seq } = v.statement;
-      if (origin !== undefined && (signer !== origin.signer || seq <= origin.after)) {
+      if (origin !== undefined && (signer !== origin.signer || seq <= previous)) {
         throw new ArozError(
           'ERR_CATALOG_INVALID',
-          `Statement ${signer}#${seq} was sent in answer to "${origin.signer} after ${origin.after}"`,
+          `Statement ${signer}#${seq} does not follow seq ${previous} in answer to "${origin.signer} after ${origin.after}"`,
         );
       }
-      verified.push(v);
-      positions.push(position);
+      previous = seq;
+      if (broken) held++;
+      else {
+        verified.push(v);
+        positions.push(position);
+      }
     } catch (err) {
       if (!isArozError(err)) throw err;
       refused.push({ position, signer: undefined, seq: undefined, code: err.code, message: err.message });
+      if (origin !== undefined) broken = true;
     }
   });
   const result = store.apply(verified);
   for (const r of result.refused) refused.push({ ...r, position: positions[r.position] ?? r.position });
   refused.sort((a, b) => a.position - b.position);
-  return { accepted: result.accepted, duplicates: result.duplicates, refused, deleted: result.deleted };
+  return {
+    accepted: result.accepted,
+    duplicates: result.duplicates,
+    refused,
+    deleted: result.deleted,
+    held,
+    stopped: broken,
+  };
 }
 
 /** Refuses a batch over CATALOG_LIMITS (count, or bytes beyond what one statement may need). */
@@ -126,6 +153,7 @@ export interface SyncResult {
   accepted: number;
   duplicates: number;
   refused: number;
+  held: number;
   batches: number;
 }
 
@@ -136,7 +164,7 @@ export async function syncFrom(
   keys: CatalogKeys,
   options: SyncOptions = {},
 ): Promise<SyncResult> {
-  const total: SyncResult = { accepted: 0, duplicates: 0, refused: 0, batches: 0 };
+  const total: SyncResult = { accepted: 0, duplicates: 0, refused: 0, held: 0, batches: 0 };
   const remote = await peer.summary(options.signal === undefined ? {} : { signal: options.signal });
   for (const want of wants(store.summary(), remote, keys)) {
     let after = want.after;
@@ -152,9 +180,11 @@ export async function syncFrom(
       total.accepted += result.accepted;
       total.duplicates += result.duplicates;
       total.refused += result.refused.length;
+      total.held += result.held;
       for (const refusal of result.refused) options.onRefused?.(refusal);
       if (result.deleted.length > 0) options.onDeleted?.(result.deleted);
-      if (!batch.more || batch.last <= after) break;
+      // After a statement that did not verify, ask this signer again next round (or another peer).
+      if (result.stopped || !batch.more || batch.last <= after) break;
       after = batch.last;
     }
   }

@@ -11,6 +11,7 @@
 export {
   applyBatch,
   type BatchOrigin,
+  type BatchResult,
   type CatalogPeer,
   checkBatchSize,
   localPeer,

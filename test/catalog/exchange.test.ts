@@ -147,16 +147,18 @@ test('a node that was away catches up in bounded batches, relayed statements of 
   t.assert.deepStrictEqual([again.accepted, again.batches], [0, 0], 'nothing new: nothing asked');
 });
 
-test('a peer that sends forged statements never gets them stored, and the sync goes on', async (t: TestContext) => {
+test('a forged statement in an answer holds back the rest, so a trusted peer cannot make a node skip a seq', async (t: TestContext) => {
   const [a, b, c] = await Promise.all([testNode(0), testNode(1), testNode(2)]);
   const storeC = await openStore(t);
+  const real = indexOf(a, 1, uuidOf(1));
   const good = indexOf(a, 2, uuidOf(2));
+  // b, trusted, answers for a with a forgery in place of a#1, then a's real #2.
   const forged = sign(
     b,
     { kind: 'tombstone', seq: 1, file: uuidOf(2), body: { revision: 0, deletedAt: '2026-12-03T00:00:00Z' } },
     a.uuid,
   );
-  const peer = {
+  const liar = {
     summary: async () => new Map([[a.uuid, 2]]),
     statementsAfter: async (_signer: string, after: number) =>
       after < 2
@@ -164,12 +166,18 @@ test('a peer that sends forged statements never gets them stored, and the sync g
         : { statements: [], last: after, more: false },
   };
   const refused: Refusal[] = [];
-  const result = await syncFrom(peer, storeC, keysOf(c, a, b), { onRefused: (r) => refused.push(r) });
+  const first = await syncFrom(liar, storeC, keysOf(c, a, b), { onRefused: (r) => refused.push(r) });
   t.assert.deepStrictEqual(
     refused.map((r) => r.code),
     ['ERR_CATALOG_SIGNATURE'],
   );
-  t.assert.strictEqual(result.accepted, 1);
-  t.assert.ok(storeC.getFile(uuidOf(2)) !== undefined);
+  t.assert.deepStrictEqual([first.accepted, first.held], [0, 1]);
+  t.assert.strictEqual(storeC.maxSeq(a.uuid), 0, 'a#1 is still wanted');
+  // An honest peer then supplies both.
+  const storeA = await openStore(t);
+  seed(storeA, keysOf(a), [real, good]);
+  const second = await syncFrom(localPeer(storeA), storeC, keysOf(c, a, b));
+  t.assert.strictEqual(second.accepted, 2);
+  t.assert.ok(storeC.getFile(uuidOf(1)) !== undefined && storeC.getFile(uuidOf(2)) !== undefined);
   t.assert.strictEqual(storeC.tombstoneOf(uuidOf(2)), undefined);
 });
