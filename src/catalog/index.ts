@@ -29,6 +29,7 @@ export {
   encodeStatement,
   parseStatement,
   signStatement,
+  statementForms,
   statementPayload,
 } from './statement.ts';
 export type {

@@ -20,7 +20,7 @@ import type { Statement } from './types.ts';
 export interface HeldFile {
   readonly uploader: string;
   readonly revision: number;
-  /** SHA-256 of the canonical JSON of the held index. */
+  /** Identity of the held signed index (SHA-256 of its signature value). */
   readonly indexHash: string;
 }
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { ArozError, isArozError } from '../errors.ts';
-import { canonicalJson, type IndexFile } from '../index-file/index.ts';
+import type { IndexFile } from '../index-file/index.ts';
 import { judge } from './rules.ts';
 import { openSqlite, SCHEMA_VERSION } from './sqlite-schema.ts';
 import type {
@@ -291,6 +291,13 @@ function toFile(row: Row): CatalogFile {
   };
 }
 
+/**
+ * What tells two held revisions apart: the SHA-256 of the index's signature value. The signature was
+ * verified against the uploader's key, so one value stands for one signed index (unsigned members of
+ * `signature` aside); cheaper than hashing the canonical JSON of the whole index.
+ */
 function hashIndex(index: IndexFile): string {
-  return createHash('sha256').update(canonicalJson(index)).digest('hex');
+  return createHash('sha256')
+    .update(index.signature?.value ?? '')
+    .digest('hex');
 }

@@ -57,6 +57,22 @@ export function signStatement(fields: StatementFields, keyPair: KeyPair): Statem
   return statement;
 }
 
+/**
+ * The signed bytes and the canonical encoding of one statement with one canonicalization: the
+ * encoding is the signed JSON with `"signature"` put in its sorted place, just before the top-level
+ * `"signer"` and `"version"` members, which end every statement in a form fixed by their rules (a
+ * UUID and the number 1). Equal to `statementPayload` and `encodeStatement`, only cheaper.
+ */
+export function statementForms(statement: Statement): { payload: Buffer; bytes: Buffer } {
+  const { signature, ...signed } = statement;
+  const json = canonicalJson(signed);
+  const tail = `,"signer":${JSON.stringify(statement.signer)},"version":${statement.version}}`;
+  if (!json.endsWith(tail))
+    throw new TypeError('statementForms: the statement does not end as every statement does');
+  const bytes = `${json.slice(0, -tail.length)},"signature":${canonicalJson(signature)}${tail}`;
+  return { payload: Buffer.from(STATEMENT_DOMAIN + json, 'utf8'), bytes: Buffer.from(bytes, 'utf8') };
+}
+
 /** The canonical encoding (UTF-8 of RFC 8785 JSON): what is stored and sent. */
 export function encodeStatement(statement: Statement): Buffer {
   return Buffer.from(canonicalJson(statement), 'utf8');

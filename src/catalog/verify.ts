@@ -8,7 +8,7 @@
 import { verify } from 'node:crypto';
 import { ArozError, isArozError } from '../errors.ts';
 import { type PublicKeyInfo, verifyIndex } from '../keys/index.ts';
-import { decodeStatement, encodeStatement, PSS, parseStatement, statementPayload } from './statement.ts';
+import { decodeStatement, PSS, parseStatement, statementForms } from './statement.ts';
 import { CATALOG_LIMITS, type CatalogKeys, type Statement, type VerifiedStatement } from './types.ts';
 
 /** The keys of this node (every key it has) and of its pinned peers (a TrustStore is a `pins`). */
@@ -35,7 +35,7 @@ export function verifyStatement(
 ): VerifiedStatement {
   const statement =
     typeof input === 'string' || input instanceof Uint8Array ? decodeStatement(input) : parseStatement(input);
-  const bytes = encodeStatement(statement);
+  const { payload, bytes } = statementForms(statement);
   if (bytes.length > CATALOG_LIMITS.maxStatementBytes) {
     throw new ArozError(
       'ERR_CATALOG_TOO_LARGE',
@@ -52,10 +52,7 @@ export function verifyStatement(
   }
   const key = signerKeys.find((k) => k.fingerprint === statement.signature.key);
   const value = Buffer.from(statement.signature.value, 'base64');
-  if (
-    key === undefined ||
-    !verify('sha256', statementPayload(statement), { key: key.publicKey, ...PSS }, value)
-  ) {
+  if (key === undefined || !verify('sha256', payload, { key: key.publicKey, ...PSS }, value)) {
     throw new ArozError(
       'ERR_CATALOG_SIGNATURE',
       `The ${name} is not signed by a key of node "${statement.signer}" (signature key ${statement.signature.key})`,

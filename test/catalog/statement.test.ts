@@ -9,12 +9,13 @@ import {
   STATEMENT_DOMAIN,
   type Statement,
   signStatement,
+  statementForms,
   statementPayload,
   verifyStatement,
 } from '../../src/catalog/index.ts';
 import { isArozError } from '../../src/errors.ts';
 import { signingPayload } from '../../src/index-file/index.ts';
-import { verifyIndex } from '../../src/keys/index.ts';
+import { signIndex, verifyIndex } from '../../src/keys/index.ts';
 import { keysOf, makeIndex, testNode, uuidOf } from './helpers.ts';
 
 const SEED = 0x5eed14;
@@ -49,6 +50,11 @@ test('each kind round-trips: sign, encode, decode, verify; the encoding is canon
     const decoded = decodeStatement(bytes);
     t.assert.deepStrictEqual(decoded, s);
     t.assert.ok(encodeStatement(decoded).equals(bytes), 'one statement, one encoding');
+    const forms = statementForms(s);
+    t.assert.ok(
+      forms.bytes.equals(bytes) && forms.payload.equals(statementPayload(s)),
+      'one canonicalization, same bytes',
+    );
     const verified = verifyStatement(bytes, keys);
     t.assert.ok(verified.bytes.equals(bytes));
     // Re-indented JSON is the same statement: it verifies and re-encodes to the canonical bytes.
