@@ -26,8 +26,17 @@ test('each kind round-trips: sign, encode, decode, verify; the encoding is canon
   const keys = keysOf(a);
   const file = uuidOf(1);
   const statements: Statement[] = [
+    // An unknown "signer" member inside the index must not confuse the encoding.
     signStatement(
-      { kind: 'index', signer: a.uuid, seq: 1, file, body: { index: makeIndex(a, { id: file }) } },
+      {
+        kind: 'index',
+        signer: a.uuid,
+        seq: 1,
+        file,
+        body: {
+          index: signIndex({ ...makeIndex(a, { id: file }), x: { signer: 'z', version: 1 } }, a.keyPair),
+        },
+      },
       a.keyPair,
     ),
     signStatement(
