@@ -46,6 +46,11 @@ const cacheDir = join(resolve(values.dir ?? tmpdir()), `arozdfs-bench-catalog-${
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const rows: Array<[string, string]> = [];
 const seconds = (start: number) => (performance.now() - start) / 1000;
+/** CPU seconds (user + system) of this process since `start` (a process.cpuUsage()). */
+const cpuSeconds = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+};
 
 interface Node {
   uuid: string;
@@ -180,12 +185,20 @@ try {
   await insert(a, file, keys);
 
   let t = performance.now();
+  let cpuLs = process.cpuUsage();
   const listed = [...a.files()];
-  rows.push([`ls: ${listed.length} files as objects`, `${(seconds(t) * 1000).toFixed(0)} ms`]);
+  rows.push([
+    `ls: ${listed.length} files as objects`,
+    `${(seconds(t) * 1000).toFixed(0)} ms wall, ${(cpuSeconds(cpuLs) * 1000).toFixed(0)} ms CPU`,
+  ]);
+  cpuLs = process.cpuUsage();
   t = performance.now();
   let streamed = 0;
   for (const _ of a.files()) streamed++;
-  rows.push([`ls: ${streamed} files streamed (one row at a time)`, `${(seconds(t) * 1000).toFixed(0)} ms`]);
+  rows.push([
+    `ls: ${streamed} files streamed (one row at a time)`,
+    `${(seconds(t) * 1000).toFixed(0)} ms wall, ${(cpuSeconds(cpuLs) * 1000).toFixed(0)} ms CPU`,
+  ]);
   const probe = listed[Math.floor(listed.length / 2)];
   t = performance.now();
   for (let k = 0; k < 1000; k++) a.findByName(probe?.name ?? '');
@@ -208,11 +221,12 @@ try {
 
   const b = await SqliteCatalogStore.open(join(work, 'b.db'));
   t = performance.now();
+  const cpu = process.cpuUsage();
   const result = await syncFrom(localPeer(a), b, keys);
   const catchUp = seconds(t);
   rows.push([
     `catch-up store to store: ${result.accepted} statements in ${result.batches} batches`,
-    `${catchUp.toFixed(1)} s (${((catchUp / FILES) * 1e6).toFixed(0)} µs/file)`,
+    `${catchUp.toFixed(1)} s wall, ${cpuSeconds(cpu).toFixed(1)} s CPU (${((catchUp / FILES) * 1e6).toFixed(0)} µs/file)`,
   ]);
   if (b.counts().files !== FILES || result.refused > 0)
     throw new Error('the catch-up did not copy everything');
@@ -223,5 +237,8 @@ try {
 }
 
 const width = Math.max(...rows.map(([k]) => k.length));
-process.stdout.write(`catalog benchmark: ${FILES} files, 3 uploaders, 1-3 chunks each\n`);
+const [load1] = (await import('node:os')).loadavg();
+process.stdout.write(
+  `catalog benchmark: ${FILES} files, 3 uploaders, 1-3 chunks each (load average ${load1?.toFixed(1)} on this machine)\n`,
+);
 for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
