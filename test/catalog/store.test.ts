@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { type TestContext, test } from 'node:test';
 import {
   type CatalogKeys,
@@ -9,6 +11,7 @@ import {
   signStatement,
   verifyStatement,
 } from '../../src/catalog/index.ts';
+import { isArozError } from '../../src/errors.ts';
 import { verifyIndex } from '../../src/keys/index.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
 import {
@@ -204,4 +207,18 @@ test('the catalog is still there after the store is closed and opened again', as
     ['kept.bin'],
   );
   t.assert.strictEqual(second.maxSeq(a.uuid), 7);
+});
+
+test('a catalog file that is not a catalog is refused with ERR_HOME_INVALID, not a crash', async (t: TestContext) => {
+  const dir = await tmpDir(t);
+  const garbage = join(dir, 'garbage.db');
+  await writeFile(garbage, Buffer.alloc(8192, 0x41));
+  await t.assert.rejects(SqliteCatalogStore.open(garbage), (err) => isArozError(err, 'ERR_HOME_INVALID'));
+  const future = join(dir, 'future.db');
+  const raw = new DatabaseSync(future);
+  raw.exec(
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT; INSERT INTO meta VALUES ('schema', '99')",
+  );
+  raw.close();
+  await t.assert.rejects(SqliteCatalogStore.open(future), (err) => isArozError(err, 'ERR_HOME_INVALID'));
 });
