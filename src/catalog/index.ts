@@ -4,7 +4,7 @@
  * holder) — and the queries `ls`, `download NAME|ID`, `rm` and the exchange answer from.
  *
  * Pure core (statement, verify, rules, exchange, issue) plus one store on node:sqlite. It imports only
- * errors, index-file, keys and durable; it never prints, never opens a socket, and never stores a
+ * errors, uuid, index-file and keys (test/catalog/imports.test.ts checks it); it never prints, never opens a socket, and never stores a
  * statement that did not verify against the pinned key of its signer: no node can put words in
  * another's mouth.
  */
