@@ -4,9 +4,9 @@
  * holder) — and the queries `ls`, `download NAME|ID`, `rm` and the exchange answer from.
  *
  * Pure core (statement, verify, rules, exchange, issue) plus one store on node:sqlite. It imports only
- * errors, uuid, index-file and keys (test/catalog/imports.test.ts checks it); it never prints, never opens a socket, and never stores a
- * statement that did not verify against the pinned key of its signer: no node can put words in
- * another's mouth.
+ * errors, uuid, index-file and keys (test/catalog/imports.test.ts checks it). It never prints, never
+ * opens a socket, and never stores a statement that did not verify against the pinned key of its
+ * signer: no node can put words in another's mouth.
  */
 export {
   applyBatch,
