@@ -291,11 +291,7 @@ function toFile(row: Row): CatalogFile {
   };
 }
 
-/**
- * What tells two held revisions apart: the SHA-256 of the index's signature value. The signature was
- * verified against the uploader's key, so one value stands for one signed index (unsigned members of
- * `signature` aside); cheaper than hashing the canonical JSON of the whole index.
- */
+/** Tells revisions apart: a verified signature value stands for one signed index (cheaper than its JSON). */
 function hashIndex(index: IndexFile): string {
   return createHash('sha256')
     .update(index.signature?.value ?? '')
