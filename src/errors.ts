@@ -79,6 +79,14 @@ export const ERROR_CODES = {
   ERR_SOCKET_PATH: 500,
   // background jobs
   ERR_JOB_NOT_FOUND: 404,
+  // catalog of signed statements (src/catalog/, docs/catalog.md)
+  ERR_CATALOG_INVALID: 400,
+  ERR_CATALOG_TOO_LARGE: 413,
+  ERR_CATALOG_SIGNATURE: 403,
+  ERR_CATALOG_UNTRUSTED: 403,
+  ERR_CATALOG_SIGNER: 403,
+  ERR_CATALOG_STALE: 409,
+  ERR_CATALOG_DELETED: 410,
   // web UI (src/web/)
   ERR_WEB_LOGIN_REQUIRED: 401,
   ERR_WEB_PASSWORD: 403,

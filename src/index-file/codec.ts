@@ -78,6 +78,11 @@ export function signingPayload(index: IndexFile): Buffer {
   return Buffer.from(SIGNING_PREFIX + canonicalJson(signed), 'utf8');
 }
 
+/** The index's revision: its `revision` field, or 0 when absent (every index before revisions). */
+export function indexRevision(index: IndexFile): number {
+  return index.revision ?? 0;
+}
+
 /**
  * A local index is what `slice` writes: no `cluster`, `shift`, `createdBy` or `signature`, and no
  * holders on its chunks. A valid index is either local or distributed, never both.

@@ -9,7 +9,14 @@
  * signature covers them).
  */
 export { canonicalJson } from './canonical.ts';
-export { decodeIndex, encodeIndex, isDistributedIndex, isLocalIndex, signingPayload } from './codec.ts';
+export {
+  decodeIndex,
+  encodeIndex,
+  indexRevision,
+  isDistributedIndex,
+  isLocalIndex,
+  signingPayload,
+} from './codec.ts';
 export {
   fileNameProblem,
   isKeyFingerprint,

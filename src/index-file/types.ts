@@ -97,6 +97,12 @@ export interface IndexFile {
   createdAt: string;
   /** Node UUID of the uploader; absent in a local index. */
   createdBy?: string;
+  /**
+   * Revision of this file's index: a newer revision (same `id`, same uploader) supersedes an older
+   * one, e.g. after a repair moved copies. Absent means 0, so every index written before revisions
+   * existed is revision 0.
+   */
+  revision?: number;
   /** Present only on a signed distributed index. */
   signature?: IndexSignature;
   [key: string]: unknown;

@@ -69,6 +69,7 @@ export function validateIndex(value: unknown): IndexFile {
   if (size === 0 && file.sha256 !== EMPTY_SHA256) {
     bad(['file', 'sha256'], file.sha256, `${quote(EMPTY_SHA256)} (the SHA-256 of an empty file)`);
   }
+  if (top.revision !== undefined) integer(top.revision, ['revision'], 0, Number.MAX_SAFE_INTEGER);
   const chunkSize = integer(top.chunkSize, ['chunkSize'], MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
   if (!isUtcTimestamp(top.createdAt)) {
     bad(['createdAt'], top.createdAt, 'a UTC timestamp like "2026-01-31T23:59:59.000Z"');

@@ -25,6 +25,7 @@ const KNOWN = new Set([
   'createdAt',
   'createdBy',
   'signature',
+  'revision',
   'name',
   'size',
   'sha256',
@@ -138,7 +139,13 @@ export const indexArb: fc.Arbitrary<IndexFile> = fc
     });
     const upload = distributed
       ? fc.record(
-          { cluster: fc.constant(cluster), shift: fc.nat(100), createdBy: uuidArb, signature: signatureArb },
+          {
+            cluster: fc.constant(cluster),
+            shift: fc.nat(100),
+            createdBy: uuidArb,
+            signature: signatureArb,
+            revision: fc.oneof(fc.nat(10), fc.constant(Number.MAX_SAFE_INTEGER)),
+          },
           { requiredKeys: ['cluster', 'shift', 'createdBy'] },
         )
       : fc.constant({});

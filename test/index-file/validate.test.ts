@@ -4,6 +4,7 @@ import {
   decodeIndex,
   encodeIndex,
   INDEX_MAX_CHUNKS,
+  indexRevision,
   MAX_CLUSTER_NODES,
   MAX_HOLDERS,
   validateIndex,
@@ -92,4 +93,16 @@ test('the version is judged before anything else a later version might change', 
     () => decodeIndex(scheme),
     (err) => isArozError(err, 'ERR_INDEX_SCHEME'),
   );
+});
+
+test('revision: absent reads as 0; a safe integer ≥ 0 is kept; anything else is refused', (t: TestContext) => {
+  const base = sampleDistributedIndex();
+  t.assert.strictEqual(indexRevision(validateIndex(base)), 0);
+  t.assert.strictEqual(indexRevision(validateIndex({ ...base, revision: 7 })), 7);
+  for (const revision of [-1, 1.5, '1', null, Number.MAX_SAFE_INTEGER + 1]) {
+    t.assert.throws(
+      () => validateIndex({ ...base, revision }),
+      (err) => isArozError(err, 'ERR_INDEX_INVALID'),
+    );
+  }
 });
