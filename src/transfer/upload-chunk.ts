@@ -1,6 +1,6 @@
 /**
  * The copies of one chunk during an upload: opening a writer for each pass on its target or the next
- * fallback (DESIGN.md §8), streaming pieces to all of them at once (FanOut), finishing them, and
+ * fallback (docs/transfer.md "When a target fails"), streaming pieces to all of them at once (FanOut), finishing them, and
  * re-sending a copy whose target failed to the next fallback. A re-send re-reads the chunk's bytes
  * from the file for that one target, through one pooled 1 MiB buffer, and hashes them again: bytes
  * that differ from the first read mean the file changed (ERR_FILE_CHANGED). ERR_BUSY is retried on

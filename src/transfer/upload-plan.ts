@@ -25,7 +25,7 @@ export interface PlanRequest {
 }
 
 /** The chunk lists of a plan: spread by its index id and free space, or its nodes as given. */
-export function planLists(plan: UploadPlan): ChunkLists {
+function planLists(plan: UploadPlan): ChunkLists {
   const { free } = plan;
   if (free === undefined) return givenLists(plan.nodes);
   const nodes = plan.nodes.map((node, k) => ({ node, free: free[k]! }));
