@@ -1,7 +1,8 @@
 /**
  * The one progress throttle: a value is passed on at once when `ms` have passed since the last one
  * (or when `force`d, e.g. the event that says the work is finished); otherwise the latest is kept and
- * a trailing timer passes it on, so a follower never shows stale figures while the work waits.
+ * a trailing timer passes it on, so a follower never shows stale figures while the work waits. With
+ * `trailing: false` a value that comes too soon is dropped (for events that come often until the end).
  */
 export interface Throttle<T> {
   push(value: T, force?: boolean): void;
@@ -11,7 +12,11 @@ export interface Throttle<T> {
   cancel(): void;
 }
 
-export function throttle<T>(ms: number, emit: (value: T) => void): Throttle<T> {
+export function throttle<T>(
+  ms: number,
+  emit: (value: T) => void,
+  options: { trailing?: boolean } = {},
+): Throttle<T> {
   let last = Number.NEGATIVE_INFINITY;
   let pending: { value: T } | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -26,8 +31,9 @@ export function throttle<T>(ms: number, emit: (value: T) => void): Throttle<T> {
   };
   return {
     push(value, force = false) {
-      pending = { value };
       const wait = ms - (Date.now() - last);
+      if (!force && wait > 0 && options.trailing === false) return;
+      pending = { value };
       if (force || wait <= 0) flush();
       else timer ??= setTimeout(flush, wait);
     },

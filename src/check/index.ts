@@ -14,6 +14,7 @@ import { type SignerKey, verifyIndex } from '../keys/index-signature.ts';
 import { eachLimited } from '../limit.ts';
 import type { ChunkStore } from '../store/types.ts';
 import { answerOf, isFatal } from '../transfer/idle.ts';
+import { type Redundancy, redundancyOf } from '../transfer/redundancy.ts';
 import type { Connect } from '../transfer/types.ts';
 import { bounded, differs, disagrees, hashCopy } from './copy.ts';
 
@@ -228,11 +229,12 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
   );
 
   const copies = index.redundancy.copies;
+  const redundancy = redundancyOf(index.redundancy);
   const summary = { chunks: reports.length, healthy: 0, degraded: 0, mismatch: 0, unknown: 0, lost: 0 };
   for (const [k, report] of reports.entries()) {
     const order = [...new Set((index.chunks[k]!.holders ?? []).map((h) => h.node))];
     report.holders.sort((a, b) => order.indexOf(a.node) - order.indexOf(b.node));
-    report.health = healthOf(report, copies);
+    report.health = healthOf(report, redundancy);
     summary[report.health]++;
   }
   return {
@@ -259,8 +261,8 @@ function mismatch(node: string, err: ArozError, sha256: string, verified: boolea
 }
 
 /** See ChunkHealth: `mismatch` needs at least one intact copy, and all intact copies alike. */
-function healthOf(report: ChunkReport, copies: number): ChunkHealth {
-  if (report.good > 0) return report.good >= copies ? 'healthy' : 'degraded';
+function healthOf(report: ChunkReport, redundancy: Redundancy): ChunkHealth {
+  if (report.good > 0) return redundancy.health(report.good);
   const agreed = new Set(report.holders.flatMap((h) => (h.state === 'mismatch' ? [h.sha256] : [])));
   if (agreed.size === 1) return 'mismatch';
   if (report.holders.some((h) => h.state === 'unreachable')) return 'unknown';

@@ -29,14 +29,15 @@ export function controlRoutes(ops: NodeOps): ControlRoutes {
     'POST /v1/jobs/cancel/*': ({ param }) => ops.jobs.cancel(param ?? ''),
 
     'POST /v1/check': async ({ body, signal, send }) => {
-      const progress = throttle(PROGRESS_INTERVAL_MS, (p: object) => send({ type: 'progress', ...p }));
+      const progress = throttle(PROGRESS_INTERVAL_MS, (p: object) => send({ type: 'progress', ...p }), {
+        trailing: false,
+      });
       try {
         const report = await ops.check.path(field(body, 'index'), {
           deep: field(body, 'deep') === true,
           signal,
           onProgress: (p) => progress.push(p, p.done >= p.total),
         });
-        progress.flush();
         send({ type: 'result', report });
       } finally {
         progress.cancel();
