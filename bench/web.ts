@@ -10,7 +10,6 @@ import { pairHomes } from '../src/home/pair.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { Daemon } from '../src/node/daemon.ts';
 import { formatSize, parseSize } from '../src/size.ts';
-import { uploadsDir } from '../src/web/upload.ts';
 import { WebClient } from '../test/helpers/web.ts';
 import { writeRandomFile } from './random-file.ts';
 
@@ -157,7 +156,7 @@ try {
       `the receiving node): one event loop for all three; 2 copies (alpha's own store + beta over ` +
       `mTLS), shift 1, default chunk size; peak RSS is of that one process`,
   );
-  const staging = uploadsDir(alpha);
+  const staging = alpha.home.paths.uploads;
   const results: Round[] = [];
   for (let r = 1; r <= rounds; r++) {
     say(`round ${r}: baseline copy…`);

@@ -60,7 +60,6 @@ export const ERROR_CODES = {
   ERR_PEER_CONFLICT: 409,
   ERR_PEER_NOT_FOUND: 404,
   ERR_NOT_CONFIRMED: 400,
-  ERR_SIGNATURE_INVALID: 400,
   // node-to-node transport
   ERR_PEER_UNTRUSTED: 403,
   ERR_PEER_UNREACHABLE: 502,
@@ -107,11 +106,18 @@ export class ArozError extends Error {
   readonly code: ErrorCode;
   /** A finer, stable reason where callers need one (e.g. `refused-by-peer` for ERR_PEER_UNTRUSTED). */
   readonly reason: string | undefined;
+  /** Seconds to wait before trying again (ERR_WEB_RATE_LIMITED; sent as Retry-After). */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; reason?: string; retryAfter?: number },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.reason = options?.reason;
+    this.retryAfter = options?.retryAfter;
   }
 
   /** HTTP status for this error when it crosses the wire. */

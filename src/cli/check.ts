@@ -7,10 +7,10 @@
  * with `--json` the full report then comes in a `report` line before the error line (docs/cli-json.md).
  */
 import { resolve } from 'node:path';
+import type { CheckReport, CopyReport } from '../check/index.ts';
 import { controlCall } from '../control/client.ts';
 import { ArozError } from '../errors.ts';
 import { readIndexFile } from '../index-file/index.ts';
-import type { CheckReport, CopyReport } from '../node/check.ts';
 import { formatSize } from '../size.ts';
 import type { CliContext, Register } from './context.ts';
 
@@ -27,7 +27,7 @@ function copyLine(copy: CopyReport, name: (node: string) => string): string {
 }
 
 /** The report for people: what was checked, each node's share, the chunks that are not healthy. */
-export function describeReport(report: Report): string {
+function describeReport(report: Report): string {
   const labels = new Map(report.nodes.map((n) => [n.node, n.label]));
   const name = (node: string) => labels.get(node) ?? node.slice(0, 8);
   const lines = [
@@ -69,7 +69,7 @@ export function describeReport(report: Report): string {
  * The error a check ends with when a chunk has no good copy: lost first (every holder answered), then
  * an index that disagrees with every copy, then unknown (a holder could not be asked).
  */
-export function checkFailure(report: CheckReport): ArozError | undefined {
+function checkFailure(report: CheckReport): ArozError | undefined {
   const { lost, mismatch, unknown } = report.summary;
   const first = (health: string) => {
     const c = report.chunks.find((chunk) => chunk.health === health);

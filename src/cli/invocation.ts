@@ -21,7 +21,7 @@ export interface InvocationFacts {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export function currentInvocation(): InvocationFacts {
+function currentInvocation(): InvocationFacts {
   return { path: process.env['PATH'], cwd: process.cwd(), root: ROOT };
 }
 

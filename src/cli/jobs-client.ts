@@ -5,7 +5,8 @@
  */
 import { controlCall } from '../control/client.ts';
 import { ArozError, ERROR_CODES, type ErrorCode, isArozError } from '../errors.ts';
-import type { JobKind, JobProgress, JobRecord } from '../jobs/types.ts';
+import type { JobProgress, JobRecord } from '../jobs/types.ts';
+import type { JobKind } from '../ops/jobs.ts';
 import type { CliContext } from './context.ts';
 
 export async function submitJob(
@@ -74,7 +75,7 @@ export async function followJob(
   return final;
 }
 
-export function jobError(job: JobRecord): ArozError {
+function jobError(job: JobRecord): ArozError {
   const code = job.error?.code;
   const known: ErrorCode =
     code !== undefined && Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : 'ERR_IO';

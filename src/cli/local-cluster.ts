@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ArozError, type ErrorCode, fromSystemError } from '../errors.ts';
+import { isErrorCode } from '../errors-wire.ts';
 import { initHome } from '../home/init.ts';
 import { pairHomes } from '../home/pair.ts';
-import { isErrorCode } from '../transport/wire.ts';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const READY_TIMEOUT_MS = 30_000;

@@ -5,6 +5,7 @@
  */
 import { SingleBar } from 'cli-progress';
 import { ArozError } from '../errors.ts';
+import { throttle } from '../throttle.ts';
 
 export interface ProgressEvent {
   /** What is being done: 'slice', 'merge', … */
@@ -29,7 +30,11 @@ export class Output {
   #stdout: Writable;
   #stderr: Writable;
   #bar: SingleBar | undefined;
-  #lastJsonProgress = 0;
+  #jsonProgress = throttle(
+    JSON_PROGRESS_INTERVAL_MS,
+    (event: ProgressEvent) => this.#line({ type: 'progress', ...event }),
+    { trailing: false },
+  );
 
   /** The command that runs (`"peers add"`), put in every result line. */
   readonly command: string;
@@ -50,10 +55,7 @@ export class Output {
   progress(event: ProgressEvent): void {
     const finished = event.done >= event.total;
     if (this.json) {
-      const now = Date.now();
-      if (!finished && now - this.#lastJsonProgress < JSON_PROGRESS_INTERVAL_MS) return;
-      this.#lastJsonProgress = now;
-      this.#line({ type: 'progress', ...event });
+      this.#jsonProgress.push(event, finished);
       return;
     }
     if (!this.#stderr.isTTY) return;

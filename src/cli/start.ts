@@ -4,8 +4,8 @@
  * `arozdfs serve` and says how to reach the node and how to pair it.
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { initHome } from '../home/init.ts';
+import { homePaths } from '../home/paths.ts';
 import { checkAddressOptions } from './addresses.ts';
 import type { Register } from './context.ts';
 import { hintCommand } from './invocation.ts';
@@ -23,7 +23,7 @@ export const register: Register = (program, action) => {
       action<[], { listen?: string; discovery?: boolean; mdnsInterface?: string; web?: string }>(
         async (ctx, _args, options) => {
           checkAddressOptions(options); // before a first run makes the home
-          const exists = await stat(join(ctx.home, 'ADDC')).then(
+          const exists = await stat(homePaths(ctx.home).addc).then(
             () => true,
             () => false,
           );

@@ -12,6 +12,7 @@ import { ArozError, isArozError } from '../errors.ts';
 import { NodeHome } from '../home/open.ts';
 import { type IndexFile, isDistributedIndex, readIndexFile } from '../index-file/index.ts';
 import { verifyIndex } from '../keys/index-signature.ts';
+import { IDLE_BOUNDS, jobResult } from '../ops/jobs.ts';
 import { parseChunkSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
 import type { CliContext, Register } from './context.ts';
@@ -27,7 +28,7 @@ function wholeNumber(text: string | undefined, what: string, min: number, max = 
 
 /** `--idle-ms`: how long a silent node is waited for (the daemon's default is 30 s). */
 function idleOption(text: string | undefined): { idleMs?: number } {
-  const ms = wholeNumber(text, 'The idle timeout (ms)', 100, 3_600_000);
+  const ms = wholeNumber(text, 'The idle timeout (ms)', IDLE_BOUNDS.min, IDLE_BOUNDS.max);
   return ms === undefined ? {} : { idleMs: ms };
 }
 
@@ -146,16 +147,16 @@ export const register: Register = (program, action) => {
         await checkOutput(index, options.force === true, 'Cannot write the index');
         const job = await run(ctx, 'upload', params, options.detach === true);
         if (job === undefined) return;
-        const result = job.result ?? {};
+        const result = jobResult('upload', job);
         const names = await nodeNames(ctx);
-        const placement = (result['placement'] as Array<{ i: number; holders: string[] }> | undefined) ?? [];
+        const placement = result.placement ?? [];
         ctx.out.result(
           { job: job.id, ...result },
           [
-            `Stored "${file}" as ${placement.length} chunk(s), each on ${String(result['copies'])} node(s):`,
+            `Stored "${file}" as ${placement.length} chunk(s), each on ${String(result.copies)} node(s):`,
             ...placement.slice(0, 20).map((c) => `  chunk ${c.i} → ${c.holders.map(names).join(', ')}`),
             ...(placement.length > 20 ? [`  … and ${placement.length - 20} more`] : []),
-            `Index: ${String(result['index'])} (keep it: it is the way back to the file)`,
+            `Index: ${String(result.index)} (keep it: it is the way back to the file)`,
           ].join('\n'),
         );
       }),

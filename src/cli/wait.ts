@@ -21,7 +21,7 @@ interface Status {
 }
 
 /** Parses `--timeout`: seconds, a whole or decimal number from 0 (ask once) to a day. */
-export function parseWaitSeconds(text: string): number {
+function parseWaitSeconds(text: string): number {
   const seconds = Number(text);
   if (!/^\d{1,6}(\.\d{1,3})?$/.test(text) || seconds > MAX_WAIT_SECONDS) {
     throw new ArozError(

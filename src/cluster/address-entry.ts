@@ -24,10 +24,6 @@ export const SOURCE_RANK: Readonly<Record<AddressSource, number>> = {
   inbound: 1,
 };
 
-export function isHintSource(source: AddressSource): boolean {
-  return SOURCE_RANK[source] === 1;
-}
-
 export interface AddressEntry {
   readonly host: string;
   readonly port: number;
@@ -59,7 +55,7 @@ export interface Candidate extends HostPort {
   due: boolean;
 }
 
-export function sourcesOf(entry: AddressEntry): AddressSource[] {
+function sourcesOf(entry: AddressEntry): AddressSource[] {
   const all: AddressSource[] = [...entry.learnt];
   if (entry.verifiedAt !== undefined) all.push('verified');
   if (entry.live) all.push('live');

@@ -43,7 +43,7 @@ const HOST_NAME =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /** A DNS host name (letters, digits, hyphens, dots), which only an administrator's `--peer` may use. */
-export function isHostName(host: string): boolean {
+function isHostName(host: string): boolean {
   return HOST_NAME.test(host) && isIP(host) === 0 && !/^[0-9.]+$/.test(host);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Cluster services (DESIGN.md §6, docs/cluster.md): how nodes find each other and where a trusted
+ * Cluster services (docs/cluster.md): how nodes find each other and where a trusted
  * node is now. mDNS discovery announces this node and lists the visible ones; signed address records
  * carry each node's own statement of its addresses, with a persisted, strictly increasing seq; the
  * address book keeps, per trusted node UUID, the candidate addresses to dial, ordered by how they were

@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { ArozError } from '../errors.ts';
-import { isErrorCode } from '../transport/wire.ts';
+import { decodeError } from '../errors-wire.ts';
 import { controlSocketPath } from './paths.ts';
 
 /** True when something answers on the socket path (a live daemon); false when absent or stale. */
@@ -74,13 +74,13 @@ export async function controlCall(
         res.on('end', () => {
           try {
             if (res.headers['content-type'] === 'application/x-ndjson') {
-              const l = last as { type?: string; code?: unknown; message?: unknown } | undefined;
-              if (l?.type === 'error') reject(wireError(l.code, l.message));
+              const l = last as { type?: string } | undefined;
+              if (l?.type === 'error') reject(wireError(l));
               else resolve(last);
               return;
             }
-            const value = JSON.parse(buffered) as { code?: unknown; message?: unknown };
-            if ((res.statusCode ?? 500) >= 400) reject(wireError(value.code, value.message));
+            const value = JSON.parse(buffered) as unknown;
+            if ((res.statusCode ?? 500) >= 400) reject(wireError(value));
             else resolve(value);
           } catch (err) {
             reject(new ArozError('ERR_IO', 'The daemon answered something that is not JSON', { cause: err }));
@@ -112,7 +112,7 @@ export async function controlCall(
   });
 }
 
-function wireError(code: unknown, message: unknown): ArozError {
-  const text = typeof message === 'string' ? message : 'The daemon refused the request';
-  return new ArozError(isErrorCode(code) ? code : 'ERR_IO', text);
+function wireError(body: unknown): ArozError {
+  const { code, message } = decodeError(body);
+  return new ArozError(code ?? 'ERR_IO', message ?? 'The daemon refused the request');
 }

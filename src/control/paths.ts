@@ -5,15 +5,12 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ArozError } from '../errors.ts';
+import { homePaths } from '../home/paths.ts';
 
 export const MAX_SOCKET_PATH_BYTES = 107;
 
-export function runDir(home: string): string {
-  return join(home, 'run');
-}
-
 export function controlSocketPath(home: string, env: NodeJS.ProcessEnv = process.env): string {
-  const inHome = join(runDir(home), 'control.sock');
+  const inHome = join(homePaths(home).run, 'control.sock');
   if (Buffer.byteLength(inHome) <= MAX_SOCKET_PATH_BYTES) return inHome;
   const runtime = env['XDG_RUNTIME_DIR'];
   if (runtime !== undefined && runtime !== '') {

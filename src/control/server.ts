@@ -7,7 +7,8 @@
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import { ArozError, ERROR_CODES, fromSystemError } from '../errors.ts';
+import { ArozError, fromSystemError } from '../errors.ts';
+import { encodeError, knownError } from '../errors-wire.ts';
 import { isDaemonListening } from './client.ts';
 import { controlSocketPath } from './paths.ts';
 
@@ -110,13 +111,9 @@ export class ControlServer {
       if (streaming) res.end();
       else answer(res, 200, result ?? {});
     } catch (err) {
-      const known =
-        err instanceof ArozError
-          ? err
-          : new ArozError('ERR_INTERNAL', 'Internal error in the daemon', { cause: err });
-      if (res.headersSent)
-        res.end(`${JSON.stringify({ type: 'error', code: known.code, message: known.message })}\n`);
-      else answer(res, ERROR_CODES[known.code], { code: known.code, message: known.message });
+      const { status, body } = encodeError(knownError(err, 'Internal error in the daemon'));
+      if (res.headersSent) res.end(`${JSON.stringify({ type: 'error', ...(body as object) })}\n`);
+      else answer(res, status, body);
     }
   }
 

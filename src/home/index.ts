@@ -1,5 +1,5 @@
 /**
- * The node home (DESIGN.md §4, docs/config.md): the folder holding ADDC/ — node.json (who this node
+ * The node home (docs/config.md): the folder holding ADDC/ — node.json (who this node
  * is), the key pairs, the trust store and the audit log. `initHome` makes one; `NodeHome.open` opens
  * one and hands out its keys, trust store and audit log.
  *

@@ -177,7 +177,7 @@ export class NodeHome {
   }
 
   /** The keys an index signature is checked against: own keys (active and retired) and peers'. */
-  async indexSigners(trust?: TrustStore): Promise<SignerKey[]> {
+  async indexSigners(trust?: Pick<TrustStore, 'list'>): Promise<SignerKey[]> {
     const peers = (trust ?? (await this.trustStore())).list();
     return signerKeys({ nodeUuid: this.#config.nodeUuid, keys: await this.keys.list() }, peers);
   }

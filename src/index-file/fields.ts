@@ -74,7 +74,7 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
-/** `SHA256:` and the unpadded, canonical base64 of 32 bytes (the form of DESIGN.md §4). */
+/** `SHA256:` and the unpadded, canonical base64 of 32 bytes (docs/index-format.md, `signature.key`). */
 export function isKeyFingerprint(value: unknown): value is string {
   return (
     typeof value === 'string' &&

@@ -167,7 +167,7 @@ export class JobManager extends EventEmitter<{ change: [JobRecord] }> {
       });
     };
     const done = work().then(
-      (result) => this.#finish(record, 'done', { result }),
+      (result) => this.#finish(record, 'done', { result: result as Record<string, unknown> }),
       async (err: unknown) => {
         if (this.#closed && controller.signal.aborted) {
           record.state = 'queued'; // interrupted by shutdown: resume next time

@@ -1,7 +1,8 @@
 /** Background jobs: the record every job has, persisted in `<home>/jobs/<id>.json`. */
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
-export type JobKind = 'upload' | 'download';
+/** The kinds are those of the job registry (src/ops/jobs.ts); this folder runs any kind it is given. */
+export type JobKind = string;
 
 export interface JobProgress {
   phase: string;
@@ -37,10 +38,7 @@ export interface JobContext {
 }
 
 /** Runs one kind of job; resolves with its result (kept in the record). */
-export type JobRunner = (
-  params: Record<string, unknown>,
-  ctx: JobContext,
-) => Promise<Record<string, unknown>>;
+export type JobRunner = (params: Record<string, unknown>, ctx: JobContext) => Promise<object>;
 
 /** Terminal states never change again. */
 export function isFinished(state: JobState): boolean {

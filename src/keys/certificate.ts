@@ -1,7 +1,7 @@
 /**
  * The node's TLS certificate: self-signed X.509 v3 made from its active RSA key, with the node UUID
  * as CN and as SAN URI `urn:uuid:<uuid>`, signed with SHA-256, usable for server and client auth.
- * Peers never trust the certificate itself — they pin the key inside it (DESIGN.md §5) — so the
+ * Peers never trust the certificate itself — they pin the key inside it (docs/protocol.md "Identity on the wire") — so the
  * validity dates are wide: from now to 9999-12-31 (RFC 5280's "no expiry" value). There is no
  * keyUsage extension: with one, OpenSSL no longer sees the certificate as self-issued (it would need
  * keyCertSign), and the transport's pin check requires a self-issued certificate.

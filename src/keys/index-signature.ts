@@ -1,5 +1,5 @@
 /**
- * Signing and verifying index files (DESIGN.md §8): RSA-PSS with SHA-256 and a 32-byte salt over
+ * Signing and verifying index files (docs/index-format.md "Canonical form and signing"): RSA-PSS with SHA-256 and a 32-byte salt over
  * `signingPayload(index)` ("arozdfs-index-v1\n" + RFC 8785 canonical JSON of the index without its
  * signature). The signature names the signer by key fingerprint. Verification accepts only keys the
  * caller trusts — this node's own keys (active and retired) and its pinned peers' keys — and refuses

@@ -1,7 +1,7 @@
 /**
  * Keys: the node's RSA identity key pairs, fingerprints, pairing strings, the trust store of pinned
  * peer keys, the node's TLS certificate, and index signatures. RSA keys authenticate nodes; TLS
- * encrypts (DESIGN.md §5).
+ * encrypts (docs/protocol.md, docs/pairing.md).
  *
  * It must never add trust on its own (only `TrustStore.add`, after a person confirmed), never accept a
  * key that is not RSA 3072–8192 bits with e = 65537, never read a key or trust file from a path that

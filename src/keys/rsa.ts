@@ -16,7 +16,7 @@ export const DEFAULT_RSA_BITS = 3072;
 export const INIT_RSA_BITS = [3072, 4096] as const;
 /** Sizes `keys generate` offers (6144 and 8192 are slow to make and to use in every handshake). */
 export const GENERATE_RSA_BITS = [3072, 4096, 6144, 8192] as const;
-export const RSA_EXPONENT = 65537n;
+const RSA_EXPONENT = 65537n;
 
 /** A checked RSA public key with its SPKI DER, fingerprint and size. */
 export interface PublicKeyInfo {

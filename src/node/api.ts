@@ -1,5 +1,5 @@
 /**
- * The node API on the cluster port (DESIGN.md §7, docs/protocol.md): put, get (byte ranges), head and
+ * The node API on the cluster port (docs/protocol.md): put, get (byte ranges), head and
  * delete a chunk by UUID, and `GET /v1/node`. Every caller here is a verified, pinned peer; nothing on
  * this port can change keys or trust. Paths are only built by the store, from a UUID that passed its
  * canonical check. A put reserves space before it reads a body byte (507 when full; with
@@ -20,9 +20,6 @@ import { closeSignal, PiecePool, putChunk, trailerOf } from './api-put.ts';
 
 export type { NodeInfo } from '../transport/node-info.ts';
 export const SHA256_TRAILER = WIRE.sha256;
-export const INDEX_HEADER = WIRE.index;
-export const POSITION_HEADER = WIRE.position;
-
 /** Buffers a get keeps in flight on one stream (HTTP/2 write callbacks give them back). */
 const GET_DEPTH = 4;
 const CHUNKS = '/v1/chunks/';

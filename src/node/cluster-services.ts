@@ -1,12 +1,11 @@
 /**
- * The daemon's cluster services (DESIGN.md §6, docs/cluster.md): the address book of trusted nodes,
+ * The daemon's cluster services (docs/cluster.md): the address book of trusted nodes,
  * this node's signed address record (sent first on every pinned connection it dials, re-signed when
  * its addresses change), heartbeats, "where is node X?" answers, and mDNS discovery. Discovery only
  * ever adds hints: trust comes from pairing, and only a pinned handshake verifies an address.
  */
 import { randomUUID } from 'node:crypto';
 import type { ClientHttp2Session } from 'node:http2';
-import { join } from 'node:path';
 import {
   AddressBook,
   type AddressRecord,
@@ -33,14 +32,16 @@ import type { PeerRequest } from '../transport/server.ts';
 import { sendJson } from '../transport/wire.ts';
 import { isUuid } from '../uuid.ts';
 
-export const RECORD_PATH = '/v1/cluster/record';
-export const RECORDS_PATH = '/v1/cluster/records/';
+const RECORD_PATH = '/v1/cluster/record';
+const RECORDS_PATH = '/v1/cluster/records/';
 const MAX_RECORD_BODY = 8 * 1024;
 
 export interface ClusterOptions {
   home: NodeHome;
   trust: TrustStore;
-  pool: () => PeerPool;
+  /** The address book (the peer pool dials from it too); a new one if not given. */
+  book?: AddressBook;
+  pool: Pick<PeerPool, 'session' | 'drop'>;
   listen: () => HostPort;
   log: (line: string) => void;
   /** Heartbeat interval (default 10 s). */
@@ -50,7 +51,7 @@ export interface ClusterOptions {
 }
 
 export class ClusterServices {
-  readonly book = new AddressBook();
+  readonly book: AddressBook;
   /** Per-boot instance id: tells a restarted node from a cloned one. */
   readonly instance = randomUUID();
   #options: ClusterOptions;
@@ -64,7 +65,8 @@ export class ClusterServices {
 
   constructor(options: ClusterOptions) {
     this.#options = options;
-    this.#seq = new SeqStore(join(options.home.paths.addc, 'address-seq.json'));
+    this.book = options.book ?? new AddressBook();
+    this.#seq = new SeqStore(options.home.paths.addressSeq);
   }
 
   /** This node's key fingerprint (as announced). */
@@ -192,7 +194,7 @@ export class ClusterServices {
     await Promise.all(
       others.map(async (peer) => {
         try {
-          const session = await this.#options.pool().session(peer.nodeUuid, { signal });
+          const session = await this.#options.pool.session(peer.nodeUuid, { signal });
           const record = await getJson(session, `${RECORDS_PATH}${uuid}`, peer.nodeUuid, { signal });
           this.#accept(JSON.stringify(record), uuid);
         } catch (err) {
@@ -200,13 +202,13 @@ export class ClusterServices {
         }
       }),
     );
-    this.#options.pool().drop(uuid);
+    this.#options.pool.drop(uuid);
     await this.#ping(uuid, signal).catch(() => {});
     return this.book.resolve(uuid);
   }
 
   async #ping(uuid: string, signal: AbortSignal): Promise<void> {
-    const session = await this.#options.pool().session(uuid, { signal });
+    const session = await this.#options.pool.session(uuid, { signal });
     await getJson(session, '/v1/node', uuid, { signal });
     this.book.markSeen(uuid);
   }

@@ -1,14 +1,25 @@
 /**
- * The node daemon — the only composition root. It opens the home, makes the node certificate from
- * the active key, loads the trust store, opens the chunk stores, and starts, in order: the cluster
- * port (pinned mTLS HTTP/2 node API), the peer pool, the trust watcher and the control socket. It
- * stops them in reverse order. While it runs it is the only writer of ADDC/.
+ * The node daemon — the only composition root. Wiring happens here and nowhere else, in two steps
+ * (as js-libp2p does: a components record first, services from it):
+ *
+ * 1. Components, in order: the home, the node identity (a certificate of the active key), the trust
+ *    store, the chunk stores, the address book, the peer pool (dials from the book), the cluster
+ *    port (its requests go to the handlers registered on it), the cluster services (record exchange
+ *    greets every new session; their routes are registered before the node API), the trash purger,
+ *    the job manager (runners from the job registry), the operations (src/node/ops.ts) and the
+ *    control socket and web UI over them.
+ * 2. Services, started by one loop in this order and stopped in reverse: the control socket (it also
+ *    refuses a second daemon on this home before anything listens), the cluster port, the peer pool,
+ *    the cluster services, the jobs, the upload staging folder, the web UI, the trash purger, the
+ *    trust watcher. The stores close last.
+ *
+ * Services get the narrow parts they use, never the daemon. While it runs it is the only writer of ADDC/.
  */
 import { type FSWatcher, watch } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
+import { AddressBook } from '../cluster/address-book.ts';
+import { controlRoutes } from '../control/routes.ts';
 import { ControlServer } from '../control/server.ts';
-import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError } from '../errors.ts';
 import type { AuditSource } from '../home/audit.ts';
 import { DEFAULT_TRASH_GRACE_SECONDS } from '../home/node-config.ts';
@@ -17,10 +28,12 @@ import { JobManager } from '../jobs/index.ts';
 import { makeNodeCertificate } from '../keys/certificate.ts';
 import type { KeyPair } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
+import type { NodeOps } from '../ops/types.ts';
 import type { StoreSet } from '../store/store-set.ts';
 import type { StoreStatus } from '../store/types.ts';
+import type { NodeInfo } from '../transport/node-info.ts';
 import { type PeerAddress, PeerPool } from '../transport/pool.ts';
-import { NodeServer } from '../transport/server.ts';
+import { type Identity, NodeServer, type RequestHandler } from '../transport/server.ts';
 import { VERSION } from '../version.ts';
 import { WebAuth } from '../web/auth.ts';
 import { isLoopback } from '../web/guard.ts';
@@ -28,17 +41,17 @@ import { webRoutes } from '../web/routes.ts';
 import { WebServer } from '../web/server.ts';
 import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
-import { type NodeInfo, nodeApi } from './api.ts';
+import { nodeApi } from './api.ts';
 import { ClusterServices } from './cluster-services.ts';
-import { controlRoutes } from './control-routes.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
+import { createNodeOps } from './ops.ts';
 import { openNodeStores } from './stores.ts';
-import { downloadRunner, uploadRunner } from './transfers.ts';
+import { jobRunners } from './transfers.ts';
 import { TrashPurger } from './trash-purge.ts';
 
 const debug = debuglog('arozdfs');
 
-export const DEFAULT_LISTEN = '0.0.0.0:7420';
+const DEFAULT_LISTEN = '0.0.0.0:7420';
 const TRUST_RELOAD_MS = 2_000;
 const STATUS_CACHE_MS = 1_000;
 
@@ -68,6 +81,51 @@ export interface DaemonOptions {
   web?: false | { address: string; tls?: boolean; machine?: string };
 }
 
+/** One long-lived part of the node, started and stopped by the daemon's loop. */
+interface Service {
+  name: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+async function nodeIdentity(home: NodeHome, pair: KeyPair): Promise<Identity> {
+  const { certPem, keyPem } = await makeNodeCertificate(home.config.nodeUuid, pair);
+  return { nodeUuid: home.config.nodeUuid, certPem, keyPem };
+}
+
+/**
+ * What `GET /v1/node` answers. Store status (a marker read and a statfs per store, through the libuv
+ * pool that transfers keep busy) is shared by the calls of one second, so status requests stay fast
+ * during a job; puts still check the marker themselves every time.
+ */
+function nodeInfoSource(parts: { home: NodeHome; stores: StoreSet; trashPurge: TrashPurger }) {
+  let statuses: { at: number; pending: Promise<StoreStatus[]> } | undefined;
+  return async (): Promise<NodeInfo> => {
+    const now = Date.now();
+    if (statuses === undefined || now - statuses.at > STATUS_CACHE_MS) {
+      const pending = parts.stores.statuses();
+      statuses = { at: now, pending };
+      pending.catch(() => {
+        if (statuses?.pending === pending) statuses = undefined;
+      });
+    }
+    const stores = await statuses.pending;
+    const online = stores.filter((s) => s.online);
+    return {
+      uuid: parts.home.config.nodeUuid,
+      name: parts.home.config.name,
+      version: VERSION,
+      stores,
+      trash: {
+        chunks: online.reduce((n, s) => n + s.trash.chunks, 0),
+        bytes: online.reduce((n, s) => n + s.trash.bytes, 0),
+        graceSeconds: Math.round(parts.trashPurge.graceMs / 1000),
+        purgedAt: parts.trashPurge.state.purgedAt,
+      },
+    };
+  };
+}
+
 export class Daemon {
   readonly home: NodeHome;
   readonly trust: TrustStore;
@@ -79,53 +137,57 @@ export class Daemon {
   readonly cluster: ClusterServices;
   /** Empties the stores' trash after the grace period. */
   readonly trashPurge: TrashPurger;
+  /** What the node can be asked to do; the control socket and the web UI adapt it. */
+  readonly ops: NodeOps;
   /** The web UI, when it is on. */
-  web: WebServer | undefined;
+  readonly web: WebServer | undefined;
   /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
-  readonly staticPeers = new Map<string, PeerAddress>();
+  readonly staticPeers: Map<string, PeerAddress>;
+  readonly info: () => Promise<NodeInfo>;
+  /** Switches the identity key; live connections are closed and new ones use the new certificate. */
+  readonly activateKey: (keyUuid: string, from: AuditSource) => Promise<{ pair: KeyPair; previous: string }>;
   #log: (line: string) => void;
-  #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #services: Service[];
+  #started: Service[] = [];
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
-  #started = false;
-  #statuses: { at: number; pending: Promise<StoreStatus[]> } | undefined;
+  /** What the operations and the jobs read: every service started; shutting down. */
+  #shared: { closing: boolean; ready: boolean };
 
-  private constructor(parts: {
+  private constructor(c: {
     home: NodeHome;
     trust: TrustStore;
     stores: StoreSet;
     server: NodeServer;
     pool: PeerPool;
     control: ControlServer;
+    jobs: JobManager;
+    cluster: ClusterServices;
+    trashPurge: TrashPurger;
+    ops: NodeOps;
+    web: WebServer | undefined;
+    staticPeers: Map<string, PeerAddress>;
+    info: () => Promise<NodeInfo>;
+    activateKey: Daemon['activateKey'];
     log: (line: string) => void;
-    options: DaemonOptions;
+    state: { closing: boolean; ready: boolean };
   }) {
-    this.home = parts.home;
-    this.trust = parts.trust;
-    this.stores = parts.stores;
-    this.server = parts.server;
-    this.pool = parts.pool;
-    this.control = parts.control;
-    this.#log = parts.log;
-    this.cluster = new ClusterServices({
-      home: parts.home,
-      trust: parts.trust,
-      pool: () => this.pool,
-      listen: () => {
-        const { address, port } = this.server.address();
-        return { host: address, port };
-      },
-      log: parts.log,
-      discovery: parts.options.discovery ?? {},
-      ...(parts.options.heartbeatMs !== undefined ? { heartbeatMs: parts.options.heartbeatMs } : {}),
-    });
-    const graceSeconds =
-      parts.options.trashGraceSeconds ?? parts.home.config.trashGraceSeconds ?? DEFAULT_TRASH_GRACE_SECONDS;
-    this.trashPurge = new TrashPurger({ store: parts.stores, graceMs: graceSeconds * 1000, log: parts.log });
-    this.jobs = new JobManager({
-      dir: join(parts.home.paths.home, 'jobs'),
-      runners: { upload: uploadRunner(this), download: downloadRunner(this) },
-    });
+    this.home = c.home;
+    this.trust = c.trust;
+    this.stores = c.stores;
+    this.server = c.server;
+    this.pool = c.pool;
+    this.control = c.control;
+    this.jobs = c.jobs;
+    this.cluster = c.cluster;
+    this.trashPurge = c.trashPurge;
+    this.ops = c.ops;
+    this.web = c.web;
+    this.staticPeers = c.staticPeers;
+    this.info = c.info;
+    this.activateKey = c.activateKey;
+    this.#log = c.log;
+    this.#shared = c.state;
+    this.#services = this.#serviceList();
   }
 
   get nodeUuid(): string {
@@ -135,58 +197,142 @@ export class Daemon {
   /** Opens everything and starts listening. On failure, whatever was started is stopped. */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const log = options.log ?? (() => {});
+    // Components, each from the ones before it.
     const home = await NodeHome.open(options.home);
     const listen = parseHostPort(
       options.listen ?? home.config.listen ?? DEFAULT_LISTEN,
       'The listen address',
     );
-    const keyPair = await home.activeKeyPair();
-    const { certPem, keyPem } = await makeNodeCertificate(home.config.nodeUuid, keyPair);
-    const identity = { nodeUuid: home.config.nodeUuid, certPem, keyPem };
+    const identity = await nodeIdentity(home, await home.activeKeyPair());
     const trust = await home.trustStore();
     const stores = await openNodeStores(home, options.stores ?? []);
-    let daemon: Daemon | undefined;
-    const info = (): Promise<NodeInfo> => daemon!.info();
-    const api = nodeApi({ store: stores, info, idleMs: options.idleMs ?? 30_000 });
+    const nodeUuid = home.config.nodeUuid;
+    const book = new AddressBook();
+    const staticPeers = new Map<string, PeerAddress>();
+    const pool = new PeerPool({
+      identity,
+      pins: trust,
+      // Where to dial a node, best first: the address book's candidates, then static addresses.
+      addressesOf: (uuid) => {
+        const found = book.endpoints(uuid, { dueOnly: true });
+        const fixed = staticPeers.get(uuid);
+        if (fixed !== undefined && !found.some((a) => a.host === fixed.host && a.port === fixed.port))
+          found.push(fixed);
+        return found;
+      },
+      onDial: (uuid, address, error) => {
+        if (error === undefined) book.markSuccess(uuid, address);
+        else book.markFailure(uuid, address);
+      },
+      ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? { localAddress: listen.host } : {}),
+    });
+    /** The cluster port's handlers, asked in order; the first that takes a request answers it. */
+    const handlers: Array<(request: Parameters<RequestHandler>[0]) => Promise<boolean>> = [];
     const server = new NodeServer({
       identity,
       pins: trust,
       host: listen.host,
       port: listen.port,
-      handler: async (req) => {
-        if (!(await daemon!.cluster.handle(req))) await api(req);
+      handler: async (request) => {
+        for (const handle of handlers) if (await handle(request)) return;
       },
     });
-    const pool = new PeerPool({
-      identity,
-      pins: trust,
-      addressesOf: (uuid) => daemon!.addressesOf(uuid),
-      onSession: (uuid, session, signal) => daemon!.cluster.exchange(uuid, session, signal),
-      onDial: (uuid, address, error) => {
-        if (error === undefined) daemon!.cluster.book.markSuccess(uuid, address);
-        else daemon!.cluster.book.markFailure(uuid, address);
+    const cluster = new ClusterServices({
+      home,
+      trust,
+      book,
+      pool,
+      listen: () => {
+        const { address, port } = server.address();
+        return { host: address, port };
       },
-      ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? { localAddress: listen.host } : {}),
+      log,
+      discovery: options.discovery ?? {},
+      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     });
-    const control = new ControlServer(options.home, {});
-    daemon = new Daemon({ home, trust, stores, server, pool, control, log, options });
+    pool.greet((uuid, session, signal) => cluster.exchange(uuid, session, signal));
+    const graceSeconds =
+      options.trashGraceSeconds ?? home.config.trashGraceSeconds ?? DEFAULT_TRASH_GRACE_SECONDS;
+    const trashPurge = new TrashPurger({ store: stores, graceMs: graceSeconds * 1000, log });
+    const info = nodeInfoSource({ home, stores, trashPurge });
+    const api = nodeApi({ store: stores, info, idleMs: options.idleMs ?? 30_000 });
+    handlers.push(
+      (request) => cluster.handle(request),
+      async (request) => {
+        await api(request);
+        return true;
+      },
+    );
+    const state = { closing: false, ready: false };
+    const listenAddress = () => {
+      const { address, port } = server.address();
+      return formatHostPort({ host: address, port });
+    };
+    const jobs = new JobManager({
+      dir: home.paths.jobs,
+      runners: jobRunners({ nodeUuid, home, trust, stores, pool, closing: () => state.closing }),
+    });
+    const activateKey: Daemon['activateKey'] = async (keyUuid, from) => {
+      const result = await home.activateKey(keyUuid, from);
+      if (result.previous !== keyUuid) {
+        const next = await nodeIdentity(home, result.pair);
+        server.setIdentity(next);
+        pool.setIdentity(next);
+        // The web UI keeps its own certificate (ADDC/web-tls.pem): browsers need not accept a new one.
+        log(`Switched the identity key to ${keyUuid}: every peer must pair again.`);
+      }
+      return result;
+    };
+    const ops = createNodeOps({
+      nodeUuid,
+      home,
+      trust,
+      stores,
+      pool,
+      jobs,
+      cluster,
+      staticPeers,
+      info,
+      listenAddress,
+      ready: () => state.ready && !state.closing,
+      activateKey,
+    });
+    const control = new ControlServer(options.home, controlRoutes(ops));
+    let web: WebServer | undefined;
     if (options.web !== undefined && options.web !== false) {
-      const { web } = options;
-      const at = parseHostPort(web.address, 'The web UI address');
+      const at = parseHostPort(options.web.address, 'The web UI address');
       const auth = await WebAuth.open(home.paths.addc);
-      daemon.web = new WebServer({
+      web = new WebServer({
         host: at.host,
         port: at.port,
         tls:
-          web.tls === true || !isLoopback(at.host)
-            ? await openWebTls(home.paths.addc, home.config.nodeUuid)
+          options.web.tls === true || !isLoopback(at.host)
+            ? await openWebTls(home.paths.addc, nodeUuid)
             : undefined,
-        nodeUuid: home.config.nodeUuid,
+        nodeUuid,
         auth,
-        routes: webRoutes(daemon, auth),
-        ...(web.machine !== undefined ? { machine: web.machine } : {}),
+        routes: webRoutes(ops, auth),
+        ...(options.web.machine !== undefined ? { machine: options.web.machine } : {}),
       });
     }
+    const daemon = new Daemon({
+      home,
+      trust,
+      stores,
+      server,
+      pool,
+      control,
+      jobs,
+      cluster,
+      trashPurge,
+      ops,
+      web,
+      staticPeers,
+      info,
+      activateKey,
+      log,
+      state,
+    });
     for (const peer of options.peers ?? [])
       daemon.addPeerAddress(peer.uuid, { host: peer.host, port: peer.port });
     try {
@@ -198,32 +344,73 @@ export class Daemon {
     return daemon;
   }
 
-  async #start(): Promise<void> {
-    this.#state = 'running';
-    // The control socket first: it also refuses a second daemon on this home before anything listens.
-    this.control.setRoutes(controlRoutes(this));
-    await this.control.start();
-    await this.server.start();
-    await this.cluster.start();
-    await this.jobs.start();
-    await tidyStaging(this, this.#log);
-    await this.web?.start();
-    this.trashPurge.start();
-    this.trust.on('removed', (peer) => {
+  /** The services, in start order (stopped in reverse). */
+  #serviceList(): Service[] {
+    let watcher: FSWatcher | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const onRemoved = (peer: { nodeUuid: string }) => {
       this.server.dropPeer(peer.nodeUuid);
       this.pool.drop(peer.nodeUuid);
       this.#log(`No longer trusting node ${peer.nodeUuid}: its connections were closed.`);
-    });
-    this.#watcher = watch(this.home.paths.remote, () => void this.reloadTrust());
-    this.#watcher.on('error', () => {});
-    this.#timer = setInterval(() => void this.reloadTrust(), TRUST_RELOAD_MS);
-    this.#timer.unref();
-    this.#started = true;
+    };
+    return [
+      { name: 'control socket', start: () => this.control.start(), stop: () => this.control.close() },
+      {
+        name: 'cluster port',
+        start: () => this.server.start(),
+        stop: async () => {
+          const grace = setTimeout(() => this.server.destroy(), this.#graceMs);
+          try {
+            await this.server.close();
+          } finally {
+            clearTimeout(grace);
+          }
+        },
+      },
+      { name: 'peer pool', start: () => {}, stop: () => this.pool.close() },
+      { name: 'cluster services', start: () => this.cluster.start(), stop: () => this.cluster.close() },
+      // Running jobs stay queued on disk and resume at the next start.
+      { name: 'jobs', start: () => this.jobs.start(), stop: () => this.jobs.close() },
+      {
+        name: 'upload staging',
+        start: () => tidyStaging(this.home.paths.uploads, this.jobs, this.#log),
+        stop: () => {},
+      },
+      { name: 'web UI', start: () => this.web?.start(), stop: () => this.web?.close() },
+      { name: 'trash purger', start: () => this.trashPurge.start(), stop: () => this.trashPurge.close() },
+      {
+        name: 'trust watcher',
+        start: () => {
+          this.trust.on('removed', onRemoved);
+          watcher = watch(this.home.paths.remote, () => void this.reloadTrust());
+          watcher.on('error', () => {});
+          timer = setInterval(() => void this.reloadTrust(), TRUST_RELOAD_MS);
+          timer.unref();
+        },
+        stop: () => {
+          clearInterval(timer);
+          watcher?.close();
+          this.trust.off('removed', onRemoved);
+        },
+      },
+    ];
+  }
+
+  #graceMs = 5_000;
+
+  async #start(): Promise<void> {
+    this.#state = 'running';
+    for (const service of this.#services) {
+      this.#started.push(service);
+      debug('starting %s', service.name);
+      await service.start();
+    }
+    this.#shared.ready = true;
   }
 
   /** True once every service listens (the control socket answers before the rest has started). */
   get ready(): boolean {
-    return this.#started && this.#state === 'running';
+    return this.#shared.ready && !this.#shared.closing;
   }
 
   /** Re-reads the trust store from disk; notices a key file deleted by hand. */
@@ -236,38 +423,14 @@ export class Daemon {
     }
   }
 
-  /** Switches the identity key; live connections are closed and new ones use the new certificate. */
-  async activateKey(
-    keyUuid: string,
-    from: AuditSource = 'control-socket',
-  ): Promise<{ pair: KeyPair; previous: string }> {
-    const result = await this.home.activateKey(keyUuid, from);
-    if (result.previous !== keyUuid) {
-      const { certPem, keyPem } = await makeNodeCertificate(this.nodeUuid, result.pair);
-      const identity = { nodeUuid: this.nodeUuid, certPem, keyPem };
-      this.server.setIdentity(identity);
-      this.pool.setIdentity(identity);
-      // The web UI keeps its own certificate (ADDC/web-tls.pem): browsers need not accept a new one.
-      this.#log(`Switched the identity key to ${keyUuid}: every peer must pair again.`);
-    }
-    return result;
-  }
-
   /** True once the daemon is shutting down (a job cut now must resume later, not clean up). */
   get closing(): boolean {
     return this.#state === 'closing' || this.#state === 'closed';
   }
 
-  /** Keeps a copy of an index this node signed in `<home>/indexes/` (the way back to the data). */
-  async keepIndex(path: string, text: string): Promise<void> {
-    await ensureDir(dirname(path), 0o700);
-    await writeFileAtomic(path, text, { mode: 0o600, overwrite: true });
-  }
-
   /** The bound cluster address as `host:port`. */
   listenAddress(): string {
-    const { address, port } = this.server.address();
-    return formatHostPort({ host: address, port });
+    return this.ops.listenAddress();
   }
 
   /** A static address of a peer (`--peer`). */
@@ -276,63 +439,17 @@ export class Daemon {
     this.cluster.addStatic(nodeUuid, address);
   }
 
-  /** Where to dial a node, best first: the address book's candidates, then static addresses. */
-  addressesOf(nodeUuid: string): PeerAddress[] {
-    const found = this.cluster.book.endpoints(nodeUuid, { dueOnly: true });
-    const fixed = this.staticPeers.get(nodeUuid);
-    if (fixed !== undefined && !found.some((a) => a.host === fixed.host && a.port === fixed.port))
-      found.push(fixed);
-    return found;
-  }
-
-  /**
-   * What `GET /v1/node` answers. Store status (a marker read and a statfs per store, through the
-   * libuv pool that transfers keep busy) is shared by the calls of one second, so status requests
-   * stay fast during a job; puts still check the marker themselves every time.
-   */
-  async info(): Promise<NodeInfo> {
-    const now = Date.now();
-    if (this.#statuses === undefined || now - this.#statuses.at > STATUS_CACHE_MS) {
-      const pending = this.stores.statuses();
-      this.#statuses = { at: now, pending };
-      pending.catch(() => {
-        if (this.#statuses?.pending === pending) this.#statuses = undefined;
-      });
-    }
-    const stores = await this.#statuses.pending;
-    const online = stores.filter((s) => s.online);
-    return {
-      uuid: this.nodeUuid,
-      name: this.home.config.name,
-      version: VERSION,
-      stores,
-      trash: {
-        chunks: online.reduce((n, s) => n + s.trash.chunks, 0),
-        bytes: online.reduce((n, s) => n + s.trash.bytes, 0),
-        graceSeconds: Math.round(this.trashPurge.graceMs / 1000),
-        purgedAt: this.trashPurge.state.purgedAt,
-      },
-    };
-  }
-
   /** Stops in reverse start order; in-flight requests get `graceMs` to finish, then are aborted. */
   async close(graceMs = 5_000): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#state = 'closing';
-    clearInterval(this.#timer);
-    this.#watcher?.close();
-    await this.trashPurge.close();
-    await this.web?.close();
-    await this.jobs.close(); // running jobs stay queued on disk and resume at the next start
-    await this.cluster.close();
-    this.pool.close();
-    const grace = setTimeout(() => this.server.destroy(), graceMs);
-    try {
-      await this.server.close();
-    } finally {
-      clearTimeout(grace);
+    this.#shared.closing = true;
+    this.#graceMs = graceMs;
+    for (const service of this.#started.reverse()) {
+      debug('stopping %s', service.name);
+      await service.stop();
     }
-    await this.control.close();
+    this.#started = [];
     await this.stores.close();
     this.#state = 'closed';
     debug('daemon closed');

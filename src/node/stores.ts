@@ -5,15 +5,15 @@
  * means the disk is not mounted, and the store stays offline rather than fill the root filesystem.
  */
 import { mkdir, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ArozError, fromSystemError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
 import { DiskStore } from '../store/disk-store.ts';
 import { StoreSet } from '../store/store-set.ts';
 import type { ChunkStore } from '../store/types.ts';
 
-export function defaultStorePath(home: NodeHome): string {
-  return join(home.paths.home, 'stores', 'default');
+function defaultStorePath(home: NodeHome): string {
+  return home.paths.defaultStore;
 }
 
 /** Opens every store of the node, registering the new ones among `extra`. */

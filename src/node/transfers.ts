@@ -1,22 +1,34 @@
 /**
  * The daemon's upload and download jobs: they wire the transfer engines to this node's stores, its
- * peers (through the peer pool, at their current addresses) and its keys. Parameters arrive from
- * the CLI over the control socket and are checked again here: paths absolute, UUIDs canonical,
- * every node in a cluster list trusted. `idleMs` (optional, 100 ms – 1 h) is the no-progress timeout
- * for every node the job talks to (default 30 s): a frozen node costs that long once per job.
+ * peers (through the peer pool, at their current addresses) and its keys. Parameters are parsed by
+ * the job registry (src/ops/jobs.ts) and checked again here: UUIDs canonical, every node in a
+ * cluster list trusted. `idleMs` is the no-progress timeout for every node the job talks to
+ * (default 30 s): a frozen node costs that long once per job.
  *
  * A job cut by the daemon's shutdown (or a crash) resumes from its journal at the next start; one that
  * failed or was cancelled is over: a download removes its partial file, an upload deletes the copies
  * it stored (nothing refers to them without an index).
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkOutput } from '../chunk/merge.ts';
-import { writeFileAtomic } from '../durable/index.ts';
+import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
+import type { NodeHome } from '../home/open.ts';
+import { keptIndexPath } from '../home/paths.ts';
 import { encodeIndex, readIndexFile } from '../index-file/index.ts';
 import type { JobContext, JobRunner } from '../jobs/types.ts';
+import { eachLimited } from '../limit.ts';
+import {
+  type DownloadParams,
+  type DownloadResult,
+  JOB_KINDS,
+  type JobKind,
+  type JobParams,
+  type JobResults,
+  type UploadParams,
+  type UploadResult,
+} from '../ops/jobs.ts';
 import { defaultClusterList, type NodeSpace } from '../placement/index.ts';
-import type { ChunkStore } from '../store/types.ts';
 import {
   DEFAULT_IDLE_MS,
   downloadFile,
@@ -24,76 +36,16 @@ import {
   FileUploadJournal,
   uploadFile,
 } from '../transfer/index.ts';
-import { RemoteStore } from '../transport/remote-store.ts';
 import { assertUuid } from '../uuid.ts';
-import type { Daemon } from './daemon.ts';
+import { type ConnectParts, connector } from './connect.ts';
 
 /** How long the default cluster list waits for each peer to answer before leaving it out (at most). */
 const PROBE_MS = 3_000;
-/** Bounds of the `idleMs` job parameter. */
-const MIN_IDLE_MS = 100;
-const MAX_IDLE_MS = 3_600_000;
-
-export interface UploadParams {
-  file: string;
-  chunkSize?: number;
-  shift?: number;
-  copies?: number;
-  nodes?: string[];
-  /** Where to write a copy of the index (the daemon always keeps one in <home>/indexes/). */
-  index?: string;
-  force?: boolean;
-  /** No-progress timeout per node, in ms (default 30 s). */
-  idleMs?: number;
-}
-
-export interface DownloadParams {
-  index: string;
-  out: string;
-  force?: boolean;
-  allowUntrusted?: boolean;
-  /** No-progress timeout per node, in ms (default 30 s). */
-  idleMs?: number;
-}
-
-function absolute(value: unknown, what: string): string {
-  if (typeof value !== 'string' || !value.startsWith('/')) {
-    throw new ArozError('ERR_BAD_REQUEST', `${what} must be an absolute path`);
-  }
-  return value;
-}
-
-function optionalInt(value: unknown, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value))
-    throw new ArozError('ERR_BAD_REQUEST', `${what} must be a whole number`);
-  return value;
-}
-
-function idleParam(value: unknown): number | undefined {
-  const ms = optionalInt(value, 'The idle timeout');
-  if (ms !== undefined && (ms < MIN_IDLE_MS || ms > MAX_IDLE_MS)) {
-    throw new ArozError(
-      'ERR_BAD_REQUEST',
-      `The idle timeout ${ms} ms is not between ${MIN_IDLE_MS} and ${MAX_IDLE_MS} ms`,
-    );
-  }
-  return ms;
-}
-
-/** Connects to a node's chunks: this node's own stores, or a peer over the pinned transport. */
-function connector(daemon: Daemon, idleMs: number | undefined) {
-  return async (nodeUuid: string, signal: AbortSignal): Promise<ChunkStore> => {
-    if (nodeUuid === daemon.nodeUuid) return daemon.stores;
-    if (daemon.trust.get(nodeUuid) === undefined) {
-      throw new ArozError('ERR_PEER_NOT_FOUND', `Node "${nodeUuid}" is not a trusted peer of this node`);
-    }
-    const session = await daemon.pool.session(nodeUuid, { signal });
-    return new RemoteStore(session, nodeUuid, {
-      self: daemon.nodeUuid,
-      ...(idleMs !== undefined ? { idleMs } : {}),
-    });
-  };
+/** What the transfer jobs need of the node. */
+export interface TransferParts extends ConnectParts {
+  home: NodeHome;
+  /** True once the node is shutting down (a job cut now must resume later, not clean up). */
+  closing(): boolean;
 }
 
 /** Chunks around the last journaled one that may have a copy stored but not journaled yet. */
@@ -105,9 +57,10 @@ const CLEANUP_PARALLEL = 8;
  * the job is over and no index will ever name them. Deleted are the journaled copies, and, for the
  * chunks that were in flight when it stopped (a copy may have been stored just as the upload was
  * cut, before it could be journaled), that chunk on every node of the cluster list. A copy missing
- * there is fine; anything else left over is for garbage collection (DESIGN.md §12).
+ * there is fine; anything else left over is for garbage collection (docs/transfer.md
+ * "Failures, cleanup and resume").
  */
-async function removeUploadedCopies(daemon: Daemon, journal: FileUploadJournal, idleMs: number) {
+async function removeUploadedCopies(parts: TransferParts, journal: FileUploadJournal, idleMs: number) {
   const state = await journal.load();
   if (state === undefined) return;
   const { plan } = state;
@@ -121,20 +74,15 @@ async function removeUploadedCopies(daemon: Daemon, journal: FileUploadJournal, 
   for (let i = Math.max(0, last - IN_FLIGHT_WINDOW); i <= last + IN_FLIGHT_WINDOW; i++) {
     for (const node of plan.nodes) add(i, node);
   }
-  const connect = connector(daemon, idleMs);
-  const queue = [...doomed.values()];
-  const worker = async () => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-      const signal = AbortSignal.timeout(idleMs);
-      const { node, uuid } = next;
-      await connect(node, signal)
-        .then((store) => store.delete(uuid, { by: daemon.nodeUuid, signal }))
-        .catch((err: unknown) => {
-          if (isProgrammingError(err)) throw err;
-        });
-    }
-  };
-  await Promise.all(Array.from({ length: CLEANUP_PARALLEL }, worker));
+  const connect = connector(parts, idleMs);
+  await eachLimited([...doomed.values()], CLEANUP_PARALLEL, async ({ node, uuid }) => {
+    const signal = AbortSignal.timeout(idleMs);
+    await connect(node, signal)
+      .then((store) => store.delete(uuid, { by: parts.nodeUuid, signal }))
+      .catch((err: unknown) => {
+        if (isProgrammingError(err)) throw err;
+      });
+  });
 }
 
 /**
@@ -143,11 +91,11 @@ async function removeUploadedCopies(daemon: Daemon, journal: FileUploadJournal, 
  * progress). A peer must answer a request, not only hold a connection: a frozen node keeps its live
  * session open.
  */
-async function onlineNodes(daemon: Daemon, probeMs: number, signal: AbortSignal): Promise<NodeSpace[]> {
-  const probes = daemon.trust.list().map(async (peer): Promise<NodeSpace | undefined> => {
+async function onlineNodes(parts: TransferParts, probeMs: number, signal: AbortSignal): Promise<NodeSpace[]> {
+  const probes = parts.trust.list().map(async (peer): Promise<NodeSpace | undefined> => {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(probeMs)]);
     try {
-      const store = await connector(daemon, probeMs)(peer.nodeUuid, timeout);
+      const store = await connector(parts, probeMs)(peer.nodeUuid, timeout);
       const status = await store.status({ signal: timeout });
       return status.online ? { node: peer.nodeUuid, free: bytes(status.free) } : undefined;
     } catch (err) {
@@ -156,8 +104,8 @@ async function onlineNodes(daemon: Daemon, probeMs: number, signal: AbortSignal)
     }
   });
   const peers = (await Promise.all(probes)).filter((u) => u !== undefined);
-  const own = await daemon.stores.status();
-  const self = own.online ? [{ node: daemon.nodeUuid, free: bytes(own.free) }] : [];
+  const own = await parts.stores.status();
+  const self = own.online ? [{ node: parts.nodeUuid, free: bytes(own.free) }] : [];
   return [...self, ...peers];
 }
 
@@ -165,21 +113,16 @@ async function onlineNodes(daemon: Daemon, probeMs: number, signal: AbortSignal)
 const bytes = (free: unknown): number =>
   Number.isSafeInteger(free) && (free as number) > 0 ? (free as number) : 0;
 
-export function uploadRunner(daemon: Daemon): JobRunner {
-  return async (raw, ctx: JobContext) => {
-    const file = absolute(raw['file'], 'The file');
-    const indexOut = raw['index'] === undefined ? undefined : absolute(raw['index'], 'The index path');
-    const force = raw['force'] === true;
-    const chunkSize = optionalInt(raw['chunkSize'], 'The chunk size');
-    const shift = optionalInt(raw['shift'], 'The shift');
-    const copies = optionalInt(raw['copies'], 'The number of copies');
-    const idleMs = idleParam(raw['idleMs']);
+function uploadRunner(parts: TransferParts) {
+  return async (params: UploadParams, ctx: JobContext): Promise<UploadResult> => {
+    const { file, force, chunkSize, shift, copies, idleMs } = params;
+    const indexOut = params.index;
     if (indexOut !== undefined && !ctx.resumed) await checkOutput(indexOut, force, 'Cannot write the index');
     const journal = new FileUploadJournal(join(ctx.workDir, 'upload.journal'));
     let signed = false;
     try {
-      const { nodes, free } = await clusterList(daemon, raw['nodes'], journal, idleMs, ctx);
-      checkEnoughNodes(daemon, nodes, copies ?? DEFAULT_COPIES, raw['nodes'] !== undefined);
+      const { nodes, free } = await clusterList(parts, params.nodes, journal, idleMs, ctx);
+      checkEnoughNodes(parts, nodes, copies ?? DEFAULT_COPIES, params.nodes !== undefined);
       const index = await uploadFile(file, {
         nodes,
         ...(free !== undefined ? { free } : {}),
@@ -187,16 +130,17 @@ export function uploadRunner(daemon: Daemon): JobRunner {
         ...(shift !== undefined ? { shift } : {}),
         ...(copies !== undefined ? { copies } : {}),
         ...(idleMs !== undefined ? { idleMs } : {}),
-        self: { nodeUuid: daemon.nodeUuid, keyPair: await daemon.home.activeKeyPair() },
-        connect: connector(daemon, idleMs),
+        self: { nodeUuid: parts.nodeUuid, keyPair: await parts.home.activeKeyPair() },
+        connect: connector(parts, idleMs),
         journal,
         signal: ctx.signal,
         onProgress: (p) => ctx.onProgress(p),
       });
       signed = true; // from here on an index names the copies: they are never deleted
       const text = encodeIndex(index);
-      const kept = join(daemon.home.paths.home, 'indexes', `${index.id}.json`);
-      await daemon.keepIndex(kept, text);
+      const kept = keptIndexPath(parts.home.paths, index.id);
+      await ensureDir(dirname(kept), 0o700);
+      await writeFileAtomic(kept, text, { mode: 0o600, overwrite: true });
       if (indexOut !== undefined) {
         // A run cut after it wrote the index (before the job was marked done) wrote this very index.
         const again = ctx.resumed && (await indexIdAt(indexOut)) === index.id;
@@ -218,8 +162,8 @@ export function uploadRunner(daemon: Daemon): JobRunner {
       };
     } catch (err) {
       // Cut by shutdown: the journal and the copies stay for the resume. Otherwise the job is over.
-      if (!daemon.closing && !signed) {
-        await removeUploadedCopies(daemon, journal, idleMs ?? DEFAULT_IDLE_MS).catch((e: unknown) => {
+      if (!parts.closing() && !signed) {
+        await removeUploadedCopies(parts, journal, idleMs ?? DEFAULT_IDLE_MS).catch((e: unknown) => {
           if (isProgrammingError(e)) throw e;
         });
       }
@@ -246,8 +190,8 @@ async function indexIdAt(path: string): Promise<string | undefined> {
  * else every node online now with its free space, for spread placement (docs/transfer.md).
  */
 async function clusterList(
-  daemon: Daemon,
-  asked: unknown,
+  parts: TransferParts,
+  asked: unknown[] | undefined,
   journal: FileUploadJournal,
   idleMs: number | undefined,
   ctx: JobContext,
@@ -255,20 +199,19 @@ async function clusterList(
   if (Array.isArray(asked)) {
     const nodes = asked.map((n) => assertUuid(n, 'A node in --nodes'));
     for (const node of nodes) {
-      if (node !== daemon.nodeUuid && daemon.trust.get(node) === undefined) {
+      if (node !== parts.nodeUuid && parts.trust.get(node) === undefined) {
         throw new ArozError('ERR_PLACEMENT', `Node "${node}" in --nodes is not this node nor a trusted peer`);
       }
     }
     return { nodes };
   }
-  if (asked !== undefined) throw new ArozError('ERR_BAD_REQUEST', 'The nodes must be a list of node UUIDs');
   const earlier = ctx.resumed ? await journal.load() : undefined;
   if (earlier !== undefined) {
     const { nodes, free } = earlier.plan;
     return free !== undefined ? { nodes, free } : { nodes };
   }
   const probeMs = Math.min(PROBE_MS, idleMs ?? PROBE_MS);
-  const online = await onlineNodes(daemon, probeMs, ctx.signal);
+  const online = await onlineNodes(parts, probeMs, ctx.signal);
   const space = new Map(online.map(({ node, free }) => [node, free]));
   const nodes = defaultClusterList(space.keys());
   return { nodes, free: nodes.map((node) => space.get(node)!) };
@@ -281,38 +224,41 @@ const DEFAULT_COPIES = 2;
  * ERR_PLACEMENT when the cluster list has fewer nodes than copies, saying what to do about it: pair
  * (or start) another node, or store fewer copies. (uploadFile checks the same, without the advice.)
  */
-function checkEnoughNodes(daemon: Daemon, nodes: readonly string[], copies: number, listed: boolean): void {
+function checkEnoughNodes(
+  parts: TransferParts,
+  nodes: readonly string[],
+  copies: number,
+  listed: boolean,
+): void {
   const n = nodes.length;
   if (n >= copies || !Number.isSafeInteger(copies)) return;
   const what = `Cannot place ${copies} copies on ${n} node${n === 1 ? '' : 's'}: each copy needs its own node`;
   const fewer = n >= 1 ? `, or store ${n} cop${n === 1 ? 'y' : 'ies'} (--copies ${n})` : '';
-  const peers = daemon.trust.list().length;
+  const peers = parts.trust.list().length;
   let advice: string;
   if (listed) advice = `list more nodes in --nodes${fewer}`;
   else if (peers === 0) {
     advice = `this node is not paired with any other yet: pair another node ("arozdfs keys show" on one, "arozdfs peers add -" on the other, both ways) and start it${fewer}`;
   } else {
-    const answered = nodes.filter((node) => node !== daemon.nodeUuid).length;
+    const answered = nodes.filter((node) => node !== parts.nodeUuid).length;
     advice = `${answered} of the ${peers} paired node${peers === 1 ? '' : 's'} answered with an online store: start the others, or pair another node${fewer}`;
   }
   throw new ArozError('ERR_PLACEMENT', `${what}; ${advice}`);
 }
 
-export function downloadRunner(daemon: Daemon): JobRunner {
-  return async (raw, ctx: JobContext) => {
-    const indexPath = absolute(raw['index'], 'The index path');
-    const out = absolute(raw['out'], 'The output path');
-    const idleMs = idleParam(raw['idleMs']);
+function downloadRunner(parts: TransferParts) {
+  return async (params: DownloadParams, ctx: JobContext): Promise<DownloadResult> => {
+    const { index: indexPath, out, idleMs } = params;
     const journal = new FileDownloadJournal(join(ctx.workDir, 'download.journal'));
     try {
       const index = await readIndexFile(indexPath, { signal: ctx.signal });
       const result = await downloadFile(index, {
         out,
-        force: raw['force'] === true,
-        allowUntrusted: raw['allowUntrusted'] === true,
-        trusted: await daemon.home.indexSigners(daemon.trust),
-        connect: connector(daemon, idleMs),
-        onlineNodes: () => [daemon.nodeUuid, ...daemon.trust.list().map((p) => p.nodeUuid)],
+        force: params.force,
+        allowUntrusted: params.allowUntrusted,
+        trusted: await parts.home.indexSigners(parts.trust),
+        connect: connector(parts, idleMs),
+        onlineNodes: () => [parts.nodeUuid, ...parts.trust.list().map((p) => p.nodeUuid)],
         ...(idleMs !== undefined ? { idleMs } : {}),
         journal,
         signal: ctx.signal,
@@ -329,7 +275,7 @@ export function downloadRunner(daemon: Daemon): JobRunner {
       };
     } catch (err) {
       // A download that failed or was cancelled leaves no partial file; one cut by shutdown resumes.
-      if (!daemon.closing) {
+      if (!parts.closing()) {
         await journal.remove().catch((e: unknown) => {
           if (isProgrammingError(e)) throw e;
         });
@@ -339,4 +285,17 @@ export function downloadRunner(daemon: Daemon): JobRunner {
       await journal.close();
     }
   };
+}
+
+/** The runner of every kind of the job registry: its parameters parsed, its result typed. */
+export function jobRunners(parts: TransferParts): Record<JobKind, JobRunner> {
+  const runners: { [K in JobKind]: (params: JobParams[K], ctx: JobContext) => Promise<JobResults[K]> } = {
+    upload: uploadRunner(parts),
+    download: downloadRunner(parts),
+  };
+  const parsed = <K extends JobKind>(kind: K): JobRunner => {
+    const parse = JOB_KINDS[kind].parse as (raw: Record<string, unknown>) => JobParams[K];
+    return (raw, ctx) => runners[kind](parse(raw), ctx);
+  };
+  return { upload: parsed('upload'), download: parsed('download') };
 }

@@ -1,5 +1,5 @@
 /**
- * Placement: which node gets which copy of a chunk (DESIGN.md §8, docs/transfer.md). Every chunk i has
+ * Placement: which node gets which copy of a chunk (docs/transfer.md "Placement"). Every chunk i has
  * a list L_i of the cluster's nodes; pass p goes to `L_i[(p·x) mod n]`, and the R passes land on R
  * distinct nodes exactly when `n / gcd(x mod n, n) ≥ R`. When a target cannot take its copy, the copy
  * goes to `L_i[(p·x + k) mod n]` for k = 1, 2, …, skipping nodes that already hold (or are receiving)

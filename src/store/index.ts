@@ -1,6 +1,6 @@
 /**
- * Chunk stores: where a node keeps the chunks peers put to it (DESIGN.md §4, §7, §10; the disk
- * layout and the put protocol are specified in docs/store.md).
+ * Chunk stores: where a node keeps the chunks peers put to it (docs/store.md: the disk layout, the put
+ * protocol, online and offline, delete and trash; docs/protocol.md: the node API over them).
  *
  * - `ChunkStore` (types.ts) is the one interface: `status`, `beginPut` → `ChunkWriter`, `get` →
  *   `ChunkReader` (byte ranges), `head`, `has`, `delete` (uploader only, into the trash),

@@ -16,6 +16,7 @@ import { BufferRing } from '../chunk/ring.ts';
 import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../errors.ts';
 import { type IndexFile, isDistributedIndex, signingPayload, validateIndex } from '../index-file/index.ts';
 import { type SignerKey, verifyIndex } from '../keys/index.ts';
+import { eachLimited } from '../limit.ts';
 import { FetchBuffers, type FetchContext, fetchChunk } from './fetch.ts';
 import { throwIfAborted } from './idle.ts';
 import type { DownloadJournal } from './journal.ts';
@@ -111,28 +112,19 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     const hashing = ordered.run();
     hashing.catch(() => {}); // awaited below; a failure before then must not go unhandled
     const todo = index.chunks.filter((c) => !verified.has(c.i));
-    let next = 0;
-    let failure: { err: unknown } | undefined;
-    const worker = async () => {
-      const buffers = new FetchBuffers();
-      while (next < todo.length && failure === undefined) {
+    await eachLimited(
+      todo,
+      parallel,
+      async (chunk, buffers) => {
         throwIfAborted(signal, doing);
-        const chunk = todo[next++]!;
         const node = await fetchChunk(ctx, chunk, buffers);
         await options.journal?.recordChunk(chunk.i, node);
         ordered.done(chunk.i);
         chunksDone++;
         progress();
-      }
-    };
-    const workers = Array.from({ length: Math.min(parallel, todo.length) }, () =>
-      worker().catch((err: unknown) => {
-        failure ??= { err };
-        stop.abort(err);
-      }),
+      },
+      { init: () => new FetchBuffers(), onError: (err) => stop.abort(err) },
     );
-    await Promise.all(workers);
-    if (failure !== undefined) throw failure.err;
     throwIfAborted(signal, doing);
     const sha256 = await hashing;
     if (sha256 !== index.file.sha256) {

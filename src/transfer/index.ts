@@ -1,5 +1,5 @@
 /**
- * Transfer: the upload and download engines (DESIGN.md §8, docs/transfer.md).
+ * Transfer: the upload and download engines (docs/transfer.md).
  *
  * - `uploadFile(path, options)` reads a file once, streams each chunk to its R targets at once (placed
  *   by src/placement, with fallbacks), and returns a signed distributed index whose holders are where

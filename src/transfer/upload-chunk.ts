@@ -1,6 +1,6 @@
 /**
  * The copies of one chunk during an upload: opening a writer for each pass on its target or the next
- * fallback (DESIGN.md §8), streaming pieces to all of them at once (FanOut), finishing them, and
+ * fallback (docs/transfer.md "When a target fails"), streaming pieces to all of them at once (FanOut), finishing them, and
  * re-sending a copy whose target failed to the next fallback. A re-send re-reads the chunk's bytes
  * from the file for that one target, through one pooled 1 MiB buffer, and hashes them again: bytes
  * that differ from the first read mean the file changed (ERR_FILE_CHANGED). ERR_BUSY is retried on
@@ -10,11 +10,12 @@ import { createHash } from 'node:crypto';
 import { readFully } from '../chunk/copy.ts';
 import type { OpenedFile } from '../chunk/files.ts';
 import { ArozError, isArozError } from '../errors.ts';
-import { type ChunkLists, fallbacks, target } from '../placement/index.ts';
+import type { ChunkLists } from '../placement/index.ts';
 import type { ChunkWriter, PutResult } from '../store/types.ts';
 import { answerOf, formatAnswer, idle, isFatal, sleep, throwIfAborted } from './idle.ts';
 import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
 import type { RunNodes } from './nodes.ts';
+import type { Redundancy } from './redundancy.ts';
 import { type BusyPolicy, type NodeAnswer, PIECE, type TransferNotice } from './types.ts';
 
 /** What every chunk of one upload shares. */
@@ -25,7 +26,8 @@ export interface UploadContext {
   /** Each chunk's list: pass p on `lists(i)[(p·x) mod n]`, fallbacks after it (src/placement). */
   lists: ChunkLists;
   shift: number;
-  copies: number;
+  /** How many pieces each chunk is stored as, where they go, and where a failed one is re-sent. */
+  redundancy: Redundancy;
   nodes: RunNodes;
   meta: { uploader: string; indexId: string };
   idleMs: number;
@@ -72,7 +74,7 @@ export class ChunkUpload {
     this.uuid = planned.uuid;
     this.offset = offset;
     this.size = size;
-    this.holders = Array.from({ length: ctx.copies }, () => undefined);
+    this.holders = Array.from({ length: ctx.redundancy.pieces }, () => undefined);
   }
 
   /** Resume: keeps each journaled copy that its node confirms (head: same size and SHA-256). */
@@ -230,17 +232,18 @@ export class ChunkUpload {
   }
 
   *#candidates(pass: number, first: string | undefined): Generator<string, void, undefined> {
-    const { shift, nodes } = this.#ctx;
+    const { shift, nodes, redundancy } = this.#ctx;
     const list = this.#list;
+    const plan = redundancy.targets(list, 0, shift);
     // Another pass still waiting for its own planned target keeps it: passes open concurrently.
     const plannedByOther = (node: string) =>
-      this.holders.some((h, q) => q !== pass && h === undefined && target(list, 0, q, shift) === node);
+      this.holders.some((h, q) => q !== pass && h === undefined && plan[q] === node);
     const skip = (node: string) =>
       this.#taken.has(node) || this.#failed.has(node) || nodes.isDead(node) || plannedByOther(node);
     if (first !== undefined && !skip(first)) yield first;
-    const planned = target(list, 0, pass, shift);
-    if (!skip(planned)) yield planned;
-    yield* fallbacks(list, 0, pass, shift, skip);
+    const planned = plan[pass];
+    if (planned !== undefined && !skip(planned)) yield planned;
+    yield* redundancy.fallbacks(list, 0, pass, shift, skip);
   }
 
   /** On ERR_BUSY from `node`, waits and answers true while attempts remain. Rethrows fatal errors. */
@@ -272,7 +275,7 @@ export class ChunkUpload {
     const answers = this.#answers.map(formatAnswer).join('; ');
     return new ArozError(
       'ERR_NOT_ENOUGH_NODES',
-      `Cannot upload "${this.#ctx.path}": no node could take copy ${pass + 1} of chunk ${this.i} ("${this.uuid}") (${stored} of ${this.#ctx.copies} stored); ${answers || 'no other node to try'}`,
+      `Cannot upload "${this.#ctx.path}": no node could take copy ${pass + 1} of chunk ${this.i} ("${this.uuid}") (${stored} of ${this.#ctx.redundancy.pieces} stored); ${answers || 'no other node to try'}`,
     );
   }
 

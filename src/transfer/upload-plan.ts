@@ -5,11 +5,12 @@
  */
 import type { OpenedFile } from '../chunk/files.ts';
 import { ArozError } from '../errors.ts';
-import { type ChunkLists, givenLists, spreadLists, targets } from '../placement/index.ts';
+import { type ChunkLists, givenLists, spreadLists } from '../placement/index.ts';
 import { newUuid } from '../uuid.ts';
 import { idle } from './idle.ts';
 import { type CopyRecord, journalError, type UploadJournal, type UploadPlan } from './journal.ts';
 import { RunNodes } from './nodes.ts';
+import { replicas } from './redundancy.ts';
 import type { Connect } from './types.ts';
 
 export interface PlanRequest {
@@ -25,7 +26,7 @@ export interface PlanRequest {
 }
 
 /** The chunk lists of a plan: spread by its index id and free space, or its nodes as given. */
-export function planLists(plan: UploadPlan): ChunkLists {
+function planLists(plan: UploadPlan): ChunkLists {
   const { free } = plan;
   if (free === undefined) return givenLists(plan.nodes);
   const nodes = plan.nodes.map((node, k) => ({ node, free: free[k]! }));
@@ -55,7 +56,7 @@ export async function planUpload(
     plan.chunks = Array.from({ length: count }, (_, i) => ({
       i,
       uuid: newUuid(),
-      targets: targets(lists(i), 0, want.shift, want.copies),
+      targets: replicas(want.copies).targets(lists(i), 0, want.shift),
     }));
     await want.journal?.writePlan(plan);
     return { plan, lists, records: new Map() };

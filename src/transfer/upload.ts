@@ -33,6 +33,7 @@ import { assertUuid } from '../uuid.ts';
 import { throwIfAborted } from './idle.ts';
 import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
+import { replicas } from './redundancy.ts';
 import {
   type BusyPolicy,
   DEFAULT_BUSY,
@@ -71,6 +72,7 @@ export interface UploadOptions extends TransferOptions {
 export async function uploadFile(path: string, options: UploadOptions): Promise<IndexFile> {
   const shift = options.shift ?? 1;
   const copies = options.copies ?? 2;
+  const redundancy = replicas(copies);
   const list = checkClusterList(options.nodes);
   const free = checkFree(list, options.free);
   checkPlacement(list.length, shift, copies);
@@ -115,7 +117,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       source,
       lists,
       shift,
-      copies,
+      redundancy,
       nodes: new RunNodes(options.connect, signal, idleMs),
       meta: { uploader, indexId: plan.indexId },
       idleMs,
@@ -141,7 +143,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       id: plan.indexId,
       file: { name: basename(path), size: source.size, sha256 },
       chunkSize,
-      redundancy: { scheme: 'replicas', copies },
+      redundancy: redundancy.record,
       chunks,
       createdAt: plan.createdAt,
       cluster: [...list],

@@ -53,6 +53,11 @@ export class PeerPool {
     return dialling;
   }
 
+  /** Sets what runs first on every new session (the cluster services' record exchange). */
+  greet(onSession: NonNullable<PeerPoolOptions['onSession']>): void {
+    this.#options = { ...this.#options, onSession };
+  }
+
   /** Closes the sessions to `nodeUuid` (its key was revoked or changed). */
   drop(nodeUuid: string): void {
     const live = this.#sessions.get(nodeUuid);

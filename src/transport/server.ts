@@ -1,5 +1,5 @@
 /**
- * The cluster port: HTTP/2 over mutual TLS 1.3 with SPKI pinning (DESIGN.md §5, "the Node recipe").
+ * The cluster port: HTTP/2 over mutual TLS 1.3 with SPKI pinning (docs/protocol.md "The pin check").
  * The pin check runs synchronously in a *prepended* `secureConnection` listener, so an untrusted client
  * is destroyed before the HTTP/2 layer reads a single frame; every stream handler is then given the
  * session's verified node UUID. No session resumption, ALPN h2 only, bounded handshakes (in number,

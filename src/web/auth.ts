@@ -5,10 +5,9 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { writeFileAtomic } from '../durable/index.ts';
 import { ArozError, fromSystemError } from '../errors.ts';
-import { FILE_MODE } from '../home/paths.ts';
+import { addcPaths, FILE_MODE } from '../home/paths.ts';
 
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -78,7 +77,7 @@ export class WebAuth {
 
   /** Reads `ADDC/web-admin.json` (absent: no password yet, and a fresh setup token is made). */
   static async open(addc: string, options: { now?: () => number } = {}): Promise<WebAuth> {
-    const path = join(addc, 'web-admin.json');
+    const path = addcPaths(addc).webAdmin;
     let password: PasswordFile | undefined;
     try {
       const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<PasswordFile>;
@@ -119,10 +118,9 @@ export class WebAuth {
     const recent = (this.#failures.get(client) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
     if (recent.length >= MAX_FAILURES) {
       const wait = Math.ceil((recent[0]! + FAILURE_WINDOW_MS - now) / 1000);
-      throw Object.assign(
-        new ArozError('ERR_WEB_RATE_LIMITED', `Too many failed attempts from ${client}: wait ${wait} s`),
-        { retryAfter: wait },
-      );
+      throw new ArozError('ERR_WEB_RATE_LIMITED', `Too many failed attempts from ${client}: wait ${wait} s`, {
+        retryAfter: wait,
+      });
     }
   }
 
@@ -258,7 +256,7 @@ export class WebAuth {
 }
 
 /** A new password: a string of 10 to 1024 characters. */
-export function checkNewPassword(password: unknown): string {
+function checkNewPassword(password: unknown): string {
   if (
     typeof password !== 'string' ||
     password.length < MIN_PASSWORD_LENGTH ||

@@ -29,7 +29,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Splits a Host header into host and port (IPv6 in brackets); undefined when malformed. */
-export function parseHostHeader(value: string): { host: string; port: number | undefined } | undefined {
+function parseHostHeader(value: string): { host: string; port: number | undefined } | undefined {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(value);
   if (m === null) return undefined;
   const host = (m[1] ?? m[2] ?? '').toLowerCase().replace(/\.$/, '');

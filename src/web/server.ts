@@ -16,6 +16,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ArozError, fromSystemError } from '../errors.ts';
+import { encodeError } from '../errors-wire.ts';
 import { sourceOf } from '../transport/handshakes.ts';
 import { listenOn } from '../transport/listen.ts';
 import { type Session, WebAuth } from './auth.ts';
@@ -289,11 +290,9 @@ export class WebServer {
   }
 
   #fail(res: ServerResponse, err: ArozError, close = false): void {
-    const headers: Record<string, string> = {};
-    const retry = (err as ArozError & { retryAfter?: number }).retryAfter;
-    if (retry !== undefined) headers['retry-after'] = String(retry);
+    const { status, body, headers } = encodeError(err, { wrap: true });
     if (close) headers['connection'] = 'close';
-    this.#send(res, err.status, { error: { code: err.code, message: err.message } }, headers);
+    this.#send(res, status, body, headers);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -7,11 +7,10 @@
  * its end makes a new key and certificate. This module must never touch the node's key pairs.
  */
 import { createPrivateKey, generateKeyPair, type KeyObject, X509Certificate } from 'node:crypto';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
-import { FILE_MODE } from '../home/paths.ts';
+import { addcPaths, FILE_MODE } from '../home/paths.ts';
 import { makeWebCertificate } from '../keys/certificate.ts';
 import { readSecureFile } from '../keys/secure-fs.ts';
 
@@ -91,7 +90,7 @@ export async function openWebTls(
   nodeUuid: string,
   options: { now?: Date } = {},
 ): Promise<WebTls> {
-  const path = join(addc, WEB_TLS_FILE);
+  const path = addcPaths(addc).webTls;
   const now = options.now ?? new Date();
   let text: string;
   try {

@@ -10,20 +10,16 @@ import type { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { ArozError, fromSystemError } from '../errors.ts';
 import { fileNameProblem } from '../index-file/index.ts';
+import type { JobManager } from '../jobs/manager.ts';
 import { isFinished } from '../jobs/types.ts';
-import type { Daemon } from '../node/daemon.ts';
 import { newUuid } from '../uuid.ts';
 
 /** Room left on the staging disk after an upload (the chunks of this node's own copies may share it). */
 const HEADROOM = 64 * 1024 * 1024;
 
-export function uploadsDir(daemon: Daemon): string {
-  return join(daemon.home.paths.home, 'uploads');
-}
-
-/** Whether `file` is a staged upload of this daemon (only those are deleted when their job ends). */
-export function isStaged(daemon: Daemon, file: string): boolean {
-  const dir = `${uploadsDir(daemon)}/`;
+/** Whether `file` is a staged upload in `uploads` (only those are deleted when their job ends). */
+function isStaged(uploads: string, file: string): boolean {
+  const dir = `${uploads}/`;
   return file.startsWith(dir) && file.slice(dir.length).split('/').length === 2;
 }
 
@@ -140,24 +136,27 @@ export async function stageUpload(
  * request cut by a crash); from then on, removes an upload's folder when its job ends (done, failed,
  * or cancelled, even before it ran). A job cut by shutdown stays queued and keeps its folder.
  */
-export async function tidyStaging(daemon: Daemon, log: (line: string) => void): Promise<void> {
-  const dir = uploadsDir(daemon);
+export async function tidyStaging(
+  dir: string,
+  jobs: Pick<JobManager, 'list' | 'on'>,
+  log: (line: string) => void,
+): Promise<void> {
   const kept = new Set(
-    daemon.jobs
+    jobs
       .list()
       .filter((j) => !isFinished(j.state))
       .map((j) => j.params['file'])
-      .filter((f): f is string => typeof f === 'string' && isStaged(daemon, f))
+      .filter((f): f is string => typeof f === 'string' && isStaged(dir, f))
       .map((f) => dirname(f)),
   );
   const entries = await readdir(dir).catch(() => [] as string[]);
   for (const entry of entries) {
     if (!kept.has(join(dir, entry))) await rm(join(dir, entry), { recursive: true, force: true });
   }
-  daemon.jobs.on('change', (record) => {
+  jobs.on('change', (record) => {
     const file = record.params['file'];
     if (record.kind !== 'upload' || !isFinished(record.state) || typeof file !== 'string') return;
-    if (!isStaged(daemon, file)) return;
+    if (!isStaged(dir, file)) return;
     rm(dirname(file), { recursive: true, force: true }).catch((err: unknown) =>
       log(`Cannot remove "${dirname(file)}": ${String(err)}`),
     );

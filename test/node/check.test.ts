@@ -7,9 +7,9 @@
 import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import type { CheckReport } from '../../src/check/index.ts';
 import { controlCall } from '../../src/control/client.ts';
 import type { JobRecord } from '../../src/jobs/types.ts';
-import type { CheckReport } from '../../src/node/check.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tmpDir } from '../helpers/context.ts';
 import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';

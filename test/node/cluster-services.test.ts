@@ -19,8 +19,11 @@ for (const host of ['0.0.0.0', '::']) {
     const cluster = new ClusterServices({
       home,
       trust: await home.trustStore(),
-      pool: () => {
-        throw new Error('no peer is dialled: this node trusts nobody');
+      pool: {
+        session: () => {
+          throw new Error('no peer is dialled: this node trusts nobody');
+        },
+        drop: () => {},
       },
       listen: () => listen,
       log: () => {},

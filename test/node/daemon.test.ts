@@ -105,3 +105,14 @@ test('a non-empty folder that is not a store is refused as --store', async (t: T
   );
   t.assert.strictEqual((await NodeHome.open(homes[0]!)).config.stores, undefined);
 });
+
+test('the control socket and the web UI share one key-size policy: 5000 bits is refused', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  const [a] = await startTestnet(t, homes);
+  await t.assert.rejects(controlCall(a!.home, 'POST', '/v1/keys', { bits: 5000 }), (err) =>
+    isArozError(err, 'ERR_BAD_REQUEST'),
+  );
+  await t.assert.rejects(controlCall(a!.home, 'POST', '/v1/jobs', { kind: 'scrub', params: {} }), (err) =>
+    isArozError(err, 'ERR_BAD_REQUEST'),
+  );
+});

@@ -1,6 +1,6 @@
 /**
  * One copy, asked the way `check` asks it: every step bounded by a no-progress timeout that names the
- * node, and a deep read that hashes the whole copy through one reused buffer (src/node/check.ts).
+ * node, and a deep read that hashes the whole copy through one reused buffer (src/check/index.ts).
  */
 import { createHash } from 'node:crypto';
 import { ArozError } from '../errors.ts';

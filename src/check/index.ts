@@ -8,16 +8,15 @@
  * elsewhere is not found). A node that does not answer costs one timeout per check, not one per
  * chunk. It never writes, repairs or deletes anything.
  */
-import type { ControlRequest } from '../control/server.ts';
 import { ArozError, type ErrorCode } from '../errors.ts';
-import { type IndexChunk, type IndexFile, isLocalIndex, readIndexFile } from '../index-file/index.ts';
+import { type IndexChunk, type IndexFile, isLocalIndex } from '../index-file/index.ts';
 import { type SignerKey, verifyIndex } from '../keys/index-signature.ts';
+import { eachLimited } from '../limit.ts';
 import type { ChunkStore } from '../store/types.ts';
 import { answerOf, isFatal } from '../transfer/idle.ts';
+import { type Redundancy, redundancyOf } from '../transfer/redundancy.ts';
 import type { Connect } from '../transfer/types.ts';
-import { RemoteStore } from '../transport/remote-store.ts';
-import { bounded, differs, disagrees, hashCopy } from './check-copy.ts';
-import type { Daemon } from './daemon.ts';
+import { bounded, differs, disagrees, hashCopy } from './copy.ts';
 
 /** Per node: connect, each HEAD, and each read of a deep check may take this long without progress. */
 export const CHECK_TIMEOUT_MS = 5_000;
@@ -210,32 +209,32 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
     }
   };
 
-  let next = 0;
-  const worker = async () => {
-    let buffer = Buffer.allocUnsafeSlow(deep ? PIECE : 0);
-    for (let k = next++; k < tasks.length; k = next++) {
-      const { chunk, node } = tasks[k]!;
+  const parallel = options.parallel ?? (deep ? 2 : 8);
+  await eachLimited(
+    tasks,
+    parallel,
+    async ({ chunk, node }, mine) => {
       const counted = { n: 0 };
-      const copy = await askOne(chunk, node, buffer, counted);
+      const copy = await askOne(chunk, node, mine.buffer, counted);
       // A read that timed out may still fill its buffer later: never reuse that one.
-      if (copy.code === 'ERR_TIMEOUT') buffer = Buffer.allocUnsafeSlow(buffer.length);
+      if (copy.code === 'ERR_TIMEOUT') mine.buffer = Buffer.allocUnsafeSlow(mine.buffer.length);
       const report = reports[chunk.i]!;
       report.holders.push(copy);
       if (copy.state === 'ok') report.good++;
       done += chunk.size - counted.n;
       if (--left[chunk.i]! === 0) chunksDone++;
       progress();
-    }
-  };
-  const parallel = Math.max(1, options.parallel ?? (deep ? 2 : 8));
-  await Promise.all(Array.from({ length: Math.min(parallel, Math.max(1, tasks.length)) }, worker));
+    },
+    { init: () => ({ buffer: Buffer.allocUnsafeSlow(deep ? PIECE : 0) }) },
+  );
 
   const copies = index.redundancy.copies;
+  const redundancy = redundancyOf(index.redundancy);
   const summary = { chunks: reports.length, healthy: 0, degraded: 0, mismatch: 0, unknown: 0, lost: 0 };
   for (const [k, report] of reports.entries()) {
     const order = [...new Set((index.chunks[k]!.holders ?? []).map((h) => h.node))];
     report.holders.sort((a, b) => order.indexOf(a.node) - order.indexOf(b.node));
-    report.health = healthOf(report, copies);
+    report.health = healthOf(report, redundancy);
     summary[report.health]++;
   }
   return {
@@ -262,62 +261,10 @@ function mismatch(node: string, err: ArozError, sha256: string, verified: boolea
 }
 
 /** See ChunkHealth: `mismatch` needs at least one intact copy, and all intact copies alike. */
-function healthOf(report: ChunkReport, copies: number): ChunkHealth {
-  if (report.good > 0) return report.good >= copies ? 'healthy' : 'degraded';
+function healthOf(report: ChunkReport, redundancy: Redundancy): ChunkHealth {
+  if (report.good > 0) return redundancy.health(report.good);
   const agreed = new Set(report.holders.flatMap((h) => (h.state === 'mismatch' ? [h.sha256] : [])));
   if (agreed.size === 1) return 'mismatch';
   if (report.holders.some((h) => h.state === 'unreachable')) return 'unknown';
   return 'lost';
-}
-
-/**
- * `POST /v1/check` on the control socket, body `{index: <absolute path>, deep?: boolean}`: streams
- * progress lines, then `{type: "result", report}` where each node in the report carries its label.
- */
-export async function checkRoute(daemon: Daemon, { body, signal, send }: ControlRequest): Promise<undefined> {
-  const field = (name: string) =>
-    typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
-  const path = field('index');
-  if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new ArozError('ERR_BAD_REQUEST', 'The index must be an absolute path');
-  }
-  const index = await readIndexFile(path, { signal });
-  let last = 0;
-  const report = await checkWithDaemon(daemon, index, {
-    deep: field('deep') === true,
-    signal,
-    onProgress: (p) => {
-      const now = Date.now();
-      if (p.done < p.total && now - last < 200) return;
-      last = now;
-      send({ type: 'progress', ...p });
-    },
-  });
-  const label = (node: string) =>
-    node === daemon.nodeUuid ? daemon.home.config.name : (daemon.trust.get(node)?.label ?? null);
-  const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
-  send({ type: 'result', report: { ...report, nodes: nodes.map((node) => ({ node, label: label(node) })) } });
-  return undefined;
-}
-
-/** Checks an index through this daemon: its own stores, and its trusted peers over the pinned transport. */
-export async function checkWithDaemon(
-  daemon: Daemon,
-  index: IndexFile,
-  options: { deep?: boolean; signal: AbortSignal; onProgress?: (p: CheckProgress) => void },
-): Promise<CheckReport> {
-  return checkIndex(index, {
-    deep: options.deep === true,
-    trusted: await daemon.home.indexSigners(daemon.trust),
-    connect: async (node, s) => {
-      if (node === daemon.nodeUuid) return daemon.stores;
-      if (daemon.trust.get(node) === undefined) {
-        throw new ArozError('ERR_PEER_NOT_FOUND', `Node "${node}" is not a trusted peer of this node`);
-      }
-      const session = await daemon.pool.session(node, { signal: s });
-      return new RemoteStore(session, node, { self: daemon.nodeUuid, idleMs: CHECK_TIMEOUT_MS });
-    },
-    signal: options.signal,
-    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
-  });
 }

@@ -1,0 +1,381 @@
+/**
+ * The one implementation of NodeOps (src/ops/types.ts): what a node can be asked to do, over the
+ * narrow parts it needs. The control socket and the web UI call these methods and add no policy.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CHECK_TIMEOUT_MS, checkIndex } from '../check/index.ts';
+import { classify } from '../cluster/index.ts';
+import { ensureDir } from '../durable/index.ts';
+import { ArozError, isProgrammingError } from '../errors.ts';
+import type { AuditSource } from '../home/audit.ts';
+import type { NodeHome } from '../home/open.ts';
+import { downloadPath, keptIndexPath } from '../home/paths.ts';
+import { type IndexFile, readIndexFile } from '../index-file/index.ts';
+import type { JobManager } from '../jobs/manager.ts';
+import { sanitizeLabel } from '../keys/label.ts';
+import { formatPairing, parsePastedPeer } from '../keys/pairing.ts';
+import { GENERATE_RSA_BITS, type KeyPair, publicKeyPem } from '../keys/rsa.ts';
+import type { PinnedPeer, TrustStore } from '../keys/trust-store.ts';
+import { isJobKind, JOB_KIND_LIST } from '../ops/jobs.ts';
+import type {
+  CheckOptions,
+  Discovered,
+  KeptFile,
+  LabelledCheckReport,
+  Location,
+  NodeOps,
+  PeerView,
+  ProbedPeer,
+} from '../ops/types.ts';
+import { getJson } from '../transport/client.ts';
+import { type NodeInfo, parseNodeInfo } from '../transport/node-info.ts';
+import type { PeerAddress } from '../transport/pool.ts';
+import { assertUuid } from '../uuid.ts';
+import type { ClusterServices } from './cluster-services.ts';
+import { type ConnectParts, connector } from './connect.ts';
+import { formatHostPort } from './host-port.ts';
+
+const PROBE_TIMEOUT_MS = 3_000;
+const RESOLVE_TIMEOUT_MS = 10_000;
+
+/** The parts NodeOps works through; the daemon's own state comes as functions. */
+export interface OpsParts extends ConnectParts {
+  home: NodeHome;
+  trust: TrustStore;
+  jobs: JobManager;
+  cluster: Pick<
+    ClusterServices,
+    'book' | 'discovery' | 'instance' | 'fingerprint' | 'duplicates' | 'resolve'
+  >;
+  staticPeers: ReadonlyMap<string, PeerAddress>;
+  info(): Promise<NodeInfo>;
+  /** The bound cluster address; only asked once the node is ready. */
+  listenAddress(): string;
+  ready(): boolean;
+  activateKey(keyUuid: string, from: AuditSource): Promise<{ pair: KeyPair; previous: string }>;
+}
+
+function peerView(peer: PinnedPeer): PeerView {
+  return {
+    nodeUuid: peer.nodeUuid,
+    label: peer.label,
+    bits: peer.bits,
+    fingerprint: peer.fingerprint,
+    addedAt: peer.addedAt ?? null,
+  };
+}
+
+function pairingText(value: unknown): string {
+  if (typeof value !== 'string') throw new ArozError('ERR_BAD_REQUEST', 'A "pairing" string is needed');
+  return value;
+}
+
+export function createNodeOps(parts: OpsParts): NodeOps {
+  const { home, trust, jobs, cluster } = parts;
+  const nodeUuid = parts.nodeUuid;
+  const label = (node: string) => (node === nodeUuid ? home.config.name : (trust.get(node)?.label ?? null));
+
+  const located = (node: string): Location => {
+    const found = cluster.book.resolve(node);
+    const best = found?.addresses[0];
+    const fixed = parts.staticPeers.get(node);
+    return {
+      address: best !== undefined ? formatHostPort(best) : fixed !== undefined ? formatHostPort(fixed) : null,
+      source: best?.source ?? (fixed !== undefined ? 'static' : null),
+      lastSeen: found?.lastSeen === undefined ? null : new Date(found.lastSeen).toISOString(),
+    };
+  };
+
+  /** Whether a pinned handshake to a peer works right now, and what it says about itself. */
+  const probe = async (peer: PinnedPeer, signal: AbortSignal): Promise<ProbedPeer> => {
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
+    try {
+      const session = await parts.pool.session(peer.nodeUuid, { signal: timeout });
+      // Checked before it is read: figures that are not byte counts make the peer's row an error.
+      const info = parseNodeInfo(
+        await getJson(session, '/v1/node', peer.nodeUuid, { signal: timeout }),
+        peer.nodeUuid,
+      );
+      cluster.book.markSeen(peer.nodeUuid);
+      const online = info.stores.filter((s) => s.online);
+      return {
+        ...peerView(peer),
+        ...located(peer.nodeUuid),
+        state: 'online',
+        // What a peer says about itself is cleaned like any label (no control, bidi or format characters).
+        name: typeof info.name === 'string' ? sanitizeLabel(info.name) : null,
+        version: typeof info.version === 'string' ? sanitizeLabel(info.version) : null,
+        free: online.reduce((n, s) => n + s.free, 0),
+        // Deleted chunks it keeps until its grace period ends (they still count as used).
+        trash: {
+          chunks: online.reduce((n, s) => n + s.trash.chunks, 0),
+          bytes: online.reduce((n, s) => n + s.trash.bytes, 0),
+        },
+        stores: info.stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
+      };
+    } catch (err) {
+      if (!(err instanceof ArozError)) throw err;
+      const where = located(peer.nodeUuid);
+      return {
+        ...peerView(peer),
+        ...where,
+        state: where.address === null ? 'unknown' : 'offline',
+        error: `${err.message} (${err.code})`,
+        code: err.code,
+        reason: err.reason ?? null,
+      };
+    }
+  };
+
+  const keptIndex = async (id: string, signal: AbortSignal): Promise<IndexFile> => {
+    try {
+      return await readIndexFile(keptIndexPath(home.paths, assertUuid(id, 'The file id')), { signal });
+    } catch (err) {
+      if (err instanceof ArozError && err.code === 'ERR_FILE_NOT_FOUND') {
+        throw new ArozError('ERR_NOT_FOUND', `This node made no file with the id "${id}"`);
+      }
+      throw err;
+    }
+  };
+  const downloadOf = (index: IndexFile) => downloadPath(home.paths, index.id, index.file.name);
+  const isDownloaded = async (index: IndexFile): Promise<boolean> => {
+    try {
+      const info = await stat(downloadOf(index));
+      return info.isFile() && info.size === index.file.size;
+    } catch {
+      return false;
+    }
+  };
+
+  const check = async (index: IndexFile, options: CheckOptions): Promise<LabelledCheckReport> => {
+    const report = await checkIndex(index, {
+      deep: options.deep === true,
+      trusted: await home.indexSigners(trust),
+      connect: connector(parts, CHECK_TIMEOUT_MS),
+      signal: options.signal,
+      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    });
+    const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
+    return { ...report, nodes: nodes.map((node) => ({ node, label: label(node) })) };
+  };
+
+  return {
+    nodeUuid,
+    name: () => home.config.name,
+    info: () => parts.info(),
+    listenAddress: () => parts.listenAddress(),
+    status: async () => ({
+      ...(await parts.info()),
+      // While starting, the control socket answers before the cluster port listens.
+      listen: parts.ready() ? parts.listenAddress() : null,
+      peers: trust.list().length,
+      ready: parts.ready(),
+    }),
+    audit: (action, from, client) =>
+      home.audit({ action, fingerprint: null, from, ...(client !== undefined ? { client } : {}) }),
+
+    peers: {
+      list: () => trust.list().map(peerView),
+      preview: (pairing) => {
+        const pasted = parsePastedPeer(pairingText(pairing));
+        if (pasted.nodeUuid === nodeUuid) {
+          throw new ArozError('ERR_PEER_SELF', 'This is the pairing string of this very node');
+        }
+        const pinned = trust.get(pasted.nodeUuid);
+        return {
+          nodeUuid: pasted.nodeUuid,
+          label: pasted.label,
+          bits: pasted.key.bits,
+          fingerprint: pasted.key.fingerprint,
+          trusted:
+            pinned === undefined
+              ? 'no'
+              : pinned.fingerprint === pasted.key.fingerprint
+                ? 'same'
+                : 'other-key',
+        };
+      },
+      add: async (pairing, from, authorize) => {
+        const pasted = parsePastedPeer(pairingText(pairing));
+        await authorize?.();
+        const { peer, added } = await home.addPeer(trust, pasted, from);
+        return { ...peerView(peer), added };
+      },
+      remove: async (node, from, authorize) => {
+        const uuid = assertUuid(node, 'The node UUID');
+        await authorize?.();
+        const removed = await home.removePeer(uuid, from, trust);
+        return { nodeUuid: uuid, label: removed.label, fingerprint: removed.fingerprint ?? null };
+      },
+      probe: (signal) => Promise.all(trust.list().map((peer) => probe(peer, signal))),
+      onRemoved: (listener) => trust.on('removed', (peer) => listener(peer.nodeUuid)),
+    },
+
+    keys: {
+      host: async () => {
+        const pair = await home.activeKeyPair();
+        const { name } = home.config;
+        return {
+          name,
+          nodeUuid,
+          keyUuid: pair.keyUuid,
+          bits: pair.bits,
+          fingerprint: pair.fingerprint,
+          pairing: formatPairing(nodeUuid, pair, name),
+          pem: publicKeyPem(pair),
+        };
+      },
+      list: async () => {
+        const active = home.config.activeKey;
+        return (await home.keys.list()).map((k) => ({
+          keyUuid: k.keyUuid,
+          bits: k.bits,
+          fingerprint: k.fingerprint,
+          createdAt: k.createdAt,
+          active: k.keyUuid === active,
+          hasPrivateKey: k.hasPrivateKey,
+        }));
+      },
+      generate: async (bits, from, signal) => {
+        if (!GENERATE_RSA_BITS.includes(bits as (typeof GENERATE_RSA_BITS)[number])) {
+          throw new ArozError(
+            'ERR_BAD_REQUEST',
+            `The key size must be one of ${GENERATE_RSA_BITS.join(', ')} bits`,
+          );
+        }
+        const pair = await home.generateKey(bits as number, from, { signal });
+        return { keyUuid: pair.keyUuid, bits: pair.bits, fingerprint: pair.fingerprint, active: false };
+      },
+      activate: async (key, from, authorize) => {
+        const keyUuid = assertUuid(key, 'The key UUID');
+        await authorize?.();
+        const { pair, previous } = await parts.activateKey(keyUuid, from);
+        return {
+          keyUuid,
+          fingerprint: pair.fingerprint,
+          previousKey: previous,
+          changed: previous !== keyUuid,
+        };
+      },
+    },
+
+    jobs: {
+      submit: async (kind, params) => {
+        if (!isJobKind(kind) || typeof params !== 'object' || params === null) {
+          throw new ArozError('ERR_BAD_REQUEST', `A job needs a "kind" (${JOB_KIND_LIST}) and "params"`);
+        }
+        return await jobs.submit(kind, params as Record<string, unknown>);
+      },
+      list: () => jobs.list(),
+      get: (id) => jobs.get(id),
+      cancel: (id) => jobs.cancel(id),
+      wait: (id, options) => jobs.wait(id, options),
+    },
+
+    files: {
+      list: async (signal) => {
+        const dir = home.paths.indexes;
+        const names = await readdir(dir).catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
+          throw err;
+        });
+        const files: KeptFile[] = [];
+        for (const name of names.filter((n) => n.endsWith('.json'))) {
+          let index: IndexFile;
+          try {
+            index = await readIndexFile(`${dir}/${name}`, { signal });
+          } catch (err) {
+            if (isProgrammingError(err)) throw err;
+            continue; // not an index (or damaged): `arozdfs check` names the problem
+          }
+          const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
+          files.push({
+            id: index.id,
+            name: index.file.name,
+            size: index.file.size,
+            sha256: index.file.sha256,
+            chunks: index.chunks.length,
+            copies: index.redundancy.copies,
+            shift: index.shift ?? null,
+            createdAt: index.createdAt,
+            nodes: nodes.map((node) => ({ nodeUuid: node, label: label(node) })),
+            downloaded: await isDownloaded(index),
+          });
+        }
+        files.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+        return files;
+      },
+      index: keptIndex,
+      downloadPath: downloadOf,
+      isDownloaded,
+      download: async (id, signal) => {
+        const index = await keptIndex(id, signal);
+        await ensureDir(dirname(downloadOf(index)), 0o700);
+        return await jobs.submit('download', {
+          index: keptIndexPath(home.paths, index.id),
+          out: downloadOf(index),
+          force: true,
+          name: index.file.name,
+        });
+      },
+      removeDownload: async (id, signal) => {
+        const index = await keptIndex(id, signal);
+        await rm(dirname(downloadOf(index)), { recursive: true, force: true });
+        return { id: index.id, downloaded: false };
+      },
+      uploadsDir: () => home.paths.uploads,
+    },
+
+    check: {
+      path: async (path, options) => {
+        if (typeof path !== 'string' || !path.startsWith('/')) {
+          throw new ArozError('ERR_BAD_REQUEST', 'The index must be an absolute path');
+        }
+        return await check(await readIndexFile(path, { signal: options.signal }), options);
+      },
+      file: async (id, options) => check(await keptIndex(id, options.signal), options),
+    },
+
+    cluster: {
+      discover: (): Discovered => {
+        const discovery = cluster.discovery;
+        if (discovery === undefined) return { enabled: false, nodes: [], duplicates: [] };
+        const self = { uuid: nodeUuid, instance: cluster.instance, fingerprint: cluster.fingerprint };
+        return {
+          enabled: true,
+          nodes: discovery.visible().map((v) => ({
+            nodeUuid: v.uuid,
+            name: v.name,
+            address: formatHostPort({ host: v.host, port: v.port }),
+            fingerprintShort: v.fingerprintShort,
+            instance: v.instance,
+            trust: classify(v, { self, trust }),
+            seenAt: new Date(v.seenAt).toISOString(),
+          })),
+          duplicates: cluster.duplicates.map((a) => ({ address: formatHostPort(a), instance: a.instance })),
+        };
+      },
+      resolve: async (node, signal) => {
+        const uuid = assertUuid(node, 'The node UUID');
+        const found = await cluster.resolve(
+          uuid,
+          AbortSignal.any([signal, AbortSignal.timeout(RESOLVE_TIMEOUT_MS)]),
+        );
+        const best = found?.addresses.find((a) => a.verified) ?? found?.addresses[0];
+        if (found === undefined || best === undefined || found.state !== 'online') {
+          throw new ArozError('ERR_PEER_UNREACHABLE', `No live address of node "${uuid}" is known right now`);
+        }
+        return {
+          nodeUuid: uuid,
+          address: formatHostPort(best),
+          source: best.source,
+          verified: best.verified,
+          state: found.state,
+          lastSeen: found.lastSeen === undefined ? null : new Date(found.lastSeen).toISOString(),
+          seq: found.record?.seq ?? null,
+        };
+      },
+    },
+  };
+}

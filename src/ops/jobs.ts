@@ -1,0 +1,146 @@
+/**
+ * The job registry: every kind of background job, with the parser of its parameters and the type of
+ * its result. Parameters arrive from the CLI over the control socket or from the web UI, are kept as
+ * JSON in the job record, and are parsed again by `parse` each time the job runs (a resumed job too):
+ * paths absolute, counts whole numbers, `idleMs` within IDLE_BOUNDS. A new kind of job is one entry
+ * here and one runner in the daemon (src/node/transfers.ts); the control socket and the web UI take
+ * the kinds from here.
+ */
+import { ArozError } from '../errors.ts';
+import type { IndexFile } from '../index-file/index.ts';
+import type { NodeAnswer } from '../transfer/types.ts';
+
+/** Bounds of the `idleMs` job parameter: the no-progress timeout for every node a job talks to. */
+export const IDLE_BOUNDS = { min: 100, max: 3_600_000 } as const;
+
+export interface UploadParams {
+  file: string;
+  chunkSize?: number;
+  shift?: number;
+  copies?: number;
+  /** The cluster list as asked (checked against the trust store when the job runs). */
+  nodes?: unknown[];
+  /** Where to write a copy of the index (the daemon always keeps one in <home>/indexes/). */
+  index?: string;
+  force: boolean;
+  /** No-progress timeout per node, in ms (default 30 s). */
+  idleMs?: number;
+  /** The file is a web UI upload staged in <home>/uploads/ (deleted when the job ends). */
+  staged?: boolean;
+}
+
+export interface UploadResult {
+  index: string;
+  kept: string;
+  id: string;
+  file: IndexFile['file'];
+  chunks: number;
+  copies: number;
+  cluster: string[];
+  placement: Array<{ i: number; uuid: string; holders: string[] }>;
+}
+
+export interface DownloadParams {
+  index: string;
+  out: string;
+  force: boolean;
+  allowUntrusted: boolean;
+  /** No-progress timeout per node, in ms (default 30 s). */
+  idleMs?: number;
+}
+
+export interface DownloadResult {
+  out: string;
+  size: number;
+  sha256: string;
+  chunks: number;
+  fetched: number;
+  signer: string | null;
+  problems: NodeAnswer[];
+}
+
+function absolute(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !value.startsWith('/')) {
+    throw new ArozError('ERR_BAD_REQUEST', `${what} must be an absolute path`);
+  }
+  return value;
+}
+
+function optionalInt(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value))
+    throw new ArozError('ERR_BAD_REQUEST', `${what} must be a whole number`);
+  return value;
+}
+
+function idleParam(value: unknown): number | undefined {
+  const ms = optionalInt(value, 'The idle timeout');
+  if (ms !== undefined && (ms < IDLE_BOUNDS.min || ms > IDLE_BOUNDS.max)) {
+    throw new ArozError(
+      'ERR_BAD_REQUEST',
+      `The idle timeout ${ms} ms is not between ${IDLE_BOUNDS.min} and ${IDLE_BOUNDS.max} ms`,
+    );
+  }
+  return ms;
+}
+
+/** Only the fields that are set: `exactOptionalPropertyTypes` keeps absent apart from undefined. */
+function defined<T extends object>(value: { [K in keyof T]: T[K] | undefined }): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function parseUpload(raw: Record<string, unknown>): UploadParams {
+  const nodes = raw['nodes'];
+  if (nodes !== undefined && !Array.isArray(nodes)) {
+    throw new ArozError('ERR_BAD_REQUEST', 'The nodes must be a list of node UUIDs');
+  }
+  return defined<UploadParams>({
+    file: absolute(raw['file'], 'The file'),
+    index: raw['index'] === undefined ? undefined : absolute(raw['index'], 'The index path'),
+    force: raw['force'] === true,
+    chunkSize: optionalInt(raw['chunkSize'], 'The chunk size'),
+    shift: optionalInt(raw['shift'], 'The shift'),
+    copies: optionalInt(raw['copies'], 'The number of copies'),
+    idleMs: idleParam(raw['idleMs']),
+    nodes: nodes as unknown[] | undefined,
+    staged: raw['staged'] === true ? true : undefined,
+  });
+}
+
+function parseDownload(raw: Record<string, unknown>): DownloadParams {
+  return defined<DownloadParams>({
+    index: absolute(raw['index'], 'The index path'),
+    out: absolute(raw['out'], 'The output path'),
+    force: raw['force'] === true,
+    allowUntrusted: raw['allowUntrusted'] === true,
+    idleMs: idleParam(raw['idleMs']),
+  });
+}
+
+/** Every kind of job: how its parameters are parsed. Results are typed by JobResults. */
+export const JOB_KINDS = {
+  upload: { parse: parseUpload },
+  download: { parse: parseDownload },
+} as const;
+
+export type JobKind = keyof typeof JOB_KINDS;
+export type JobParams = { [K in JobKind]: ReturnType<(typeof JOB_KINDS)[K]['parse']> };
+export interface JobResults {
+  upload: UploadResult;
+  download: DownloadResult;
+}
+
+export function isJobKind(kind: unknown): kind is JobKind {
+  return typeof kind === 'string' && Object.hasOwn(JOB_KINDS, kind);
+}
+
+/** The kinds as a sentence: "upload or download". */
+export const JOB_KIND_LIST = Object.keys(JOB_KINDS).join(' or ');
+
+/** The result of a finished job of `kind`, as its runner typed it (the record keeps it as JSON). */
+export function jobResult<K extends JobKind>(
+  _kind: K,
+  record: { result?: Record<string, unknown> },
+): Partial<JobResults[K]> {
+  return (record.result ?? {}) as Partial<JobResults[K]>;
+}

@@ -1,0 +1,216 @@
+/**
+ * What a node can be asked to do: one typed interface, implemented once by the daemon
+ * (src/node/ops.ts). The control socket (src/control/routes.ts), the web UI (src/web/routes.ts) and
+ * any later surface are thin adapters over it: they parse their transport, call one method, and
+ * shape the answer; the policy (key sizes, job kinds and parameters, what a peer's answer may say)
+ * lives behind this interface. Surfaces import this file as types only, never the daemon.
+ */
+import type { CheckProgress, CheckReport } from '../check/index.ts';
+import type { AuditAction, AuditSource } from '../home/audit.ts';
+import type { IndexFile } from '../index-file/index.ts';
+import type { JobProgress, JobRecord } from '../jobs/types.ts';
+import type { NodeInfo } from '../transport/node-info.ts';
+import type { JobKind, JobResults } from './jobs.ts';
+
+/** A pinned peer as every surface shows it. */
+export interface PeerView {
+  nodeUuid: string;
+  label: string;
+  bits: number;
+  fingerprint: string;
+  addedAt: string | null;
+}
+
+/** Where the address book says a node is. */
+export interface Location {
+  address: string | null;
+  source: string | null;
+  lastSeen: string | null;
+}
+
+/** A pinned peer probed now: online with what it says about itself, or why not. */
+export type ProbedPeer = PeerView &
+  Location &
+  (
+    | {
+        state: 'online';
+        name: string | null;
+        version: string | null;
+        free: number;
+        trash: { chunks: number; bytes: number };
+        stores: Array<{ online: boolean; free: number; capacity: number }>;
+      }
+    | {
+        state: 'offline' | 'unknown';
+        error: string;
+        code: string;
+        reason: string | null;
+      }
+  );
+
+export interface PairingPreview {
+  nodeUuid: string;
+  label: string;
+  bits: number;
+  fingerprint: string;
+  /** Whether this node already pins that node: not, with this key, or with another key. */
+  trusted: 'no' | 'same' | 'other-key';
+}
+
+export interface KeyView {
+  keyUuid: string;
+  bits: number;
+  fingerprint: string;
+  createdAt: string;
+  active: boolean;
+  hasPrivateKey: boolean;
+}
+
+export interface HostView {
+  name: string;
+  nodeUuid: string;
+  keyUuid: string;
+  bits: number;
+  fingerprint: string;
+  pairing: string;
+  pem: string;
+}
+
+export interface NodeStatus extends NodeInfo {
+  /** The bound cluster address, or null while the node is starting. */
+  listen: string | null;
+  peers: number;
+  ready: boolean;
+}
+
+export interface Discovered {
+  enabled: boolean;
+  nodes: Array<{
+    nodeUuid: string;
+    name: string;
+    address: string;
+    fingerprintShort: string;
+    instance: string;
+    trust: string;
+    seenAt: string;
+  }>;
+  duplicates: Array<{ address: string; instance: string }>;
+}
+
+export interface Resolved {
+  nodeUuid: string;
+  address: string;
+  source: string;
+  verified: boolean;
+  state: string;
+  lastSeen: string | null;
+  seq: number | null;
+}
+
+/** A check report, each node named with its label. */
+export type LabelledCheckReport = CheckReport & { nodes: Array<{ node: string; label: string | null }> };
+
+/** A file this node uploaded (its index is kept in <home>/indexes/). */
+export interface KeptFile {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  chunks: number;
+  copies: number;
+  shift: number | null;
+  createdAt: string;
+  nodes: Array<{ nodeUuid: string; label: string | null }>;
+  downloaded: boolean;
+}
+
+export interface CheckOptions {
+  deep?: boolean;
+  signal: AbortSignal;
+  onProgress?: (p: CheckProgress) => void;
+}
+
+/** Something a surface runs after parsing and before a change: the web UI asks for the password. */
+export type Authorize = () => Promise<unknown>;
+
+export interface NodeOps {
+  readonly nodeUuid: string;
+  /** The node's name (node.json). */
+  name(): string;
+  info(): Promise<NodeInfo>;
+  status(): Promise<NodeStatus>;
+  /** The bound cluster address as `host:port`. */
+  listenAddress(): string;
+  /** One audit line (logins and password changes of the web UI). */
+  audit(action: AuditAction, from: AuditSource, client?: string): Promise<void>;
+
+  peers: {
+    list(): PeerView[];
+    preview(pairing: unknown): PairingPreview;
+    add(pairing: unknown, from: AuditSource, authorize?: Authorize): Promise<PeerView & { added: boolean }>;
+    remove(
+      nodeUuid: unknown,
+      from: AuditSource,
+      authorize?: Authorize,
+    ): Promise<{ nodeUuid: string; label: string; fingerprint: string | null }>;
+    /** Every pinned peer, probed now (a pinned handshake and `GET /v1/node`). */
+    probe(signal: AbortSignal): Promise<ProbedPeer[]>;
+    onRemoved(listener: (nodeUuid: string) => void): void;
+  };
+
+  keys: {
+    host(): Promise<HostView>;
+    list(): Promise<KeyView[]>;
+    /** One policy on every surface: the sizes of GENERATE_RSA_BITS. */
+    generate(
+      bits: unknown,
+      from: AuditSource,
+      signal: AbortSignal,
+    ): Promise<{ keyUuid: string; bits: number; fingerprint: string; active: false }>;
+    activate(
+      keyUuid: unknown,
+      from: AuditSource,
+      authorize?: Authorize,
+    ): Promise<{ keyUuid: string; fingerprint: string; previousKey: string; changed: boolean }>;
+  };
+
+  jobs: {
+    /** ERR_BAD_REQUEST for a kind the registry (src/ops/jobs.ts) does not have. */
+    submit(kind: unknown, params: unknown): Promise<JobRecord>;
+    list(): JobRecord[];
+    get(id: string): JobRecord;
+    cancel(id: string): Promise<JobRecord>;
+    wait(
+      id: string,
+      options: { signal: AbortSignal; onChange?: (record: JobRecord) => void },
+    ): Promise<JobRecord>;
+  };
+
+  files: {
+    list(signal: AbortSignal): Promise<KeptFile[]>;
+    /** The kept index of file `id`; ERR_NOT_FOUND when this node made none. */
+    index(id: string, signal: AbortSignal): Promise<IndexFile>;
+    /** Where the web UI's download of a file goes, and whether it is there whole. */
+    downloadPath(index: IndexFile): string;
+    isDownloaded(index: IndexFile): Promise<boolean>;
+    /** Starts a download job of file `id` into its download path. */
+    download(id: string, signal: AbortSignal): Promise<JobRecord>;
+    removeDownload(id: string, signal: AbortSignal): Promise<{ id: string; downloaded: false }>;
+    /** The folder web uploads are staged in. */
+    uploadsDir(): string;
+  };
+
+  check: {
+    /** Checks every listed copy of the index at `path` (absolute). */
+    path(path: unknown, options: CheckOptions): Promise<LabelledCheckReport>;
+    /** Checks a file this node uploaded (see `files.index`). */
+    file(id: string, options: CheckOptions): Promise<LabelledCheckReport>;
+  };
+
+  cluster: {
+    discover(): Discovered;
+    resolve(nodeUuid: unknown, signal: AbortSignal): Promise<Resolved>;
+  };
+}
+
+export type { CheckProgress, JobKind, JobProgress, JobResults };
