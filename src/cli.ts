@@ -28,8 +28,9 @@ import { register as registerWait } from './cli/wait.ts';
 import { ArozError, exitCodeOf } from './errors.ts';
 import { VERSION } from './version.ts';
 
-/** Signals this close to the first one count as the same request to stop. */
-const REPEATED_SIGNAL_MS = 1_000;
+/** Signals this close to the first one count as the same request to stop (npm's forwarded copy of a
+ * Ctrl-C can come late on a busy machine). */
+const REPEATED_SIGNAL_MS = 2_000;
 
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
@@ -97,8 +98,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     failure = err;
   } finally {
+    // The command is over and the process ends as soon as its output is written. A signal now (npm's
+    // late copy of the Ctrl-C that stopped a daemon) must not turn a clean exit into death by signal,
+    // so the handlers stay, and ignore it: a signal listener does not keep the process alive.
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    for (const name of ['SIGINT', 'SIGTERM'] as const) {
+      if (!process.listeners(name).includes(ignore)) process.on(name, ignore);
+    }
   }
   if (failure === undefined) return 0;
   if (failure instanceof CommanderError) {
@@ -113,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
   (output ?? new Output(json)).error(failure);
   return exitCodeOf(failure);
 }
+
+function ignore(): void {}
 
 function* allCommands(cmd: Command): Generator<Command> {
   for (const sub of cmd.commands) {

@@ -17,7 +17,7 @@ import { DiskStore } from '../../src/store/disk-store.ts';
 import { RemoteChunkWriter } from '../../src/transport/chunks.ts';
 import { dialPeer } from '../../src/transport/client.ts';
 import { newUuid } from '../../src/uuid.ts';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, runProcess } from '../helpers/cli.ts';
 import { teardown } from '../helpers/context.ts';
 import { testBytes } from '../helpers/random.ts';
 import { pairAll, testnetTemplates } from '../helpers/testnet.ts';
@@ -123,6 +123,20 @@ test('serve reports where it listens and exits 0 on SIGTERM, removing its socket
   const after = await runCli(['--json', 'cluster', 'nodes'], { home: home! });
   t.assert.strictEqual(after.code, 1);
   t.assert.strictEqual(after.lines().at(-1)?.['code'], 'ERR_DAEMON_UNREACHABLE');
+});
+
+test('a Ctrl-C that arrives once the command is over does not turn exit code 0 into death by signal', async (t: TestContext) => {
+  // Under `npm start`, npm forwards the terminal's Ctrl-C: on a busy machine its copy can come after
+  // the daemon has stopped. Here the late signal is sent by the process to itself, just after main().
+  const script = `
+    const { main } = await import(${JSON.stringify(new URL('../../src/cli.ts', import.meta.url).href)});
+    process.exitCode = await main(['--version']);
+    process.kill(process.pid, 'SIGINT');
+    setImmediate(() => console.log('still here'));
+  `;
+  const run = await runProcess(process.execPath, ['--input-type=module', '-e', script]);
+  t.assert.deepStrictEqual([run.code, run.signal], [0, null], run.stderr);
+  t.assert.match(run.stdout, /still here/);
 });
 
 test('SIGTERM during a put lets it finish: the chunk is whole', async (t: TestContext) => {
