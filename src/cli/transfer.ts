@@ -14,6 +14,7 @@ import { type IndexFile, isDistributedIndex, readIndexFile } from '../index-file
 import { verifyIndex } from '../keys/index-signature.ts';
 import { IDLE_BOUNDS, jobResult } from '../ops/jobs.ts';
 import { parseChunkSize } from '../size.ts';
+import { DEFAULT_IDLE_MS } from '../transfer/types.ts';
 import { assertUuid } from '../uuid.ts';
 import type { CliContext, Register } from './context.ts';
 import { followJob, submitJob } from './jobs-client.ts';
@@ -26,7 +27,7 @@ function wholeNumber(text: string | undefined, what: string, min: number, max = 
   return Number(text);
 }
 
-/** `--idle-ms`: how long a silent node is waited for (the daemon's default is 30 s). */
+/** `--idle-ms`: how long a silent node is waited for (the daemon's default is DEFAULT_IDLE_MS). */
 function idleOption(text: string | undefined): { idleMs?: number } {
   const ms = wholeNumber(text, 'The idle timeout (ms)', IDLE_BOUNDS.min, IDLE_BOUNDS.max);
   return ms === undefined ? {} : { idleMs: ms };
@@ -123,7 +124,10 @@ export const register: Register = (program, action) => {
     )
     .option('--index <out>', 'where to write the index file (default: FILE_NAME.index.json here)')
     .option('--force', 'replace an existing index file')
-    .option('--idle-ms <ms>', 'give up on a node that makes no progress for this long (default 30000)')
+    .option(
+      '--idle-ms <ms>',
+      `give up on a node that makes no progress for this long (default ${DEFAULT_IDLE_MS})`,
+    )
     .option('--detach', 'return the job id at once')
     .action(
       action<[string], UploadOptions>(async (ctx, [fileArg], options) => {
@@ -168,7 +172,10 @@ export const register: Register = (program, action) => {
     .option('--out <file>', 'output file (default: the name in the index, in the current folder)')
     .option('--force', 'replace an existing output file')
     .option('--allow-untrusted-index', 'accept an unsigned index or one signed by an unknown key')
-    .option('--idle-ms <ms>', 'give up on a node that makes no progress for this long (default 30000)')
+    .option(
+      '--idle-ms <ms>',
+      `give up on a node that makes no progress for this long (default ${DEFAULT_IDLE_MS})`,
+    )
     .option('--detach', 'return the job id at once')
     .action(
       action<[string], DownloadOptions>(async (ctx, [indexArg], options) => {

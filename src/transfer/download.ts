@@ -23,6 +23,7 @@ import type { DownloadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
 import { OrderedHash } from './ordered-hash.ts';
 import { openPartial, verifyWritten } from './partial.ts';
+import { redundancyOf } from './redundancy.ts';
 import {
   DEFAULT_DOWNLOAD_PARALLEL,
   DEFAULT_IDLE_MS,
@@ -66,6 +67,15 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     throw new ArozError('ERR_INDEX_INVALID', `${what}: index "${index.id}" is a local index; use merge`);
   }
   const signer = checkTrust(index, options, what);
+  // The redundancy seam: how many good pieces rebuild a chunk. Whole copies need one, and fetch.ts
+  // takes the first intact copy; a scheme that needs several pieces brings its own rebuild.
+  const redundancy = redundancyOf(index.redundancy);
+  if (redundancy.needed !== 1) {
+    throw new ArozError(
+      'ERR_INDEX_SCHEME',
+      `${what}: its redundancy needs ${redundancy.needed} pieces per chunk, and this version rebuilds a chunk from one whole copy`,
+    );
+  }
   const parallel = positiveInt(options.parallel, DEFAULT_DOWNLOAD_PARALLEL, 'parallel');
   const idleMs = positiveInt(options.idleMs, DEFAULT_IDLE_MS, 'idleMs');
   const out = resolve(options.out ?? name);
