@@ -5,7 +5,8 @@
  * 1. Components, in order: the home, the node identity (a certificate of the active key), the trust
  *    store, the chunk stores, the address book, the peer pool (dials from the book), the cluster
  *    port (its requests go to the handlers registered on it), the cluster services (record exchange
- *    greets every new session; their routes are registered before the node API), the trash purger,
+ *    greets every new session; their routes are registered before the node API), the tasks peers ask
+ *    of this node (verify, copy: src/node/tasks.ts, before the node API too), the trash purger,
  *    the job manager (runners from the job registry), the operations (src/node/ops.ts) and the
  *    control socket and web UI over them.
  * 2. Services, started by one loop in this order and stopped in reverse: the control socket (it also
@@ -44,9 +45,12 @@ import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
+import { connector } from './connect.ts';
 import { createNodeOps } from './ops.ts';
 import { openNodeStores } from './stores.ts';
 import { jobRunners } from './transfers.ts';
+import { type TaskLimits, TaskRunner } from './tasks.ts';
+import { ChunkTraffic } from './traffic.ts';
 import { TrashPurger } from './trash-purge.ts';
 
 const debug = debuglog('arozdfs');
@@ -79,6 +83,8 @@ export interface DaemonOptions {
    * certificate (ADDC/web-tls.pem, made the first time), never the node's identity key.
    */
   web?: false | { address: string; tls?: boolean; machine?: string };
+  /** Limits of the node-to-node tasks this node runs for its peers (docs/protocol.md "Tasks"). */
+  tasks?: Partial<TaskLimits>;
 }
 
 /** One long-lived part of the node, started and stopped by the daemon's loop. */
@@ -139,6 +145,10 @@ export class Daemon {
   readonly trashPurge: TrashPurger;
   /** What the node can be asked to do; the control socket and the web UI adapt it. */
   readonly ops: NodeOps;
+  /** The verify and copy tasks this node runs for its peers. */
+  readonly tasks: TaskRunner;
+  /** Chunk requests in flight and the chunk bytes moved per peer. */
+  readonly traffic: ChunkTraffic;
   /** The web UI, when it is on. */
   readonly web: WebServer | undefined;
   /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
@@ -164,6 +174,8 @@ export class Daemon {
     cluster: ClusterServices;
     trashPurge: TrashPurger;
     ops: NodeOps;
+    tasks: TaskRunner;
+    traffic: ChunkTraffic;
     web: WebServer | undefined;
     staticPeers: Map<string, PeerAddress>;
     info: () => Promise<NodeInfo>;
@@ -181,6 +193,8 @@ export class Daemon {
     this.cluster = c.cluster;
     this.trashPurge = c.trashPurge;
     this.ops = c.ops;
+    this.tasks = c.tasks;
+    this.traffic = c.traffic;
     this.web = c.web;
     this.staticPeers = c.staticPeers;
     this.info = c.info;
@@ -255,9 +269,18 @@ export class Daemon {
       options.trashGraceSeconds ?? home.config.trashGraceSeconds ?? DEFAULT_TRASH_GRACE_SECONDS;
     const trashPurge = new TrashPurger({ store: stores, graceMs: graceSeconds * 1000, log });
     const info = nodeInfoSource({ home, stores, trashPurge });
-    const api = nodeApi({ store: stores, info, idleMs: options.idleMs ?? 30_000 });
+    const traffic = new ChunkTraffic();
+    const idleMs = options.idleMs ?? 30_000;
+    const api = nodeApi({ store: stores, info, idleMs, traffic });
+    const tasks = new TaskRunner({
+      nodeUuid,
+      stores,
+      connect: connector({ nodeUuid, stores, trust, pool }, idleMs),
+      ...(options.tasks !== undefined ? { limits: options.tasks } : {}),
+    });
     handlers.push(
       (request) => cluster.handle(request),
+      (request) => tasks.handle(request),
       async (request) => {
         await api(request);
         return true;
@@ -326,6 +349,8 @@ export class Daemon {
       cluster,
       trashPurge,
       ops,
+      tasks,
+      traffic,
       web,
       staticPeers,
       info,
