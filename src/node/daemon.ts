@@ -44,13 +44,13 @@ import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
 import { ClusterServices } from './cluster-services.ts';
-import { formatHostPort, parseHostPort } from './host-port.ts';
 import { connector } from './connect.ts';
+import { formatHostPort, parseHostPort } from './host-port.ts';
 import { createNodeOps } from './ops.ts';
 import { openNodeStores } from './stores.ts';
-import { jobRunners } from './transfers.ts';
 import { type TaskLimits, TaskRunner } from './tasks.ts';
 import { ChunkTraffic } from './traffic.ts';
+import { jobRunners } from './transfers.ts';
 import { TrashPurger } from './trash-purge.ts';
 
 const debug = debuglog('arozdfs');
