@@ -33,7 +33,7 @@ import { type NodeInfo, parseNodeInfo } from '../transport/node-info.ts';
 import type { PeerAddress } from '../transport/pool.ts';
 import { assertUuid } from '../uuid.ts';
 import type { ClusterServices } from './cluster-services.ts';
-import { type ConnectParts, connector } from './connect.ts';
+import { type ConnectParts, connector, verifier } from './connect.ts';
 import { formatHostPort } from './host-port.ts';
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -153,6 +153,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       deep: options.deep === true,
       trusted: await home.indexSigners(trust),
       connect: connector(parts, CHECK_TIMEOUT_MS),
+      verify: verifier(parts, CHECK_TIMEOUT_MS),
       signal: options.signal,
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     });
