@@ -21,6 +21,6 @@ export class Pacer {
     const burstMs = (this.burstBytes / this.bytesPerSecond) * 1000;
     const start = Math.max(this.#next, nowMs - burstMs);
     this.#next = start + (bytes / this.bytesPerSecond) * 1000;
-    return Math.max(0, this.#next - burstMs - nowMs);
+    return Math.max(0, this.#next - nowMs);
   }
 }
