@@ -113,6 +113,8 @@ export function createNodeOps(parts: OpsParts): NodeOps {
           bytes: online.reduce((n, s) => n + s.trash.bytes, 0),
         },
         stores: info.stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
+        // Its scrub: corrupt copies found, what its quarantine holds, its last full pass (older nodes: null).
+        scrub: info.scrub ?? null,
       };
     } catch (err) {
       if (!(err instanceof ArozError)) throw err;

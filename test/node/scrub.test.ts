@@ -13,6 +13,7 @@ import { Pacer } from '../../src/pace.ts';
 import { getJson } from '../../src/transport/client.ts';
 import { parseNodeInfo } from '../../src/transport/node-info.ts';
 import { askCopy, askVerify } from '../../src/transport/tasks.ts';
+import { runCli } from '../helpers/cli.ts';
 import { teardown } from '../helpers/context.ts';
 import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';
 import { until } from '../helpers/until.ts';
@@ -60,6 +61,16 @@ test('the scrub finds a flipped byte, quarantines the copy, writes an audit line
   t.assert.strictEqual(line?.chunkUuid, bad.uuid);
   t.assert.strictEqual(line?.sha256, bad.sha256);
   t.assert.strictEqual(line?.from, 'scrub');
+  // `cluster nodes` (a real CLI process on node a): the JSON and the table's SCRUB column.
+  const listed = await runCli(['--json', 'cluster', 'nodes'], { home: a!.home });
+  t.assert.strictEqual(listed.code, 0, listed.stderr);
+  const nodes = (listed.lines().at(-1)?.['nodes'] ?? []) as Array<Record<string, unknown>>;
+  const row = nodes.find((n) => n['nodeUuid'] === b!.uuid)?.['scrub'] as Record<string, unknown> | undefined;
+  t.assert.strictEqual(row?.['corrupt'], 1);
+  t.assert.deepStrictEqual(row?.['quarantined'], { chunks: 1, bytes: bad.size });
+  const table = await runCli(['cluster', 'nodes'], { home: a!.home });
+  t.assert.match(table.stdout, /SCRUB/);
+  t.assert.match(table.stdout, /1 corrupt, 1 quarantined/);
   // A copy task may bring a good copy back under the same UUID.
   const back = await putChunk(a!, 10 * KiB);
   t.assert.strictEqual(
