@@ -147,6 +147,8 @@ export class Scrubber {
       }
       this.#state = 'running';
       for (const store of this.#options.stores()) await this.#scrubStore(store, signal);
+      // The pass is over, even for a store that was offline or failed: its turn is the next pass.
+      for (const store of this.#options.stores()) this.#saved.cursors[store.id] = DONE;
       this.#saved.lastPassAt = new Date().toISOString();
       await this.#save();
       this.passes++;

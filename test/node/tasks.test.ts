@@ -162,6 +162,15 @@ test("a full task queue is refused with ERR_BUSY, and the asker's abort cancels 
   t.assert.strictEqual(await c!.daemon.stores.head(chunks[0]!.uuid), undefined);
 });
 
+test("a task that outlives the node's task timeout is cut with ERR_TIMEOUT and leaves nothing", async (t: TestContext) => {
+  const [a, b, c] = await testnet(t, { tasks: { timeoutMs: 300, copyBytesPerSecond: 1024 } });
+  const chunk = await putChunk(b!, 64 * KiB);
+  await rejects(t, askCopy(peerOf(a!, c!), { ...chunk, chunk: chunk.uuid, from: [b!.uuid] }), 'ERR_TIMEOUT');
+  await until('the task is gone', () => c!.daemon.tasks.active === 0);
+  t.assert.strictEqual(await c!.daemon.stores.head(chunk.uuid), undefined);
+  await until('no space stays reserved', async () => (await c!.daemon.stores.status()).reserved === 0);
+});
+
 test('a task request from a node that is not paired is refused before it is read', async (t: TestContext) => {
   const [a] = await testnet(t);
   const stranger = await member(0);
