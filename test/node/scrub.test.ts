@@ -7,6 +7,7 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { readNodeConfig, writeNodeConfig } from '../../src/home/node-config.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { DEFAULT_SCRUB, MIN_SCRUB_RATE, scrubRate } from '../../src/node/scrub.ts';
 import { Pacer } from '../../src/pace.ts';
@@ -167,4 +168,26 @@ test('a node whose scrub found nothing shows zero counts, and the scrub reads at
   const expected = ((3 * MiB - MiB) / (3 * MiB)) * 1000;
   t.assert.ok(b!.daemon.scrub.pacedMs > 0);
   t.assert.ok(took >= expected - 1, `the pass took ${took} ms`);
+});
+
+test('node.json scrubMaxBytesPerSecond 0 turns the scrub off; scrubPassSeconds sets the pass', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  for (const [k, home] of homes.entries()) {
+    const path = join(home, 'ADDC', 'node.json');
+    const config = await readNodeConfig(path);
+    await writeNodeConfig(
+      path,
+      { ...config, scrubPassSeconds: 7200, scrubMaxBytesPerSecond: k === 0 ? 0 : MiB },
+      true,
+    );
+  }
+  await pairAll(homes);
+  const [a, b] = await startTestnet(t, homes);
+  t.assert.strictEqual((await a!.daemon.info()).scrub?.state, 'off');
+  t.assert.strictEqual((await a!.daemon.info()).scrub?.rate, 0);
+  t.assert.deepStrictEqual(
+    [b!.daemon.scrub.settings.passSeconds, b!.daemon.scrub.settings.maxBytesPerSecond],
+    [7200, MiB],
+  );
+  t.assert.strictEqual((await b!.daemon.info()).scrub?.state, 'waiting'); // the start delay
 });
