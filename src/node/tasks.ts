@@ -1,17 +1,7 @@
-/**
- * Node-to-node tasks, the working side (docs/protocol.md "Tasks"): `POST /v1/tasks/verify` hashes
- * this node's own copy of a chunk; `POST /v1/tasks/copy` fetches a chunk from one of the holders the
- * asker lists, straight into this node's stores, checked against the SHA-256 it names before it is
- * kept. Tasks are bounded: at most `concurrency` run at once, `queue` more wait, copies share one
- * bandwidth cap; a full queue is ERR_BUSY and a copy that does not fit ERR_NO_SPACE, both answered
- * before any work. The asker's abort (its stream closing) cancels the task, queued or running, and
- * every task ends by `timeoutMs`. Only pinned peers reach this (the cluster port's pin check).
- */
-import { constants as h2 } from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArozError, isArozError, isProgrammingError } from '../errors.ts';
 import { Pacer } from '../pace.ts';
-import { checkChunkUuid, isSha256Hex, PIECE_SIZE } from '../store/checks.ts';
+import { PIECE_SIZE } from '../store/checks.ts';
 import type { ChunkStore, StoreStatus } from '../store/types.ts';
 import { verifyCopy } from '../store/verify-copy.ts';
 import type { Connect } from '../transfer/types.ts';
@@ -24,8 +14,8 @@ import {
   type VerifyAnswer,
 } from '../transport/tasks.ts';
 import { sendJson } from '../transport/wire.ts';
-import { isUuid } from '../uuid.ts';
 import { closeSignal } from './api-put.ts';
+import { parseCopy, parseVerify, readTaskBody } from './task-requests.ts';
 
 export interface TaskLimits {
   /** Tasks running at once (verify and copy together). */
@@ -44,10 +34,6 @@ export const DEFAULT_TASK_LIMITS: TaskLimits = {
   copyBytesPerSecond: 64 * 1024 * 1024,
   timeoutMs: 10 * 60 * 1000,
 };
-
-const MAX_TASK_BODY = 4096;
-const MAX_HOLDERS = 16;
-const BODY_IDLE_MS = 30_000;
 
 export interface TaskRunnerOptions {
   nodeUuid: string;
@@ -265,58 +251,3 @@ export class TaskRunner {
     };
   }
 }
-
-/** Reads the small JSON body; one that makes no progress for BODY_IDLE_MS is cut. */
-async function readTaskBody(request: PeerRequest): Promise<Record<string, unknown>> {
-  const bad = (what: string) => new ArozError('ERR_BAD_REQUEST', `A task request ${what}`);
-  const { stream } = request;
-  stream.setTimeout(BODY_IDLE_MS, () => stream.close(h2.NGHTTP2_CANCEL));
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const piece of stream as AsyncIterable<Buffer>) {
-    total += piece.length;
-    if (total > MAX_TASK_BODY) throw bad(`body is over ${MAX_TASK_BODY} bytes`);
-    parts.push(piece);
-  }
-  stream.setTimeout(0); // the node works now: the asker waits for the answer
-  const text = Buffer.concat(parts).toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw bad('body is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw bad('body is not a JSON object');
-  return value as Record<string, unknown>;
-}
-
-function parseVerify(body: Record<string, unknown>): { chunk: string; sha256?: string; size?: number } {
-  const chunk = checkChunkUuid(body['chunk']);
-  const { sha256, size } = body;
-  if (sha256 !== undefined && !isSha256Hex(sha256))
-    throw new ArozError('ERR_BAD_REQUEST', 'A verify task\'s "sha256" is not a lower-case hex SHA-256');
-  if (size !== undefined && !isSize(size))
-    throw new ArozError('ERR_INVALID_SIZE', 'A verify task\'s "size" is not a chunk size');
-  return { chunk, ...(sha256 !== undefined ? { sha256 } : {}), ...(size !== undefined ? { size } : {}) };
-}
-
-function parseCopy(body: Record<string, unknown>): CopyTask {
-  const chunk = checkChunkUuid(body['chunk']);
-  const { sha256, size, from } = body;
-  if (!isSha256Hex(sha256))
-    throw new ArozError('ERR_BAD_REQUEST', 'A copy task\'s "sha256" is not a lower-case hex SHA-256');
-  if (!isSize(size)) throw new ArozError('ERR_INVALID_SIZE', 'A copy task\'s "size" is not a chunk size');
-  if (
-    !Array.isArray(from) ||
-    from.length === 0 ||
-    from.length > MAX_HOLDERS ||
-    !from.every((n) => isUuid(n))
-  ) {
-    throw new ArozError('ERR_BAD_REQUEST', `A copy task's "from" must list 1 to ${MAX_HOLDERS} node UUIDs`);
-  }
-  return { chunk, sha256, size, from: [...new Set(from as string[])] };
-}
-
-const isSize = (v: unknown): v is number =>
-  Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < 4 * 1024 ** 3;
