@@ -23,3 +23,12 @@ export { DiskStore } from './store/disk-store.ts';
 export { MemoryStore } from './store/memory-store.ts';
 export { StoreSet } from './store/store-set.ts';
 export type { ChunkReader, ChunkStore, ChunkWriter } from './store/types.ts';
+export {
+  askCopy,
+  askVerify,
+  type CopyAnswer,
+  type CopyTask,
+  type TaskPeer,
+  type VerifyAnswer,
+  type VerifyTask,
+} from './transport/tasks.ts';

@@ -1,6 +1,8 @@
 /**
  * `check`: which copies of an index's chunks can be had right now. For every chunk and every holder
- * the index lists, the holder is asked (HEAD, or with `deep` the whole copy is read and hashed) and
+ * the index lists, the holder is asked (HEAD; with `deep`, the holder hashes its own copy through a
+ * `verify` task, so no chunk byte crosses the network — or, without `verify`, the copy is read and
+ * hashed here) and
  * the copy is `ok`, `missing`, `corrupt` or `unreachable`. A chunk is healthy with at least
  * `redundancy.copies` good copies, degraded with fewer, lost with none. The index signature is
  * verified and reported, but an untrusted index is still checked: check only reads, and only from
@@ -95,8 +97,24 @@ export interface CheckProgress {
   chunks: number;
 }
 
+/** What a holder found when it hashed its own copy (the `verify` task, docs/protocol.md "Tasks"). */
+export interface VerifyVerdict {
+  state: 'ok' | 'corrupt' | 'missing';
+  recorded: { sha256: string; size: number } | null;
+  actual: string | null;
+}
+
+/** Has `node` hash its own copy of `chunk` where it lies. */
+export type Verify = (
+  node: string,
+  chunk: { uuid: string; sha256: string; size: number },
+  signal: AbortSignal,
+) => Promise<VerifyVerdict>;
+
 export interface CheckOptions {
   connect: Connect;
+  /** With `deep`: holders hash their own copies (no chunk bytes move); else copies are read here. */
+  verify?: Verify;
   /** Keys an index may be signed with (see signerKeys). */
   trusted: readonly SignerKey[];
   deep?: boolean;
@@ -179,6 +197,8 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
         }
         return { node, state: 'ok', verified: false };
       }
+      if (options.verify !== undefined)
+        return verdictOf(chunk, node, await options.verify(node, chunk, signal));
       const { sha256, recorded } = await hashCopy(store, chunk, node, buffer, {
         ms,
         signal,
@@ -250,6 +270,25 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
     summary,
     chunks: reports,
   };
+}
+
+/** A holder's own verdict on its copy, as check reports it (the same states as a read here). */
+function verdictOf(chunk: IndexChunk, node: string, v: VerifyVerdict): CopyReport {
+  if (v.state === 'missing') return { node, state: 'missing', verified: false };
+  if (v.actual === chunk.sha256) return { node, state: 'ok', verified: true };
+  if (v.recorded === null)
+    return failed(node, 'corrupt', differs(chunk, node, 'its holder has no record of it'));
+  if (v.actual === null) {
+    if (v.recorded.size !== chunk.size) {
+      const how = 'has another size, as its holder recorded';
+      return mismatch(node, disagrees(chunk, node, how), v.recorded.sha256, false);
+    }
+    return failed(node, 'corrupt', differs(chunk, node, 'its file is not as long as its record says'));
+  }
+  if (v.actual !== v.recorded.sha256)
+    return failed(node, 'corrupt', differs(chunk, node, 'its bytes differ'));
+  const how = `is intact (its bytes match its holder's record, SHA-256 "${v.actual.slice(0, 12)}…")`;
+  return mismatch(node, disagrees(chunk, node, how), v.actual, true);
 }
 
 function failed(node: string, state: CopyState, err: ArozError): CopyReport {

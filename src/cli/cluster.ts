@@ -1,5 +1,6 @@
 /** `arozdfs cluster nodes | discover | resolve`: the cluster as the running daemon sees it. */
 import { controlCall } from '../control/client.ts';
+import type { NodeScrub } from '../ops/types.ts';
 import { formatSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
 import type { Register } from './context.ts';
@@ -13,7 +14,18 @@ interface NodeRow {
   source: string | null;
   free?: number;
   trash?: { chunks: number; bytes: number };
+  scrub?: NodeScrub | null;
   error?: string;
+}
+
+/** What a node's scrub found, and when its last full pass ended. */
+function scrubText(scrub: NodeRow['scrub']): string {
+  if (scrub === undefined || scrub === null) return '-';
+  if (scrub.state === 'off') return 'off';
+  const when = scrub.lastPassAt === null ? 'no pass yet' : `pass ${scrub.lastPassAt.slice(0, 10)}`;
+  const { chunks, bytes } = scrub.quarantined;
+  if (scrub.corrupt === 0 && chunks === 0) return `ok, ${when}`;
+  return `${scrub.corrupt} corrupt, ${chunks} quarantined (${formatSize(bytes)}), ${when}`;
 }
 
 /** What a node's trash holds, for the table. */
@@ -41,12 +53,13 @@ export const register: Register = (program, action) => {
           n.source ?? '-',
           n.free === undefined ? '-' : formatSize(n.free),
           trashText(n.trash),
+          scrubText(n.scrub),
         ]);
         ctx.out.result(
           { nodes },
           nodes.length === 0
             ? 'This node trusts no other node yet (see "arozdfs keys show" to pair).'
-            : table(['NODE UUID', 'LABEL', 'STATE', 'ADDRESS', 'SOURCE', 'FREE', 'TRASH'], rows),
+            : table(['NODE UUID', 'LABEL', 'STATE', 'ADDRESS', 'SOURCE', 'FREE', 'TRASH', 'SCRUB'], rows),
         );
       }),
     );

@@ -14,8 +14,9 @@ export type AuditAction =
   | 'key-activate'
   | 'web-password-set'
   | 'web-login'
-  | 'web-login-failed';
-export type AuditSource = 'cli' | 'web' | 'control-socket';
+  | 'web-login-failed'
+  | 'scrub-quarantine';
+export type AuditSource = 'cli' | 'web' | 'control-socket' | 'scrub';
 
 export interface AuditEntry {
   action: AuditAction;
@@ -30,6 +31,11 @@ export interface AuditEntry {
   from: AuditSource;
   /** The web client's address (web actions). */
   client?: string;
+  /** A copy the scrub quarantined: the chunk, its store, its recorded and its actual SHA-256. */
+  chunkUuid?: string;
+  storeId?: string;
+  sha256?: string;
+  actual?: string | null;
 }
 
 /** Appends one line `{time, …entry}` and syncs it to disk. The file is never followed if a symlink. */

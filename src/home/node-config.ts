@@ -34,6 +34,10 @@ export interface NodeConfig {
   stores?: string[];
   /** Seconds a deleted chunk stays in the trash before the daemon purges it (default a day). */
   trashGraceSeconds?: number;
+  /** The scrub reads every chunk once in about this many seconds (default 30 days). */
+  scrubPassSeconds?: number;
+  /** The scrub reads at most this many bytes per second (default 16 MiB/s; 0 turns it off). */
+  scrubMaxBytesPerSecond?: number;
   [key: string]: unknown;
 }
 
@@ -72,6 +76,15 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     !(Number.isSafeInteger(grace) && (grace as number) >= 0 && (grace as number) <= MAX_TRASH_GRACE_SECONDS)
   ) {
     throw bad(`"trashGraceSeconds" is not a whole number of seconds from 0 to ${MAX_TRASH_GRACE_SECONDS}`);
+  }
+  for (const [field, max] of [
+    ['scrubPassSeconds', MAX_TRASH_GRACE_SECONDS],
+    ['scrubMaxBytesPerSecond', 2 ** 40],
+  ] as const) {
+    const v = c[field];
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max)) {
+      throw bad(`"${field}" is not a whole number from 0 to ${max}`);
+    }
   }
   return c as NodeConfig;
 }

@@ -17,6 +17,7 @@ import type { NodeInfo } from '../transport/node-info.ts';
 import type { PeerRequest, RequestHandler } from '../transport/server.ts';
 import { sendJson } from '../transport/wire.ts';
 import { closeSignal, PiecePool, putChunk, trailerOf } from './api-put.ts';
+import type { ChunkTraffic } from './traffic.ts';
 
 export type { NodeInfo } from '../transport/node-info.ts';
 export const SHA256_TRAILER = WIRE.sha256;
@@ -30,6 +31,8 @@ export interface NodeApiOptions {
   info: () => Promise<NodeInfo>;
   /** A request that makes no progress for this long is closed (a put's reservation is released). */
   idleMs: number;
+  /** Counts chunk requests in flight and the bytes they move per peer. */
+  traffic?: ChunkTraffic;
 }
 
 export function nodeApi(options: NodeApiOptions): RequestHandler {
@@ -57,27 +60,39 @@ export function nodeApi(options: NodeApiOptions): RequestHandler {
     if (method === 'HEAD') return await headChunk(options.store, request, path.slice(CHUNKS.length));
     const uuid = checkChunkUuid(path.slice(CHUNKS.length));
     stream.setTimeout(options.idleMs, () => stream.close(h2.NGHTTP2_CANCEL));
-    switch (method) {
-      case 'PUT': {
-        const work = putChunk(options.store, request, uuid, pool, trailer);
-        if (session === undefined) return await work;
-        let inFlight = puts.get(session);
-        if (inFlight === undefined) {
-          inFlight = new Map();
-          puts.set(session, inFlight);
+    const ended = method === 'DELETE' ? undefined : options.traffic?.begin();
+    try {
+      await answer();
+    } finally {
+      ended?.();
+    }
+    async function answer(): Promise<void> {
+      switch (method) {
+        case 'PUT': {
+          const work = putChunk(options.store, request, uuid, pool, trailer);
+          if (session === undefined) return await work;
+          let inFlight = puts.get(session);
+          if (inFlight === undefined) {
+            inFlight = new Map();
+            puts.set(session, inFlight);
+          }
+          inFlight.set(stream, work);
+          try {
+            await work;
+            options.traffic?.got(request.peer, Number(headers['content-length']));
+            return;
+          } finally {
+            inFlight.delete(stream);
+          }
         }
-        inFlight.set(stream, work);
-        try {
-          return await work;
-        } finally {
-          inFlight.delete(stream);
-        }
+        case 'GET':
+          return await getChunk(options.store, request, uuid, pool, (n) =>
+            options.traffic?.sent(request.peer, n),
+          );
+        default:
+          await options.store.delete(uuid, { by: request.peer, signal: closeSignal(stream) });
+          sendJson(stream, 200, { uuid, deleted: true });
       }
-      case 'GET':
-        return await getChunk(options.store, request, uuid, pool);
-      default:
-        await options.store.delete(uuid, { by: request.peer, signal: closeSignal(stream) });
-        sendJson(stream, 200, { uuid, deleted: true });
     }
   };
 }
@@ -147,6 +162,7 @@ async function getChunk(
   request: PeerRequest,
   uuid: string,
   pool: PiecePool,
+  onSent: (n: number) => void,
 ): Promise<void> {
   const { stream } = request;
   const range = parseRange(request.headers.range);
@@ -162,7 +178,7 @@ async function getChunk(
     ...infoHeaders(reader.info),
     ...(partial ? { 'content-range': `bytes ${reader.start}-${reader.end - 1}/${reader.info.size}` } : {}),
   });
-  await sendBody(reader, stream, signal, pool);
+  await sendBody(reader, stream, signal, pool, onSent);
 }
 
 /**
@@ -175,6 +191,7 @@ async function sendBody(
   stream: ServerHttp2Stream,
   signal: AbortSignal,
   pool: PiecePool,
+  onSent: (n: number) => void,
 ): Promise<void> {
   let inFlight = 0;
   let wake: (() => void) | undefined;
@@ -197,6 +214,7 @@ async function sendBody(
         break;
       }
       inFlight++;
+      onSent(n);
       stream.write(buffer.subarray(0, n), () => {
         inFlight--;
         pool.give(buffer);

@@ -5,23 +5,25 @@
  * 1. Components, in order: the home, the node identity (a certificate of the active key), the trust
  *    store, the chunk stores, the address book, the peer pool (dials from the book), the cluster
  *    port (its requests go to the handlers registered on it), the cluster services (record exchange
- *    greets every new session; their routes are registered before the node API), the trash purger,
+ *    greets every new session; their routes are registered before the node API), the tasks peers ask
+ *    of this node (verify, copy: src/node/tasks.ts, before the node API too), the trash purger,
  *    the job manager (runners from the job registry), the operations (src/node/ops.ts) and the
  *    control socket and web UI over them.
  * 2. Services, started by one loop in this order and stopped in reverse: the control socket (it also
  *    refuses a second daemon on this home before anything listens), the cluster port, the peer pool,
  *    the cluster services, the jobs, the upload staging folder, the web UI, the trash purger, the
- *    trust watcher. The stores close last.
+ *    scrub, the trust watcher. The stores close last.
  *
  * Services get the narrow parts they use, never the daemon. While it runs it is the only writer of ADDC/.
  */
 import { type FSWatcher, watch } from 'node:fs';
+import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { AddressBook } from '../cluster/address-book.ts';
 import { controlRoutes } from '../control/routes.ts';
 import { ControlServer } from '../control/server.ts';
 import { ArozError } from '../errors.ts';
-import type { AuditSource } from '../home/audit.ts';
+import { type AuditSource, appendAudit } from '../home/audit.ts';
 import { DEFAULT_TRASH_GRACE_SECONDS } from '../home/node-config.ts';
 import { NodeHome } from '../home/open.ts';
 import { JobManager } from '../jobs/index.ts';
@@ -29,6 +31,7 @@ import { makeNodeCertificate } from '../keys/certificate.ts';
 import type { KeyPair } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
 import type { NodeOps } from '../ops/types.ts';
+import { DiskStore } from '../store/disk-store.ts';
 import type { StoreSet } from '../store/store-set.ts';
 import type { StoreStatus } from '../store/types.ts';
 import type { NodeInfo } from '../transport/node-info.ts';
@@ -43,9 +46,13 @@ import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
 import { ClusterServices } from './cluster-services.ts';
+import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { createNodeOps } from './ops.ts';
+import { DEFAULT_SCRUB, Scrubber, type ScrubSettings } from './scrub.ts';
 import { openNodeStores } from './stores.ts';
+import { type TaskLimits, TaskRunner } from './tasks.ts';
+import { ChunkTraffic } from './traffic.ts';
 import { jobRunners } from './transfers.ts';
 import { TrashPurger } from './trash-purge.ts';
 
@@ -79,6 +86,10 @@ export interface DaemonOptions {
    * certificate (ADDC/web-tls.pem, made the first time), never the node's identity key.
    */
   web?: false | { address: string; tls?: boolean; machine?: string };
+  /** Limits of the node-to-node tasks this node runs for its peers (docs/protocol.md "Tasks"). */
+  tasks?: Partial<TaskLimits>;
+  /** The scrub (docs/store.md): node.json's `scrubPassSeconds` and `scrubMaxBytesPerSecond`, else defaults. */
+  scrub?: Partial<ScrubSettings>;
 }
 
 /** One long-lived part of the node, started and stopped by the daemon's loop. */
@@ -98,7 +109,12 @@ async function nodeIdentity(home: NodeHome, pair: KeyPair): Promise<Identity> {
  * pool that transfers keep busy) is shared by the calls of one second, so status requests stay fast
  * during a job; puts still check the marker themselves every time.
  */
-function nodeInfoSource(parts: { home: NodeHome; stores: StoreSet; trashPurge: TrashPurger }) {
+function nodeInfoSource(parts: {
+  home: NodeHome;
+  stores: StoreSet;
+  trashPurge: TrashPurger;
+  scrub: Scrubber;
+}) {
   let statuses: { at: number; pending: Promise<StoreStatus[]> } | undefined;
   return async (): Promise<NodeInfo> => {
     const now = Date.now();
@@ -122,6 +138,10 @@ function nodeInfoSource(parts: { home: NodeHome; stores: StoreSet; trashPurge: T
         graceSeconds: Math.round(parts.trashPurge.graceMs / 1000),
         purgedAt: parts.trashPurge.state.purgedAt,
       },
+      scrub: parts.scrub.status({
+        chunks: online.reduce((n, s) => n + (s.quarantine?.chunks ?? 0), 0),
+        bytes: online.reduce((n, s) => n + (s.quarantine?.bytes ?? 0), 0),
+      }),
     };
   };
 }
@@ -139,6 +159,12 @@ export class Daemon {
   readonly trashPurge: TrashPurger;
   /** What the node can be asked to do; the control socket and the web UI adapt it. */
   readonly ops: NodeOps;
+  /** The verify and copy tasks this node runs for its peers. */
+  readonly tasks: TaskRunner;
+  /** Chunk requests in flight and the chunk bytes moved per peer. */
+  readonly traffic: ChunkTraffic;
+  /** Re-reads this node's chunks in the background; quarantines corrupt copies. */
+  readonly scrub: Scrubber;
   /** The web UI, when it is on. */
   readonly web: WebServer | undefined;
   /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
@@ -164,6 +190,9 @@ export class Daemon {
     cluster: ClusterServices;
     trashPurge: TrashPurger;
     ops: NodeOps;
+    tasks: TaskRunner;
+    traffic: ChunkTraffic;
+    scrub: Scrubber;
     web: WebServer | undefined;
     staticPeers: Map<string, PeerAddress>;
     info: () => Promise<NodeInfo>;
@@ -181,6 +210,9 @@ export class Daemon {
     this.cluster = c.cluster;
     this.trashPurge = c.trashPurge;
     this.ops = c.ops;
+    this.tasks = c.tasks;
+    this.traffic = c.traffic;
+    this.scrub = c.scrub;
     this.web = c.web;
     this.staticPeers = c.staticPeers;
     this.info = c.info;
@@ -254,10 +286,34 @@ export class Daemon {
     const graceSeconds =
       options.trashGraceSeconds ?? home.config.trashGraceSeconds ?? DEFAULT_TRASH_GRACE_SECONDS;
     const trashPurge = new TrashPurger({ store: stores, graceMs: graceSeconds * 1000, log });
-    const info = nodeInfoSource({ home, stores, trashPurge });
-    const api = nodeApi({ store: stores, info, idleMs: options.idleMs ?? 30_000 });
+    const traffic = new ChunkTraffic();
+    const scrubSettings: ScrubSettings = {
+      ...DEFAULT_SCRUB,
+      passSeconds: home.config.scrubPassSeconds ?? DEFAULT_SCRUB.passSeconds,
+      maxBytesPerSecond: home.config.scrubMaxBytesPerSecond ?? DEFAULT_SCRUB.maxBytesPerSecond,
+      ...options.scrub,
+    };
+    const scrub = new Scrubber({
+      stores: () => stores.stores.filter((s) => s instanceof DiskStore),
+      statePath: join(home.paths.home, 'scrub.json'),
+      settings: scrubSettings,
+      // Transfers go first: node API chunk requests, tasks, and this node's own running jobs.
+      busy: () => traffic.inFlight > 0 || tasks.active > 0 || jobs.list().some((j) => j.state === 'running'),
+      audit: (entry) => appendAudit(home.paths.auditLog, entry),
+      log,
+    });
+    const info = nodeInfoSource({ home, stores, trashPurge, scrub });
+    const idleMs = options.idleMs ?? 30_000;
+    const api = nodeApi({ store: stores, info, idleMs, traffic });
+    const tasks = new TaskRunner({
+      nodeUuid,
+      stores,
+      connect: connector({ nodeUuid, stores, trust, pool }, idleMs),
+      ...(options.tasks !== undefined ? { limits: options.tasks } : {}),
+    });
     handlers.push(
       (request) => cluster.handle(request),
+      (request) => tasks.handle(request),
       async (request) => {
         await api(request);
         return true;
@@ -326,6 +382,9 @@ export class Daemon {
       cluster,
       trashPurge,
       ops,
+      tasks,
+      traffic,
+      scrub,
       web,
       staticPeers,
       info,
@@ -378,6 +437,7 @@ export class Daemon {
       },
       { name: 'web UI', start: () => this.web?.start(), stop: () => this.web?.close() },
       { name: 'trash purger', start: () => this.trashPurge.start(), stop: () => this.trashPurge.close() },
+      { name: 'scrub', start: () => this.scrub.start(), stop: () => this.scrub.close() },
       {
         name: 'trust watcher',
         start: () => {

@@ -33,7 +33,7 @@ import { type NodeInfo, parseNodeInfo } from '../transport/node-info.ts';
 import type { PeerAddress } from '../transport/pool.ts';
 import { assertUuid } from '../uuid.ts';
 import type { ClusterServices } from './cluster-services.ts';
-import { type ConnectParts, connector } from './connect.ts';
+import { type ConnectParts, connector, verifier } from './connect.ts';
 import { formatHostPort } from './host-port.ts';
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -113,6 +113,8 @@ export function createNodeOps(parts: OpsParts): NodeOps {
           bytes: online.reduce((n, s) => n + s.trash.bytes, 0),
         },
         stores: info.stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
+        // Its scrub: corrupt copies found, what its quarantine holds, its last full pass (older nodes: null).
+        scrub: info.scrub ?? null,
       };
     } catch (err) {
       if (!(err instanceof ArozError)) throw err;
@@ -153,6 +155,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       deep: options.deep === true,
       trusted: await home.indexSigners(trust),
       connect: connector(parts, CHECK_TIMEOUT_MS),
+      verify: verifier(parts, CHECK_TIMEOUT_MS),
       signal: options.signal,
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     });

@@ -9,7 +9,7 @@ import type { CheckProgress, CheckReport } from '../check/index.ts';
 import type { AuditAction, AuditSource } from '../home/audit.ts';
 import type { IndexFile } from '../index-file/index.ts';
 import type { JobProgress, JobRecord } from '../jobs/types.ts';
-import type { NodeInfo } from '../transport/node-info.ts';
+import type { NodeInfo, NodeScrub } from '../transport/node-info.ts';
 import type { JobKind, JobResults } from './jobs.ts';
 
 /** A pinned peer as every surface shows it. */
@@ -39,6 +39,7 @@ export type ProbedPeer = PeerView &
         free: number;
         trash: { chunks: number; bytes: number };
         stores: Array<{ online: boolean; free: number; capacity: number }>;
+        scrub: NodeScrub | null;
       }
     | {
         state: 'offline' | 'unknown';
@@ -213,4 +214,4 @@ export interface NodeOps {
   };
 }
 
-export type { CheckProgress, JobKind, JobProgress, JobResults };
+export type { CheckProgress, JobKind, JobProgress, JobResults, NodeScrub };

@@ -9,6 +9,7 @@ import { removeStaleTemps } from '../durable/index.ts';
 import { isUuid } from '../uuid.ts';
 import { throwIfAborted } from './checks.ts';
 import { CHUNKS_DIR, mkdirOne, SIDECAR_SUFFIX, TRASH_DIR } from './disk-layout.ts';
+import { quarantineCounts } from './disk-quarantine.ts';
 import { trashEntries } from './disk-trash.ts';
 
 export interface ScanResult {
@@ -17,6 +18,8 @@ export interface ScanResult {
   bytes: number;
   trashChunks: number;
   trashBytes: number;
+  quarantineChunks: number;
+  quarantineBytes: number;
   tempsRemoved: number;
   orphansRemoved: number;
 }
@@ -42,6 +45,8 @@ export async function scanStore(
     bytes: 0,
     trashChunks: 0,
     trashBytes: 0,
+    quarantineChunks: 0,
+    quarantineBytes: 0,
     tempsRemoved: 0,
     orphansRemoved: 0,
   };
@@ -74,5 +79,8 @@ export async function scanStore(
     result.trashChunks++;
     result.trashBytes += entry.size;
   }
+  const quarantine = await quarantineCounts(root);
+  result.quarantineChunks = quarantine.chunks;
+  result.quarantineBytes = quarantine.bytes;
   return result;
 }

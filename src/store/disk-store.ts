@@ -22,6 +22,7 @@ import {
 import { markerHealth, writeMarker } from './disk-health.ts';
 import { chunkPath, exists, isNotFound, readSidecar, TRASH_DIR } from './disk-layout.ts';
 import { commitChunkFile, DiskPutTarget, ensureShard } from './disk-put.ts';
+import { chunksAfter, moveToQuarantine } from './disk-quarantine.ts';
 import { openChunkReader } from './disk-read.ts';
 import { moveToTrash, purgeTrashDir } from './disk-trash.ts';
 import { StoreWatch } from './disk-watch.ts';
@@ -101,7 +102,40 @@ export class DiskStore implements T.ChunkStore {
       reserved: this.#reservations.reserved,
       chunks: counts.chunks,
       trash: { chunks: counts.trashChunks, bytes: counts.trashBytes },
+      quarantine: { chunks: counts.quarantineChunks, bytes: counts.quarantineBytes },
     };
+  }
+
+  /** Up to `limit` chunk UUIDs after `after` ('' for the first), ascending: the scrub's walk. */
+  async chunksAfter(after: string, limit: number): Promise<string[]> {
+    await this.#ensureReadable();
+    return chunksAfter(this.path, after, limit).catch(async (err: unknown) => {
+      throw await this.#failure(err, `Cannot list the chunks of store "${this.id}"`);
+    });
+  }
+
+  /**
+   * Moves chunk `uuid` into the quarantine if it still has the record `sha256` (not replaced since it
+   * was found corrupt); answers whether it moved. It is then neither served nor counted as held.
+   */
+  async quarantine(uuid: string, sha256: string): Promise<boolean> {
+    checkChunkUuid(uuid);
+    await this.#ensureOnline();
+    return this.#locks.run(uuid, async () => {
+      const info = await this.#head(uuid);
+      if (info === undefined || info.sha256 !== sha256) return false;
+      try {
+        await moveToQuarantine(this.path, uuid);
+      } catch (err) {
+        throw await this.#failure(err, `Cannot quarantine chunk "${uuid}" in store "${this.id}"`);
+      }
+      const { counts } = this.#watch;
+      counts.chunks--;
+      counts.bytes -= info.size;
+      counts.quarantineChunks++;
+      counts.quarantineBytes += info.size;
+      return true;
+    });
   }
 
   async beginPut(uuid: string, options: T.PutOptions): Promise<T.ChunkWriter> {

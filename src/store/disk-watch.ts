@@ -10,7 +10,14 @@ import { scanStore } from './disk-scan.ts';
 
 export class StoreWatch {
   /** Bytes of chunk files, visible chunks, and the trash. */
-  readonly counts = { bytes: 0, chunks: 0, trashChunks: 0, trashBytes: 0 };
+  readonly counts = {
+    bytes: 0,
+    chunks: 0,
+    trashChunks: 0,
+    trashBytes: 0,
+    quarantineChunks: 0,
+    quarantineBytes: 0,
+  };
   #root: string;
   #nodeUuid: string;
   #expected: string | undefined;
@@ -31,9 +38,9 @@ export class StoreWatch {
     return this.#health;
   }
 
-  /** Bytes that count against a limit: chunks and trash. */
+  /** Bytes that count against a limit: chunks, trash and quarantine. */
   get used(): number {
-    return this.counts.bytes + this.counts.trashBytes;
+    return this.counts.bytes + this.counts.trashBytes + this.counts.quarantineBytes;
   }
 
   async check(signal?: AbortSignal): Promise<Health> {
@@ -68,6 +75,8 @@ export class StoreWatch {
         chunks: found.chunks,
         trashChunks: found.trashChunks,
         trashBytes: found.trashBytes,
+        quarantineChunks: found.quarantineChunks,
+        quarantineBytes: found.quarantineBytes,
       });
       this.#scanned = true;
     } catch (err) {

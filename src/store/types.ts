@@ -63,6 +63,8 @@ export interface StoreStatus {
   chunks: number;
   /** Deleted chunks kept until `purgeTrash`. */
   trash: { chunks: number; bytes: number };
+  /** Copies the scrub found corrupt, kept out of service (disk stores; docs/store.md). */
+  quarantine?: { chunks: number; bytes: number };
 }
 
 export interface SignalOptions {

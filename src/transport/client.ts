@@ -129,7 +129,14 @@ export interface PeerResponse {
 export async function request(
   session: ClientHttp2Session,
   headers: OutgoingHttpHeaders,
-  options: { signal?: AbortSignal; timeoutMs?: number; endStream?: boolean; waitForTrailers?: boolean } = {},
+  options: {
+    signal?: AbortSignal;
+    timeoutMs?: number;
+    endStream?: boolean;
+    waitForTrailers?: boolean;
+    /** A small body sent at once (with `endStream: false`). */
+    body?: string;
+  } = {},
 ): Promise<PeerResponse> {
   const signal = AbortSignal.any([
     ...(options.signal ? [options.signal] : []),
@@ -140,6 +147,7 @@ export async function request(
     endStream: options.endStream ?? true,
     ...(options.waitForTrailers ? { waitForTrailers: true } : {}),
   });
+  if (options.body !== undefined) stream.end(options.body);
   return await new Promise<PeerResponse>((resolve, reject) => {
     const onAbort = () => {
       stream.close(0x8); // CANCEL

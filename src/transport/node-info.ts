@@ -13,6 +13,24 @@ export interface NodeInfo {
   stores: StoreStatus[];
   /** What the node's trash holds (its online stores) and how it empties it; older nodes omit it. */
   trash?: NodeTrash;
+  /** The node's scrub of its own chunks (docs/store.md); older nodes omit it. */
+  scrub?: NodeScrub;
+}
+
+export interface NodeScrub {
+  /** `waiting` between passes (or before the first), `paused` while transfers run, `off` by config. */
+  state: 'waiting' | 'running' | 'paused' | 'off';
+  /** Bytes per second the current pass reads at most. */
+  rate: number;
+  /** Chunks checked in the current pass (since the node started). */
+  checked: number;
+  /** Corrupt copies found since the node was made. */
+  corrupt: number;
+  /** What the stores' quarantine holds now. */
+  quarantined: { chunks: number; bytes: number };
+  /** When the current (or last) pass started, and when the last full pass ended (ISO 8601, or null). */
+  passStartedAt: string | null;
+  lastPassAt: string | null;
 }
 
 export interface NodeTrash {
@@ -46,7 +64,29 @@ export function parseNodeInfo(value: unknown, peer: string): NodeInfo {
     stores: stores.map((s, k) => parseStatus(s, () => bad(`a malformed store ${k}`))),
   };
   if (value.trash !== undefined) info.trash = parseTrash(value.trash, () => bad('a malformed trash'));
+  if (value.scrub !== undefined) info.scrub = parseScrub(value.scrub, () => bad('a malformed scrub'));
   return info;
+}
+
+const isTime = (v: unknown) =>
+  v === null || (typeof v === 'string' && v.length <= 40 && !Number.isNaN(Date.parse(v)));
+
+function parseScrub(value: unknown, bad: () => ArozError): NodeScrub {
+  if (!isObject(value)) throw bad();
+  const { state, rate, checked, corrupt, quarantined, passStartedAt, lastPassAt } = value;
+  if (state !== 'waiting' && state !== 'running' && state !== 'paused' && state !== 'off') throw bad();
+  if (!isCount(rate) || !isCount(checked) || !isCount(corrupt)) throw bad();
+  if (!isObject(quarantined) || !isCount(quarantined.chunks) || !isCount(quarantined.bytes)) throw bad();
+  if (!isTime(passStartedAt) || !isTime(lastPassAt)) throw bad();
+  return {
+    state,
+    rate,
+    checked,
+    corrupt,
+    quarantined: { chunks: quarantined.chunks, bytes: quarantined.bytes },
+    passStartedAt: passStartedAt as string | null,
+    lastPassAt: lastPassAt as string | null,
+  };
 }
 
 function parseTrash(value: unknown, bad: () => ArozError): NodeTrash {

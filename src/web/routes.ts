@@ -198,7 +198,7 @@ export function webRoutes(ops: NodeOps, auth: WebAuth): WebRoutes {
     'GET /api/cluster': {
       handler: async ({ signal }) => {
         const seen = ops.cluster.discover();
-        const { stores, trash } = await ops.info();
+        const { stores, trash, scrub } = await ops.info();
         return {
           self: {
             nodeUuid: ops.nodeUuid,
@@ -206,6 +206,7 @@ export function webRoutes(ops: NodeOps, auth: WebAuth): WebRoutes {
             listen: ops.listenAddress(),
             stores: stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
             trash: trash ?? null,
+            scrub: scrub ?? null,
           },
           discovery: {
             enabled: seen.enabled,
@@ -228,6 +229,7 @@ export function webRoutes(ops: NodeOps, auth: WebAuth): WebRoutes {
               lastSeen: n.lastSeen,
               free: 'free' in n ? n.free : null,
               trash: 'trash' in n ? n.trash : null,
+              scrub: 'scrub' in n ? n.scrub : null,
               stores: 'stores' in n ? n.stores : [],
               error: 'error' in n ? n.error : null,
             };

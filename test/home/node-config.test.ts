@@ -30,6 +30,8 @@ test('node.json round-trips, keeping fields this version does not know', async (
     listen: '0.0.0.0:7420',
     stores: ['/mnt/disk1'],
     trashGraceSeconds: 0,
+    scrubPassSeconds: 86400,
+    scrubMaxBytesPerSecond: 0,
     future: { x: 1 },
   };
   await writeNodeConfig(file, config, false);
@@ -52,6 +54,10 @@ test('validateNodeConfig refuses every damaged field with ERR_HOME_INVALID', (t:
     'a fractional trash grace': { ...good(), trashGraceSeconds: 1.5 },
     'a trash grace as text': { ...good(), trashGraceSeconds: '1d' },
     'a trash grace over ten years': { ...good(), trashGraceSeconds: 11 * 365 * 86400 },
+    'a negative scrub pass': { ...good(), scrubPassSeconds: -1 },
+    'a scrub pass as text': { ...good(), scrubPassSeconds: '30d' },
+    'a fractional scrub rate': { ...good(), scrubMaxBytesPerSecond: 0.5 },
+    'a scrub rate over 1 TiB/s': { ...good(), scrubMaxBytesPerSecond: 2 ** 40 + 1 },
   };
   for (const [name, value] of Object.entries(cases)) {
     t.assert.throws(() => validateNodeConfig(value, 'node.json'), invalid, name);

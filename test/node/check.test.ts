@@ -229,6 +229,10 @@ test('check --deep tells a corrupted copy (bytes differ from its record) from an
       ['corrupt', 'ERR_CHUNK_HASH'],
     ],
   );
+  t.assert.deepStrictEqual(
+    nodes.map((n) => n.daemon.traffic.servedBytes),
+    [0, 0, 0],
+  );
 });
 
 test('check --deep finds a flipped byte that the holder record does not show', async (t: TestContext) => {
@@ -252,6 +256,12 @@ test('check --deep finds a flipped byte that the holder record does not show', a
   t.assert.strictEqual(copy?.state, 'corrupt');
   t.assert.strictEqual(copy?.code, 'ERR_CHUNK_HASH');
   t.assert.ok(deep.chunks[1]!.holders.every((h) => h.state === 'ok' && h.verified));
+  // Each holder hashed its own copies (verify tasks): no node served a chunk byte to the checker.
+  t.assert.deepStrictEqual(
+    nodes.map((n) => n.daemon.traffic.servedBytes),
+    [0, 0, 0],
+  );
+  t.assert.ok(nodes[1]!.daemon.tasks.counts.verify > 0);
 });
 
 test('check still checks an index it does not trust, and says so', async (t: TestContext) => {

@@ -1090,8 +1090,25 @@ function selfInfo(self) {
             `Deleted pieces are kept ${graceText(trash.graceSeconds)}, then removed for good. Last emptied: ${ago(trash.purgedAt)}.`,
           ),
       ]),
+      fact('Scrub', [
+        h('span', { test: 'self-scrub' }, scrubText(self.scrub)),
+        self.scrub &&
+          hint(
+            `This computer re-reads its pieces in the background; a damaged one is set aside. Last full pass: ${ago(self.scrub.lastPassAt)}.`,
+          ),
+      ]),
     ),
   ];
+}
+
+/** What a node's scrub found: `{corrupt, quarantined: {chunks, bytes}, state}`, else a dash. */
+function scrubText(scrub) {
+  if (scrub === null || typeof scrub !== 'object' || typeof scrub.corrupt !== 'number') return '—';
+  if (scrub.state === 'off') return 'off';
+  const q = scrub.quarantined ?? { chunks: 0, bytes: 0 };
+  if (scrub.corrupt === 0 && q.chunks === 0)
+    return scrub.state === 'paused' ? 'no damage found (paused)' : 'no damage found';
+  return `${scrub.corrupt} damaged piece${scrub.corrupt === 1 ? '' : 's'} found; ${q.chunks} set aside (${size(q.bytes)})`;
 }
 
 /** What a trash holds: `{chunks, bytes}` from the node, else a dash. */
@@ -1126,7 +1143,8 @@ function clusterRow(node) {
     const free =
       typeof n.free === 'number' ? `${size(n.free)}${count > 1 ? ` on ${count} stores` : ''}` : '—';
     const trash = n.trash && n.trash.chunks > 0 && hint(`trash: ${trashText(n.trash)}`);
-    fill(td[4], free, trash);
+    const scrub = n.scrub && h('span', { class: 'hint', test: 'node-scrub' }, `scrub: ${scrubText(n.scrub)}`);
+    fill(td[4], free, trash, scrub);
   };
   return { el: h('tr', { test: 'cluster-node', 'data-uuid': node.nodeUuid }, td), update };
 }
