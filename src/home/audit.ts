@@ -14,7 +14,8 @@ export type AuditAction =
   | 'key-activate'
   | 'web-password-set'
   | 'web-login'
-  | 'web-login-failed';
+  | 'web-login-failed'
+  | 'file-delete';
 export type AuditSource = 'cli' | 'web' | 'control-socket';
 
 export interface AuditEntry {
@@ -25,6 +26,8 @@ export interface AuditEntry {
   keyUuid?: string;
   /** Fingerprint of the key concerned; null when it could not be read (revoking a damaged key). */
   fingerprint: string | null;
+  /** The file (file-delete). */
+  fileId?: string;
   /** The peer's label (trust, revoke). */
   label?: string;
   from: AuditSource;

@@ -34,6 +34,8 @@ export interface NodeConfig {
   stores?: string[];
   /** Seconds a deleted chunk stays in the trash before the daemon purges it (default a day). */
   trashGraceSeconds?: number;
+  /** Seconds between two catalog syncs with each peer (default 60). */
+  catalogSyncSeconds?: number;
   [key: string]: unknown;
 }
 
@@ -72,6 +74,13 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     !(Number.isSafeInteger(grace) && (grace as number) >= 0 && (grace as number) <= MAX_TRASH_GRACE_SECONDS)
   ) {
     throw bad(`"trashGraceSeconds" is not a whole number of seconds from 0 to ${MAX_TRASH_GRACE_SECONDS}`);
+  }
+  const sync = c['catalogSyncSeconds'];
+  if (
+    sync !== undefined &&
+    !(Number.isSafeInteger(sync) && (sync as number) >= 1 && (sync as number) <= 86_400)
+  ) {
+    throw bad('"catalogSyncSeconds" is not a whole number of seconds from 1 to 86400');
   }
   return c as NodeConfig;
 }

@@ -42,6 +42,7 @@ import { WebServer } from '../web/server.ts';
 import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
+import { CatalogService, DEFAULT_CATALOG_SYNC_SECONDS } from './catalog-service.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { createNodeOps } from './ops.ts';
@@ -71,6 +72,8 @@ export interface DaemonOptions {
   heartbeatMs?: number;
   /** Seconds a deleted chunk stays in the trash (default: node.json's `trashGraceSeconds`, else a day). */
   trashGraceSeconds?: number;
+  /** Milliseconds between two catalog syncs with each peer (default: node.json's `catalogSyncSeconds`, else 60 s). */
+  catalogSyncMs?: number;
   /** One line for people (the daemon entry prints it). */
   log?: (line: string) => void;
   /**
@@ -135,6 +138,8 @@ export class Daemon {
   readonly control: ControlServer;
   readonly jobs: JobManager;
   readonly cluster: ClusterServices;
+  /** The cluster's catalog of files, and its sync with the peers. */
+  readonly catalog: CatalogService;
   /** Empties the stores' trash after the grace period. */
   readonly trashPurge: TrashPurger;
   /** What the node can be asked to do; the control socket and the web UI adapt it. */
@@ -162,6 +167,7 @@ export class Daemon {
     control: ControlServer;
     jobs: JobManager;
     cluster: ClusterServices;
+    catalog: CatalogService;
     trashPurge: TrashPurger;
     ops: NodeOps;
     web: WebServer | undefined;
@@ -179,6 +185,7 @@ export class Daemon {
     this.control = c.control;
     this.jobs = c.jobs;
     this.cluster = c.cluster;
+    this.catalog = c.catalog;
     this.trashPurge = c.trashPurge;
     this.ops = c.ops;
     this.web = c.web;
@@ -250,7 +257,23 @@ export class Daemon {
       discovery: options.discovery ?? {},
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     });
-    pool.greet((uuid, session, signal) => cluster.exchange(uuid, session, signal));
+    const catalog = new CatalogService({
+      home,
+      trust,
+      stores,
+      pool,
+      log,
+      intervalMs:
+        options.catalogSyncMs ?? (home.config.catalogSyncSeconds ?? DEFAULT_CATALOG_SYNC_SECONDS) * 1000,
+    });
+    // Every new session: the address records first, then a catalog pull from that peer.
+    pool.greet(async (uuid, session, signal) => {
+      try {
+        await cluster.exchange(uuid, session, signal);
+      } finally {
+        setImmediate(() => catalog.syncSoon(uuid));
+      }
+    });
     const graceSeconds =
       options.trashGraceSeconds ?? home.config.trashGraceSeconds ?? DEFAULT_TRASH_GRACE_SECONDS;
     const trashPurge = new TrashPurger({ store: stores, graceMs: graceSeconds * 1000, log });
@@ -258,6 +281,7 @@ export class Daemon {
     const api = nodeApi({ store: stores, info, idleMs: options.idleMs ?? 30_000 });
     handlers.push(
       (request) => cluster.handle(request),
+      (request) => catalog.handle(request),
       async (request) => {
         await api(request);
         return true;
@@ -270,7 +294,7 @@ export class Daemon {
     };
     const jobs = new JobManager({
       dir: home.paths.jobs,
-      runners: jobRunners({ nodeUuid, home, trust, stores, pool, closing: () => state.closing }),
+      runners: jobRunners({ nodeUuid, home, trust, stores, pool, catalog, closing: () => state.closing }),
     });
     const activateKey: Daemon['activateKey'] = async (keyUuid, from) => {
       const result = await home.activateKey(keyUuid, from);
@@ -291,6 +315,7 @@ export class Daemon {
       pool,
       jobs,
       cluster,
+      catalog,
       staticPeers,
       info,
       listenAddress,
@@ -324,6 +349,7 @@ export class Daemon {
       control,
       jobs,
       cluster,
+      catalog,
       trashPurge,
       ops,
       web,
@@ -355,6 +381,8 @@ export class Daemon {
     };
     return [
       { name: 'control socket', start: () => this.control.start(), stop: () => this.control.close() },
+      // Before the cluster port: its catalog endpoints answer from the open store.
+      { name: 'catalog', start: () => this.catalog.start(), stop: () => this.catalog.close() },
       {
         name: 'cluster port',
         start: () => this.server.start(),

@@ -4,6 +4,7 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { CatalogFile } from '../catalog/index.ts';
 import { CHECK_TIMEOUT_MS, checkIndex } from '../check/index.ts';
 import { classify } from '../cluster/index.ts';
 import { ensureDir } from '../durable/index.ts';
@@ -20,6 +21,7 @@ import type { PinnedPeer, TrustStore } from '../keys/trust-store.ts';
 import { isJobKind, JOB_KIND_LIST } from '../ops/jobs.ts';
 import type {
   CheckOptions,
+  ClusterFile,
   Discovered,
   KeptFile,
   LabelledCheckReport,
@@ -31,7 +33,8 @@ import type {
 import { getJson } from '../transport/client.ts';
 import { type NodeInfo, parseNodeInfo } from '../transport/node-info.ts';
 import type { PeerAddress } from '../transport/pool.ts';
-import { assertUuid } from '../uuid.ts';
+import { assertUuid, isUuid } from '../uuid.ts';
+import type { CatalogService } from './catalog-service.ts';
 import type { ClusterServices } from './cluster-services.ts';
 import { type ConnectParts, connector } from './connect.ts';
 import { formatHostPort } from './host-port.ts';
@@ -42,6 +45,7 @@ const RESOLVE_TIMEOUT_MS = 10_000;
 /** The parts NodeOps works through; the daemon's own state comes as functions. */
 export interface OpsParts extends ConnectParts {
   home: NodeHome;
+  catalog: Pick<CatalogService, 'store' | 'remove'>;
   trust: TrustStore;
   jobs: JobManager;
   cluster: Pick<
@@ -148,7 +152,57 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     }
   };
 
+  /** The last check's verdict per file id (this run of the daemon). */
+  const health = new Map<string, ClusterFile['health']>();
+  const clusterFile = (f: CatalogFile): ClusterFile => ({
+    id: f.id,
+    name: f.name,
+    size: f.size,
+    sha256: f.sha256,
+    uploader: f.uploader,
+    uploaderName: label(f.uploader),
+    uploadedAt: f.uploadedAt,
+    revision: f.revision,
+    copies: f.copies,
+    chunks: f.chunks,
+    mine: f.uploader === nodeUuid,
+    health: health.get(f.id) ?? null,
+  });
+  /** A file id, else a name: exactly one file of the catalog. */
+  const findFile = (ref: unknown): CatalogFile => {
+    if (typeof ref !== 'string' || ref === '' || ref.length > 4096)
+      throw new ArozError('ERR_BAD_REQUEST', 'A file name or id is needed');
+    const store = parts.catalog.store;
+    if (isUuid(ref)) {
+      const byId = store.getFile(ref);
+      if (byId !== undefined) return byId;
+    }
+    const named = store.findByName(ref);
+    if (named.length === 1) return named[0]!;
+    if (named.length > 1) {
+      throw new ArozError(
+        'ERR_NAME_AMBIGUOUS',
+        `${named.length} files are named "${ref}": give one of their ids: ${named.map((f) => `${f.id} (uploaded ${f.uploadedAt})`).join(', ')}`,
+      );
+    }
+    const deleted = isUuid(ref) ? store.tombstoneOf(ref) : undefined;
+    throw new ArozError(
+      'ERR_NOT_FOUND',
+      deleted !== undefined
+        ? `File "${ref}" was deleted at ${deleted.deletedAt}`
+        : `No file named "${ref}" (or with that id) is in the catalog`,
+    );
+  };
+
   const check = async (index: IndexFile, options: CheckOptions): Promise<LabelledCheckReport> => {
+    // The newest revision the catalog knows of the same file finds the copies where they are now.
+    const held = parts.catalog.store.indexOf(index.id);
+    if (
+      held !== undefined &&
+      held.createdBy === index.createdBy &&
+      (held.revision ?? 0) > (index.revision ?? 0)
+    )
+      index = held;
     const report = await checkIndex(index, {
       deep: options.deep === true,
       trusted: await home.indexSigners(trust),
@@ -156,6 +210,11 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       signal: options.signal,
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     });
+    const { lost, unknown, mismatch, degraded } = report.summary;
+    health.set(
+      index.id,
+      lost > 0 ? 'lost' : unknown > 0 || mismatch > 0 ? 'unknown' : degraded > 0 ? 'degraded' : 'healthy',
+    );
     const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
     return { ...report, nodes: nodes.map((node) => ({ node, label: label(node) })) };
   };
@@ -325,6 +384,31 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         return { id: index.id, downloaded: false };
       },
       uploadsDir: () => home.paths.uploads,
+    },
+
+    catalog: {
+      list: () => [...parts.catalog.store.files()].map(clusterFile),
+      find: (ref) => clusterFile(findFile(ref)),
+      index: (ref) => {
+        const file = findFile(ref);
+        const index = parts.catalog.store.indexOf(file.id);
+        if (index === undefined) throw new ArozError('ERR_NOT_FOUND', `File "${file.id}" has no index here`);
+        return index;
+      },
+      remove: async (ref, from, authorize) => {
+        const file = findFile(ref);
+        if (file.uploader !== nodeUuid) {
+          const who = label(file.uploader);
+          throw new ArozError(
+            'ERR_NOT_UPLOADER',
+            `"${file.name}" was uploaded by node ${who === null ? '' : `"${who}" `}(${file.uploader}): only that node may delete it`,
+          );
+        }
+        await authorize?.();
+        const tombstone = await parts.catalog.remove(file.id);
+        await home.audit({ action: 'file-delete', fileId: file.id, fingerprint: null, from });
+        return { id: file.id, name: file.name, deletedAt: tombstone.deletedAt };
+      },
     },
 
     check: {

@@ -124,6 +124,25 @@ export interface KeptFile {
   downloaded: boolean;
 }
 
+/** A file of the cluster as the catalog lists it (`ls`). */
+export interface ClusterFile {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  /** Node UUID of the uploader, and its name here (this node's name, or the label it is pinned with). */
+  uploader: string;
+  uploaderName: string | null;
+  uploadedAt: string;
+  revision: number;
+  copies: number;
+  chunks: number;
+  /** Whether this node uploaded it (only the uploader may delete it). */
+  mine: boolean;
+  /** The last check's verdict when one ran on this node since it started, else null (unknown). */
+  health: 'healthy' | 'degraded' | 'unknown' | 'lost' | null;
+}
+
 export interface CheckOptions {
   deep?: boolean;
   signal: AbortSignal;
@@ -198,6 +217,24 @@ export interface NodeOps {
     removeDownload(id: string, signal: AbortSignal): Promise<{ id: string; downloaded: false }>;
     /** The folder web uploads are staged in. */
     uploadsDir(): string;
+  };
+
+  /** The cluster's files, from the local catalog (no network round trip). */
+  catalog: {
+    list(): ClusterFile[];
+    /**
+     * The file named by `ref`: a file id, else a name. ERR_NOT_FOUND when none, ERR_NAME_AMBIGUOUS
+     * (listing their ids) when several files have that name.
+     */
+    find(ref: unknown): ClusterFile;
+    /** The newest signed index of the file `ref` names (`index export`). */
+    index(ref: unknown): IndexFile;
+    /** Signs a tombstone for the file (this node's uploads only: ERR_NOT_UPLOADER). */
+    remove(
+      ref: unknown,
+      from: AuditSource,
+      authorize?: Authorize,
+    ): Promise<{ id: string; name: string; deletedAt: string }>;
   };
 
   check: {
