@@ -39,13 +39,8 @@ export const register: Register = (program, action) => {
         const { files } = (await controlCall(ctx.home, 'GET', '/v1/files', undefined, {
           signal: ctx.signal,
         })) as { files: ClusterFile[] };
-        if (ctx.json) {
-          for (const f of files) ctx.out.event('file', { ...f });
-          ctx.out.result({ files: files.length }, '');
-          return;
-        }
         if (files.length === 0) {
-          ctx.out.result({ files: 0 }, 'No files in the cluster yet ("arozdfs upload FILE" stores one).');
+          ctx.out.result({ files }, 'No files in the cluster yet ("arozdfs upload FILE" stores one).');
           return;
         }
         const rows = files.map((f) => [
@@ -58,7 +53,7 @@ export const register: Register = (program, action) => {
           f.id,
         ]);
         ctx.out.result(
-          { files: files.length },
+          { files },
           `${table(['NAME', 'SIZE', 'UPLOADER', 'UPLOADED', 'COPIES', 'HEALTH', 'ID'], rows)}\n(* uploaded by this node)`,
         );
       }),

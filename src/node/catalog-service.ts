@@ -142,6 +142,13 @@ export class CatalogService {
     for (const peer of this.#options.trust.list()) this.syncSoon(peer.nodeUuid);
   }
 
+  /** Pulls from `peer` (after the pull in progress, if any); resolves when that round ends. */
+  async sync(peer: string): Promise<void> {
+    await this.#tasks.get(peer);
+    this.syncSoon(peer);
+    await this.#tasks.get(peer);
+  }
+
   /** Pulls from `peer` now, or once more after the pull in progress. */
   syncSoon(peer: string): void {
     if (this.#stop.signal.aborted || this.#store === undefined) return;
