@@ -2,13 +2,13 @@
  * The one implementation of NodeOps (src/ops/types.ts): what a node can be asked to do, over the
  * narrow parts it needs. The control socket and the web UI call these methods and add no policy.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CatalogFile } from '../catalog/index.ts';
 import { CHECK_TIMEOUT_MS, checkIndex } from '../check/index.ts';
 import { classify } from '../cluster/index.ts';
 import { ensureDir } from '../durable/index.ts';
-import { ArozError, isProgrammingError } from '../errors.ts';
+import { ArozError } from '../errors.ts';
 import type { AuditSource } from '../home/audit.ts';
 import type { NodeHome } from '../home/open.ts';
 import { downloadPath, keptIndexPath } from '../home/paths.ts';
@@ -132,12 +132,15 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     }
   };
 
+  /** The catalog's newest index of file `id`, else the one this node kept (an upload it made). */
   const keptIndex = async (id: string, signal: AbortSignal): Promise<IndexFile> => {
+    const held = isUuid(id) ? parts.catalog.store.indexOf(id) : undefined;
+    if (held !== undefined) return held;
     try {
       return await readIndexFile(keptIndexPath(home.paths, assertUuid(id, 'The file id')), { signal });
     } catch (err) {
       if (err instanceof ArozError && err.code === 'ERR_FILE_NOT_FOUND') {
-        throw new ArozError('ERR_NOT_FOUND', `This node made no file with the id "${id}"`);
+        throw new ArozError('ERR_NOT_FOUND', `No file with the id "${id}" is in the catalog`);
       }
       throw err;
     }
@@ -333,31 +336,24 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     },
 
     files: {
-      list: async (signal) => {
-        const dir = home.paths.indexes;
-        const names = await readdir(dir).catch((err: unknown) => {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
-          throw err;
-        });
+      list: async () => {
         const files: KeptFile[] = [];
-        for (const name of names.filter((n) => n.endsWith('.json'))) {
-          let index: IndexFile;
-          try {
-            index = await readIndexFile(`${dir}/${name}`, { signal });
-          } catch (err) {
-            if (isProgrammingError(err)) throw err;
-            continue; // not an index (or damaged): `arozdfs check` names the problem
-          }
+        for (const f of parts.catalog.store.files()) {
+          const index = parts.catalog.store.indexOf(f.id);
+          if (index === undefined) continue;
           const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
           files.push({
-            id: index.id,
-            name: index.file.name,
-            size: index.file.size,
-            sha256: index.file.sha256,
-            chunks: index.chunks.length,
-            copies: index.redundancy.copies,
+            id: f.id,
+            name: f.name,
+            uploader: f.uploader,
+            uploaderName: label(f.uploader),
+            mine: f.uploader === nodeUuid,
+            size: f.size,
+            sha256: f.sha256,
+            chunks: f.chunks,
+            copies: f.copies,
             shift: index.shift ?? null,
-            createdAt: index.createdAt,
+            createdAt: f.uploadedAt,
             nodes: nodes.map((node) => ({ nodeUuid: node, label: label(node) })),
             downloaded: await isDownloaded(index),
           });
@@ -371,8 +367,9 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       download: async (id, signal) => {
         const index = await keptIndex(id, signal);
         await ensureDir(dirname(downloadOf(index)), 0o700);
+        const inCatalog = parts.catalog.store.indexOf(index.id) !== undefined;
         return await jobs.submit('download', {
-          index: keptIndexPath(home.paths, index.id),
+          ...(inCatalog ? { file: index.id } : { index: keptIndexPath(home.paths, index.id) }),
           out: downloadOf(index),
           force: true,
           name: index.file.name,

@@ -110,10 +110,14 @@ export interface Resolved {
 /** A check report, each node named with its label. */
 export type LabelledCheckReport = CheckReport & { nodes: Array<{ node: string; label: string | null }> };
 
-/** A file this node uploaded (its index is kept in <home>/indexes/). */
+/** A file of the cluster's catalog, with what the web UI's Files page shows of it. */
 export interface KeptFile {
   id: string;
   name: string;
+  /** Node UUID of the uploader and its name here; `mine` when this node uploaded it. */
+  uploader: string;
+  uploaderName: string | null;
+  mine: boolean;
   size: number;
   sha256: string;
   chunks: number;
@@ -206,8 +210,9 @@ export interface NodeOps {
   };
 
   files: {
+    /** The cluster's files (the catalog), newest upload first. */
     list(signal: AbortSignal): Promise<KeptFile[]>;
-    /** The kept index of file `id`; ERR_NOT_FOUND when this node made none. */
+    /** The newest index of file `id` in the catalog, else the one kept here; else ERR_NOT_FOUND. */
     index(id: string, signal: AbortSignal): Promise<IndexFile>;
     /** Where the web UI's download of a file goes, and whether it is there whole. */
     downloadPath(index: IndexFile): string;
