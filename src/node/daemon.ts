@@ -5,11 +5,13 @@
  * 1. Components, in order: the home, the node identity (a certificate of the active key), the trust
  *    store, the chunk stores, the address book, the peer pool (dials from the book), the cluster
  *    port (its requests go to the handlers registered on it), the cluster services (record exchange
- *    greets every new session; their routes are registered before the node API), the trash purger,
+ *    greets every new session; their routes are registered before the node API), the catalog (a
+ *    pull from each peer after the record exchange; its two routes next), the trash purger,
  *    the job manager (runners from the job registry), the operations (src/node/ops.ts) and the
  *    control socket and web UI over them.
  * 2. Services, started by one loop in this order and stopped in reverse: the control socket (it also
- *    refuses a second daemon on this home before anything listens), the cluster port, the peer pool,
+ *    refuses a second daemon on this home before anything listens), the catalog (its store open
+ *    before the cluster port serves it; closed after the jobs that write to it), the cluster port, the peer pool,
  *    the cluster services, the jobs, the upload staging folder, the web UI, the trash purger, the
  *    trust watcher. The stores close last.
  *
