@@ -115,7 +115,6 @@ export class CatalogService {
   /** Signs an `index` statement for a file this node just uploaded. */
   async indexed(index: IndexFile): Promise<void> {
     await this.#issue({ kind: 'index', file: index.id, body: { index } });
-    this.syncAll();
   }
 
   /**
