@@ -403,6 +403,8 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         }
         await authorize?.();
         const tombstone = await parts.catalog.remove(file.id);
+        // The kept copy of its index goes too: a start never enters a deleted file again.
+        await rm(keptIndexPath(home.paths, file.id), { force: true });
         await home.audit({ action: 'file-delete', fileId: file.id, fingerprint: null, from });
         return { id: file.id, name: file.name, deletedAt: tombstone.deletedAt };
       },

@@ -4,7 +4,7 @@
  * that holder trashing its copies when it returns; a frozen peer (SIGSTOP) blocking no other
  * catalog exchange; and the codes and exit statuses of bad `ls`/`rm`/`download`/`index export` input.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { NodeHome } from '../../src/home/open.ts';
@@ -110,6 +110,11 @@ test('rm while a holder is stopped: when it returns its copies go to its trash a
   t.assert.strictEqual(removed.run.code, 0, removed.run.stderr);
   t.assert.strictEqual(removed.last['id'], id);
   t.assert.deepStrictEqual(await ls(a), []);
+  const kept = await stat(join(a.home, 'indexes', `${id}.json`)).then(
+    () => true,
+    () => false,
+  );
+  t.assert.strictEqual(kept, false, "rm removes the uploader's kept index: a restart never enters it again");
   await until('node b to drop the file', async () => (await ls(b)).length === 0);
   for (const node of [a, b]) {
     const own = placement.filter((p) => p.holders.includes(node.uuid)).map((p) => p.uuid);
