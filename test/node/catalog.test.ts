@@ -1,6 +1,7 @@
 /**
  * The catalog wired into the daemon (docs/catalog.md) on an in-process 3-node testnet: an upload is
- * listed on every node, a statement forged by one trusted node in another's name is refused over
+ * listed on every node, a node that joins after the uploader is gone learns its files from the
+ * others, a statement forged by one trusted node in another's name is refused over
  * the cluster port (logged once, never stored), and the catalog endpoints refuse bad queries.
  */
 import { join } from 'node:path';
@@ -68,6 +69,26 @@ test('an upload is listed on every node, with its uploader', async (t: TestConte
     t.assert.strictEqual(file.uploaderName, 'node0');
     t.assert.strictEqual(file.size, 3 * CHUNK + 17);
   }
+});
+
+test('a node that joins after the uploader is gone learns its files from the others (relayed statements)', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const start = async (home: string) =>
+    (await startTestnet(t, [home], { catalogSyncMs: 200, heartbeatMs: 500 }))[0]!;
+  const a = await start(homes[0]!);
+  const b = await start(homes[1]!);
+  connect([a, b]);
+  const id = await upload(t, a);
+  await until('node b to list the file', () => b.daemon.ops.catalog.list().some((f) => f.id === id));
+  await a.daemon.close();
+  const c = await start(homes[2]!);
+  connect([b, c]);
+  const file = await until('node c to list the file, relayed by node b', () =>
+    c.daemon.ops.catalog.list().find((f) => f.id === id),
+  );
+  t.assert.strictEqual(file.uploader, a.uuid);
+  t.assert.strictEqual(c.daemon.catalog.store.indexOf(id)?.createdBy, a.uuid);
 });
 
 test("a statement forged by one trusted node in another node's name is refused over the wire, logged once, never stored", async (t: TestContext) => {
