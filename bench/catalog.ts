@@ -6,18 +6,26 @@
  *   1. verified and inserted into store A in batches of 1,000 (one transaction each);
  *   2. listed: `ls` (every file row as an object), a find by name, the holders of a chunk;
  *   3. caught up by an empty store B from store A with the real exchange loop (`syncFrom`: summary,
- *      "statements after seq n" in bounded batches, verify, apply) — store to store in one process,
- *      not yet over loopback: the wiring task adds the cluster port in between;
- *   4. memory: RSS and V8 heap after A's insert and ls, against before (per file).
+ *      "statements after seq n" in bounded batches, verify, apply) — store to store in one process;
+ *   4. memory: RSS and V8 heap after A's insert and ls, against before (per file);
+ *   5. caught up over loopback: two real `arozdfs serve` processes on 127.0.0.2 and 127.0.0.3, paired,
+ *      A's home holding store A's catalog, B's empty; B pulls everything through the cluster port
+ *      (pinned mTLS, NDJSON batches) when it connects. Timed from B's start until its catalog lists
+ *      every file; B's peak RSS (VmHWM) is printed.
  * Signing 2 × FILES statements costs minutes (RSA-3072 signs take ~2 ms); the signed statements are
  * kept in DIR (default: the temp folder) and reused by later runs. Prints figures; asserts nothing.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { DatabaseSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   type CatalogKeys,
@@ -29,6 +37,9 @@ import {
   syncFrom,
   verifyStatement,
 } from '../src/catalog/index.ts';
+import { initHome } from '../src/home/init.ts';
+import { NodeHome } from '../src/home/open.ts';
+import { pairHomes } from '../src/home/pair.ts';
 import {
   generateKeyPair,
   type KeyPair,
@@ -169,6 +180,86 @@ async function insert(store: SqliteCatalogStore, file: string, keys: CatalogKeys
   ]);
 }
 
+/** A port free on `host` now. */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, host, done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** Starts `serve` for `home`; resolves once it printed its ready line. */
+async function serve(home: string, host: string, port: number, peer: string): Promise<ChildProcess> {
+  const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+  const args = [cli, '--home', home, '--json', 'serve', '--listen', `${host}:${port}`];
+  const child = spawn(process.execPath, [...args, '--no-discovery', '--web', 'off', '--peer', peer], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((done, fail) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('"type":"ready"')) done();
+    });
+    child.once('exit', () => fail(new Error(`serve ${host} exited before it was ready`)));
+  });
+  return child;
+}
+
+/** Files listed by the catalog at `path` (read-only, beside the daemon writing it). */
+function countFiles(path: string): number {
+  try {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return Number((db.prepare('SELECT count(*) AS n FROM files').get() as { n: number }).n);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0; // not made yet
+  }
+}
+
+/** Step 5: B catches up from A through the cluster port of two real daemons. */
+async function overLoopback(catalogA: string, work: string): Promise<void> {
+  const homes = [join(work, 'home-a'), join(work, 'home-b')];
+  for (const [i, home] of homes.entries()) await initHome(home, { name: `bench-${i}` });
+  await pairHomes(homes);
+  const homeB = await NodeHome.open(homes[1]!);
+  const trustB = await homeB.trustStore();
+  for (const n of all)
+    await homeB.addPeer(trustB, { nodeUuid: n.uuid, key: n.keyPair, label: 'uploader' }, 'cli');
+  await copyFile(catalogA, join(homes[0]!, 'catalog.db'));
+  const uuids = await Promise.all(homes.map(async (h) => (await NodeHome.open(h)).config.nodeUuid));
+  const ports = [await freePort('127.0.0.2'), await freePort('127.0.0.3')];
+  const children: ChildProcess[] = [];
+  try {
+    children.push(await serve(homes[0]!, '127.0.0.2', ports[0]!, `${uuids[1]}@127.0.0.3:${ports[1]}`));
+    const t = performance.now();
+    const b = await serve(homes[1]!, '127.0.0.3', ports[1]!, `${uuids[0]}@127.0.0.2:${ports[0]}`);
+    children.push(b);
+    const dbB = join(homes[1]!, 'catalog.db');
+    const deadline = performance.now() + 600_000;
+    let listed = countFiles(dbB);
+    while (listed < FILES) {
+      if (performance.now() > deadline) throw new Error(`B listed ${listed} of ${FILES} files after 600 s`);
+      await sleep(250); // a benchmark polls the other process's catalog; it asserts nothing
+      listed = countFiles(dbB);
+    }
+    const wall = seconds(t);
+    const status = await readFile(`/proc/${b.pid}/status`, 'utf8').catch(() => '');
+    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024;
+    rows.push([
+      `catch-up over loopback, two serve processes: ${listed} files`,
+      `${wall.toFixed(1)} s from B's start (${((wall / FILES) * 1e6).toFixed(0)} µs/file); B's peak RSS ${(hwm / 2 ** 20).toFixed(0)} MiB`,
+    ]);
+  } finally {
+    for (const child of children) {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
+  }
+}
+
 const all = await nodes();
 const file = await statementsFile(all);
 const self = newUuid();
@@ -232,6 +323,7 @@ try {
     throw new Error('the catch-up did not copy everything');
   a.close();
   b.close();
+  await overLoopback(join(work, 'a.db'), work);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

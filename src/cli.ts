@@ -14,6 +14,7 @@ import {
   makeContext,
 } from './cli/context.ts';
 import { register as registerDemo } from './cli/demo.ts';
+import { register as registerFiles } from './cli/files.ts';
 import { register as registerInit } from './cli/init.ts';
 import { register as registerJobs } from './cli/jobs.ts';
 import { register as registerKeys } from './cli/keys.ts';
@@ -84,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     registerSlice,
     registerMerge,
     registerTransfer,
+    registerFiles,
     registerCheck,
     registerJobs,
     registerDemo,

@@ -95,6 +95,7 @@ export const ERROR_CODES = {
   ERR_WEB_FORBIDDEN: 403,
   ERR_TOO_LARGE: 413,
   ERR_NOT_FOUND: 404,
+  ERR_NAME_AMBIGUOUS: 409,
   ERR_ADDRESS_IN_USE: 409,
   ERR_ADDRESS_UNAVAILABLE: 400,
 } as const;
@@ -134,7 +135,12 @@ export function isArozError(err: unknown, code?: ErrorCode): err is ArozError {
  * Codes that say the command line itself is wrong (a malformed option or argument): exit code 2.
  * ERR_INVALID_SIZE and ERR_INVALID_UUID keep their own codes so programs can tell them apart.
  */
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_USAGE', 'ERR_INVALID_SIZE', 'ERR_INVALID_UUID']);
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
+  'ERR_USAGE',
+  'ERR_INVALID_SIZE',
+  'ERR_INVALID_UUID',
+  'ERR_NAME_AMBIGUOUS',
+]);
 
 /** CLI exit code: 2 for usage errors (USAGE_CODES), 130 when interrupted, 1 for every other failure. */
 export function exitCodeOf(err: unknown): number {

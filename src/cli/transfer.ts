@@ -5,6 +5,7 @@
  * (the options, the file to upload, the index to download and its signature, the output path), so a
  * mistake makes no failed job.
  */
+import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { openRegularFile } from '../chunk/files.ts';
 import { checkOutput } from '../chunk/merge.ts';
@@ -17,6 +18,7 @@ import { parseChunkSize } from '../size.ts';
 import { DEFAULT_IDLE_MS } from '../transfer/types.ts';
 import { assertUuid } from '../uuid.ts';
 import type { CliContext, Register } from './context.ts';
+import { findFile } from './files.ts';
 import { followJob, submitJob } from './jobs-client.ts';
 
 function wholeNumber(text: string | undefined, what: string, min: number, max = 999_999): number | undefined {
@@ -74,6 +76,11 @@ async function run(
   }
   ctx.out.info(`Job ${job.id} (${kind}) is running in the daemon.`);
   return await followJob(ctx, job.id, { cancelOnInterrupt: true });
+}
+
+/** Whether something is at `path`. */
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
 /** Node UUID → "name (uuid8)" for people, from this node's config and trust store. */
@@ -167,8 +174,10 @@ export const register: Register = (program, action) => {
     );
 
   program
-    .command('download <index>')
-    .description('fetch, verify and rebuild a file from the cluster')
+    .command('download <index-or-name>')
+    .description(
+      'fetch, verify and rebuild a file from the cluster: an existing index file, else a name or id of the catalog',
+    )
     .option('--out <file>', 'output file (default: the name in the index, in the current folder)')
     .option('--force', 'replace an existing output file')
     .option('--allow-untrusted-index', 'accept an unsigned index or one signed by an unknown key')
@@ -181,13 +190,24 @@ export const register: Register = (program, action) => {
       action<[string], DownloadOptions>(async (ctx, [indexArg], options) => {
         const indexPath = resolve(indexArg);
         const idle = idleOption(options.idleMs);
-        const index = await readIndexFile(indexPath, { signal: ctx.signal });
         const allowUntrusted = options.allowUntrustedIndex === true;
-        await checkDownloadIndex(ctx, index, allowUntrusted);
+        // Something that exists, or a path with a "/", is an index file; else a name or id of the catalog.
+        let source: { index: string } | { file: string };
+        let index: { file: { name: string; size: number; sha256: string } };
+        if (indexArg.includes('/') || (await exists(indexPath))) {
+          const read = await readIndexFile(indexPath, { signal: ctx.signal });
+          await checkDownloadIndex(ctx, read, allowUntrusted);
+          source = { index: indexPath };
+          index = read;
+        } else {
+          const found = await findFile(ctx, indexArg);
+          source = { file: found.id };
+          index = { file: found };
+        }
         const out = resolve(options.out ?? index.file.name);
         await checkOutput(out, options.force === true, `Cannot download "${index.file.name}"`);
         const params = {
-          index: indexPath,
+          ...source,
           out,
           force: options.force === true,
           allowUntrusted,

@@ -63,6 +63,11 @@ export function controlRoutes(ops: NodeOps): ControlRoutes {
       return undefined;
     },
 
+    'GET /v1/files': async () => ({ files: ops.catalog.list() }),
+    'POST /v1/files/find': async ({ body }) => ops.catalog.find(field(body, 'ref')),
+    'POST /v1/files/index': async ({ body }) => ({ index: ops.catalog.index(field(body, 'ref')) }),
+    'POST /v1/files/remove': ({ body }) => ops.catalog.remove(field(body, 'ref'), from),
+
     'GET /v1/cluster/discover': async () => ops.cluster.discover(),
     'GET /v1/cluster/resolve/*': ({ param, signal }) => ops.cluster.resolve(param, signal),
     'GET /v1/cluster/nodes': async ({ signal }) => ({ nodes: await ops.peers.probe(signal) }),

@@ -15,7 +15,8 @@ export type AuditAction =
   | 'web-password-set'
   | 'web-login'
   | 'web-login-failed'
-  | 'scrub-quarantine';
+  | 'scrub-quarantine'
+  | 'file-delete';
 export type AuditSource = 'cli' | 'web' | 'control-socket' | 'scrub';
 
 export interface AuditEntry {
@@ -26,6 +27,8 @@ export interface AuditEntry {
   keyUuid?: string;
   /** Fingerprint of the key concerned; null when it could not be read (revoking a damaged key). */
   fingerprint: string | null;
+  /** The file (file-delete). */
+  fileId?: string;
   /** The peer's label (trust, revoke). */
   label?: string;
   from: AuditSource;

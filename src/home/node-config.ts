@@ -38,6 +38,8 @@ export interface NodeConfig {
   scrubPassSeconds?: number;
   /** The scrub reads at most this many bytes per second (default 16 MiB/s; 0 turns it off). */
   scrubMaxBytesPerSecond?: number;
+  /** Seconds between two catalog syncs with each peer (default 60). */
+  catalogSyncSeconds?: number;
   [key: string]: unknown;
 }
 
@@ -85,6 +87,13 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max)) {
       throw bad(`"${field}" is not a whole number from 0 to ${max}`);
     }
+  }
+  const sync = c['catalogSyncSeconds'];
+  if (
+    sync !== undefined &&
+    !(Number.isSafeInteger(sync) && (sync as number) >= 1 && (sync as number) <= 86_400)
+  ) {
+    throw bad('"catalogSyncSeconds" is not a whole number of seconds from 1 to 86400');
   }
   return c as NodeConfig;
 }

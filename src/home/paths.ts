@@ -27,6 +27,8 @@ export interface HomePaths {
   readonly defaultStore: string;
   /** indexes/: a copy of every index this node signed (`<file id>.json`). */
   readonly indexes: string;
+  /** catalog.db: the catalog of the cluster's files (docs/catalog.md), SQLite with its -wal and -shm. */
+  readonly catalog: string;
   /** jobs/: background job records and their work folders. */
   readonly jobs: string;
   /** uploads/: web UI uploads, staged until their job ends. */
@@ -53,6 +55,7 @@ export function homePaths(home: string): HomePaths {
     run: join(home, 'run'),
     defaultStore: join(home, 'stores', 'default'),
     indexes: join(home, 'indexes'),
+    catalog: join(home, 'catalog.db'),
     jobs: join(home, 'jobs'),
     uploads: join(home, 'uploads'),
     downloads: join(home, 'downloads'),

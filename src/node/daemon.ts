@@ -6,11 +6,13 @@
  *    store, the chunk stores, the address book, the peer pool (dials from the book), the cluster
  *    port (its requests go to the handlers registered on it), the cluster services (record exchange
  *    greets every new session; their routes are registered before the node API), the tasks peers ask
- *    of this node (verify, copy: src/node/tasks.ts, before the node API too), the trash purger,
+ *    of this node (verify, copy: src/node/tasks.ts), the catalog (a pull from each peer after the
+ *    record exchange; its two routes next, before the node API too), the trash purger,
  *    the job manager (runners from the job registry), the operations (src/node/ops.ts) and the
  *    control socket and web UI over them.
  * 2. Services, started by one loop in this order and stopped in reverse: the control socket (it also
- *    refuses a second daemon on this home before anything listens), the cluster port, the peer pool,
+ *    refuses a second daemon on this home before anything listens), the catalog (its store open
+ *    before the cluster port serves it; closed after the jobs that write to it), the cluster port, the peer pool,
  *    the cluster services, the jobs, the upload staging folder, the web UI, the trash purger, the
  *    scrub, the trust watcher. The stores close last.
  *
@@ -45,6 +47,7 @@ import { WebServer } from '../web/server.ts';
 import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
+import { CatalogService, DEFAULT_CATALOG_SYNC_SECONDS } from './catalog-service.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
@@ -78,6 +81,8 @@ export interface DaemonOptions {
   heartbeatMs?: number;
   /** Seconds a deleted chunk stays in the trash (default: node.json's `trashGraceSeconds`, else a day). */
   trashGraceSeconds?: number;
+  /** Milliseconds between two catalog syncs with each peer (default: node.json's `catalogSyncSeconds`, else 60 s). */
+  catalogSyncMs?: number;
   /** One line for people (the daemon entry prints it). */
   log?: (line: string) => void;
   /**
@@ -155,6 +160,8 @@ export class Daemon {
   readonly control: ControlServer;
   readonly jobs: JobManager;
   readonly cluster: ClusterServices;
+  /** The cluster's catalog of files, and its sync with the peers. */
+  readonly catalog: CatalogService;
   /** Empties the stores' trash after the grace period. */
   readonly trashPurge: TrashPurger;
   /** What the node can be asked to do; the control socket and the web UI adapt it. */
@@ -188,6 +195,7 @@ export class Daemon {
     control: ControlServer;
     jobs: JobManager;
     cluster: ClusterServices;
+    catalog: CatalogService;
     trashPurge: TrashPurger;
     ops: NodeOps;
     tasks: TaskRunner;
@@ -208,6 +216,7 @@ export class Daemon {
     this.control = c.control;
     this.jobs = c.jobs;
     this.cluster = c.cluster;
+    this.catalog = c.catalog;
     this.trashPurge = c.trashPurge;
     this.ops = c.ops;
     this.tasks = c.tasks;
@@ -282,7 +291,23 @@ export class Daemon {
       discovery: options.discovery ?? {},
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     });
-    pool.greet((uuid, session, signal) => cluster.exchange(uuid, session, signal));
+    const catalog = new CatalogService({
+      home,
+      trust,
+      stores,
+      pool,
+      log,
+      intervalMs:
+        options.catalogSyncMs ?? (home.config.catalogSyncSeconds ?? DEFAULT_CATALOG_SYNC_SECONDS) * 1000,
+    });
+    // Every new session: the address records first, then a catalog pull from that peer.
+    pool.greet(async (uuid, session, signal) => {
+      try {
+        await cluster.exchange(uuid, session, signal);
+      } finally {
+        setImmediate(() => catalog.syncSoon(uuid));
+      }
+    });
     const graceSeconds =
       options.trashGraceSeconds ?? home.config.trashGraceSeconds ?? DEFAULT_TRASH_GRACE_SECONDS;
     const trashPurge = new TrashPurger({ store: stores, graceMs: graceSeconds * 1000, log });
@@ -314,6 +339,7 @@ export class Daemon {
     handlers.push(
       (request) => cluster.handle(request),
       (request) => tasks.handle(request),
+      (request) => catalog.handle(request),
       async (request) => {
         await api(request);
         return true;
@@ -326,7 +352,7 @@ export class Daemon {
     };
     const jobs = new JobManager({
       dir: home.paths.jobs,
-      runners: jobRunners({ nodeUuid, home, trust, stores, pool, closing: () => state.closing }),
+      runners: jobRunners({ nodeUuid, home, trust, stores, pool, catalog, closing: () => state.closing }),
     });
     const activateKey: Daemon['activateKey'] = async (keyUuid, from) => {
       const result = await home.activateKey(keyUuid, from);
@@ -347,6 +373,7 @@ export class Daemon {
       pool,
       jobs,
       cluster,
+      catalog,
       staticPeers,
       info,
       listenAddress,
@@ -380,6 +407,7 @@ export class Daemon {
       control,
       jobs,
       cluster,
+      catalog,
       trashPurge,
       ops,
       tasks,
@@ -414,6 +442,8 @@ export class Daemon {
     };
     return [
       { name: 'control socket', start: () => this.control.start(), stop: () => this.control.close() },
+      // Before the cluster port: its catalog endpoints answer from the open store.
+      { name: 'catalog', start: () => this.catalog.start(), stop: () => this.catalog.close() },
       {
         name: 'cluster port',
         start: () => this.server.start(),

@@ -2,12 +2,13 @@
  * The one implementation of NodeOps (src/ops/types.ts): what a node can be asked to do, over the
  * narrow parts it needs. The control socket and the web UI call these methods and add no policy.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { CatalogFile } from '../catalog/index.ts';
 import { CHECK_TIMEOUT_MS, checkIndex } from '../check/index.ts';
 import { classify } from '../cluster/index.ts';
 import { ensureDir } from '../durable/index.ts';
-import { ArozError, isProgrammingError } from '../errors.ts';
+import { ArozError } from '../errors.ts';
 import type { AuditSource } from '../home/audit.ts';
 import type { NodeHome } from '../home/open.ts';
 import { downloadPath, keptIndexPath } from '../home/paths.ts';
@@ -20,6 +21,7 @@ import type { PinnedPeer, TrustStore } from '../keys/trust-store.ts';
 import { isJobKind, JOB_KIND_LIST } from '../ops/jobs.ts';
 import type {
   CheckOptions,
+  ClusterFile,
   Discovered,
   KeptFile,
   LabelledCheckReport,
@@ -31,7 +33,8 @@ import type {
 import { getJson } from '../transport/client.ts';
 import { type NodeInfo, parseNodeInfo } from '../transport/node-info.ts';
 import type { PeerAddress } from '../transport/pool.ts';
-import { assertUuid } from '../uuid.ts';
+import { assertUuid, isUuid } from '../uuid.ts';
+import type { CatalogService } from './catalog-service.ts';
 import type { ClusterServices } from './cluster-services.ts';
 import { type ConnectParts, connector, verifier } from './connect.ts';
 import { formatHostPort } from './host-port.ts';
@@ -42,6 +45,7 @@ const RESOLVE_TIMEOUT_MS = 10_000;
 /** The parts NodeOps works through; the daemon's own state comes as functions. */
 export interface OpsParts extends ConnectParts {
   home: NodeHome;
+  catalog: Pick<CatalogService, 'store' | 'remove'>;
   trust: TrustStore;
   jobs: JobManager;
   cluster: Pick<
@@ -130,12 +134,15 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     }
   };
 
+  /** The catalog's newest index of file `id`, else the one this node kept (an upload it made). */
   const keptIndex = async (id: string, signal: AbortSignal): Promise<IndexFile> => {
+    const held = isUuid(id) ? parts.catalog.store.indexOf(id) : undefined;
+    if (held !== undefined) return held;
     try {
       return await readIndexFile(keptIndexPath(home.paths, assertUuid(id, 'The file id')), { signal });
     } catch (err) {
       if (err instanceof ArozError && err.code === 'ERR_FILE_NOT_FOUND') {
-        throw new ArozError('ERR_NOT_FOUND', `This node made no file with the id "${id}"`);
+        throw new ArozError('ERR_NOT_FOUND', `No file with the id "${id}" is in the catalog`);
       }
       throw err;
     }
@@ -150,7 +157,57 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     }
   };
 
+  /** The last check's verdict per file id (this run of the daemon). */
+  const health = new Map<string, ClusterFile['health']>();
+  const clusterFile = (f: CatalogFile): ClusterFile => ({
+    id: f.id,
+    name: f.name,
+    size: f.size,
+    sha256: f.sha256,
+    uploader: f.uploader,
+    uploaderName: label(f.uploader),
+    uploadedAt: f.uploadedAt,
+    revision: f.revision,
+    copies: f.copies,
+    chunks: f.chunks,
+    mine: f.uploader === nodeUuid,
+    health: health.get(f.id) ?? null,
+  });
+  /** A file id, else a name: exactly one file of the catalog. */
+  const findFile = (ref: unknown): CatalogFile => {
+    if (typeof ref !== 'string' || ref === '' || ref.length > 4096)
+      throw new ArozError('ERR_BAD_REQUEST', 'A file name or id is needed');
+    const store = parts.catalog.store;
+    if (isUuid(ref)) {
+      const byId = store.getFile(ref);
+      if (byId !== undefined) return byId;
+    }
+    const named = store.findByName(ref);
+    if (named.length === 1) return named[0]!;
+    if (named.length > 1) {
+      throw new ArozError(
+        'ERR_NAME_AMBIGUOUS',
+        `${named.length} files are named "${ref}": give one of their ids: ${named.map((f) => `${f.id} (uploaded ${f.uploadedAt})`).join(', ')}`,
+      );
+    }
+    const deleted = isUuid(ref) ? store.tombstoneOf(ref) : undefined;
+    throw new ArozError(
+      'ERR_NOT_FOUND',
+      deleted !== undefined
+        ? `File "${ref}" was deleted at ${deleted.deletedAt}`
+        : `No file named "${ref}" (or with that id) is in the catalog`,
+    );
+  };
+
   const check = async (index: IndexFile, options: CheckOptions): Promise<LabelledCheckReport> => {
+    // The newest revision the catalog knows of the same file finds the copies where they are now.
+    const held = parts.catalog.store.indexOf(index.id);
+    if (
+      held !== undefined &&
+      held.createdBy === index.createdBy &&
+      (held.revision ?? 0) > (index.revision ?? 0)
+    )
+      index = held;
     const report = await checkIndex(index, {
       deep: options.deep === true,
       trusted: await home.indexSigners(trust),
@@ -159,6 +216,11 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       signal: options.signal,
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     });
+    const { lost, unknown, mismatch, degraded } = report.summary;
+    health.set(
+      index.id,
+      lost > 0 ? 'lost' : unknown > 0 || mismatch > 0 ? 'unknown' : degraded > 0 ? 'degraded' : 'healthy',
+    );
     const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
     return { ...report, nodes: nodes.map((node) => ({ node, label: label(node) })) };
   };
@@ -277,31 +339,24 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     },
 
     files: {
-      list: async (signal) => {
-        const dir = home.paths.indexes;
-        const names = await readdir(dir).catch((err: unknown) => {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
-          throw err;
-        });
+      list: async () => {
         const files: KeptFile[] = [];
-        for (const name of names.filter((n) => n.endsWith('.json'))) {
-          let index: IndexFile;
-          try {
-            index = await readIndexFile(`${dir}/${name}`, { signal });
-          } catch (err) {
-            if (isProgrammingError(err)) throw err;
-            continue; // not an index (or damaged): `arozdfs check` names the problem
-          }
+        for (const f of parts.catalog.store.files()) {
+          const index = parts.catalog.store.indexOf(f.id);
+          if (index === undefined) continue;
           const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
           files.push({
-            id: index.id,
-            name: index.file.name,
-            size: index.file.size,
-            sha256: index.file.sha256,
-            chunks: index.chunks.length,
-            copies: index.redundancy.copies,
+            id: f.id,
+            name: f.name,
+            uploader: f.uploader,
+            uploaderName: label(f.uploader),
+            mine: f.uploader === nodeUuid,
+            size: f.size,
+            sha256: f.sha256,
+            chunks: f.chunks,
+            copies: f.copies,
             shift: index.shift ?? null,
-            createdAt: index.createdAt,
+            createdAt: f.uploadedAt,
             nodes: nodes.map((node) => ({ nodeUuid: node, label: label(node) })),
             downloaded: await isDownloaded(index),
           });
@@ -315,8 +370,9 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       download: async (id, signal) => {
         const index = await keptIndex(id, signal);
         await ensureDir(dirname(downloadOf(index)), 0o700);
+        const inCatalog = parts.catalog.store.indexOf(index.id) !== undefined;
         return await jobs.submit('download', {
-          index: keptIndexPath(home.paths, index.id),
+          ...(inCatalog ? { file: index.id } : { index: keptIndexPath(home.paths, index.id) }),
           out: downloadOf(index),
           force: true,
           name: index.file.name,
@@ -328,6 +384,33 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         return { id: index.id, downloaded: false };
       },
       uploadsDir: () => home.paths.uploads,
+    },
+
+    catalog: {
+      list: () => [...parts.catalog.store.files()].map(clusterFile),
+      find: (ref) => clusterFile(findFile(ref)),
+      index: (ref) => {
+        const file = findFile(ref);
+        const index = parts.catalog.store.indexOf(file.id);
+        if (index === undefined) throw new ArozError('ERR_NOT_FOUND', `File "${file.id}" has no index here`);
+        return index;
+      },
+      remove: async (ref, from, authorize) => {
+        const file = findFile(ref);
+        if (file.uploader !== nodeUuid) {
+          const who = label(file.uploader);
+          throw new ArozError(
+            'ERR_NOT_UPLOADER',
+            `"${file.name}" was uploaded by node ${who === null ? '' : `"${who}" `}(${file.uploader}): only that node may delete it`,
+          );
+        }
+        await authorize?.();
+        const tombstone = await parts.catalog.remove(file.id);
+        // The kept copy of its index goes too: a start never enters a deleted file again.
+        await rm(keptIndexPath(home.paths, file.id), { force: true });
+        await home.audit({ action: 'file-delete', fileId: file.id, fingerprint: null, from });
+        return { id: file.id, name: file.name, deletedAt: tombstone.deletedAt };
+      },
     },
 
     check: {

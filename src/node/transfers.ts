@@ -10,12 +10,13 @@
  * it stored (nothing refers to them without an index).
  */
 import { dirname, join } from 'node:path';
+import { debuglog } from 'node:util';
 import { checkOutput } from '../chunk/merge.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
 import { keptIndexPath } from '../home/paths.ts';
-import { encodeIndex, readIndexFile } from '../index-file/index.ts';
+import { encodeIndex, type IndexFile, readIndexFile } from '../index-file/index.ts';
 import type { JobContext, JobRunner } from '../jobs/types.ts';
 import { eachLimited } from '../limit.ts';
 import {
@@ -37,13 +38,18 @@ import {
   uploadFile,
 } from '../transfer/index.ts';
 import { assertUuid } from '../uuid.ts';
+import type { CatalogService } from './catalog-service.ts';
 import { type ConnectParts, connector } from './connect.ts';
+
+const debug = debuglog('arozdfs');
 
 /** How long the default cluster list waits for each peer to answer before leaving it out (at most). */
 const PROBE_MS = 3_000;
 /** What the transfer jobs need of the node. */
 export interface TransferParts extends ConnectParts {
   home: NodeHome;
+  /** The catalog: an upload enters its index; a download takes the newest revision it knows. */
+  catalog: Pick<CatalogService, 'indexed' | 'store'>;
   /** True once the node is shutting down (a job cut now must resume later, not clean up). */
   closing(): boolean;
 }
@@ -146,6 +152,11 @@ function uploadRunner(parts: TransferParts) {
         const again = ctx.resumed && (await indexIdAt(indexOut)) === index.id;
         await writeFileAtomic(indexOut, text, { overwrite: force || again });
       }
+      // Into the catalog (and so to every node). A failure leaves the kept index: the next start enters it.
+      await parts.catalog.indexed(index).catch((err: unknown) => {
+        if (isProgrammingError(err)) throw err;
+        debug('upload %s: the index was not entered into the catalog: %s', index.id, (err as Error).message);
+      });
       return {
         index: indexOut ?? kept,
         kept,
@@ -248,10 +259,10 @@ function checkEnoughNodes(
 
 function downloadRunner(parts: TransferParts) {
   return async (params: DownloadParams, ctx: JobContext): Promise<DownloadResult> => {
-    const { index: indexPath, out, idleMs } = params;
+    const { out, idleMs } = params;
     const journal = new FileDownloadJournal(join(ctx.workDir, 'download.journal'));
     try {
-      const index = await readIndexFile(indexPath, { signal: ctx.signal });
+      const index = newest(parts, await jobIndex(parts, params, ctx.signal));
       const result = await downloadFile(index, {
         out,
         force: params.force,
@@ -285,6 +296,29 @@ function downloadRunner(parts: TransferParts) {
       await journal.close();
     }
   };
+}
+
+/** The index a download names: an index file, or a file id of the catalog. */
+async function jobIndex(
+  parts: TransferParts,
+  params: DownloadParams,
+  signal: AbortSignal,
+): Promise<IndexFile> {
+  if (params.index !== undefined) return await readIndexFile(params.index, { signal });
+  const id = params.file ?? '';
+  const index = parts.catalog.store.indexOf(id);
+  if (index === undefined) throw new ArozError('ERR_NOT_FOUND', `No file "${id}" in the catalog`);
+  return index;
+}
+
+/**
+ * The newest revision the catalog holds of the same file (same id, same uploader), else `index`:
+ * an older index file still finds the copies where they are now (docs/catalog.md).
+ */
+function newest(parts: TransferParts, index: IndexFile): IndexFile {
+  const held = parts.catalog.store.indexOf(index.id);
+  if (held === undefined || held.createdBy !== index.createdBy) return index;
+  return (held.revision ?? 0) > (index.revision ?? 0) ? held : index;
 }
 
 /** The runner of every kind of the job registry: its parameters parsed, its result typed. */

@@ -9,6 +9,7 @@
 import { ArozError } from '../errors.ts';
 import type { IndexFile } from '../index-file/index.ts';
 import type { NodeAnswer } from '../transfer/types.ts';
+import { isUuid } from '../uuid.ts';
 
 /** Bounds of the `idleMs` job parameter: the no-progress timeout for every node a job talks to. */
 export const IDLE_BOUNDS = { min: 100, max: 3_600_000 } as const;
@@ -41,7 +42,10 @@ export interface UploadResult {
 }
 
 export interface DownloadParams {
-  index: string;
+  /** An index file (absolute path); or else `file`. */
+  index?: string;
+  /** A file id of the catalog (`download NAME|ID`): its newest index is used. */
+  file?: string;
   out: string;
   force: boolean;
   allowUntrusted: boolean;
@@ -108,8 +112,14 @@ function parseUpload(raw: Record<string, unknown>): UploadParams {
 }
 
 function parseDownload(raw: Record<string, unknown>): DownloadParams {
+  const file = raw['file'];
+  if (file !== undefined && !isUuid(file))
+    throw new ArozError('ERR_BAD_REQUEST', 'The file must be a file id');
+  if ((raw['index'] === undefined) === (file === undefined))
+    throw new ArozError('ERR_BAD_REQUEST', 'A download names an "index" path or a catalog "file" id');
   return defined<DownloadParams>({
-    index: absolute(raw['index'], 'The index path'),
+    index: raw['index'] === undefined ? undefined : absolute(raw['index'], 'The index path'),
+    file: file as string | undefined,
     out: absolute(raw['out'], 'The output path'),
     force: raw['force'] === true,
     allowUntrusted: raw['allowUntrusted'] === true,

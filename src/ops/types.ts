@@ -111,10 +111,14 @@ export interface Resolved {
 /** A check report, each node named with its label. */
 export type LabelledCheckReport = CheckReport & { nodes: Array<{ node: string; label: string | null }> };
 
-/** A file this node uploaded (its index is kept in <home>/indexes/). */
+/** A file of the cluster's catalog, with what the web UI's Files page shows of it. */
 export interface KeptFile {
   id: string;
   name: string;
+  /** Node UUID of the uploader and its name here; `mine` when this node uploaded it. */
+  uploader: string;
+  uploaderName: string | null;
+  mine: boolean;
   size: number;
   sha256: string;
   chunks: number;
@@ -123,6 +127,25 @@ export interface KeptFile {
   createdAt: string;
   nodes: Array<{ nodeUuid: string; label: string | null }>;
   downloaded: boolean;
+}
+
+/** A file of the cluster as the catalog lists it (`ls`). */
+export interface ClusterFile {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  /** Node UUID of the uploader, and its name here (this node's name, or the label it is pinned with). */
+  uploader: string;
+  uploaderName: string | null;
+  uploadedAt: string;
+  revision: number;
+  copies: number;
+  chunks: number;
+  /** Whether this node uploaded it (only the uploader may delete it). */
+  mine: boolean;
+  /** The last check's verdict when one ran on this node since it started, else null (unknown). */
+  health: 'healthy' | 'degraded' | 'unknown' | 'lost' | null;
 }
 
 export interface CheckOptions {
@@ -188,8 +211,9 @@ export interface NodeOps {
   };
 
   files: {
+    /** The cluster's files (the catalog), newest upload first. */
     list(signal: AbortSignal): Promise<KeptFile[]>;
-    /** The kept index of file `id`; ERR_NOT_FOUND when this node made none. */
+    /** The newest index of file `id` in the catalog, else the one kept here; else ERR_NOT_FOUND. */
     index(id: string, signal: AbortSignal): Promise<IndexFile>;
     /** Where the web UI's download of a file goes, and whether it is there whole. */
     downloadPath(index: IndexFile): string;
@@ -199,6 +223,24 @@ export interface NodeOps {
     removeDownload(id: string, signal: AbortSignal): Promise<{ id: string; downloaded: false }>;
     /** The folder web uploads are staged in. */
     uploadsDir(): string;
+  };
+
+  /** The cluster's files, from the local catalog (no network round trip). */
+  catalog: {
+    list(): ClusterFile[];
+    /**
+     * The file named by `ref`: a file id, else a name. ERR_NOT_FOUND when none, ERR_NAME_AMBIGUOUS
+     * (listing their ids) when several files have that name.
+     */
+    find(ref: unknown): ClusterFile;
+    /** The newest signed index of the file `ref` names (`index export`). */
+    index(ref: unknown): IndexFile;
+    /** Signs a tombstone for the file (this node's uploads only: ERR_NOT_UPLOADER). */
+    remove(
+      ref: unknown,
+      from: AuditSource,
+      authorize?: Authorize,
+    ): Promise<{ id: string; name: string; deletedAt: string }>;
   };
 
   check: {

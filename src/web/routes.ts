@@ -1,7 +1,7 @@
 /**
  * The web UI's API (docs/web.md "HTTP API"): the same operations as the control socket, for a
- * logged-in browser. Trust and key changes need the password again and go to the audit log with
- * `from: "web"`. Everything a peer supplied is sent as JSON data; the page shows it as text.
+ * logged-in browser. Trust and key changes, and deleting a file, need the password again and go to
+ * the audit log with `from: "web"`. Everything a peer supplied is sent as JSON data; the page shows it as text.
  */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -295,6 +295,12 @@ export function webRoutes(ops: NodeOps, auth: WebAuth): WebRoutes {
         else await pipeline(createReadStream(path), res, { signal }).catch(() => res.destroy());
         return undefined;
       },
+    },
+
+    // Deleting a file on every node: this node's uploads only, with the password again.
+    'DELETE /api/files/*': {
+      handler: async (request) =>
+        ops.catalog.remove(request.params[0], 'web', async () => reauth(request, await request.json())),
     },
 
     'DELETE /api/files/*/content': {

@@ -13,7 +13,7 @@ import type { Daemon } from '../../src/node/daemon.ts';
 import { testBytes } from '../helpers/random.ts';
 import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
 import { until } from '../helpers/until.ts';
-import { WebClient } from '../helpers/web.ts';
+import { PASSWORD, WebClient } from '../helpers/web.ts';
 
 const templates = testnetTemplates(2);
 
@@ -186,4 +186,39 @@ test('a staging folder no job refers to (a request cut by a crash) is removed at
   await writeFile(join(orphan, '.part'), testBytes(1000));
   const [node] = await startTestnet(t, [home!], { web: { address: '' } });
   t.assert.deepStrictEqual(await staged(node!.daemon), []);
+});
+
+test('Delete through the web API: the password is asked again, only the uploader may, and the other node stops listing the file', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const nodes = await startTestnet(t, homes, { web: { address: '' }, catalogSyncMs: 200 });
+  const [a, b] = [nodes[0]!.daemon, nodes[1]!.daemon];
+  const webA = WebClient.of(a);
+  await webA.setup(a);
+  const webB = WebClient.of(b);
+  await webB.setup(b);
+  const data = testBytes(200_000);
+  const put = await webA.request('PUT', '/api/upload?name=doomed.bin', {
+    raw: data,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
+  t.assert.strictEqual(put.status, 202, put.body.toString());
+  t.assert.strictEqual((await waitJob(webA, put.json.job.id)).state, 'done');
+  const listed = await until('node b to list the file', async () =>
+    (await webB.get('/api/files')).json.files.find((f: { name: string }) => f.name === 'doomed.bin'),
+  );
+  t.assert.strictEqual(listed.mine, false);
+  t.assert.strictEqual(listed.uploader, a.nodeUuid);
+  const fromB = await webB.request('DELETE', `/api/files/${listed.id}`, { body: { password: PASSWORD } });
+  t.assert.deepStrictEqual([fromB.status, fromB.json.error.code], [403, 'ERR_NOT_UPLOADER']);
+  const wrong = await webA.request('DELETE', `/api/files/${listed.id}`, {
+    body: { password: 'not it at all' },
+  });
+  t.assert.deepStrictEqual([wrong.status, wrong.json.error.code], [403, 'ERR_WEB_PASSWORD']);
+  t.assert.strictEqual((await webA.get('/api/files')).json.files.length, 1);
+  const gone = await webA.request('DELETE', `/api/files/${listed.id}`, { body: { password: PASSWORD } });
+  t.assert.strictEqual(gone.status, 200, gone.body.toString());
+  t.assert.strictEqual(gone.json.id, listed.id);
+  t.assert.deepStrictEqual((await webA.get('/api/files')).json.files, []);
+  await until('node b to drop the file', async () => (await webB.get('/api/files')).json.files.length === 0);
 });

@@ -144,6 +144,12 @@ test('two nodes pair through their web UIs; a file goes up from the browser and 
   t.assert.ok((await readFile(saved)).equals(data), 'the saved file is byte-identical');
   await row.locator(sel('file-forget')).click();
   await row.locator(sel('file-save')).waitFor({ state: 'hidden' });
+  // Delete (an upload of this node): a confirmation that asks for the password, then the row goes.
+  await row.locator(sel('file-delete')).click();
+  await pageA.locator(sel('reauth-password')).fill(PASSWORD);
+  await screenshot(pageA, '7b-files-delete');
+  await pageA.locator(sel('reauth-ok')).click();
+  await row.waitFor({ state: 'detached' });
 
   await pageA.locator(sel('logout')).click();
   await pageA.locator(sel('login-password')).waitFor();

@@ -1307,24 +1307,27 @@ function healthView(result) {
   ];
 }
 
-function fileRow(file, queue, onDownload, onForget) {
-  const td = cells(7);
+function fileRow(file, queue, onDownload, onForget, onDelete) {
+  const td = cells(8);
   td[1].className = 'nowrap';
   const health = h('div');
   const check = button('Check', 'file-check', () => queue.add(row.item.id), 'small');
   const download = button('Download', 'file-download', () => onDownload(row.item, download));
   const save = h('a', { class: 'button', test: 'file-save' }, 'Save');
   const forget = button('Remove the saved copy', 'file-forget', () => onForget(row.item, forget), 'small');
-  td[5].append(health, check);
-  td[6].append(h('div', { class: 'row tight' }, download, save, forget));
+  const remove = button('Delete', 'file-delete', () => onDelete(row.item, remove), 'small danger');
+  td[6].append(health, check);
+  td[7].append(h('div', { class: 'row tight' }, download, save, forget, remove));
   const row = {
     el: h('tr', { test: 'file-row', 'data-id': file.id }, td),
     update(f) {
       td[0].textContent = f.name;
       td[1].textContent = size(f.size);
-      td[2].textContent = when(f.createdAt);
-      td[3].textContent = String(f.copies);
-      td[4].textContent = (f.nodes ?? []).map(labelOf).join(', ') || '—';
+      td[2].textContent = f.mine ? 'this computer' : labelOf({ label: f.uploaderName, nodeUuid: f.uploader });
+      td[3].textContent = when(f.createdAt);
+      td[4].textContent = String(f.copies);
+      td[5].textContent = (f.nodes ?? []).map(labelOf).join(', ') || '—';
+      remove.hidden = f.mine !== true;
       const result = queue.results.get(f.id);
       fill(health, healthView(result));
       check.disabled = result?.state === 'checking' || result?.state === 'waiting';
@@ -1338,17 +1341,33 @@ function fileRow(file, queue, onDownload, onForget) {
 }
 
 function filesSection(signal, onJob) {
-  const headers = ['Name', 'Size', 'Uploaded', 'Copies', 'Stored on', 'Health', 'Actions'];
-  const rows = tableList(headers, 'No file was uploaded from this computer yet.', (f) =>
+  const headers = ['Name', 'Size', 'Uploaded by', 'Uploaded', 'Copies', 'Stored on', 'Health', 'Actions'];
+  const rows = tableList(headers, 'No file is in the cluster yet.', (f) =>
     fileRow(
       f,
       queue,
       (item, btn) => action(el, btn, 'Starting…', () => download(item))(),
       (item, btn) => action(el, btn, 'Removing…', () => forget(item))(),
+      (item, btn) => action(el, btn, 'Deleting…', () => remove(item))(),
     ),
   );
   const said = note('ok');
-  const el = card('Files uploaded from this computer', p('hint', T.health), rows.el, said);
+  const el = card('Files in the cluster', p('hint', T.health), rows.el, said);
+  const remove = async (file) => {
+    say(said, '');
+    const done = await askPassword({
+      title: `Delete “${file.name}”?`,
+      why: `Enter the admin password to delete “${file.name}” on every computer.`,
+      warning:
+        'Every computer moves its copies of this file to its trash; the file cannot be downloaded any more.',
+      okLabel: 'Delete',
+      danger: true,
+      run: (password) => api('DELETE', `/api/files/${enc(file.id)}`, { password }),
+    });
+    if (done === undefined) return;
+    say(said, `“${file.name}” was deleted. Its copies go to each computer’s trash.`);
+    await load();
+  };
   const queue = checkQueue(signal, (id) => rows.redraw(id));
   const download = async (file) => {
     say(said, '');
