@@ -88,7 +88,9 @@ export class NodeServer {
       rejectUnauthorized: false, // the trust store holds keys, not certificates: pins are checked below
       ALPNProtocols: ['h2'],
       allowHTTP1: false,
-      handshakeTimeout: LIMITS.handshakeTimeoutMs,
+      // The handshake gate's absolute deadline closes a slow handshake; Node's own timer (which a
+      // trickling client keeps restarting) is only a backstop behind it, so the gate is what decides.
+      handshakeTimeout: 2 * LIMITS.handshakeTimeoutMs,
       unknownProtocolTimeout: LIMITS.unknownProtocolTimeoutMs,
       maxSessionMemory: LIMITS.maxSessionMemoryMB,
       maxHeaderListPairs: LIMITS.maxHeaderListPairs,
