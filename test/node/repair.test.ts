@@ -15,6 +15,7 @@ import { randomFile, sha256 } from '../cli/transfer-cluster.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
 import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';
 import { until } from '../helpers/until.ts';
+import { flipByte } from './task-helpers.ts';
 
 const exec = promisify(execFile);
 const templates = testnetTemplates(4);
@@ -157,4 +158,45 @@ test('a node without room for a chunk gets no copy: another node is chosen', asy
   t.assert.strictEqual(result.copies, 4, JSON.stringify(result));
   t.assert.strictEqual((await full.daemon.stores.status()).chunks, 0);
   t.assert.strictEqual((await roomy.daemon.stores.status()).chunks, 4);
+});
+
+test('a copy the scrub quarantined counts no more at once: the good holder has a third node copy it', async (t: TestContext) => {
+  const homes = (await templates.homes(t)).slice(0, 3);
+  await pairAll(homes);
+  const scrub = { startDelayMs: 0, passSeconds: 3600, maxBytesPerSecond: 256 * 1024 * 1024 };
+  const [a, b, c] = (await startTestnet(t, homes, { ...OPTIONS, scrub })) as [TestNode, TestNode, TestNode];
+  const file = await upload(t, a, 2 * CHUNK, { nodes: [a.uuid, b.uuid] });
+  const index = await until('node a lists the file', () => a.daemon.catalog.store.indexOf(file.id));
+  const rotten = index.chunks[0]!;
+  await until('the first scrub pass on node b', () => b.daemon.scrub.passes >= 1);
+  await flipByte(b, rotten.uuid, 100);
+  b.daemon.scrub.wake();
+  await until(
+    'node b quarantines the rotten copy',
+    async () => (await b.daemon.stores.head(rotten.uuid)) === undefined,
+  );
+  const result = await repair(t, a);
+  t.assert.strictEqual(result.underReplicated, 1, JSON.stringify(result));
+  t.assert.strictEqual(result.copies, 1);
+  t.assert.strictEqual((await c.daemon.stores.head(rotten.uuid))?.sha256, rotten.sha256);
+  t.assert.strictEqual(await c.daemon.stores.head(index.chunks[1]!.uuid), undefined);
+});
+
+test('the periodic pass replaces the copies of a node unreachable for longer than the delay', async (t: TestContext) => {
+  const homes = (await templates.homes(t)).slice(0, 3);
+  await pairAll(homes);
+  const [a, b, c] = (await startTestnet(t, homes, {
+    ...OPTIONS,
+    repair: { goneMs: 300, intervalMs: 100 },
+  })) as [TestNode, TestNode, TestNode];
+  const file = await upload(t, a, 3 * CHUNK, { nodes: [a.uuid, b.uuid] });
+  await until('node a lists the file', () => a.daemon.catalog.store.indexOf(file.id));
+  t.assert.strictEqual((await c.daemon.stores.status()).chunks, 0, 'nothing to repair while b is there');
+  await b.daemon.close(1_000); // stopped, not removed: its copies count until the delay has passed
+  await until(
+    'node c holds a copy of every chunk',
+    async () => (await c.daemon.stores.status()).chunks === 3,
+  );
+  await until('a pass of node a reports node b as gone', () => a.daemon.repair.last?.gone.includes(b.uuid));
+  t.assert.strictEqual(a.daemon.repair.counts.copies, 3);
 });
