@@ -16,6 +16,8 @@ function describe(r: RepairResult): string {
     `Repair looked at ${r.files} file(s): ${r.chunks} chunk(s) held here were counted, ${r.underReplicated} had too few copies and this node repairs them.`,
     `Made ${r.copies} new cop${r.copies === 1 ? 'y' : 'ies'} (${formatSize(r.bytes)} fetched by the new holders from the holders).`,
   ];
+  if (r.collected > 0)
+    lines.push(`Moved ${r.collected} extra cop${r.collected === 1 ? 'y' : 'ies'} of this node to its trash.`);
   if (r.gone.length > 0) lines.push(`Counted as gone: ${r.gone.join(', ')}.`);
   if (r.stillShort > 0)
     lines.push(`${r.stillShort} chunk(s) are still short of copies: no other node could take one.`);

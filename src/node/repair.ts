@@ -18,7 +18,7 @@ import type { IndexFile } from '../index-file/index.ts';
 import { eachLimited } from '../limit.ts';
 import type { RepairResult } from '../ops/jobs.ts';
 import type { NodeSpace } from '../placement/index.ts';
-import { type CopyState, judgeChunk, newHolders } from '../repair/index.ts';
+import { type CopyState, isExtraCopy, judgeChunk, newHolders } from '../repair/index.ts';
 import type { ChunkStore, StoreStatus } from '../store/types.ts';
 import type { Connect } from '../transfer/types.ts';
 import { askCopy } from '../transport/tasks.ts';
@@ -42,7 +42,7 @@ const MAX_FAILURES = 100;
 
 export interface RepairOptions extends ConnectParts {
   stores: ChunkStore & { status(options?: { signal?: AbortSignal }): Promise<StoreStatus> };
-  catalog: Pick<CatalogService, 'store' | 'sync'>;
+  catalog: Pick<CatalogService, 'store' | 'sync' | 'held'>;
   connect: Connect;
   /** True while this node's own transfers run: a pass waits. */
   busy: () => boolean;
@@ -120,6 +120,7 @@ export class RepairService {
       underReplicated: 0,
       stillShort: 0,
       copies: 0,
+      collected: 0,
       bytes: 0,
       failures: [],
       gone: this.#options.trust
@@ -155,6 +156,12 @@ export class RepairService {
           states.set(node, await this.#state(node, chunk.uuid, expect, online, gone, signal));
         report.chunks++;
         const verdict = judgeChunk({ copies: index.redundancy.copies, holders: states });
+        const listed = new Set((chunk.holders ?? []).map((h) => h.node));
+        if (isExtraCopy(nodeUuid, verdict, index.redundancy.copies, listed)) {
+          await this.#collect(index.id, chunk.uuid, signal);
+          report.collected++;
+          return;
+        }
         if (verdict.repairer !== nodeUuid || verdict.missing === 0) return;
         report.underReplicated++;
         const exclude = new Set(holders);
@@ -206,6 +213,18 @@ export class RepairService {
       );
     }
     return report;
+  }
+
+  /** Moves this node's extra copy to its trash and states its holdings of the file again. */
+  async #collect(file: string, chunk: string, signal: AbortSignal): Promise<void> {
+    const { stores, catalog } = this.#options;
+    const info = await stores.head(chunk, { signal });
+    if (info === undefined) return;
+    await stores.delete(chunk, { by: info.uploader, signal });
+    await catalog.held(file);
+    this.#options.log(
+      `Repair: chunk ${chunk} of file ${file} had more copies than asked; this node's went to the trash.`,
+    );
   }
 
   #now(): number {

@@ -82,6 +82,8 @@ export interface RepairResult {
   stillShort: number;
   /** New copies made (each a copy task that another node ran). */
   copies: number;
+  /** Extra copies of this node moved to its trash (a node came back after its copies were replaced). */
+  collected: number;
   /** Chunk bytes the new holders fetched from the good holders. */
   bytes: number;
   /** Copies that failed (the node refused or could not fetch), with the code. */

@@ -53,6 +53,29 @@ export function judgeChunk(chunk: ChunkHolders): ChunkVerdict {
 }
 
 /**
+ * Whether this node's copy of a chunk is an extra one to collect (docs/repair.md "Extra copies"): the
+ * chunk has more good copies (online, checked now) than its index asks for, and this node is among the
+ * `good − copies` holders with the highest UUIDs that hold it by a `holdings` statement only (not
+ * listed by the index). Nodes that are away never count here, so a copy is never collected because a
+ * node is only unreachable; every holder decides the same from the same facts, so exactly the extra
+ * copies go.
+ */
+export function isExtraCopy(
+  self: string,
+  verdict: Pick<ChunkVerdict, 'sources'>,
+  copies: number,
+  indexHolders: ReadonlySet<string>,
+): boolean {
+  const extra = verdict.sources.length - copies;
+  if (extra <= 0 || indexHolders.has(self)) return false;
+  const removable = verdict.sources
+    .filter((n) => !indexHolders.has(n))
+    .sort()
+    .reverse();
+  return removable.slice(0, extra).includes(self);
+}
+
+/**
  * The nodes a new copy of chunk `i` of file `file` may go to, best first: the online nodes with room
  * for `size` bytes that are not in `exclude` (every node said to hold the chunk, whatever its state),
  * in the order spread placement gives them for this file and chunk (weighted by free space).

@@ -200,3 +200,38 @@ test('the periodic pass replaces the copies of a node unreachable for longer tha
   await until('a pass of node a reports node b as gone', () => a.daemon.repair.last?.gone.includes(b.uuid));
   t.assert.strictEqual(a.daemon.repair.counts.copies, 3);
 });
+
+test('a node that comes back after its copies were replaced: the extra copies are collected into the trash, not counted twice', async (t: TestContext) => {
+  const homes = (await templates.homes(t)).slice(0, 3);
+  await pairAll(homes);
+  const [a, b, c] = (await startTestnet(t, homes, OPTIONS)) as [TestNode, TestNode, TestNode];
+  const file = await upload(t, a, 3 * CHUNK, { nodes: [a.uuid, b.uuid] });
+  await until('node c lists the file', () => c.daemon.catalog.store.indexOf(file.id));
+  await b.daemon.close(1_000);
+  // Stopped, not removed: without --now its copies still count (it is only away).
+  t.assert.strictEqual((await repair(t, a)).copies, 0);
+  const replaced = await repair(t, a, { now: true });
+  t.assert.strictEqual(replaced.copies, 3, JSON.stringify(replaced));
+  t.assert.deepStrictEqual(replaced.gone, [b.uuid]);
+  const [back] = await startTestnet(t, [b.home], OPTIONS);
+  for (const node of [a, c]) {
+    node.daemon.addPeerAddress(back!.uuid, { host: back!.host, port: back!.daemon.server.address().port });
+    back!.daemon.addPeerAddress(node.uuid, { host: node.host, port: node.daemon.server.address().port });
+  }
+  let collected = 0;
+  await until('node c collects its 3 extra copies', async () => {
+    collected += (await repair(t, c)).collected;
+    return collected === 3;
+  });
+  t.assert.strictEqual((await c.daemon.stores.status()).chunks, 0);
+  // GET /v1/node's figures are cached for a second.
+  await until('node c shows 3 chunks in its trash', async () => (await c.daemon.info()).trash?.chunks === 3);
+  const after = await repair(t, a);
+  t.assert.strictEqual(after.copies, 0);
+  t.assert.strictEqual(after.underReplicated, 0);
+  t.assert.strictEqual(after.collected, 0);
+  await until('check on node a sees exactly 2 good copies of every chunk', async () => {
+    const report = await a.daemon.ops.check.file(file.id, { signal: signal(t) });
+    return report.chunks.every((ch) => ch.good === 2 && ch.holders.length === 2) ? report : undefined;
+  });
+});

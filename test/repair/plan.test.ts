@@ -4,7 +4,7 @@
  * a node without room, in spread order).
  */
 import { type TestContext, test } from 'node:test';
-import { judgeChunk, newHolders } from '../../src/repair/index.ts';
+import { isExtraCopy, judgeChunk, newHolders } from '../../src/repair/index.ts';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
@@ -46,4 +46,24 @@ test('newHolders never lists a holder or a node without room, and is the same wh
   t.assert.deepStrictEqual([...order].sort(), [C, D]);
   t.assert.deepStrictEqual(newHolders([...online].reverse(), new Set([A]), FILE, 3, 1_000), order);
   t.assert.deepStrictEqual(newHolders(online, new Set([C, D]), FILE, 0, 20_000), []);
+});
+
+test('isExtraCopy picks exactly the surplus among the holdings-only holders, never an index holder', (t: TestContext) => {
+  const sources = { sources: [A, B, C, D] };
+  const index = new Set([A, B]);
+  // 4 good copies, 2 asked: C and D (holdings only) are the extra ones.
+  t.assert.deepStrictEqual(
+    [A, B, C, D].filter((n) => isExtraCopy(n, sources, 2, index)),
+    [C, D],
+  );
+  // 4 good, 3 asked: only the highest UUID of the holdings-only holders goes.
+  t.assert.deepStrictEqual(
+    [A, B, C, D].filter((n) => isExtraCopy(n, sources, 3, index)),
+    [D],
+  );
+  // Only as many good copies as asked (an away node does not count): nothing goes.
+  t.assert.deepStrictEqual(
+    [A, C].filter((n) => isExtraCopy(n, { sources: [A, C] }, 2, index)),
+    [],
+  );
 });
