@@ -13,6 +13,7 @@
  * Asserts nothing.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { writeSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,7 @@ const { values } = parseArgs({
 const SIZE = parseSize(values.size, 'The size');
 const CHUNK = values['chunk-size'];
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const log = (line: string) => writeSync(2, `${line}\n`);
 
 async function freePort(host: string): Promise<number> {
   const server = createServer();
@@ -207,10 +208,11 @@ async function main(): Promise<void> {
     );
     for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(
-      children.map((c) => (c.exitCode === null ? new Promise((d) => c.once('exit', d)) : undefined)),
-    );
+    // A child killed by a signal has no exit code: its signal code says it is gone.
+    const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    const exits = running.map((c) => new Promise((done) => c.once('exit', done)));
+    for (const child of running) child.kill('SIGTERM');
+    await Promise.all(exits);
     await rm(work, { recursive: true, force: true });
   }
 }
