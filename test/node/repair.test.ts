@@ -3,7 +3,10 @@
  * the uploader is stopped for good, its store wiped and the node removed by a person, a `repair` job
  * on the survivors brings every chunk back to its copies (seen by check through the catalog's
  * holdings statements), the bytes travelling holder → new holder only; then a second node stops and
- * every file still downloads bit-exact. A node without room for a chunk gets no copy: another does.
+ * every file still downloads bit-exact. A node without room for a chunk gets no copy: another does;
+ * one that seemed to have room refuses the copy (ERR_NO_SPACE), and another node gets it. A copy the
+ * scrub quarantined is replaced at once; an unreachable node's copies after the delay (periodic
+ * pass); a node that comes back has its replaced copies collected.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -11,11 +14,12 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { RepairResult } from '../../src/ops/jobs.ts';
+import { askCopy } from '../../src/transport/tasks.ts';
 import { randomFile, sha256 } from '../cli/transfer-cluster.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
 import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';
 import { until } from '../helpers/until.ts';
-import { flipByte } from './task-helpers.ts';
+import { flipByte, peerOf, putChunk } from './task-helpers.ts';
 
 const exec = promisify(execFile);
 const templates = testnetTemplates(4);
@@ -234,4 +238,73 @@ test('a node that comes back after its copies were replaced: the extra copies ar
     const report = await a.daemon.ops.check.file(file.id, { signal: signal(t) });
     return report.chunks.every((ch) => ch.good === 2 && ch.holders.length === 2) ? report : undefined;
   });
+});
+
+/** Tells every node where the others are (nodes started one by one all listen on 127.0.0.2). */
+function introduce(nodes: TestNode[]): void {
+  for (const node of nodes) {
+    for (const other of nodes) {
+      if (other !== node)
+        node.daemon.addPeerAddress(other.uuid, {
+          host: other.host,
+          port: other.daemon.server.address().port,
+        });
+    }
+  }
+}
+
+test('a node that seemed to have room but refuses the copy (ERR_NO_SPACE) is reported, and another node gets the copy', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const small = join(homes[2]!, 'stores', 'default');
+  await mkdir(small, { recursive: true });
+  try {
+    await exec('mount', ['-t', 'tmpfs', '-o', 'size=1536k', 'tmpfs', small]);
+  } catch (err) {
+    t.skip(`mount -t tmpfs is not permitted here (${(err as Error).message.split('\n')[0]})`);
+    return;
+  }
+  teardown(t).defer(async () => {
+    await exec('umount', [small]);
+  });
+  const start = async (home: string, options: Record<string, unknown> = {}) =>
+    (await startTestnet(t, [home], { ...OPTIONS, ...options }))[0]!;
+  const lost = await start(homes[0]!);
+  const a = await start(homes[1]!);
+  // Node x takes one task at a time, slowly: a copy running there holds its space in the store, one
+  // waiting holds it only as a promise, which its free space (what a peer's probe sees) does not show.
+  const x = await start(homes[2]!, { tasks: { concurrency: 1, copyBytesPerSecond: 1024 } });
+  introduce([lost, a, x]);
+  const file = await upload(t, lost, 1024 * 1024, { nodes: [lost.uuid, a.uuid], chunkSize: 1024 * 1024 });
+  await until('node a lists the file', () => a.daemon.catalog.store.indexOf(file.id));
+  const running = await putChunk(a, 128 * 1024);
+  const waiting = await putChunk(a, 512 * 1024);
+  const stop = new AbortController();
+  teardown(t).defer(() => stop.abort(new Error('the test is over')));
+  for (const chunk of [running, waiting]) {
+    askCopy(peerOf(a, x), { ...chunk, chunk: chunk.uuid, from: [a.uuid] }, { signal: stop.signal }).catch(
+      () => {},
+    );
+  }
+  await until('node x runs one copy and has one waiting', () => x.daemon.tasks.active === 2);
+  await lose(lost, [a, x]);
+  const refused = await repair(t, a);
+  t.assert.strictEqual(refused.copies, 0, JSON.stringify(refused));
+  t.assert.strictEqual(refused.stillShort, 1);
+  t.assert.deepStrictEqual(
+    refused.failures.map((f) => [f.node, f.code]),
+    [[x.uuid, 'ERR_NO_SPACE']],
+  );
+  // Another node with room comes: the next pass has it copy the chunk.
+  const y = await start(homes[3]!);
+  introduce([a, x, y]);
+  await y.daemon.ops.peers.remove(lost.uuid, 'cli');
+  const repaired = await until('a pass of node a makes the copy on node y', async () => {
+    const result = await repair(t, a);
+    return result.copies === 1 ? result : undefined;
+  });
+  t.assert.strictEqual(repaired.stillShort, 0);
+  const chunk = a.daemon.catalog.store.indexOf(file.id)!.chunks[0]!;
+  t.assert.strictEqual((await y.daemon.stores.head(chunk.uuid))?.sha256, chunk.sha256);
+  t.assert.strictEqual(await x.daemon.stores.head(chunk.uuid), undefined);
 });
