@@ -79,6 +79,11 @@ export class RepairService {
     this.#options = options;
   }
 
+  /** The delay before an unreachable peer is gone, and the time between periodic passes (0: none). */
+  get settings(): { goneMs: number; intervalMs: number } {
+    return { goneMs: this.#options.goneMs, intervalMs: this.#options.intervalMs };
+  }
+
   start(): void {
     if (this.#options.intervalMs <= 0) return;
     this.#timer = setInterval(() => {

@@ -13,6 +13,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
+import { readNodeConfig, writeNodeConfig } from '../../src/home/node-config.ts';
 import type { RepairResult } from '../../src/ops/jobs.ts';
 import { askCopy } from '../../src/transport/tasks.ts';
 import { randomFile, sha256 } from '../cli/transfer-cluster.ts';
@@ -307,4 +308,14 @@ test('a node that seemed to have room but refuses the copy (ERR_NO_SPACE) is rep
   const chunk = a.daemon.catalog.store.indexOf(file.id)!.chunks[0]!;
   t.assert.strictEqual((await y.daemon.stores.head(chunk.uuid))?.sha256, chunk.sha256);
   t.assert.strictEqual(await x.daemon.stores.head(chunk.uuid), undefined);
+});
+
+test("node.json's repairGoneSeconds and repairIntervalSeconds are read by the daemon (defaults 15 and 10 minutes)", async (t: TestContext) => {
+  const homes = (await templates.homes(t)).slice(0, 2);
+  const path = join(homes[0]!, 'ADDC', 'node.json');
+  const config = await readNodeConfig(path);
+  await writeNodeConfig(path, { ...config, repairGoneSeconds: 60, repairIntervalSeconds: 0 }, true);
+  const [a, b] = (await startTestnet(t, homes)) as [TestNode, TestNode];
+  t.assert.deepStrictEqual(a.daemon.repair.settings, { goneMs: 60_000, intervalMs: 0 });
+  t.assert.deepStrictEqual(b.daemon.repair.settings, { goneMs: 900_000, intervalMs: 600_000 });
 });
