@@ -31,9 +31,22 @@ test('repair --json after the uploader is lost for good: the survivor has the th
   const dir = await tmpDir(t);
   const file = join(dir, 'kept.bin');
   await randomFile(file, 3 * 64 * 1024 + 5);
-  const up = await cliJson(t, ['upload', file, '--chunk-size', '64KiB', '--nodes', `${a.uuid},${b.uuid}`], {
-    home: a.home,
-  });
+  const up = await cliJson(
+    t,
+    [
+      'upload',
+      file,
+      '--chunk-size',
+      '64KiB',
+      '--nodes',
+      `${a.uuid},${b.uuid}`,
+      '--index',
+      join(dir, 'kept.index.json'),
+    ],
+    {
+      home: a.home,
+    },
+  );
   t.assert.strictEqual(up.code, 0, up.stderr);
   await until('node b lists the file', async () => {
     const { last } = await json(b, ['ls']);
