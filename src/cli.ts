@@ -21,6 +21,7 @@ import { register as registerKeys } from './cli/keys.ts';
 import { register as registerMerge } from './cli/merge.ts';
 import { Output, oneLine } from './cli/output.ts';
 import { register as registerPeers } from './cli/peers.ts';
+import { register as registerRepair } from './cli/repair.ts';
 import { register as registerServe } from './cli/serve.ts';
 import { register as registerSlice } from './cli/slice.ts';
 import { register as registerStart } from './cli/start.ts';
@@ -87,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     registerTransfer,
     registerFiles,
     registerCheck,
+    registerRepair,
     registerJobs,
     registerDemo,
     registerStart,

@@ -58,7 +58,7 @@ test('the import graph is read from the source', (t: TestContext) => {
 });
 
 test('the pure cores import nothing of node, web, cli, transport or control', (t: TestContext) => {
-  const cores = ['chunk', 'index-file', 'placement', 'keys', 'catalog'];
+  const cores = ['chunk', 'index-file', 'placement', 'keys', 'catalog', 'repair'];
   const outer = ['node', 'web', 'cli', 'cli.ts', 'transport', 'control', 'ops'];
   t.assert.deepStrictEqual(edgesBetween(importGraph(), cores, outer), []);
 });

@@ -118,6 +118,8 @@ export interface CheckOptions {
   /** Keys an index may be signed with (see signerKeys). */
   trusted: readonly SignerKey[];
   deep?: boolean;
+  /** Nodes known to hold a chunk besides the index's holders (the catalog's holdings statements). */
+  holdersOf?: (chunk: string) => Iterable<string>;
   timeoutMs?: number;
   /** Copies asked at once (default 8; deep 2: hashing is the work). */
   parallel?: number;
@@ -165,10 +167,11 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
     good: 0,
     holders: [],
   }));
-  const tasks = index.chunks.flatMap((chunk) =>
-    [...new Set((chunk.holders ?? []).map((h) => h.node))].map((node) => ({ chunk, node })),
-  );
-  const left = index.chunks.map((chunk) => new Set((chunk.holders ?? []).map((h) => h.node)).size);
+  const holdersOf = (chunk: IndexChunk) => [
+    ...new Set([...(chunk.holders ?? []).map((h) => h.node), ...(options.holdersOf?.(chunk.uuid) ?? [])]),
+  ];
+  const tasks = index.chunks.flatMap((chunk) => holdersOf(chunk).map((node) => ({ chunk, node })));
+  const left = index.chunks.map((chunk) => holdersOf(chunk).length);
   const total = tasks.reduce((n, t) => n + t.chunk.size, 0);
   let done = 0;
   let chunksDone = left.filter((n) => n === 0).length;
@@ -252,7 +255,7 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
   const redundancy = redundancyOf(index.redundancy);
   const summary = { chunks: reports.length, healthy: 0, degraded: 0, mismatch: 0, unknown: 0, lost: 0 };
   for (const [k, report] of reports.entries()) {
-    const order = [...new Set((index.chunks[k]!.holders ?? []).map((h) => h.node))];
+    const order = holdersOf(index.chunks[k]!);
     report.holders.sort((a, b) => order.indexOf(a.node) - order.indexOf(b.node));
     report.health = healthOf(report, redundancy);
     summary[report.health]++;

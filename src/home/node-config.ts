@@ -40,6 +40,10 @@ export interface NodeConfig {
   scrubMaxBytesPerSecond?: number;
   /** Seconds between two catalog syncs with each peer (default 60). */
   catalogSyncSeconds?: number;
+  /** Seconds a peer may be unreachable before repair stops counting its copies (default 15 minutes). */
+  repairGoneSeconds?: number;
+  /** Seconds between two periodic repair passes (default 10 minutes; 0 turns them off). */
+  repairIntervalSeconds?: number;
   [key: string]: unknown;
 }
 
@@ -82,6 +86,8 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
   for (const [field, max] of [
     ['scrubPassSeconds', MAX_TRASH_GRACE_SECONDS],
     ['scrubMaxBytesPerSecond', 2 ** 40],
+    ['repairGoneSeconds', MAX_TRASH_GRACE_SECONDS],
+    ['repairIntervalSeconds', MAX_TRASH_GRACE_SECONDS],
   ] as const) {
     const v = c[field];
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max)) {

@@ -67,6 +67,8 @@ export class CatalogService {
   /** Refusals logged already (signer#seq:code), so each is logged once. */
   #logged = new Set<string>();
   #trashing = new Set<Promise<void>>();
+  /** The holdings statement being issued per file (one at a time per file). */
+  #holding = new Map<string, Promise<void>>();
 
   constructor(options: CatalogServiceOptions) {
     this.#options = options;
@@ -130,6 +132,43 @@ export class CatalogService {
     if (tombstone === undefined) throw new ArozError('ERR_INTERNAL', `The tombstone of "${id}" was not kept`);
     await this.#toTrash([tombstone], new Map([[id, chunks]]));
     return tombstone;
+  }
+
+  /**
+   * States in a `holdings` statement which chunks of file `file` this node holds now: the chunks of
+   * the file's newest index found in this node's stores (docs/repair.md). One statement at a time per
+   * file, each computed when its turn comes, so the last one sees every copy stored before it. A file
+   * this node does not know yet is pulled from the peers first; a deleted file gets none.
+   */
+  async held(file: string): Promise<void> {
+    const before = this.#holding.get(file) ?? Promise.resolve();
+    const turn = before.then(() => this.#stateHoldings(file));
+    const settled = turn.catch(() => {});
+    this.#holding.set(file, settled);
+    try {
+      await turn;
+    } finally {
+      if (this.#holding.get(file) === settled) this.#holding.delete(file);
+    }
+  }
+
+  async #stateHoldings(file: string): Promise<void> {
+    if (this.store.indexOf(file) === undefined && this.store.tombstoneOf(file) === undefined)
+      await Promise.allSettled(this.#options.trust.list().map((p) => this.sync(p.nodeUuid)));
+    const index = this.#store === undefined ? undefined : this.store.indexOf(file);
+    if (index === undefined) return;
+    const chunks: string[] = [];
+    for (const chunk of index.chunks) {
+      const info = await this.#options.stores.head(chunk.uuid);
+      if (info !== undefined && info.sha256 === chunk.sha256) chunks.push(chunk.uuid);
+    }
+    chunks.sort();
+    try {
+      await this.#issue({ kind: 'holdings', file, body: { chunks: [...new Set(chunks)] } });
+    } catch (err) {
+      if (isProgrammingError(err)) throw err;
+      this.#options.log(`No holdings statement for file ${file}: ${(err as Error).message}`);
+    }
   }
 
   /** Pulls from every trusted peer (each peer's own task; one at a time per peer). */

@@ -14,7 +14,7 @@
  *    refuses a second daemon on this home before anything listens), the catalog (its store open
  *    before the cluster port serves it; closed after the jobs that write to it), the cluster port, the peer pool,
  *    the cluster services, the jobs, the upload staging folder, the web UI, the trash purger, the
- *    scrub, the trust watcher. The stores close last.
+ *    scrub, the repair service (src/node/repair.ts), the trust watcher. The stores close last.
  *
  * Services get the narrow parts they use, never the daemon. While it runs it is the only writer of ADDC/.
  */
@@ -52,6 +52,7 @@ import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { createNodeOps } from './ops.ts';
+import { DEFAULT_REPAIR_GONE_SECONDS, DEFAULT_REPAIR_INTERVAL_SECONDS, RepairService } from './repair.ts';
 import { DEFAULT_SCRUB, Scrubber, type ScrubSettings } from './scrub.ts';
 import { openNodeStores } from './stores.ts';
 import { type TaskLimits, TaskRunner } from './tasks.ts';
@@ -95,6 +96,12 @@ export interface DaemonOptions {
   tasks?: Partial<TaskLimits>;
   /** The scrub (docs/store.md): node.json's `scrubPassSeconds` and `scrubMaxBytesPerSecond`, else defaults. */
   scrub?: Partial<ScrubSettings>;
+  /**
+   * Repair (docs/repair.md): ms a peer may be unreachable before its copies count no more, and ms
+   * between two periodic passes (0: none). Else node.json's `repairGoneSeconds` and
+   * `repairIntervalSeconds`, else 15 and 10 minutes.
+   */
+  repair?: { goneMs?: number; intervalMs?: number };
 }
 
 /** One long-lived part of the node, started and stopped by the daemon's loop. */
@@ -172,6 +179,8 @@ export class Daemon {
   readonly traffic: ChunkTraffic;
   /** Re-reads this node's chunks in the background; quarantines corrupt copies. */
   readonly scrub: Scrubber;
+  /** Keeps every file at its number of copies (docs/repair.md). */
+  readonly repair: RepairService;
   /** The web UI, when it is on. */
   readonly web: WebServer | undefined;
   /** Static addresses by node UUID (`--peer`); the cluster services add live ones. */
@@ -201,6 +210,7 @@ export class Daemon {
     tasks: TaskRunner;
     traffic: ChunkTraffic;
     scrub: Scrubber;
+    repair: RepairService;
     web: WebServer | undefined;
     staticPeers: Map<string, PeerAddress>;
     info: () => Promise<NodeInfo>;
@@ -222,6 +232,7 @@ export class Daemon {
     this.tasks = c.tasks;
     this.traffic = c.traffic;
     this.scrub = c.scrub;
+    this.repair = c.repair;
     this.web = c.web;
     this.staticPeers = c.staticPeers;
     this.info = c.info;
@@ -335,6 +346,26 @@ export class Daemon {
       stores,
       connect: connector({ nodeUuid, stores, trust, pool }, idleMs),
       ...(options.tasks !== undefined ? { limits: options.tasks } : {}),
+      // A copy stored here: this node says so in the catalog (no node speaks for another).
+      onHeld: async (_chunk, file) => {
+        if (file !== undefined)
+          await catalog.held(file).catch((err: unknown) => log(`${(err as Error).message}`));
+      },
+    });
+    const repair = new RepairService({
+      nodeUuid,
+      stores,
+      trust,
+      pool,
+      catalog,
+      connect: connector({ nodeUuid, stores, trust, pool }, idleMs),
+      // This node's own transfers go first (a repair job itself does not count).
+      busy: () => jobs.list().some((j) => j.state === 'running' && j.kind !== 'repair'),
+      goneMs: options.repair?.goneMs ?? (home.config.repairGoneSeconds ?? DEFAULT_REPAIR_GONE_SECONDS) * 1000,
+      intervalMs:
+        options.repair?.intervalMs ??
+        (home.config.repairIntervalSeconds ?? DEFAULT_REPAIR_INTERVAL_SECONDS) * 1000,
+      log,
     });
     handlers.push(
       (request) => cluster.handle(request),
@@ -352,7 +383,16 @@ export class Daemon {
     };
     const jobs = new JobManager({
       dir: home.paths.jobs,
-      runners: jobRunners({ nodeUuid, home, trust, stores, pool, catalog, closing: () => state.closing }),
+      runners: jobRunners({
+        nodeUuid,
+        home,
+        trust,
+        stores,
+        pool,
+        catalog,
+        repair,
+        closing: () => state.closing,
+      }),
     });
     const activateKey: Daemon['activateKey'] = async (keyUuid, from) => {
       const result = await home.activateKey(keyUuid, from);
@@ -413,6 +453,7 @@ export class Daemon {
       tasks,
       traffic,
       scrub,
+      repair,
       web,
       staticPeers,
       info,
@@ -468,6 +509,7 @@ export class Daemon {
       { name: 'web UI', start: () => this.web?.start(), stop: () => this.web?.close() },
       { name: 'trash purger', start: () => this.trashPurge.start(), stop: () => this.trashPurge.close() },
       { name: 'scrub', start: () => this.scrub.start(), stop: () => this.scrub.close() },
+      { name: 'repair', start: () => this.repair.start(), stop: () => this.repair.close() },
       {
         name: 'trust watcher',
         start: () => {

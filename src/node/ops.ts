@@ -213,6 +213,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       trusted: await home.indexSigners(trust),
       connect: connector(parts, CHECK_TIMEOUT_MS),
       verify: verifier(parts, CHECK_TIMEOUT_MS),
+      holdersOf: (chunk) => parts.catalog.store.holdersOf(chunk),
       signal: options.signal,
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     });
@@ -221,7 +222,14 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       index.id,
       lost > 0 ? 'lost' : unknown > 0 || mismatch > 0 ? 'unknown' : degraded > 0 ? 'degraded' : 'healthy',
     );
-    const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
+    const nodes = [
+      ...new Set(
+        index.chunks.flatMap((c) => [
+          ...(c.holders ?? []).map((h) => h.node),
+          ...parts.catalog.store.holdersOf(c.uuid),
+        ]),
+      ),
+    ];
     return { ...report, nodes: nodes.map((node) => ({ node, label: label(node) })) };
   };
 
@@ -344,7 +352,14 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         for (const f of parts.catalog.store.files()) {
           const index = parts.catalog.store.indexOf(f.id);
           if (index === undefined) continue;
-          const nodes = [...new Set(index.chunks.flatMap((c) => (c.holders ?? []).map((h) => h.node)))];
+          const nodes = [
+            ...new Set(
+              index.chunks.flatMap((c) => [
+                ...(c.holders ?? []).map((h) => h.node),
+                ...parts.catalog.store.holdersOf(c.uuid),
+              ]),
+            ),
+          ];
           files.push({
             id: f.id,
             name: f.name,

@@ -42,6 +42,12 @@ export interface TaskRunnerOptions {
   /** Reaches a holder's chunks (the peer pool through a RemoteStore). */
   connect: Connect;
   limits?: Partial<TaskLimits>;
+  /**
+   * A copy task left this node holding `chunk` of file `file` (its sidecar's index id): the node
+   * states its holdings in the catalog (docs/repair.md). Awaited before the answer; failures are
+   * the callee's to log.
+   */
+  onHeld?: (chunk: string, file: string | undefined) => Promise<void>;
 }
 
 export class TaskRunner {
@@ -88,6 +94,10 @@ export class TaskRunner {
         path === VERIFY_PATH
           ? await this.#verify(parseVerify(body), signal)
           : await this.#copy(parseCopy(body), signal);
+      if ('result' in answer && this.#options.onHeld !== undefined) {
+        const held = await this.#options.stores.head(answer.chunk, { signal });
+        await this.#options.onHeld(answer.chunk, held?.indexId);
+      }
       sendJson(stream, 200, answer);
     } catch (err) {
       if (closed.aborted) throw err;

@@ -26,6 +26,8 @@ import {
   type JobKind,
   type JobParams,
   type JobResults,
+  type RepairParams,
+  type RepairResult,
   type UploadParams,
   type UploadResult,
 } from '../ops/jobs.ts';
@@ -40,6 +42,7 @@ import {
 import { assertUuid } from '../uuid.ts';
 import type { CatalogService } from './catalog-service.ts';
 import { type ConnectParts, connector } from './connect.ts';
+import type { RepairService } from './repair.ts';
 
 const debug = debuglog('arozdfs');
 
@@ -50,6 +53,8 @@ export interface TransferParts extends ConnectParts {
   home: NodeHome;
   /** The catalog: an upload enters its index; a download takes the newest revision it knows. */
   catalog: Pick<CatalogService, 'indexed' | 'store'>;
+  /** Runs repair passes (the `repair` job). */
+  repair: Pick<RepairService, 'pass'>;
   /** True once the node is shutting down (a job cut now must resume later, not clean up). */
   closing(): boolean;
 }
@@ -270,6 +275,8 @@ function downloadRunner(parts: TransferParts) {
         trusted: await parts.home.indexSigners(parts.trust),
         connect: connector(parts, idleMs),
         onlineNodes: () => [parts.nodeUuid, ...parts.trust.list().map((p) => p.nodeUuid)],
+        // Copies made since the index was signed (repair) are in the catalog's holdings statements.
+        holdersOf: (chunk) => parts.catalog.store.holdersOf(chunk),
         ...(idleMs !== undefined ? { idleMs } : {}),
         journal,
         signal: ctx.signal,
@@ -326,10 +333,17 @@ export function jobRunners(parts: TransferParts): Record<JobKind, JobRunner> {
   const runners: { [K in JobKind]: (params: JobParams[K], ctx: JobContext) => Promise<JobResults[K]> } = {
     upload: uploadRunner(parts),
     download: downloadRunner(parts),
+    repair: (params: RepairParams, ctx: JobContext): Promise<RepairResult> =>
+      parts.repair.pass({
+        signal: ctx.signal,
+        now: params.now,
+        ...(params.file !== undefined ? { file: params.file } : {}),
+        onProgress: (done, total) => ctx.onProgress({ phase: 'repair', done, total }),
+      }),
   };
   const parsed = <K extends JobKind>(kind: K): JobRunner => {
     const parse = JOB_KINDS[kind].parse as (raw: Record<string, unknown>) => JobParams[K];
     return (raw, ctx) => runners[kind](parse(raw), ctx);
   };
-  return { upload: parsed('upload'), download: parsed('download') };
+  return { upload: parsed('upload'), download: parsed('download'), repair: parsed('repair') };
 }

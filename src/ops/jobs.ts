@@ -63,6 +63,35 @@ export interface DownloadResult {
   problems: NodeAnswer[];
 }
 
+export interface RepairParams {
+  /** Only this file id (`repair NAME|ID`); else every file of the catalog. */
+  file?: string;
+  /** Count nodes unreachable now as gone without waiting for the delay (`--now`). */
+  now: boolean;
+}
+
+/** What one repair pass did (docs/repair.md). */
+export interface RepairResult {
+  /** Files looked at. */
+  files: number;
+  /** Chunks this node holds a good copy of, whose copies it counted. */
+  chunks: number;
+  /** Of those, chunks this node repaired (it was their repairer and they had too few copies). */
+  underReplicated: number;
+  /** Of those, chunks still short of copies after the pass (no node could take one). */
+  stillShort: number;
+  /** New copies made (each a copy task that another node ran). */
+  copies: number;
+  /** Extra copies of this node moved to its trash (a node came back after its copies were replaced). */
+  collected: number;
+  /** Chunk bytes the new holders fetched from the good holders. */
+  bytes: number;
+  /** Copies that failed (the node refused or could not fetch), with the code. */
+  failures: Array<{ chunk: string; node: string; code: string; message: string }>;
+  /** Trusted peers counted as gone in this pass. */
+  gone: string[];
+}
+
 function absolute(value: unknown, what: string): string {
   if (typeof value !== 'string' || !value.startsWith('/')) {
     throw new ArozError('ERR_BAD_REQUEST', `${what} must be an absolute path`);
@@ -127,10 +156,18 @@ function parseDownload(raw: Record<string, unknown>): DownloadParams {
   });
 }
 
+function parseRepair(raw: Record<string, unknown>): RepairParams {
+  const file = raw['file'];
+  if (file !== undefined && !isUuid(file))
+    throw new ArozError('ERR_BAD_REQUEST', 'The file must be a file id');
+  return defined<RepairParams>({ file: file as string | undefined, now: raw['now'] === true });
+}
+
 /** Every kind of job: how its parameters are parsed. Results are typed by JobResults. */
 export const JOB_KINDS = {
   upload: { parse: parseUpload },
   download: { parse: parseDownload },
+  repair: { parse: parseRepair },
 } as const;
 
 export type JobKind = keyof typeof JOB_KINDS;
@@ -138,14 +175,17 @@ export type JobParams = { [K in JobKind]: ReturnType<(typeof JOB_KINDS)[K]['pars
 export interface JobResults {
   upload: UploadResult;
   download: DownloadResult;
+  repair: RepairResult;
 }
 
 export function isJobKind(kind: unknown): kind is JobKind {
   return typeof kind === 'string' && Object.hasOwn(JOB_KINDS, kind);
 }
 
-/** The kinds as a sentence: "upload or download". */
-export const JOB_KIND_LIST = Object.keys(JOB_KINDS).join(' or ');
+/** The kinds as a sentence: "upload, download or repair". */
+export const JOB_KIND_LIST = Object.keys(JOB_KINDS)
+  .join(', ')
+  .replace(/, ([^,]*)$/, ' or $1');
 
 /** The result of a finished job of `kind`, as its runner typed it (the record keeps it as JSON). */
 export function jobResult<K extends JobKind>(

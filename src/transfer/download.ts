@@ -39,6 +39,8 @@ export interface DownloadOptions extends TransferOptions {
   force?: boolean;
   /** Trusted nodes online now: asked for a chunk whose listed holders all failed. */
   onlineNodes?: () => Iterable<string>;
+  /** Nodes known to hold a chunk besides the index's holders (the catalog's holdings statements). */
+  holdersOf?: (chunk: string) => Iterable<string>;
   /** Keys allowed to sign indexes (see signerKeys), or a function that verifies and returns the signer. */
   trusted?: readonly SignerKey[] | ((index: IndexFile) => SignerKey);
   /** Download even if the index is unsigned, tampered or signed by an unknown key. */
@@ -106,6 +108,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       tempPath: file.tempPath,
       nodes: new RunNodes(options.connect, signal, idleMs),
       onlineNodes: options.onlineNodes ?? (() => []),
+      ...(options.holdersOf !== undefined ? { holdersOf: options.holdersOf } : {}),
       idleMs,
       signal,
       problems: [],

@@ -23,6 +23,8 @@ export interface FetchContext {
   tempPath: string;
   nodes: RunNodes;
   onlineNodes: () => Iterable<string>;
+  /** Nodes known to hold a chunk besides the index's holders (the catalog's holdings statements). */
+  holdersOf?: (chunk: string) => Iterable<string>;
   idleMs: number;
   signal: AbortSignal;
   /** Failures of listed holders, for the result. */
@@ -56,7 +58,9 @@ export async function fetchChunk(
   chunk: IndexChunk,
   buffers: FetchBuffers,
 ): Promise<string> {
-  const holders = [...new Set((chunk.holders ?? []).map((h) => h.node))];
+  const holders = [
+    ...new Set([...(chunk.holders ?? []).map((h) => h.node), ...(ctx.holdersOf?.(chunk.uuid) ?? [])]),
+  ];
   const tried = new Set<string>();
   const answers: NodeAnswer[] = [];
   const errors: unknown[] = [];

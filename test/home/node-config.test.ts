@@ -32,6 +32,8 @@ test('node.json round-trips, keeping fields this version does not know', async (
     trashGraceSeconds: 0,
     scrubPassSeconds: 86400,
     scrubMaxBytesPerSecond: 0,
+    repairGoneSeconds: 60,
+    repairIntervalSeconds: 0,
     future: { x: 1 },
   };
   await writeNodeConfig(file, config, false);
@@ -58,6 +60,10 @@ test('validateNodeConfig refuses every damaged field with ERR_HOME_INVALID', (t:
     'a scrub pass as text': { ...good(), scrubPassSeconds: '30d' },
     'a fractional scrub rate': { ...good(), scrubMaxBytesPerSecond: 0.5 },
     'a scrub rate over 1 TiB/s': { ...good(), scrubMaxBytesPerSecond: 2 ** 40 + 1 },
+    'a negative repair delay': { ...good(), repairGoneSeconds: -1 },
+    'a repair delay as text': { ...good(), repairGoneSeconds: '15m' },
+    'a fractional repair interval': { ...good(), repairIntervalSeconds: 0.5 },
+    'a repair interval over ten years': { ...good(), repairIntervalSeconds: 11 * 365 * 86400 },
   };
   for (const [name, value] of Object.entries(cases)) {
     t.assert.throws(() => validateNodeConfig(value, 'node.json'), invalid, name);

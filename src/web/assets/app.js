@@ -1399,13 +1399,18 @@ function filesSection(signal, onJob) {
 }
 
 function jobName(job) {
+  if (job.kind === 'repair') {
+    const r = job.result;
+    if (r !== undefined) return `${r.copies} new copies, ${r.underReplicated} of ${r.chunks} chunks short`;
+    return typeof job.params?.file === 'string' ? `file ${job.params.file.slice(0, 8)}` : 'all files';
+  }
   if (typeof job.params?.name === 'string') return job.params.name;
   if (typeof job.params?.file === 'string') return basename(job.params.file);
   if (typeof job.result?.out === 'string') return basename(job.result.out);
   return '—';
 }
 
-const JOB_KIND = { upload: 'Upload', download: 'Download' };
+const JOB_KIND = { upload: 'Upload', download: 'Download', repair: 'Repair' };
 const JOB_STATE = { done: 'ok', failed: 'bad', cancelled: 'muted', running: 'info', queued: 'muted' };
 const isLive = (s) => s === 'queued' || s === 'running';
 
@@ -1432,7 +1437,12 @@ function jobRow(job, onCancel) {
       bar.value = j.state === 'done' ? total : Math.min(pr?.done ?? 0, total);
       const percent = `${Math.floor((bar.value / total) * 100)} %`;
       const chunks = pr?.chunks !== undefined ? ` · chunks ${pr.chunksDone ?? 0}/${pr.chunks}` : '';
-      counts.textContent = pr ? `${percent} (${size(pr.done)} of ${size(pr.total)})${chunks}` : percent;
+      // A repair counts chunks looked at, not bytes.
+      const amount =
+        j.kind === 'repair'
+          ? `${pr?.done} of ${pr?.total} chunks`
+          : `${size(pr?.done)} of ${size(pr?.total)}`;
+      counts.textContent = pr ? `${percent} (${amount})${chunks}` : percent;
       cancel.hidden = !isLive(j.state);
     },
   };

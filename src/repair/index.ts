@@ -1,0 +1,93 @@
+/**
+ * Repair, the pure part (docs/repair.md): which copies of a chunk still count, which node repairs it,
+ * and where its new copies go. Every node decides the same from the same facts, without talking: the
+ * repairer of a chunk is the lowest node UUID among its holders that are online with a good copy, and
+ * new copies go where spread placement (src/placement) would put them among the online nodes that do
+ * not hold the chunk and have room for it.
+ *
+ * Pure: no I/O, no clock. It never picks a node that holds (or may still hold) the chunk, nor one
+ * without room for it.
+ */
+import { type NodeSpace, spreadLists } from '../placement/index.ts';
+
+/** What is known of one holder's copy of a chunk. */
+export type CopyState =
+  /** Online, and its copy has the right SHA-256 and size. */
+  | 'good'
+  /** Online, and its copy is missing or differs (quarantined by scrub, say): it counts no more, at once. */
+  | 'bad'
+  /** Not reachable now, and not yet declared gone: its copy still counts (it may come back). */
+  | 'away'
+  /** Removed by a person, or unreachable for longer than the delay: its copy counts no more. */
+  | 'gone';
+
+export interface ChunkHolders {
+  /** Copies the file's index asks for. */
+  copies: number;
+  /** Every node said to hold the chunk (index holders and holdings statements), with its state. */
+  holders: ReadonlyMap<string, CopyState>;
+}
+
+export interface ChunkVerdict {
+  /** Copies that count: good ones and those of nodes only away. */
+  counted: number;
+  /** New copies to make (0 when the chunk has enough). */
+  missing: number;
+  /** Online holders with a good copy, sorted: the sources of a new copy. */
+  sources: string[];
+  /** Who makes the new copies: the lowest UUID of `sources`; undefined when none is online. */
+  repairer: string | undefined;
+}
+
+/** Counts a chunk's copies and names its repairer. */
+export function judgeChunk(chunk: ChunkHolders): ChunkVerdict {
+  const sources = [...chunk.holders].filter(([, s]) => s === 'good').map(([node]) => node);
+  sources.sort();
+  const counted = [...chunk.holders.values()].filter((s) => s === 'good' || s === 'away').length;
+  return {
+    counted,
+    missing: Math.max(0, chunk.copies - counted),
+    sources,
+    repairer: sources[0],
+  };
+}
+
+/**
+ * Whether this node's copy of a chunk is an extra one to collect (docs/repair.md "Extra copies"): the
+ * chunk has more good copies (online, checked now) than its index asks for, and this node is among the
+ * `good − copies` holders with the highest UUIDs that hold it by a `holdings` statement only (not
+ * listed by the index). Nodes that are away never count here, so a copy is never collected because a
+ * node is only unreachable; every holder decides the same from the same facts, so exactly the extra
+ * copies go.
+ */
+export function isExtraCopy(
+  self: string,
+  verdict: Pick<ChunkVerdict, 'sources'>,
+  copies: number,
+  indexHolders: ReadonlySet<string>,
+): boolean {
+  const extra = verdict.sources.length - copies;
+  if (extra <= 0 || indexHolders.has(self)) return false;
+  const removable = verdict.sources
+    .filter((n) => !indexHolders.has(n))
+    .sort()
+    .reverse();
+  return removable.slice(0, extra).includes(self);
+}
+
+/**
+ * The nodes a new copy of chunk `i` of file `file` may go to, best first: the online nodes with room
+ * for `size` bytes that are not in `exclude` (every node said to hold the chunk, whatever its state),
+ * in the order spread placement gives them for this file and chunk (weighted by free space).
+ */
+export function newHolders(
+  online: readonly NodeSpace[],
+  exclude: ReadonlySet<string>,
+  file: string,
+  i: number,
+  size: number,
+): string[] {
+  const room = online.filter((n) => !exclude.has(n.node) && n.free >= size && n.free > 0);
+  if (room.length === 0) return [];
+  return spreadLists(room, file, 1, 1)(i);
+}
