@@ -18,6 +18,14 @@ function describe(r: RepairResult): string {
   ];
   if (r.collected > 0)
     lines.push(`Moved ${r.collected} extra cop${r.collected === 1 ? 'y' : 'ies'} of this node to its trash.`);
+  if (r.orphans > 0)
+    lines.push(
+      `Moved ${r.orphans} cop${r.orphans === 1 ? 'y' : 'ies'} no live file references (orphans) to the trash.`,
+    );
+  if (r.orphansKept > 0)
+    lines.push(
+      `Kept ${r.orphansKept} unreferenced cop${r.orphansKept === 1 ? 'y' : 'ies'} of removed nodes for a person to purge.`,
+    );
   if (r.gone.length > 0) lines.push(`Counted as gone: ${r.gone.join(', ')}.`);
   if (r.stillShort > 0)
     lines.push(`${r.stillShort} chunk(s) are still short of copies: no other node could take one.`);

@@ -44,6 +44,8 @@ export interface NodeConfig {
   repairGoneSeconds?: number;
   /** Seconds between two periodic repair passes (default 10 minutes; 0 turns them off). */
   repairIntervalSeconds?: number;
+  /** Seconds an unreferenced copy must have been stored before it is an orphan (default a day). */
+  orphanAgeSeconds?: number;
   [key: string]: unknown;
 }
 
@@ -88,6 +90,7 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     ['scrubMaxBytesPerSecond', 2 ** 40],
     ['repairGoneSeconds', MAX_TRASH_GRACE_SECONDS],
     ['repairIntervalSeconds', MAX_TRASH_GRACE_SECONDS],
+    ['orphanAgeSeconds', MAX_TRASH_GRACE_SECONDS],
   ] as const) {
     const v = c[field];
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max)) {

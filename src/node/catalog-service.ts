@@ -69,6 +69,8 @@ export class CatalogService {
   #trashing = new Set<Promise<void>>();
   /** The holdings statement being issued per file (one at a time per file). */
   #holding = new Map<string, Promise<void>>();
+  /** When the last complete sync with each peer started (ms since the epoch). */
+  #syncedAt = new Map<string, number>();
 
   constructor(options: CatalogServiceOptions) {
     this.#options = options;
@@ -171,6 +173,14 @@ export class CatalogService {
     }
   }
 
+  /**
+   * When this node's last complete sync with `peer` started (ms since the epoch; kept in memory, so
+   * none after a restart until the first one ends): every statement the peer held then is here.
+   */
+  syncedAt(peer: string): number | undefined {
+    return this.#syncedAt.get(peer);
+  }
+
   /** Pulls from every trusted peer (each peer's own task; one at a time per peer). */
   syncAll(): void {
     for (const peer of this.#options.trust.list()) this.syncSoon(peer.nodeUuid);
@@ -271,6 +281,7 @@ export class CatalogService {
 
   async #syncPeer(peer: string): Promise<void> {
     const signal = this.#stop.signal;
+    const started = Date.now();
     const session = await this.#options.pool.session(peer, {
       signal: AbortSignal.any([signal, AbortSignal.timeout(SUMMARY_TIMEOUT_MS)]),
     });
@@ -285,10 +296,12 @@ export class CatalogService {
         const result = applyBatch(this.store, this.keys, answer.lines, { signer: want.signer, after });
         for (const refusal of result.refused) this.#logRefusal(peer, want.signer, refusal);
         if (result.deleted.length > 0) this.#trashLater(result.deleted, chunks);
-        if (result.stopped || !answer.more || answer.last <= after) break;
+        if (result.stopped) return;
+        if (!answer.more || answer.last <= after) break;
         after = answer.last;
       }
     }
+    this.#syncedAt.set(peer, started);
   }
 
   /** The chunks of each file a tombstone in `lines` is about, read before the tombstone removes them. */

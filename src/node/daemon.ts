@@ -52,7 +52,12 @@ import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { createNodeOps } from './ops.ts';
-import { DEFAULT_REPAIR_GONE_SECONDS, DEFAULT_REPAIR_INTERVAL_SECONDS, RepairService } from './repair.ts';
+import {
+  DEFAULT_ORPHAN_AGE_SECONDS,
+  DEFAULT_REPAIR_GONE_SECONDS,
+  DEFAULT_REPAIR_INTERVAL_SECONDS,
+  RepairService,
+} from './repair.ts';
 import { DEFAULT_SCRUB, Scrubber, type ScrubSettings } from './scrub.ts';
 import { openNodeStores } from './stores.ts';
 import { type TaskLimits, TaskRunner } from './tasks.ts';
@@ -99,9 +104,10 @@ export interface DaemonOptions {
   /**
    * Repair (docs/repair.md): ms a peer may be unreachable before its copies count no more, and ms
    * between two periodic passes (0: none). Else node.json's `repairGoneSeconds` and
-   * `repairIntervalSeconds`, else 15 and 10 minutes.
+   * `repairIntervalSeconds`, else 15 and 10 minutes; the orphans' safety age, else node.json's
+   * `orphanAgeSeconds`, else 24 hours.
    */
-  repair?: { goneMs?: number; intervalMs?: number };
+  repair?: { goneMs?: number; intervalMs?: number; orphanAgeMs?: number };
 }
 
 /** One long-lived part of the node, started and stopped by the daemon's loop. */
@@ -361,6 +367,11 @@ export class Daemon {
       connect: connector({ nodeUuid, stores, trust, pool }, idleMs),
       // This node's own transfers go first (a repair job itself does not count).
       busy: () => jobs.list().some((j) => j.state === 'running' && j.kind !== 'repair'),
+      listable: () => stores.stores.filter((s) => s instanceof DiskStore),
+      uploading: () =>
+        jobs.list().some((j) => j.kind === 'upload' && (j.state === 'queued' || j.state === 'running')),
+      orphanAgeMs:
+        options.repair?.orphanAgeMs ?? (home.config.orphanAgeSeconds ?? DEFAULT_ORPHAN_AGE_SECONDS) * 1000,
       goneMs: options.repair?.goneMs ?? (home.config.repairGoneSeconds ?? DEFAULT_REPAIR_GONE_SECONDS) * 1000,
       intervalMs:
         options.repair?.intervalMs ??

@@ -18,8 +18,8 @@ import type { IndexFile } from '../index-file/index.ts';
 import { eachLimited } from '../limit.ts';
 import type { RepairResult } from '../ops/jobs.ts';
 import type { NodeSpace } from '../placement/index.ts';
-import { type CopyState, isExtraCopy, judgeChunk, newHolders } from '../repair/index.ts';
-import type { ChunkStore, StoreStatus } from '../store/types.ts';
+import { type CopyState, isExtraCopy, judgeChunk, judgeOrphan, newHolders } from '../repair/index.ts';
+import type { ChunkInfo, ChunkStore, StoreStatus } from '../store/types.ts';
 import type { Connect } from '../transfer/types.ts';
 import { askCopy } from '../transport/tasks.ts';
 import type { CatalogService } from './catalog-service.ts';
@@ -31,6 +31,10 @@ const debug = debuglog('arozdfs');
 export const DEFAULT_REPAIR_GONE_SECONDS = 15 * 60;
 /** Default seconds between two periodic passes (node.json `repairIntervalSeconds`). */
 export const DEFAULT_REPAIR_INTERVAL_SECONDS = 10 * 60;
+/** Default seconds an unreferenced copy must have been here before it is an orphan (node.json `orphanAgeSeconds`). */
+export const DEFAULT_ORPHAN_AGE_SECONDS = 24 * 60 * 60;
+/** UUIDs listed at once in the orphan walk. */
+const ORPHAN_BATCH = 256;
 /** Chunks looked at (and copies made) at once. */
 const PARALLEL = 2;
 /** How long a peer has to answer the probe of a pass, and each `head` of a copy. */
@@ -42,7 +46,17 @@ const MAX_FAILURES = 100;
 
 export interface RepairOptions extends ConnectParts {
   stores: ChunkStore & { status(options?: { signal?: AbortSignal }): Promise<StoreStatus> };
-  catalog: Pick<CatalogService, 'store' | 'sync' | 'held'>;
+  catalog: Pick<CatalogService, 'store' | 'sync' | 'held' | 'syncedAt'>;
+  /** This node's stores that can list their chunks (disk stores): the orphan walk. */
+  listable: () => readonly {
+    id: string;
+    chunksAfter(after: string, limit: number): Promise<string[]>;
+    head(uuid: string): Promise<ChunkInfo | undefined>;
+  }[];
+  /** True while this node has an upload job not finished (queued or running). */
+  uploading: () => boolean;
+  /** An unreferenced copy younger than this stays (docs/repair.md "Orphans"). */
+  orphanAgeMs: number;
   connect: Connect;
   /** True while this node's own transfers run: a pass waits. */
   busy: () => boolean;
@@ -80,8 +94,9 @@ export class RepairService {
   }
 
   /** The delay before an unreachable peer is gone, and the time between periodic passes (0: none). */
-  get settings(): { goneMs: number; intervalMs: number } {
-    return { goneMs: this.#options.goneMs, intervalMs: this.#options.intervalMs };
+  get settings(): { goneMs: number; intervalMs: number; orphanAgeMs: number } {
+    const { goneMs, intervalMs, orphanAgeMs } = this.#options;
+    return { goneMs, intervalMs, orphanAgeMs };
   }
 
   start(): void {
@@ -126,6 +141,8 @@ export class RepairService {
       stillShort: 0,
       copies: 0,
       collected: 0,
+      orphans: 0,
+      orphansKept: 0,
       bytes: 0,
       failures: [],
       gone: this.#options.trust
@@ -210,6 +227,7 @@ export class RepairService {
         options.onProgress?.(++done, work.length);
       }
     });
+    if (options.file === undefined) await this.#orphans(report, signal);
     this.counts.passes++;
     this.last = { ...report, at: new Date(this.#now()).toISOString() };
     if (report.copies > 0 || report.failures.length > 0) {
@@ -218,6 +236,69 @@ export class RepairService {
       );
     }
     return report;
+  }
+
+  /**
+   * The orphan walk (docs/repair.md "Orphans"): every copy in this node's own listable stores that no
+   * live file references goes to the trash when `judgeOrphan` says so; copies of an uploader a person
+   * removed are counted (`orphansKept`) and kept.
+   */
+  async #orphans(report: RepairResult, signal: AbortSignal): Promise<void> {
+    const { catalog, trust, nodeUuid, stores } = this.#options;
+    const ownUploads = this.#options.uploading();
+    for (const store of this.#options.listable()) {
+      let after = '';
+      for (;;) {
+        signal.throwIfAborted();
+        let batch: string[];
+        try {
+          batch = await store.chunksAfter(after, ORPHAN_BATCH);
+        } catch (err) {
+          if (isProgrammingError(err)) throw err;
+          debug('repair: cannot list store %s: %s', store.id, (err as Error).message);
+          break;
+        }
+        if (batch.length === 0) break;
+        after = batch.at(-1) ?? after;
+        for (const uuid of batch) {
+          const info = await store.head(uuid).catch((err: unknown) => {
+            if (isProgrammingError(err)) throw err;
+            return undefined;
+          });
+          if (info === undefined) continue;
+          const tombstone = info.indexId === undefined ? undefined : catalog.store.tombstoneOf(info.indexId);
+          const index = info.indexId === undefined ? undefined : catalog.store.indexOf(info.indexId);
+          const verdict = judgeOrphan({
+            self: nodeUuid,
+            uploader: info.uploader,
+            storedAt: Date.parse(info.storedAt),
+            now: this.#now(),
+            ageMs: this.#options.orphanAgeMs,
+            tombstoned: tombstone !== undefined && tombstone.uploader === info.uploader,
+            referenced:
+              catalog.store.holdersOf(uuid).length > 0 ||
+              (index?.chunks.some((c) => c.uuid === uuid) ?? false),
+            trusted: info.uploader === nodeUuid || trust.get(info.uploader) !== undefined,
+            syncedAt: catalog.syncedAt(info.uploader),
+            ownUploads,
+          });
+          if (verdict === 'removed') report.orphansKept++;
+          if (verdict !== 'orphan') continue;
+          try {
+            await stores.delete(uuid, { by: info.uploader, signal });
+            report.orphans++;
+          } catch (err) {
+            if (isProgrammingError(err) || signal.aborted) throw err;
+            debug('repair: cannot trash orphan %s: %s', uuid, (err as Error).message);
+          }
+        }
+        if (batch.length < ORPHAN_BATCH) break;
+      }
+    }
+    if (report.orphans > 0)
+      this.#options.log(
+        `Repair: ${report.orphans} cop${report.orphans === 1 ? 'y' : 'ies'} no live file references went to the trash.`,
+      );
   }
 
   /** Moves this node's extra copy to its trash and states its holdings of the file again. */

@@ -84,6 +84,10 @@ export interface RepairResult {
   copies: number;
   /** Extra copies of this node moved to its trash (a node came back after its copies were replaced). */
   collected: number;
+  /** Copies on this node no live file references, moved to its trash (docs/repair.md "Orphans"). */
+  orphans: number;
+  /** Unreferenced copies of an uploader a person removed: kept for a person to purge. */
+  orphansKept: number;
   /** Chunk bytes the new holders fetched from the good holders. */
   bytes: number;
   /** Copies that failed (the node refused or could not fetch), with the code. */

@@ -91,3 +91,43 @@ export function newHolders(
   if (room.length === 0) return [];
   return spreadLists(room, file, 1, 1)(i);
 }
+
+/** What the orphan rule (docs/repair.md "Orphans") knows of one copy on this node. */
+export interface OrphanFacts {
+  /** This node. */
+  self: string;
+  /** The copy's uploader, from its sidecar. */
+  uploader: string;
+  /** When the copy was written here (ms since the epoch, from its sidecar). */
+  storedAt: number;
+  now: number;
+  /** The safety age (ms): an unreferenced copy younger than this stays. */
+  ageMs: number;
+  /** The catalog holds a tombstone of the sidecar's file id, by the sidecar's uploader. */
+  tombstoned: boolean;
+  /** The catalog references the chunk: a holder in the newest index or in a holdings statement. */
+  referenced: boolean;
+  /** The uploader is trusted here (pinned), or is this node. */
+  trusted: boolean;
+  /** When this node's last complete catalog sync with the uploader started (ms), if any. */
+  syncedAt: number | undefined;
+  /** This node has an upload job that is not finished (queued or running). */
+  ownUploads: boolean;
+}
+
+/**
+ * `orphan`: the copy goes to the trash; `removed`: an unreferenced copy of an uploader a person
+ * removed, kept for a person to purge; `keep`: anything else, including every case where the node
+ * that could still reference the copy is only unreachable or has not been heard from since.
+ */
+export type OrphanVerdict = 'orphan' | 'removed' | 'keep';
+
+/** The orphan rule (docs/repair.md "Orphans"); pure. */
+export function judgeOrphan(f: OrphanFacts): OrphanVerdict {
+  if (f.tombstoned) return 'orphan';
+  if (f.referenced) return 'keep';
+  if (!f.trusted) return 'removed';
+  if (!(f.now - f.storedAt >= f.ageMs)) return 'keep';
+  if (f.uploader === f.self) return f.ownUploads ? 'keep' : 'orphan';
+  return f.syncedAt !== undefined && f.syncedAt > f.storedAt ? 'orphan' : 'keep';
+}

@@ -310,12 +310,20 @@ test('a node that seemed to have room but refuses the copy (ERR_NO_SPACE) is rep
   t.assert.strictEqual(await x.daemon.stores.head(chunk.uuid), undefined);
 });
 
-test("node.json's repairGoneSeconds and repairIntervalSeconds are read by the daemon (defaults 15 and 10 minutes)", async (t: TestContext) => {
+test("node.json's repairGoneSeconds, repairIntervalSeconds and orphanAgeSeconds are read by the daemon (defaults 15 and 10 minutes, a day)", async (t: TestContext) => {
   const homes = (await templates.homes(t)).slice(0, 2);
   const path = join(homes[0]!, 'ADDC', 'node.json');
   const config = await readNodeConfig(path);
-  await writeNodeConfig(path, { ...config, repairGoneSeconds: 60, repairIntervalSeconds: 0 }, true);
+  await writeNodeConfig(
+    path,
+    { ...config, repairGoneSeconds: 60, repairIntervalSeconds: 0, orphanAgeSeconds: 120 },
+    true,
+  );
   const [a, b] = (await startTestnet(t, homes)) as [TestNode, TestNode];
-  t.assert.deepStrictEqual(a.daemon.repair.settings, { goneMs: 60_000, intervalMs: 0 });
-  t.assert.deepStrictEqual(b.daemon.repair.settings, { goneMs: 900_000, intervalMs: 600_000 });
+  t.assert.deepStrictEqual(a.daemon.repair.settings, { goneMs: 60_000, intervalMs: 0, orphanAgeMs: 120_000 });
+  t.assert.deepStrictEqual(b.daemon.repair.settings, {
+    goneMs: 900_000,
+    intervalMs: 600_000,
+    orphanAgeMs: 86_400_000,
+  });
 });

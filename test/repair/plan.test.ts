@@ -4,7 +4,7 @@
  * a node without room, in spread order).
  */
 import { type TestContext, test } from 'node:test';
-import { isExtraCopy, judgeChunk, newHolders } from '../../src/repair/index.ts';
+import { isExtraCopy, judgeChunk, judgeOrphan, newHolders } from '../../src/repair/index.ts';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
@@ -66,4 +66,28 @@ test('isExtraCopy picks exactly the surplus among the holdings-only holders, nev
     [A, C].filter((n) => isExtraCopy(n, { sources: [A, C] }, 2, index)),
     [],
   );
+});
+
+test('judgeOrphan trashes a tombstoned copy at once, and an unreferenced one only when old and its uploader synced since', (t: TestContext) => {
+  const base = {
+    self: 'self',
+    uploader: 'up',
+    storedAt: 1_000,
+    now: 100_000,
+    ageMs: 10_000,
+    tombstoned: false,
+    referenced: false,
+    trusted: true,
+    syncedAt: 2_000,
+    ownUploads: false,
+  };
+  t.assert.strictEqual(judgeOrphan(base), 'orphan');
+  t.assert.strictEqual(judgeOrphan({ ...base, referenced: true }), 'keep');
+  t.assert.strictEqual(judgeOrphan({ ...base, now: 5_000 }), 'keep', 'young');
+  t.assert.strictEqual(judgeOrphan({ ...base, syncedAt: undefined }), 'keep', 'never heard from');
+  t.assert.strictEqual(judgeOrphan({ ...base, syncedAt: 1_000 }), 'keep', 'not synced since');
+  t.assert.strictEqual(judgeOrphan({ ...base, trusted: false }), 'removed');
+  t.assert.strictEqual(judgeOrphan({ ...base, now: 5_000, tombstoned: true }), 'orphan');
+  t.assert.strictEqual(judgeOrphan({ ...base, uploader: 'self', syncedAt: undefined }), 'orphan');
+  t.assert.strictEqual(judgeOrphan({ ...base, uploader: 'self', ownUploads: true }), 'keep');
 });
