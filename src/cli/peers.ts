@@ -1,5 +1,5 @@
 /**
- * `arozdfs peers add PAIRING|- [--uuid U] [--yes] | list | remove NODE_UUID`: the trust store from
+ * `arozdfs peers add PAIRING|- [--uuid U] [--yes] | list | remove NODE_UUID [--compromised]`: the trust store from
  * the command line. `add` shows what is about to be trusted and asks the person to type the last
  * characters of the fingerprint they see on the other machine; nothing is written before that.
  */
@@ -110,16 +110,21 @@ export const register: Register = (program, action) => {
 
   peers
     .command('remove <node-uuid>')
-    .description('revoke trust in a node')
+    .description('revoke trust in a node (its files already in the catalog stay readable)')
+    .option(
+      '--compromised',
+      "the node's key may be in other hands: its files' indexes are no longer trusted either",
+    )
     .action(
-      action<[string], Record<string, never>>(async (ctx, [uuidArg]) => {
+      action<[string], { compromised?: boolean }>(async (ctx, [uuidArg], options) => {
         const nodeUuid = assertUuid(uuidArg, 'The node UUID');
+        const compromised = options.compromised === true;
         const home = await NodeHome.open(ctx.home);
         const removed = await viaDaemonOr(
           ctx,
-          { method: 'DELETE', path: `/v1/peers/${nodeUuid}` },
+          { method: 'DELETE', path: `/v1/peers/${nodeUuid}`, body: { compromised } },
           async () => {
-            const r = await home.removePeer(nodeUuid, 'cli');
+            const r = await home.removePeer(nodeUuid, 'cli', undefined, { compromised });
             return { nodeUuid, label: r.label, fingerprint: r.fingerprint ?? null };
           },
         );

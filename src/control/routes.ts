@@ -20,7 +20,8 @@ export function controlRoutes(ops: NodeOps): ControlRoutes {
   return {
     'GET /v1/status': () => ops.status(),
     'POST /v1/peers': ({ body }) => ops.peers.add(field(body, 'pairing'), from),
-    'DELETE /v1/peers/*': ({ param }) => ops.peers.remove(param, from),
+    'DELETE /v1/peers/*': ({ param, body }) =>
+      ops.peers.remove(param, from, undefined, { compromised: field(body, 'compromised') === true }),
     'POST /v1/keys': ({ body, signal }) => ops.keys.generate(field(body, 'bits'), from, signal),
     'POST /v1/keys/activate': ({ body }) => ops.keys.activate(field(body, 'keyUuid'), from),
     'POST /v1/jobs': ({ body }) => ops.jobs.submit(field(body, 'kind'), field(body, 'params')),

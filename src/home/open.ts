@@ -10,6 +10,7 @@ import { isTempName } from '../durable/index.ts';
 import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../errors.ts';
 import { type SignerKey, signerKeys } from '../keys/index-signature.ts';
 import { LocalKeyStore } from '../keys/key-pairs.ts';
+import { readRetired, retiredSigners, retirePeer } from '../keys/retired.ts';
 import { generateKeyPair, type KeyPair, type PublicKeyInfo } from '../keys/rsa.ts';
 import { assertSecureChain } from '../keys/secure-fs.ts';
 import { type PinnedPeer, TrustStore } from '../keys/trust-store.ts';
@@ -164,8 +165,30 @@ export class NodeHome {
    * Revokes trust in a peer and records it. Works without a loaded trust store (a damaged key file
    * that stops loading can still be removed); pass the daemon's store so its listeners hear it.
    */
-  async removePeer(nodeUuid: string, from: AuditSource, trust?: TrustStore) {
-    const removed = await (trust ?? this.#trustStore([])).remove(nodeUuid);
+  /**
+   * Removes a peer's trust. Its key is kept as retired (src/keys/retired.ts) so the indexes the
+   * catalog accepted from it stay readable — unless `compromised`, which retires nothing.
+   */
+  async removePeer(
+    nodeUuid: string,
+    from: AuditSource,
+    trust?: TrustStore,
+    options: { compromised?: boolean } = {},
+  ) {
+    const store = trust ?? this.#trustStore([]);
+    const pinned =
+      trust?.get(nodeUuid) ??
+      (await this.trustStore().then(
+        (loaded) => loaded.get(nodeUuid),
+        (err: unknown) => {
+          if (isProgrammingError(err)) throw err;
+          return undefined; // a damaged trust store: the peer is removed all the same
+        },
+      ));
+    await retirePeer(this.paths.retiredPeers, nodeUuid, pinned, {
+      compromised: options.compromised === true,
+    });
+    const removed = await store.remove(nodeUuid);
     await this.audit({
       action: 'revoke',
       nodeUuid,
@@ -174,6 +197,14 @@ export class NodeHome {
       from,
     });
     return removed;
+  }
+
+  /**
+   * The keys of removed peers, kept for reading the indexes the catalog accepted from them while they
+   * were trusted (never for an index the catalog does not hold).
+   */
+  async retiredSigners(): Promise<SignerKey[]> {
+    return retiredSigners(await readRetired(this.paths.retiredPeers));
   }
 
   /** The keys an index signature is checked against: own keys (active and retired) and peers'. */

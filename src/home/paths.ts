@@ -21,6 +21,8 @@ export interface HomePaths {
   readonly webTls: string;
   /** ADDC/web-admin.json: the web UI's password hash. */
   readonly webAdmin: string;
+  /** ADDC/retired-peers.json: keys of removed peers whose accepted indexes stay readable (src/keys/retired.ts). */
+  readonly retiredPeers: string;
   /** run/: the control socket (when its path is short enough). */
   readonly run: string;
   /** stores/default/: the store used when node.json lists none. */
@@ -40,7 +42,15 @@ export interface HomePaths {
 /** The paths inside ADDC/. */
 export type AddcPaths = Pick<
   HomePaths,
-  'addc' | 'nodeJson' | 'keypairs' | 'remote' | 'auditLog' | 'addressSeq' | 'webTls' | 'webAdmin'
+  | 'addc'
+  | 'nodeJson'
+  | 'keypairs'
+  | 'remote'
+  | 'auditLog'
+  | 'addressSeq'
+  | 'webTls'
+  | 'webAdmin'
+  | 'retiredPeers'
 >;
 
 export const ADDC = 'ADDC';
@@ -84,5 +94,6 @@ export function addcPaths(addc: string): AddcPaths {
     addressSeq: join(addc, 'address-seq.json'),
     webTls: join(addc, 'web-tls.pem'),
     webAdmin: join(addc, 'web-admin.json'),
+    retiredPeers: join(addc, 'retired-peers.json'),
   };
 }

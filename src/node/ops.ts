@@ -38,6 +38,7 @@ import type { CatalogService } from './catalog-service.ts';
 import type { ClusterServices } from './cluster-services.ts';
 import { type ConnectParts, connector, verifier } from './connect.ts';
 import { formatHostPort } from './host-port.ts';
+import { readSigners } from './read-trust.ts';
 
 const PROBE_TIMEOUT_MS = 3_000;
 const RESOLVE_TIMEOUT_MS = 10_000;
@@ -210,7 +211,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       index = held;
     const report = await checkIndex(index, {
       deep: options.deep === true,
-      trusted: await home.indexSigners(trust),
+      trusted: await readSigners(home, trust, parts.catalog.store, index),
       connect: connector(parts, CHECK_TIMEOUT_MS),
       verify: verifier(parts, CHECK_TIMEOUT_MS),
       holdersOf: (chunk) => parts.catalog.store.holdersOf(chunk),
@@ -275,10 +276,12 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         const { peer, added } = await home.addPeer(trust, pasted, from);
         return { ...peerView(peer), added };
       },
-      remove: async (node, from, authorize) => {
+      remove: async (node, from, authorize, options) => {
         const uuid = assertUuid(node, 'The node UUID');
         await authorize?.();
-        const removed = await home.removePeer(uuid, from, trust);
+        const removed = await home.removePeer(uuid, from, trust, {
+          compromised: options?.compromised === true,
+        });
         return { nodeUuid: uuid, label: removed.label, fingerprint: removed.fingerprint ?? null };
       },
       probe: (signal) => Promise.all(trust.list().map((peer) => probe(peer, signal))),

@@ -42,6 +42,7 @@ import {
 import { assertUuid } from '../uuid.ts';
 import type { CatalogService } from './catalog-service.ts';
 import { type ConnectParts, connector } from './connect.ts';
+import { readSigners } from './read-trust.ts';
 import type { RepairService } from './repair.ts';
 
 const debug = debuglog('arozdfs');
@@ -272,7 +273,7 @@ function downloadRunner(parts: TransferParts) {
         out,
         force: params.force,
         allowUntrusted: params.allowUntrusted,
-        trusted: await parts.home.indexSigners(parts.trust),
+        trusted: await readSigners(parts.home, parts.trust, parts.catalog.store, index),
         connect: connector(parts, idleMs),
         onlineNodes: () => [parts.nodeUuid, ...parts.trust.list().map((p) => p.nodeUuid)],
         // Copies made since the index was signed (repair) are in the catalog's holdings statements.

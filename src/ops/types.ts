@@ -172,10 +172,15 @@ export interface NodeOps {
     list(): PeerView[];
     preview(pairing: unknown): PairingPreview;
     add(pairing: unknown, from: AuditSource, authorize?: Authorize): Promise<PeerView & { added: boolean }>;
+    /**
+     * Revokes trust in a node. Its key is kept as retired, so the indexes the catalog accepted from it
+     * stay readable; `compromised` retires nothing (docs/pairing.md "Removing a node").
+     */
     remove(
       nodeUuid: unknown,
       from: AuditSource,
       authorize?: Authorize,
+      options?: { compromised?: boolean },
     ): Promise<{ nodeUuid: string; label: string; fingerprint: string | null }>;
     /** Every pinned peer, probed now (a pinned handshake and `GET /v1/node`). */
     probe(signal: AbortSignal): Promise<ProbedPeer[]>;

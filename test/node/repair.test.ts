@@ -124,14 +124,12 @@ test('after a node is lost for good, repair brings every chunk back to 2 good co
   const out = await tmpDir(t);
   for (const file of files) {
     const path = join(out, `${file.id}.out`);
-    // The lost node's indexes are signed by a key no longer trusted (a person removed the node): the
-    // download must be told to accept them; the catalog still lists them (docs/repair.md).
-    const allowUntrusted = c.daemon.catalog.store.indexOf(file.id)?.createdBy === lost.uuid;
+    // The lost node's indexes were accepted while it was trusted: its retired key still reads them.
     const job = await c.daemon.jobs.submit('download', {
       file: file.id,
       out: path,
       force: false,
-      allowUntrusted,
+      allowUntrusted: false,
       idleMs: 5_000,
     });
     const done = await c.daemon.jobs.wait(job.id, { signal: signal(t) });
