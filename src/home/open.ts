@@ -163,11 +163,10 @@ export class NodeHome {
 
   /**
    * Revokes trust in a peer and records it. Works without a loaded trust store (a damaged key file
-   * that stops loading can still be removed); pass the daemon's store so its listeners hear it.
-   */
-  /**
-   * Removes a peer's trust. Its key is kept as retired (src/keys/retired.ts) so the indexes the
-   * catalog accepted from it stay readable — unless `compromised`, which retires nothing.
+   * that stops loading can still be removed); pass the daemon's store so its listeners hear it. Its
+   * key is kept as retired (src/keys/retired.ts) so the indexes the catalog accepted from it stay
+   * readable — unless `compromised`, which retires nothing and drops a key an earlier removal retired
+   * (then a node no longer pinned is not an error).
    */
   async removePeer(
     nodeUuid: string,
@@ -185,10 +184,17 @@ export class NodeHome {
           return undefined; // a damaged trust store: the peer is removed all the same
         },
       ));
-    await retirePeer(this.paths.retiredPeers, nodeUuid, pinned, {
-      compromised: options.compromised === true,
-    });
-    const removed = await store.remove(nodeUuid);
+    const compromised = options.compromised === true;
+    const retired = (await readRetired(this.paths.retiredPeers)).find((p) => p.nodeUuid === nodeUuid);
+    let removed: { nodeUuid: string; label: string; fingerprint: string | undefined };
+    if (pinned === undefined && compromised && retired !== undefined) {
+      // Removed earlier: only its retired key goes now.
+      removed = { nodeUuid, label: retired.label, fingerprint: retired.fingerprint };
+    } else {
+      removed = await store.remove(nodeUuid);
+    }
+    // After the removal: a failure here leaves the node removed and its key not retired (the safe side).
+    await retirePeer(this.paths.retiredPeers, nodeUuid, pinned, { compromised });
     await this.audit({
       action: 'revoke',
       nodeUuid,

@@ -69,7 +69,25 @@ export function retiredSigners(peers: readonly RetiredPeer[]): SignerKey[] {
  * Records the key of node `nodeUuid` (its pinned key, when known) as retired; `compromised` drops every
  * retired key of that node instead. Keeps the other nodes' entries; a node's same key is listed once.
  */
-export async function retirePeer(
+export function retirePeer(
+  path: string,
+  nodeUuid: string,
+  peer: (PublicKeyInfo & { label: string }) | undefined,
+  options: { compromised: boolean; now?: Date },
+): Promise<void> {
+  // One change at a time per file in this process (two removals at once must not lose one).
+  const run = (queues.get(path) ?? Promise.resolve()).then(() => retireNow(path, nodeUuid, peer, options));
+  const settled = run.catch(() => {});
+  queues.set(path, settled);
+  void settled.then(() => {
+    if (queues.get(path) === settled) queues.delete(path);
+  });
+  return run;
+}
+
+const queues = new Map<string, Promise<void>>();
+
+async function retireNow(
   path: string,
   nodeUuid: string,
   peer: (PublicKeyInfo & { label: string }) | undefined,
@@ -89,5 +107,5 @@ export async function retirePeer(
     });
   }
   const file: RetiredFile = { version: 1, peers };
-  await writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, overwrite: true });
 }

@@ -172,6 +172,34 @@ test('peers remove revokes: the key file goes, the audit log says so, list is em
   );
 });
 
+test('peers remove keeps the key as retired; --compromised, even after the removal, drops it', async (t: TestContext) => {
+  const { home, pinned, pinnedKey } = await homeWithPeer(t);
+  const retiredPath = join(home, 'ADDC/retired-peers.json');
+  const retired = async () =>
+    (JSON.parse(await readFile(retiredPath, 'utf8')) as { peers: Array<Record<string, unknown>> }).peers;
+  const run = await runCli(['--json', 'peers', 'remove', pinned], { home });
+  t.assert.strictEqual(run.code, 0, run.stderr);
+  t.assert.deepStrictEqual(
+    (await retired()).map((p) => [p['nodeUuid'], p['fingerprint'], p['label']]),
+    [[pinned, pinnedKey.fingerprint, 'beta']],
+  );
+  const again = await runCli(['--json', 'peers', 'remove', pinned, '--compromised'], { home });
+  t.assert.strictEqual(again.code, 0, again.stdout + again.stderr);
+  t.assert.deepStrictEqual(await retired(), []);
+  const twice = await runCli(['--json', 'peers', 'remove', pinned, '--compromised'], { home });
+  t.assert.strictEqual(last(twice)['code'], 'ERR_PEER_NOT_FOUND');
+
+  const other = await homeWithPeer(t);
+  const compromised = await runCli(['--json', 'peers', 'remove', other.pinned, '--compromised'], {
+    home: other.home,
+  });
+  t.assert.strictEqual(compromised.code, 0, compromised.stderr);
+  t.assert.deepStrictEqual(
+    last(await runCli(['--json', 'peers', 'list'], { home: other.home }))['peers'],
+    [],
+  );
+});
+
 test('peers list and add refuse loose, symlinked or foreign trust files with ERR_INSECURE_PATH', async (t: TestContext) => {
   const fresh = formatPairing(newUuid(), await testKeyPair(2), 'gamma');
   const spoilers: Array<[string, (home: string, pinned: string) => Promise<void>]> = [
