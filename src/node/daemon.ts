@@ -51,6 +51,7 @@ import { CatalogService, DEFAULT_CATALOG_SYNC_SECONDS } from './catalog-service.
 import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
+import { handleKept } from './kept.ts';
 import { createNodeOps } from './ops.ts';
 import {
   DEFAULT_ORPHAN_AGE_SECONDS,
@@ -370,6 +371,7 @@ export class Daemon {
       listable: () => stores.stores.filter((s) => s instanceof DiskStore),
       uploading: () =>
         jobs.list().some((j) => j.kind === 'upload' && (j.state === 'queued' || j.state === 'running')),
+      keptIndexes: home.paths,
       orphanAgeMs:
         options.repair?.orphanAgeMs ?? (home.config.orphanAgeSeconds ?? DEFAULT_ORPHAN_AGE_SECONDS) * 1000,
       goneMs: options.repair?.goneMs ?? (home.config.repairGoneSeconds ?? DEFAULT_REPAIR_GONE_SECONDS) * 1000,
@@ -382,6 +384,7 @@ export class Daemon {
       (request) => cluster.handle(request),
       (request) => tasks.handle(request),
       (request) => catalog.handle(request),
+      (request) => handleKept(home.paths, request),
       async (request) => {
         await api(request);
         return true;

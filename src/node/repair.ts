@@ -14,6 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ArozError, isProgrammingError } from '../errors.ts';
+import type { HomePaths } from '../home/paths.ts';
 import type { IndexFile } from '../index-file/index.ts';
 import { eachLimited } from '../limit.ts';
 import type { RepairResult } from '../ops/jobs.ts';
@@ -24,6 +25,7 @@ import type { Connect } from '../transfer/types.ts';
 import { askCopy } from '../transport/tasks.ts';
 import type { CatalogService } from './catalog-service.ts';
 import type { ConnectParts } from './connect.ts';
+import { askKept, keepsIndex } from './kept.ts';
 
 const debug = debuglog('arozdfs');
 
@@ -57,6 +59,8 @@ export interface RepairOptions extends ConnectParts {
   uploading: () => boolean;
   /** An unreferenced copy younger than this stays (docs/repair.md "Orphans"). */
   orphanAgeMs: number;
+  /** Where this node keeps the indexes it signed (an uploader's own copies stay while it keeps one). */
+  keptIndexes: HomePaths;
   connect: Connect;
   /** True while this node's own transfers run: a pass waits. */
   busy: () => boolean;
@@ -246,6 +250,8 @@ export class RepairService {
   async #orphans(report: RepairResult, signal: AbortSignal): Promise<void> {
     const { catalog, trust, nodeUuid, stores } = this.#options;
     const ownUploads = this.#options.uploading();
+    /** Per uploader and file: does the uploader still keep that index (asked once per pass)? */
+    const kept = new Map<string, Promise<boolean>>();
     for (const store of this.#options.listable()) {
       let after = '';
       for (;;) {
@@ -284,6 +290,17 @@ export class RepairService {
           });
           if (verdict === 'removed') report.orphansKept++;
           if (verdict !== 'orphan') continue;
+          if (tombstone === undefined || tombstone.uploader !== info.uploader) {
+            // Unreferenced: only when its uploader says now that it keeps no index of that file.
+            if (info.indexId === undefined) continue;
+            const key = `${info.uploader}/${info.indexId}`;
+            let keeps = kept.get(key);
+            if (keeps === undefined) {
+              keeps = this.#keeps(info.uploader, info.indexId, signal);
+              kept.set(key, keeps);
+            }
+            if (await keeps) continue;
+          }
           try {
             await stores.delete(uuid, { by: info.uploader, signal });
             report.orphans++;
@@ -299,6 +316,19 @@ export class RepairService {
       this.#options.log(
         `Repair: ${report.orphans} cop${report.orphans === 1 ? 'y' : 'ies'} no live file references went to the trash.`,
       );
+  }
+
+  /** Whether `uploader` keeps its index of `file`; true when it cannot be asked now. */
+  async #keeps(uploader: string, file: string, signal: AbortSignal): Promise<boolean> {
+    if (uploader === this.#options.nodeUuid) return keepsIndex(this.#options.keptIndexes, file);
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(PROBE_MS)]);
+    try {
+      const session = await this.#options.pool.session(uploader, { signal: timeout });
+      return await askKept(session, uploader, file, timeout);
+    } catch (err) {
+      if (isProgrammingError(err) || signal.aborted) throw err;
+      return true;
+    }
   }
 
   /** Moves this node's extra copy to its trash and states its holdings of the file again. */

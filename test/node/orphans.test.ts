@@ -3,12 +3,15 @@
  * sockets and disks): at the end of a repair pass each node moves to its trash the copies no live file
  * references — once old enough and once the catalog has synced with their uploader since they were
  * stored, or at once when their file is tombstoned — and keeps the others: a referenced copy, a young
- * one, one whose uploader has not been heard from since, one of an uploader a person removed (counted).
+ * one, one whose uploader has not been heard from since or still keeps an index of its file (asked on
+ * the cluster port), one of an uploader a person removed (counted).
  */
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { readNodeConfig, writeNodeConfig } from '../../src/home/node-config.ts';
+import { askKept } from '../../src/node/kept.ts';
 import type { RepairResult } from '../../src/ops/jobs.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { randomFile } from '../cli/transfer-cluster.ts';
@@ -102,6 +105,11 @@ test('a repair pass trashes the copies no live file references once the uploader
   const unheard = newUuid();
   const own = newUuid();
   const ofDeleted = newUuid();
+  const keptFile = newUuid();
+  const ofKept = newUuid();
+  // The uploader keeps an index the catalog does not list (one over the catalog's size cap, say).
+  await writeFile(join(a.home, 'indexes', `${keptFile}.json`), '{}\n');
+  await putCopy(b, ofKept, a.uuid, keptFile);
   const storedAt = await putCopy(b, unreferenced, a.uuid, newUuid());
   await putCopy(b, unheard, d.uuid, newUuid());
   await putCopy(b, own, b.uuid, newUuid());
@@ -118,6 +126,7 @@ test('a repair pass trashes the copies no live file references once the uploader
   t.assert.strictEqual(await b.daemon.stores.has(unreferenced), false);
   t.assert.strictEqual(await b.daemon.stores.has(own), false);
   t.assert.strictEqual(await b.daemon.stores.has(unheard), true, 'its uploader has not been heard from');
+  t.assert.strictEqual(await b.daemon.stores.has(ofKept), true, 'its uploader keeps that index');
   t.assert.deepStrictEqual(await heldBefore(b), bLive, 'referenced copies stay');
 
   const onC = await repair(t, c);
@@ -133,4 +142,9 @@ test('a repair pass trashes the copies no live file references once the uploader
   t.assert.strictEqual(again.orphansKept, 1);
   t.assert.strictEqual(await b.daemon.stores.has(unheard), true);
   t.assert.strictEqual((await b.daemon.stores.status()).trash.chunks >= 2, true);
+
+  // The question of rule 7 on the cluster port: a file id that is not a canonical UUID is refused.
+  const session = await b.daemon.pool.session(a.uuid, { signal: signal(t) });
+  t.assert.strictEqual(await askKept(session, a.uuid, keptFile, signal(t)), true);
+  await t.assert.rejects(askKept(session, a.uuid, '..%2F..%2Fx', signal(t)), { code: 'ERR_INVALID_UUID' });
 });
