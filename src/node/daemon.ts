@@ -36,7 +36,7 @@ import type { NodeOps } from '../ops/types.ts';
 import { DiskStore } from '../store/disk-store.ts';
 import type { StoreSet } from '../store/store-set.ts';
 import type { StoreStatus } from '../store/types.ts';
-import type { NodeInfo } from '../transport/node-info.ts';
+import type { NodeInfo, NodeOrphans } from '../transport/node-info.ts';
 import { type PeerAddress, PeerPool } from '../transport/pool.ts';
 import { type Identity, NodeServer, type RequestHandler } from '../transport/server.ts';
 import { VERSION } from '../version.ts';
@@ -133,6 +133,8 @@ function nodeInfoSource(parts: {
   stores: StoreSet;
   trashPurge: TrashPurger;
   scrub: Scrubber;
+  /** The last full repair pass's orphan figures, once there was one. */
+  orphans: () => NodeOrphans | undefined;
 }) {
   let statuses: { at: number; pending: Promise<StoreStatus[]> } | undefined;
   return async (): Promise<NodeInfo> => {
@@ -161,6 +163,7 @@ function nodeInfoSource(parts: {
         chunks: online.reduce((n, s) => n + (s.quarantine?.chunks ?? 0), 0),
         bytes: online.reduce((n, s) => n + (s.quarantine?.bytes ?? 0), 0),
       }),
+      orphans: parts.orphans() ?? { collected: 0, kept: 0, at: null },
     };
   };
 }
@@ -345,7 +348,9 @@ export class Daemon {
       audit: (entry) => appendAudit(home.paths.auditLog, entry),
       log,
     });
-    const info = nodeInfoSource({ home, stores, trashPurge, scrub });
+    // The repair service is made below; the node's info reads its last pass only once the node runs.
+    let orphans: () => NodeOrphans | undefined = () => undefined;
+    const info = nodeInfoSource({ home, stores, trashPurge, scrub, orphans: () => orphans() });
     const idleMs = options.idleMs ?? 30_000;
     const api = nodeApi({ store: stores, info, idleMs, traffic });
     const tasks = new TaskRunner({
@@ -380,6 +385,7 @@ export class Daemon {
         (home.config.repairIntervalSeconds ?? DEFAULT_REPAIR_INTERVAL_SECONDS) * 1000,
       log,
     });
+    orphans = () => repair.orphans;
     handlers.push(
       (request) => cluster.handle(request),
       (request) => tasks.handle(request),

@@ -120,6 +120,8 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         stores: info.stores.map((s) => ({ online: s.online, free: s.free, capacity: s.capacity })),
         // Its scrub: corrupt copies found, what its quarantine holds, its last full pass (older nodes: null).
         scrub: info.scrub ?? null,
+        // Its last repair pass's orphans: collected, and kept for a person (removed uploaders').
+        orphans: info.orphans ?? null,
       };
     } catch (err) {
       if (!(err instanceof ArozError)) throw err;

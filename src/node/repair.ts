@@ -22,6 +22,7 @@ import type { NodeSpace } from '../placement/index.ts';
 import { type CopyState, isExtraCopy, judgeChunk, judgeOrphan, newHolders } from '../repair/index.ts';
 import type { ChunkInfo, ChunkStore, StoreStatus } from '../store/types.ts';
 import type { Connect } from '../transfer/types.ts';
+import type { NodeOrphans } from '../transport/node-info.ts';
 import { askCopy } from '../transport/tasks.ts';
 import type { CatalogService } from './catalog-service.ts';
 import type { ConnectParts } from './connect.ts';
@@ -90,6 +91,8 @@ export class RepairService {
   #periodic: Promise<unknown> | undefined;
   /** The last pass's report (periodic or asked for). */
   last: (RepairResult & { at: string }) | undefined;
+  /** The last full pass's orphan figures (GET /v1/node `orphans`). */
+  orphans: NodeOrphans | undefined;
   /** Chunk bytes this node's repairs had new holders fetch, since start. */
   readonly counts = { passes: 0, copies: 0, bytes: 0 };
 
@@ -231,7 +234,14 @@ export class RepairService {
         options.onProgress?.(++done, work.length);
       }
     });
-    if (options.file === undefined) await this.#orphans(report, signal);
+    if (options.file === undefined) {
+      await this.#orphans(report, signal);
+      this.orphans = {
+        collected: report.orphans,
+        kept: report.orphansKept,
+        at: new Date(this.#now()).toISOString(),
+      };
+    }
     this.counts.passes++;
     this.last = { ...report, at: new Date(this.#now()).toISOString() };
     if (report.copies > 0 || report.failures.length > 0) {

@@ -9,7 +9,7 @@ import type { CheckProgress, CheckReport } from '../check/index.ts';
 import type { AuditAction, AuditSource } from '../home/audit.ts';
 import type { IndexFile } from '../index-file/index.ts';
 import type { JobProgress, JobRecord } from '../jobs/types.ts';
-import type { NodeInfo, NodeScrub } from '../transport/node-info.ts';
+import type { NodeInfo, NodeOrphans, NodeScrub } from '../transport/node-info.ts';
 import type { JobKind, JobResults } from './jobs.ts';
 
 /** A pinned peer as every surface shows it. */
@@ -40,6 +40,7 @@ export type ProbedPeer = PeerView &
         trash: { chunks: number; bytes: number };
         stores: Array<{ online: boolean; free: number; capacity: number }>;
         scrub: NodeScrub | null;
+        orphans: NodeOrphans | null;
       }
     | {
         state: 'offline' | 'unknown';

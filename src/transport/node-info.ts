@@ -15,6 +15,17 @@ export interface NodeInfo {
   trash?: NodeTrash;
   /** The node's scrub of its own chunks (docs/store.md); older nodes omit it. */
   scrub?: NodeScrub;
+  /** What the last full repair pass found of copies no live file references (docs/repair.md "Orphans"); older nodes omit it. */
+  orphans?: NodeOrphans;
+}
+
+export interface NodeOrphans {
+  /** Copies the last pass moved to the trash. */
+  collected: number;
+  /** Unreferenced copies of uploaders a person removed, kept for a person to purge. */
+  kept: number;
+  /** When that pass ended (ISO 8601), or null before the first. */
+  at: string | null;
 }
 
 export interface NodeScrub {
@@ -65,6 +76,12 @@ export function parseNodeInfo(value: unknown, peer: string): NodeInfo {
   };
   if (value.trash !== undefined) info.trash = parseTrash(value.trash, () => bad('a malformed trash'));
   if (value.scrub !== undefined) info.scrub = parseScrub(value.scrub, () => bad('a malformed scrub'));
+  if (value.orphans !== undefined) {
+    const o = value.orphans;
+    if (!isObject(o) || !isCount(o.collected) || !isCount(o.kept) || !isTime(o.at))
+      throw bad('malformed orphans');
+    info.orphans = { collected: o.collected, kept: o.kept, at: o.at as string | null };
+  }
   return info;
 }
 

@@ -142,6 +142,11 @@ test('a repair pass trashes the copies no live file references once the uploader
   t.assert.strictEqual(again.orphansKept, 1);
   t.assert.strictEqual(await b.daemon.stores.has(unheard), true);
   t.assert.strictEqual((await b.daemon.stores.status()).trash.chunks >= 2, true);
+  // GET /v1/node (and so `cluster nodes` on the peers) shows the last pass's figures.
+  const info = await b.daemon.info();
+  t.assert.deepStrictEqual({ ...info.orphans, at: undefined }, { collected: 0, kept: 1, at: undefined });
+  const row = (await c.daemon.ops.peers.probe(signal(t))).find((p) => p.nodeUuid === b.uuid);
+  t.assert.strictEqual(row?.state === 'online' ? row.orphans?.kept : undefined, 1);
 
   // The question of rule 7 on the cluster port: a file id that is not a canonical UUID is refused.
   const session = await b.daemon.pool.session(a.uuid, { signal: signal(t) });
