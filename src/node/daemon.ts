@@ -5,11 +5,13 @@
  * 1. Components, in order: the home, the node identity (a certificate of the active key), the trust
  *    store, the chunk stores, the address book, the peer pool (dials from the book), the cluster
  *    port (its requests go to the handlers registered on it), the cluster services (record exchange
- *    greets every new session; their routes are registered before the node API), the tasks peers ask
- *    of this node (verify, copy: src/node/tasks.ts), the catalog (a pull from each peer after the
- *    record exchange; its two routes next, before the node API too), the trash purger,
- *    the job manager (runners from the job registry), the operations (src/node/ops.ts) and the
- *    control socket and web UI over them.
+ *    greets every new session), the settings (src/node/settings.ts), the catalog (a pull from each
+ *    peer after the record exchange), the trash purger, the tasks peers ask of this node (verify,
+ *    copy: src/node/tasks.ts), the scrub, the repair service, the node API; the cluster port's
+ *    handlers in order (cluster services, tasks, catalog, kept indexes, node API); the job manager
+ *    (runners from the job registry), the operations (src/node/ops.ts) and the control socket and web
+ *    UI over them. The scrub's and repair's `busy` read the job manager once the node runs (a repair
+ *    job runs the repair service: the one cycle, closed by a function).
  * 2. Services, started by one loop in this order and stopped in reverse: the control socket (it also
  *    refuses a second daemon on this home before anything listens), the catalog (its store open
  *    before the cluster port serves it; closed after the jobs that write to it), the cluster port, the peer pool,
@@ -26,7 +28,6 @@ import { controlRoutes } from '../control/routes.ts';
 import { ControlServer } from '../control/server.ts';
 import { ArozError } from '../errors.ts';
 import { type AuditSource, appendAudit } from '../home/audit.ts';
-import { DEFAULT_TRASH_GRACE_SECONDS } from '../home/node-config.ts';
 import { NodeHome } from '../home/open.ts';
 import { JobManager } from '../jobs/index.ts';
 import { makeNodeCertificate } from '../keys/certificate.ts';
@@ -47,19 +48,15 @@ import { WebServer } from '../web/server.ts';
 import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
-import { CatalogService, DEFAULT_CATALOG_SYNC_SECONDS } from './catalog-service.ts';
+import { CatalogService } from './catalog-service.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { handleKept } from './kept.ts';
 import { createNodeOps } from './ops.ts';
-import {
-  DEFAULT_ORPHAN_AGE_SECONDS,
-  DEFAULT_REPAIR_GONE_SECONDS,
-  DEFAULT_REPAIR_INTERVAL_SECONDS,
-  RepairService,
-} from './repair.ts';
-import { DEFAULT_SCRUB, Scrubber, type ScrubSettings } from './scrub.ts';
+import { RepairService } from './repair.ts';
+import { Scrubber, type ScrubSettings } from './scrub.ts';
+import { daemonSettings } from './settings.ts';
 import { openNodeStores } from './stores.ts';
 import { type TaskLimits, TaskRunner } from './tasks.ts';
 import { ChunkTraffic } from './traffic.ts';
@@ -312,14 +309,14 @@ export class Daemon {
       discovery: options.discovery ?? {},
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     });
+    const settings = daemonSettings(options, home.config);
     const catalog = new CatalogService({
       home,
       trust,
       stores,
       pool,
       log,
-      intervalMs:
-        options.catalogSyncMs ?? (home.config.catalogSyncSeconds ?? DEFAULT_CATALOG_SYNC_SECONDS) * 1000,
+      intervalMs: settings.catalogSyncMs,
     });
     // Every new session: the address records first, then a catalog pull from that peer.
     pool.greet(async (uuid, session, signal) => {
@@ -329,34 +326,15 @@ export class Daemon {
         setImmediate(() => catalog.syncSoon(uuid));
       }
     });
-    const graceSeconds =
-      options.trashGraceSeconds ?? home.config.trashGraceSeconds ?? DEFAULT_TRASH_GRACE_SECONDS;
-    const trashPurge = new TrashPurger({ store: stores, graceMs: graceSeconds * 1000, log });
+    const trashPurge = new TrashPurger({ store: stores, graceMs: settings.trashGraceMs, log });
     const traffic = new ChunkTraffic();
-    const scrubSettings: ScrubSettings = {
-      ...DEFAULT_SCRUB,
-      passSeconds: home.config.scrubPassSeconds ?? DEFAULT_SCRUB.passSeconds,
-      maxBytesPerSecond: home.config.scrubMaxBytesPerSecond ?? DEFAULT_SCRUB.maxBytesPerSecond,
-      ...options.scrub,
-    };
-    const scrub = new Scrubber({
-      stores: () => stores.stores.filter((s) => s instanceof DiskStore),
-      statePath: join(home.paths.home, 'scrub.json'),
-      settings: scrubSettings,
-      // Transfers go first: node API chunk requests, tasks, and this node's own running jobs.
-      busy: () => traffic.inFlight > 0 || tasks.active > 0 || jobs.list().some((j) => j.state === 'running'),
-      audit: (entry) => appendAudit(home.paths.auditLog, entry),
-      log,
-    });
-    // The repair service is made below; the node's info reads its last pass only once the node runs.
-    let orphans: () => NodeOrphans | undefined = () => undefined;
-    const info = nodeInfoSource({ home, stores, trashPurge, scrub, orphans: () => orphans() });
     const idleMs = options.idleMs ?? 30_000;
-    const api = nodeApi({ store: stores, info, idleMs, traffic });
+    const connect = connector({ nodeUuid, stores, trust, pool }, idleMs);
+    const diskStores = () => stores.stores.filter((s) => s instanceof DiskStore);
     const tasks = new TaskRunner({
       nodeUuid,
       stores,
-      connect: connector({ nodeUuid, stores, trust, pool }, idleMs),
+      connect,
       ...(options.tasks !== undefined ? { limits: options.tasks } : {}),
       // A copy stored here: this node says so in the catalog (no node speaks for another).
       onHeld: async (_chunk, file) => {
@@ -364,28 +342,35 @@ export class Daemon {
           await catalog.held(file).catch((err: unknown) => log(`${(err as Error).message}`));
       },
     });
+    // The scrub and repair give way to this node's own jobs, and the job manager runs repair jobs:
+    // their `busy` reads `jobs` (made below) only once the node runs.
+    const scrub = new Scrubber({
+      stores: diskStores,
+      statePath: join(home.paths.home, 'scrub.json'),
+      settings: settings.scrub,
+      // Transfers go first: node API chunk requests, tasks, and this node's own running jobs.
+      busy: () => traffic.inFlight > 0 || tasks.active > 0 || jobs.list().some((j) => j.state === 'running'),
+      audit: (entry) => appendAudit(home.paths.auditLog, entry),
+      log,
+    });
     const repair = new RepairService({
       nodeUuid,
       stores,
       trust,
       pool,
       catalog,
-      connect: connector({ nodeUuid, stores, trust, pool }, idleMs),
+      connect,
       // This node's own transfers go first (a repair job itself does not count).
       busy: () => jobs.list().some((j) => j.state === 'running' && j.kind !== 'repair'),
-      listable: () => stores.stores.filter((s) => s instanceof DiskStore),
+      listable: diskStores,
       uploading: () =>
         jobs.list().some((j) => j.kind === 'upload' && (j.state === 'queued' || j.state === 'running')),
       keptIndexes: home.paths,
-      orphanAgeMs:
-        options.repair?.orphanAgeMs ?? (home.config.orphanAgeSeconds ?? DEFAULT_ORPHAN_AGE_SECONDS) * 1000,
-      goneMs: options.repair?.goneMs ?? (home.config.repairGoneSeconds ?? DEFAULT_REPAIR_GONE_SECONDS) * 1000,
-      intervalMs:
-        options.repair?.intervalMs ??
-        (home.config.repairIntervalSeconds ?? DEFAULT_REPAIR_INTERVAL_SECONDS) * 1000,
+      ...settings.repair,
       log,
     });
-    orphans = () => repair.orphans;
+    const info = nodeInfoSource({ home, stores, trashPurge, scrub, orphans: () => repair.orphans });
+    const api = nodeApi({ store: stores, info, idleMs, traffic });
     handlers.push(
       (request) => cluster.handle(request),
       (request) => tasks.handle(request),
