@@ -4,7 +4,9 @@
  * A node announces `_arozdfs._tcp.local`: a PTR to its instance `<label>-<uuid8>._arozdfs._tcp.local`,
  * an SRV (port, target `arozdfs-<uuid>.local`), A records for its addresses, and a TXT record with
  * everything a browser needs: `v` protocol version, `id` node UUID, `addr` listen address, `port`,
- * `fp` short key fingerprint, `inst` per-boot instance id. The parser takes only what fits these rules
+ * `fp` short key fingerprint, `inst` per-boot instance id. It also names the service type under
+ * `_services._dns-sd._udp.local` (RFC 6763 §9), so a generic browser that enumerates service types
+ * (`avahi-browse -a`, python-zeroconf) lists it. The parser takes only what fits these rules
  * (bounded counts and lengths, canonical UUIDs and IP literals) and drops the rest: announcements
  * come from anyone on the network and are hints, never trust.
  */
@@ -15,6 +17,8 @@ import { isUuid } from '../uuid.ts';
 import { canonicalHost, isDialableHost, isPort } from './endpoint.ts';
 
 export const SERVICE = '_arozdfs._tcp.local';
+/** The DNS-SD service type enumeration name (RFC 6763 §9): its PTR records name service types. */
+export const SERVICE_TYPES = '_services._dns-sd._udp.local';
 export const PROTOCOL_VERSION = 1;
 /** Characters of the fingerprint body announced in TXT `fp` (96 bits: a hint, not a proof). */
 export const SHORT_FINGERPRINT_LENGTH = 16;
@@ -70,10 +74,19 @@ export function instanceName(label: string, uuid: string): string {
   return `${clean || 'arozdfs'}${suffix}`;
 }
 
-/** The response packet that announces `self` (`ttl` 0: the goodbye). */
+/** The host name in our SRV record, whose A records are our addresses. */
+export function targetName(uuid: string): string {
+  return `arozdfs-${uuid}.local`;
+}
+
+/**
+ * The response packet that announces `self` (`ttl` 0: the goodbye). With a TTL it also carries the
+ * shared PTR `_services._dns-sd._udp.local` → `_arozdfs._tcp.local`; the goodbye leaves that one out,
+ * as other nodes on the network still offer the service type.
+ */
 export function announcementPacket(self: SelfAnnouncement, ttl: number): Packet & { answers: Answer[] } {
   const fqdn = `${instanceName(self.label, self.uuid)}.${SERVICE}`;
-  const target = `arozdfs-${self.uuid}.local`;
+  const target = targetName(self.uuid);
   const txt = [
     `v=${PROTOCOL_VERSION}`,
     `id=${self.uuid}`,
@@ -86,6 +99,7 @@ export function announcementPacket(self: SelfAnnouncement, ttl: number): Packet 
     { name: SERVICE, type: 'PTR', ttl, data: fqdn },
     { name: fqdn, type: 'SRV', ttl, flush: true, data: { port: self.port, target, priority: 0, weight: 0 } },
     { name: fqdn, type: 'TXT', ttl, flush: true, data: txt },
+    ...(ttl > 0 ? [{ name: SERVICE_TYPES, type: 'PTR', ttl, data: SERVICE } as const] : []),
   ];
   const additionals: Answer[] = (self.addresses ?? [])
     .slice(0, 8)
@@ -98,12 +112,23 @@ export function browsePacket(): Packet & { questions: Question[] } {
   return { type: 'query', questions: [{ name: SERVICE, type: 'PTR' }] };
 }
 
-/** True when a query asks for our service (PTR/ANY of the service, or anything about our instance). */
+/**
+ * True when a query asks for something we announce: the service types (PTR/ANY of
+ * `_services._dns-sd._udp.local`), our service (PTR/ANY), anything about our instance, or the
+ * addresses of our SRV target (A/ANY). The answer is the whole announcement either way.
+ */
 export function asksForUs(packet: Packet, self: SelfAnnouncement): boolean {
   const fqdn = `${instanceName(self.label, self.uuid)}.${SERVICE}`.toLowerCase();
+  const target = targetName(self.uuid);
   return (packet.questions ?? []).slice(0, MAX_RECORDS_PER_PACKET).some((q) => {
-    const name = q.name.toLowerCase();
-    return (name === SERVICE && (q.type === 'PTR' || (q.type as string) === 'ANY')) || name === fqdn;
+    const name = q.name.toLowerCase().replace(/\.$/, '');
+    const type = q.type as string;
+    const pointer = type === 'PTR' || type === 'ANY';
+    return (
+      ((name === SERVICE || name === SERVICE_TYPES) && pointer) ||
+      name === fqdn ||
+      (name === target && (type === 'A' || type === 'ANY'))
+    );
   });
 }
 

@@ -3,6 +3,7 @@ import { type TestContext, test } from 'node:test';
 import type { Answer } from 'dns-packet';
 import {
   announcementPacket,
+  asksForUs,
   instanceName,
   parseAnnouncements,
   type SelfAnnouncement,
@@ -78,4 +79,39 @@ test('instanceName() is <label>-<uuid8>, at most 63 bytes, with no dots to split
   const long = instanceName('é'.repeat(60), uuid);
   t.assert.ok(Buffer.byteLength(long) <= 63 && long.endsWith(uuid.slice(0, 8)));
   t.assert.strictEqual(instanceName('\u202e', uuid), `arozdfs-${uuid.slice(0, 8)}`);
+});
+
+test('announcementPacket() names the service type under _services._dns-sd._udp.local (RFC 6763 §9), except in the goodbye', (t: TestContext) => {
+  const enumeration = (ttl: number) =>
+    announcementPacket(self, ttl).answers.filter((a) => a.name === '_services._dns-sd._udp.local');
+  t.assert.deepStrictEqual(enumeration(120), [
+    { name: '_services._dns-sd._udp.local', type: 'PTR', ttl: 120, data: '_arozdfs._tcp.local' },
+  ]);
+  // Other nodes still offer the type: a goodbye must not make caches forget it.
+  t.assert.deepStrictEqual(enumeration(0), []);
+});
+
+test("asksForUs() answers service-type enumeration, the service, the instance and the SRV target's address", (t: TestContext) => {
+  const asks = (name: string, type: string) =>
+    asksForUs({ type: 'query', questions: [{ name, type } as never] }, self);
+  const instance = `${instanceName(self.label, self.uuid)}._arozdfs._tcp.local`;
+  t.assert.deepStrictEqual(
+    [
+      asks('_services._dns-sd._udp.local', 'PTR'),
+      asks('_services._dns-sd._udp.local', 'ANY'),
+      asks('_arozdfs._tcp.local', 'PTR'),
+      asks(instance.toUpperCase(), 'SRV'),
+      asks(`arozdfs-${self.uuid}.local`, 'A'),
+    ],
+    [true, true, true, true, true],
+  );
+  t.assert.deepStrictEqual(
+    [
+      asks('_services._dns-sd._udp.local', 'TXT'),
+      asks('_http._tcp.local', 'PTR'),
+      asks(`arozdfs-${self.uuid}.local`, 'TXT'),
+      asks(`arozdfs-${newUuid()}.local`, 'A'),
+    ],
+    [false, false, false, false],
+  );
 });
