@@ -46,6 +46,10 @@ export interface NodeConfig {
   repairIntervalSeconds?: number;
   /** Seconds an unreferenced copy must have been stored before it is an orphan (default a day). */
   orphanAgeSeconds?: number;
+  /** Serve `/metrics` on the web UI's listener (default false; docs/web.md "Metrics"). */
+  metrics?: boolean;
+  /** SHA-256 (64 lower-case hex digits) of the bearer token that may read `/metrics`. */
+  metricsTokenSha256?: string;
   [key: string]: unknown;
 }
 
@@ -103,6 +107,13 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     !(Number.isSafeInteger(sync) && (sync as number) >= 1 && (sync as number) <= 86_400)
   ) {
     throw bad('"catalogSyncSeconds" is not a whole number of seconds from 1 to 86400');
+  }
+  if (c['metrics'] !== undefined && typeof c['metrics'] !== 'boolean') {
+    throw bad('"metrics" is not true or false');
+  }
+  const tokenHash = c['metricsTokenSha256'];
+  if (tokenHash !== undefined && (typeof tokenHash !== 'string' || !/^[0-9a-f]{64}$/.test(tokenHash))) {
+    throw bad('"metricsTokenSha256" is not a SHA-256 in 64 lower-case hex digits');
   }
   return c as NodeConfig;
 }

@@ -43,6 +43,7 @@ import { type Identity, NodeServer, type RequestHandler } from '../transport/ser
 import { VERSION } from '../version.ts';
 import { WebAuth } from '../web/auth.ts';
 import { isLoopback } from '../web/guard.ts';
+import { metricsRoutes } from '../web/metrics.ts';
 import { webRoutes } from '../web/routes.ts';
 import { WebServer } from '../web/server.ts';
 import { openWebTls } from '../web/tls.ts';
@@ -53,6 +54,7 @@ import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { handleKept } from './kept.ts';
+import { metricsSource } from './metrics.ts';
 import { createNodeOps } from './ops.ts';
 import { RepairService } from './repair.ts';
 import { Scrubber, type ScrubSettings } from './scrub.ts';
@@ -410,6 +412,18 @@ export class Daemon {
       }
       return result;
     };
+    const metrics = metricsSource({
+      nodeUuid,
+      name: () => home.config.name,
+      info,
+      traffic,
+      jobs,
+      repair,
+      trust,
+      book,
+      catalog: { counts: () => catalog.store.counts() },
+      discovery: () => cluster.discovery,
+    });
     const ops = createNodeOps({
       nodeUuid,
       home,
@@ -421,6 +435,7 @@ export class Daemon {
       catalog,
       staticPeers,
       info,
+      metrics,
       listenAddress,
       ready: () => state.ready && !state.closing,
       activateKey,
@@ -439,7 +454,14 @@ export class Daemon {
             : undefined,
         nodeUuid,
         auth,
-        routes: webRoutes(ops, auth),
+        routes: {
+          ...webRoutes(ops, auth),
+          // `/metrics` (off unless node.json says "metrics": true): docs/web.md "Metrics".
+          ...metricsRoutes(ops, {
+            enabled: home.config.metrics === true,
+            tokenSha256: home.config.metricsTokenSha256,
+          }),
+        },
         ...(options.web.machine !== undefined ? { machine: options.web.machine } : {}),
       });
     }

@@ -19,6 +19,7 @@ import { formatPairing, parsePastedPeer } from '../keys/pairing.ts';
 import { GENERATE_RSA_BITS, type KeyPair, publicKeyPem } from '../keys/rsa.ts';
 import type { PinnedPeer, TrustStore } from '../keys/trust-store.ts';
 import { isJobKind, JOB_KIND_LIST } from '../ops/jobs.ts';
+import type { NodeMetrics } from '../ops/metrics.ts';
 import type {
   CheckOptions,
   ClusterFile,
@@ -55,6 +56,7 @@ export interface OpsParts extends ConnectParts {
   >;
   staticPeers: ReadonlyMap<string, PeerAddress>;
   info(): Promise<NodeInfo>;
+  metrics(): Promise<NodeMetrics>;
   /** The bound cluster address; only asked once the node is ready. */
   listenAddress(): string;
   ready(): boolean;
@@ -240,6 +242,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     nodeUuid,
     name: () => home.config.name,
     info: () => parts.info(),
+    metrics: () => parts.metrics(),
     listenAddress: () => parts.listenAddress(),
     status: async () => ({
       ...(await parts.info()),

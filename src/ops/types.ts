@@ -11,6 +11,7 @@ import type { IndexFile } from '../index-file/index.ts';
 import type { JobProgress, JobRecord } from '../jobs/types.ts';
 import type { NodeInfo, NodeOrphans, NodeScrub } from '../transport/node-info.ts';
 import type { JobKind, JobResults } from './jobs.ts';
+import type { NodeMetrics } from './metrics.ts';
 
 /** A pinned peer as every surface shows it. */
 export interface PeerView {
@@ -166,6 +167,8 @@ export interface NodeOps {
   status(): Promise<NodeStatus>;
   /** The bound cluster address as `host:port`. */
   listenAddress(): string;
+  /** The figures `/metrics` reports (src/ops/metrics.ts). */
+  metrics(): Promise<NodeMetrics>;
   /** One audit line (logins and password changes of the web UI). */
   audit(action: AuditAction, from: AuditSource, client?: string): Promise<void>;
 
