@@ -9,8 +9,8 @@
  *    peer after the record exchange), the trash purger, the tasks peers ask of this node (verify,
  *    copy: src/node/tasks.ts), the scrub, the repair service, the node API; the cluster port's
  *    handlers in order (cluster services, tasks, catalog, kept indexes, node API); the job manager
- *    (runners from the job registry), the operations (src/node/ops.ts) and the control socket and web
- *    UI over them. The scrub's and repair's `busy` read the job manager once the node runs (a repair
+ *    (runners from the job registry), the metrics source (src/node/metrics.ts), the operations
+ *    (src/node/ops.ts) and the control socket and web UI over them. The scrub's and repair's `busy` read the job manager once the node runs (a repair
  *    job runs the repair service: the one cycle, closed by a function).
  * 2. Services, started by one loop in this order and stopped in reverse: the control socket (it also
  *    refuses a second daemon on this home before anything listens), the catalog (its store open
