@@ -267,6 +267,12 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
   }
 }
 
+// glibc gives each thread that allocates its own malloc arena and never returns them: with the
+// TLS, HTTP/2, libuv and worker threads of a daemon that is tens of MiB (docs/transfer.md,
+// "Memory"). The nodes inherit this; AROZDFS_BENCH_ARENAS=default leaves glibc's default.
+const arenas = process.env['AROZDFS_BENCH_ARENAS'] ?? '2';
+if (arenas !== 'default') process.env['MALLOC_ARENA_MAX'] ??= arenas;
+out(`Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}.`);
 const version = values['no-syncthing'] ? undefined : await findSyncthing();
 if (version === undefined && !values['no-syncthing']) {
   out(
