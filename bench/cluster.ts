@@ -104,6 +104,7 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
     await mkdir(memoryDir);
     process.env['AROZDFS_BENCH_MEMORY_DIR'] = memoryDir; // the nodes inherit it
     const execArgv = [
+      ...nodeFlags,
       '--import',
       new URL('./memory-report.ts', import.meta.url).pathname,
       ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
@@ -267,12 +268,16 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
   }
 }
 
-// glibc gives each thread that allocates its own malloc arena and never returns them: with the
-// TLS, HTTP/2, libuv and worker threads of a daemon that is tens of MiB (docs/transfer.md,
-// "Memory"). The nodes inherit this; AROZDFS_BENCH_ARENAS=default leaves glibc's default.
-const arenas = process.env['AROZDFS_BENCH_ARENAS'] ?? '2';
-if (arenas !== 'default') process.env['MALLOC_ARENA_MAX'] ??= arenas;
-out(`Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}.`);
+// Daemon tuning for memory (docs/transfer.md, "Memory"): glibc gives each thread that allocates its
+// own malloc arena and returns little of them, and V8 grows its young generation to 16 MiB semi-
+// spaces under a high allocation rate. The nodes inherit MALLOC_ARENA_MAX and get
+// --max-semi-space-size; AROZDFS_BENCH_TUNING=default leaves both at their defaults.
+const tuned = process.env['AROZDFS_BENCH_TUNING'] !== 'default';
+if (tuned) process.env['MALLOC_ARENA_MAX'] ??= '2';
+const nodeFlags = tuned ? ['--max-semi-space-size=2'] : [];
+out(
+  `Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}${tuned ? ' and --max-semi-space-size=2' : ''}.`,
+);
 const version = values['no-syncthing'] ? undefined : await findSyncthing();
 if (version === undefined && !values['no-syncthing']) {
   out(
