@@ -274,9 +274,11 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
 // --max-semi-space-size; AROZDFS_BENCH_TUNING=default leaves both at their defaults.
 const tuned = process.env['AROZDFS_BENCH_TUNING'] !== 'default';
 if (tuned) process.env['MALLOC_ARENA_MAX'] ??= '2';
-const nodeFlags = tuned ? ['--max-semi-space-size=2'] : [];
+const nodeFlags = (process.env['AROZDFS_BENCH_NODE_FLAGS'] ?? (tuned ? '--max-semi-space-size=2' : ''))
+  .split(' ')
+  .filter((f) => f !== '');
 out(
-  `Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}${tuned ? ' and --max-semi-space-size=2' : ''}.`,
+  `Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}${nodeFlags.length > 0 ? ` and ${nodeFlags.join(' ')}` : ''}.`,
 );
 const version = values['no-syncthing'] ? undefined : await findSyncthing();
 if (version === undefined && !values['no-syncthing']) {
