@@ -106,6 +106,8 @@ export interface MemoryUsage {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Garbage collections since the start, by kind: [count, milliseconds]. */
+  gc?: Record<string, [number, number]>;
 }
 
 /** Asks a node started with bench/memory-report.ts for its process.memoryUsage() (SIGUSR2). */
@@ -125,7 +127,10 @@ export function formatMemory(m: MemoryUsage | undefined): string {
   if (m === undefined) return 'no answer';
   const mib = (b: number) => `${(b / 1048576).toFixed(0)}`;
   const native = m.rss - m.heapTotal - m.arrayBuffers;
-  return `RSS ${mib(m.rss)} = V8 heap ${mib(m.heapTotal)} (${mib(m.heapUsed)} used) + Buffers ${mib(m.arrayBuffers)} + native and code ${mib(native)} MiB`;
+  const gc = Object.entries(m.gc ?? {})
+    .map(([kind, [n, ms]]) => `${kind} ${n}× ${ms.toFixed(0)} ms`)
+    .join(', ');
+  return `RSS ${mib(m.rss)} = V8 heap ${mib(m.heapTotal)} (${mib(m.heapUsed)} used) + Buffers ${mib(m.arrayBuffers)} + native and code ${mib(native)} MiB; GC so far: ${gc}`;
 }
 
 /** CPU seconds a live process has used so far, all its threads (utime + stime of /proc/PID/stat). */

@@ -1,3 +1,11 @@
+/**
+ * `npm run bench:cluster`: three arozdfs nodes as processes on 127.0.0.2–4 move one file (upload
+ * alpha → beta + gamma, 2 copies; download on alpha with every chunk remote), in rounds interleaved
+ * with the baselines of the same run — `dd` twice at once, the plain TLS pipelines, and Syncthing A → B
+ * when `syncthing` is installed (bench/cluster-syncthing.ts). Prints medians, CPU seconds per GiB,
+ * cores kept busy, peak and idle RSS of every daemon, RSS after each successive job, and the latency
+ * of the status calls during an upload. `--quick` (or AROZDFS_BENCH_QUICK=1): 256 MiB, 2 rounds.
+ */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +19,7 @@ import { generateKeyPair } from '../src/keys/rsa.ts';
 import { formatSize, parseSize } from '../src/size.ts';
 import { dialPeer, getJson } from '../src/transport/client.ts';
 import { newUuid } from '../src/uuid.ts';
-import { ddTwice, plainPipelines, timed } from './cluster-baselines.ts';
+import { ddTwice, type PlainFigures, plainPipelines, timed } from './cluster-baselines.ts';
 import {
   cpuSeconds,
   currentRss,
@@ -24,6 +32,7 @@ import {
   sampleAnon,
 } from './cluster-probes.ts';
 import { type Figures, type PerPhase, PHASES, type Phase, report } from './cluster-report.ts';
+import { findSyncthing, SyncthingPair, type SyncthingRound } from './cluster-syncthing.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
 import { writeRandomFile } from './random-file.ts';
 
@@ -32,12 +41,22 @@ const { values } = parseArgs({
   options: {
     size: { type: 'string', multiple: true },
     'chunk-size': { type: 'string', default: '64MiB' },
+    rounds: { type: 'string' },
+    jobs: { type: 'string' },
     dir: { type: 'string' },
+    quick: { type: 'boolean', default: process.env['AROZDFS_BENCH_QUICK'] === '1' },
+    'no-syncthing': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
-const sizes = (values.size ?? ['1GiB', '4GiB']).flatMap((s) => s.split(',')).map((s) => parseSize(s, 'size'));
+const quick = values.quick;
+const sizes = (values.size ?? (quick ? ['256MiB'] : ['1GiB', '4GiB']))
+  .flatMap((s) => s.split(','))
+  .map((s) => parseSize(s, 'size'));
 const chunkSize = parseSize(values['chunk-size'], 'chunk size');
+const rounds = Number(values.rounds ?? (quick ? 2 : 5));
+/** Successive arozdfs jobs to watch for RSS creep (the rounds' jobs count, extra downloads fill up). */
+const creepJobs = Number(values.jobs ?? (quick ? 0 : 10));
 const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -71,12 +90,13 @@ async function probeIdentity(alpha: LocalNode) {
     });
 }
 
-async function measure(size: number): Promise<Figures> {
+async function measure(size: number, rounds: number, syncthing: boolean): Promise<Figures> {
   const cluster = await LocalCluster.create(['alpha', 'beta', 'gamma'], {
     prefix: 'arozdfs-bench-cluster-',
     parent,
   });
   const profiles = join(cluster.root, 'profiles');
+  let pair: SyncthingPair | undefined;
   try {
     const [alpha, beta, gamma] = cluster.nodes as [LocalNode, LocalNode, LocalNode];
     const dialProbe = await probeIdentity(alpha); // before alpha starts: it reads its trust then
@@ -84,6 +104,7 @@ async function measure(size: number): Promise<Figures> {
     await mkdir(memoryDir);
     process.env['AROZDFS_BENCH_MEMORY_DIR'] = memoryDir; // the nodes inherit it
     const execArgv = [
+      ...nodeFlags,
       '--import',
       new URL('./memory-report.ts', import.meta.url).pathname,
       ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
@@ -92,12 +113,13 @@ async function measure(size: number): Promise<Figures> {
     await cluster.start(gamma, { execArgv });
     await cluster.start(alpha, { execArgv, peers: [beta, gamma] });
     const pids = new Map(cluster.nodes.map((n) => [n.name, n.child?.pid ?? 0]));
-    const zero = () => Object.fromEntries(PHASES.map((p) => [p, 0])) as PerPhase;
+    const zero = () => Object.fromEntries(PHASES.map((p) => [p, [] as number[]])) as PerPhase;
     const rss: Figures['rss'] = {};
     for (const [name, pid] of pids) rss[name] = { ...(await currentRss(pid)), peak: zero(), anon: zero() };
     const seconds = zero();
     const memory: Figures['memory'] = Object.fromEntries([...pids.keys()].map((n) => [n, {}]));
     const cpu: Figures['cpu'] = Object.fromEntries([...pids.keys()].map((n) => [n, zero()]));
+    const afterJob: Figures['afterJob'] = Object.fromEntries([...pids.keys()].map((n) => [n, []]));
     /** Runs one phase: its wall time, and every node's peak RSS and private memory during it. */
     const phase = async (name: Phase, work: () => Promise<unknown>) => {
       for (const pid of pids.values()) await resetPeak(pid);
@@ -105,15 +127,16 @@ async function measure(size: number): Promise<Figures> {
       const anon = sampleAnon([...pids.values()], stop.signal);
       const cpu0 = await Promise.all([...pids.values()].map(cpuSeconds));
       try {
-        seconds[name] = await timed(work);
+        seconds[name].push(await timed(work));
       } finally {
         stop.abort();
       }
       const anonPeaks = await anon;
       for (const [k, [node, pid]] of [...pids].entries()) {
-        rss[node]!.peak[name] = await peakRss(pid);
-        rss[node]!.anon[name] = anonPeaks[k] ?? 0;
-        cpu[node]![name] = (await cpuSeconds(pid)) - (cpu0[k] ?? 0);
+        rss[node]!.peak[name].push(await peakRss(pid));
+        rss[node]!.anon[name].push(anonPeaks[k] ?? 0);
+        cpu[node]![name].push((await cpuSeconds(pid)) - (cpu0[k] ?? 0));
+        afterJob[node]!.push((await currentRss(pid)).idle);
         const usage = await memoryOf(pid, memoryDir);
         if (usage !== undefined) memory[node]![name] = usage;
       }
@@ -123,17 +146,65 @@ async function measure(size: number): Promise<Figures> {
     const file = join(work, 'data.bin');
     say(`${formatSize(size)}: writing the file in ${work}…`);
     await writeRandomFile(file, size);
-    say('  dd twice at once…');
-    const dd = await ddTwice(file, work);
-    say('  plain TLS pipelines…');
-    const plain = await plainPipelines(file, work, chunkSize);
-    say('  arozdfs upload alpha → beta + gamma…');
-    const index = join(work, 'data.index.json');
+    if (syncthing) {
+      say('  starting Syncthing A and B on 127.0.0.5 and 127.0.0.6…');
+      pair = await SyncthingPair.start(work);
+    }
+    const st = pair;
+    const syncthingIdle = st === undefined ? [] : await Promise.all(st.pids.map(currentRss));
+    const dd: number[] = [];
+    const plain: PlainFigures[] = [];
+    const sync: SyncthingRound[] = [];
     const nodes = [beta.uuid, gamma.uuid];
-    await phase('upload', () => runJob(alpha.home, 'upload', { file, chunkSize, index, nodes }));
-    say('  arozdfs download on alpha…');
-    await phase('download', () => runJob(alpha.home, 'download', { index, out: join(work, 'down.bin') }));
-    await rm(join(work, 'down.bin'), { force: true });
+    const index = (k: number) => join(work, `data-${k}.index.json`);
+    const down = join(work, 'down.bin');
+    // Each round runs every contender once; the order rotates so none always goes first.
+    const contenders: [string, (k: number) => Promise<unknown>][] = [
+      [
+        'dd twice at once, plain TLS pipelines',
+        async () => {
+          dd.push(await ddTwice(file, work));
+          plain.push(await plainPipelines(file, work, chunkSize));
+        },
+      ],
+      [
+        'arozdfs upload alpha → beta + gamma, download on alpha',
+        async (k) => {
+          await phase('upload', () =>
+            runJob(alpha.home, 'upload', { file, chunkSize, index: index(k), nodes }),
+          );
+          await phase('download', () => runJob(alpha.home, 'download', { index: index(k), out: down }));
+          await rm(down, { force: true });
+        },
+      ],
+      ...(st === undefined
+        ? []
+        : [
+            [
+              'Syncthing A → B',
+              async (k: number) =>
+                sync.push(
+                  await st.round(file, size, `round-${k}.bin`, cpuSeconds, {
+                    reset: resetPeak,
+                    read: peakRss,
+                  }),
+                ),
+            ] as [string, (k: number) => Promise<unknown>],
+          ]),
+    ];
+    for (let k = 0; k < rounds; k++) {
+      for (let c = 0; c < contenders.length; c++) {
+        const [what, run] = contenders[(k + c) % contenders.length]!;
+        say(`  round ${k + 1}/${rounds}: ${what}…`);
+        await run(k);
+      }
+    }
+    const extra = Math.max(0, creepJobs - 2 * rounds);
+    for (let k = 0; k < extra; k++) {
+      say(`  successive job ${2 * rounds + k + 1}/${creepJobs}: download on alpha…`);
+      await phase('download', () => runJob(alpha.home, 'download', { index: index(0), out: down }));
+      await rm(down, { force: true });
+    }
     const upload = (name: string) => () =>
       runJob(alpha.home, 'upload', { file, chunkSize, index: join(work, `${name}.index.json`) });
 
@@ -148,13 +219,18 @@ async function measure(size: number): Promise<Figures> {
     const [node, control] = await apiProbes;
     session.close();
 
-    say('  upload with the default cluster list while "arozdfs jobs list" runs over and over…');
     const cliIdle: number[] = [];
-    for (let k = 0; k < 5; k++) cliIdle.push((await timed(() => jobsListProcess(alpha.home))) * 1000);
-    const stopCli = new AbortController();
-    const cliProbe = probe(() => jobsListProcess(alpha.home), stopCli.signal, 100);
-    await phase('cli', () => upload('cli')().finally(() => stopCli.abort()));
-    const cli = await cliProbe;
+    let cli: number[] = [];
+    if (!quick) {
+      say('  upload with the default cluster list while "arozdfs jobs list" runs over and over…');
+      for (let k = 0; k < 5; k++) cliIdle.push((await timed(() => jobsListProcess(alpha.home))) * 1000);
+      const stopCli = new AbortController();
+      const cliProbe = probe(() => jobsListProcess(alpha.home), stopCli.signal, 100);
+      await phase('cli', () => upload('cli')().finally(() => stopCli.abort()));
+      cli = await cliProbe;
+    }
+    const idleAfter: Figures['idleAfter'] = {};
+    for (const [name, pid] of pids) idleAfter[name] = (await currentRss(pid)).idle;
 
     for (const n of cluster.nodes) await cluster.stop(n);
     if (values['cpu-prof']) {
@@ -169,31 +245,63 @@ async function measure(size: number): Promise<Figures> {
     }
     return {
       size,
+      rounds,
       dd,
       plain,
       seconds,
       rss,
       cpu,
       memory,
+      afterJob,
+      idleAfter,
+      ...(st === undefined
+        ? {}
+        : { syncthing: { rounds: sync, idle: syncthingIdle.map((r) => r.idle) as [number, number] } }),
       node: latency(node),
       control: latency(control),
       cli: latency(cli),
       cliIdle: latency(cliIdle),
     };
   } finally {
+    await pair?.stop();
     await cluster.destroy();
   }
 }
 
+// Daemon tuning for memory (docs/transfer.md, "Memory"): glibc gives each thread that allocates its
+// own malloc arena and returns little of them, and V8 grows its young generation to 16 MiB semi-
+// spaces under a high allocation rate. The nodes inherit MALLOC_ARENA_MAX and get
+// --max-semi-space-size; AROZDFS_BENCH_TUNING=default leaves both at their defaults.
+const tuned = process.env['AROZDFS_BENCH_TUNING'] !== 'default';
+if (tuned) process.env['MALLOC_ARENA_MAX'] ??= '2';
+const nodeFlags = (process.env['AROZDFS_BENCH_NODE_FLAGS'] ?? (tuned ? '--max-semi-space-size=2' : ''))
+  .split(' ')
+  .filter((f) => f !== '');
+out(
+  `Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}${nodeFlags.length > 0 ? ` and ${nodeFlags.join(' ')}` : ''}.`,
+);
+const version = values['no-syncthing'] ? undefined : await findSyncthing();
+if (version === undefined && !values['no-syncthing']) {
+  out(
+    'Note: syncthing is not installed (apt-get install syncthing): Syncthing A → B is left out of this run.',
+  );
+} else if (version !== undefined) {
+  out(`Syncthing beside arozdfs: ${version.split(' ').slice(0, 2).join(' ')}, loopback only.`);
+}
 const all: Figures[] = [];
 for (const size of sizes) {
-  const figures = await measure(size);
+  // Big files: at most 2 rounds (each round's copies stay on disk until the cluster is removed).
+  const figures = await measure(
+    size,
+    size > 1024 * MiB ? Math.min(rounds, 2) : rounds,
+    version !== undefined,
+  );
   report(figures, chunkSize);
   all.push(figures);
 }
 if (all.length > 1) {
   out('Peak RSS [private] of each node over all phases, by file size (flat: memory does not grow with it):');
-  const most = (r: PerPhase) => mib(Math.max(...PHASES.map((ph) => r[ph])));
+  const most = (r: PerPhase) => mib(Math.max(...PHASES.flatMap((ph) => r[ph])));
   for (const f of all) {
     const peaks = Object.entries(f.rss).map(([n, r]) => `${n} ${most(r.peak)} [${most(r.anon)}]`);
     out(`  ${formatSize(f.size).padEnd(8)} ${peaks.join(', ')}`);

@@ -8,12 +8,13 @@
  *
  * Protocol (in order, one message at a time): `{ slot, length }` hashes the first `length` bytes of
  * that slot and answers `{ ack: slot }`; `{ digest: true }` answers `{ digest: hex }` and starts a new
- * hash. It never writes to the shared memory and never holds a slot after its ack.
+ * hash; `{ reset: true }` (a ring given back to be reused) starts a new hash without an answer. It
+ * never writes to the shared memory and never holds a slot after its ack.
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** @typedef {{ slot: number, length: number } | { digest: true }} Request */
+/** @typedef {{ slot: number, length: number } | { digest: true } | { reset: true }} Request */
 
 const port = parentPort;
 if (port === null) throw new Error('hash-worker.js must run as a worker thread');
@@ -22,6 +23,10 @@ const memory = Buffer.from(buffer);
 let hash = createHash('sha256');
 
 port.on('message', (/** @type {Request} */ request) => {
+  if ('reset' in request) {
+    hash = createHash('sha256');
+    return;
+  }
   if ('digest' in request) {
     port.postMessage({ digest: hash.digest('hex') });
     hash = createHash('sha256');

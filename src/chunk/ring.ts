@@ -1,6 +1,9 @@
 /**
- * A small ring of reused 1 MiB buffers in one block of shared memory (8 MiB, allocated once per slice or
- * merge), plus the worker thread that computes the whole-file SHA-256 from them (hash-worker.js).
+ * A small ring of reused 1 MiB buffers in one block of shared memory (8 MiB), plus the worker thread
+ * that computes the whole-file SHA-256 from them (hash-worker.js). A ring that closes cleanly leaves
+ * its memory and worker for the next ring of the same shape for 10 s: a daemon running one job after
+ * another maps no fresh memory and starts no thread per job (each thread's start-up and its heap
+ * used to add to the RSS job after job).
  *
  * Each piece of data lives in one slot. A slot is handed out again only after everything that uses its
  * bytes is over: the write that sends them to disk and the worker's hash of them (`hold`). Slots are
@@ -13,12 +16,93 @@ import { ArozError } from '../errors.ts';
 export const SLOT_SIZE = 1024 * 1024;
 export const SLOT_COUNT = 8;
 const WASM_PAGE = 65536;
+/** How long a closed ring's memory and worker wait for the next ring of the same shape. */
+const IDLE_MS = 10_000;
 
 type Reply = { ack: number } | { digest: string };
+
+/** A ring's shared memory and hash worker, which outlive one ring when it closes cleanly. */
+interface RingParts {
+  shape: string;
+  memory: Buffer;
+  worker: Worker;
+  /** The ring using them now; undefined while idle. */
+  owner: { reply: (reply: Reply) => void; gone: (err: unknown) => void } | undefined;
+  stopped: boolean;
+  stop: () => Promise<void>;
+}
+
+/** At most one idle set of parts per shape (slot count × size). */
+const idleParts = new Map<string, { parts: RingParts; timer: NodeJS.Timeout }>();
+
+function newParts(slotCount: number, slotSize: number): RingParts {
+  // Shared WebAssembly memory is a SharedArrayBuffer that starts on a page boundary, so every slot
+  // (a multiple of 4 KiB from the start) can be written with O_DIRECT (writer.ts).
+  const pages = Math.ceil((slotCount * slotSize) / WASM_PAGE);
+  const shared: unknown = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
+  if (!(shared instanceof SharedArrayBuffer)) throw new Error('Shared WebAssembly memory is not available');
+  const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
+    workerData: { buffer: shared, slotSize },
+  });
+  const parts: RingParts = {
+    shape: `${slotCount}x${slotSize}`,
+    memory: Buffer.from(shared),
+    worker,
+    owner: undefined,
+    stopped: false,
+    stop: async () => {
+      if (parts.stopped) return;
+      parts.stopped = true;
+      forgetIdle(parts);
+      await worker.terminate();
+    },
+  };
+  worker.on('message', (reply: Reply) => parts.owner?.reply(reply));
+  worker.on('error', (err) => {
+    forgetIdle(parts);
+    parts.owner?.gone(err);
+  });
+  worker.on('exit', (code) => {
+    forgetIdle(parts);
+    if (!parts.stopped) parts.owner?.gone(new Error(`the hash worker exited with code ${code}`));
+    parts.stopped = true;
+  });
+  return parts;
+}
+
+function takeIdle(slotCount: number, slotSize: number): RingParts | undefined {
+  const shape = `${slotCount}x${slotSize}`;
+  const idle = idleParts.get(shape);
+  if (idle === undefined) return undefined;
+  idleParts.delete(shape);
+  clearTimeout(idle.timer);
+  idle.parts.worker.ref();
+  return idle.parts;
+}
+
+/** Keeps clean parts for the next ring; false when there is no room (the caller stops them). */
+function giveIdle(parts: RingParts): boolean {
+  if (parts.stopped || idleParts.has(parts.shape)) return false;
+  // A failed or cut job may have fed part of a file: start the next ring's hash afresh.
+  parts.worker.postMessage({ reset: true });
+  parts.worker.unref();
+  const timer = setTimeout(() => void parts.stop(), IDLE_MS);
+  timer.unref();
+  idleParts.set(parts.shape, { parts, timer });
+  return true;
+}
+
+function forgetIdle(parts: RingParts): void {
+  const idle = idleParts.get(parts.shape);
+  if (idle?.parts !== parts) return;
+  idleParts.delete(parts.shape);
+  clearTimeout(idle.timer);
+}
 
 export class BufferRing {
   readonly slotSize: number;
   readonly slotCount: number;
+  #parts: RingParts;
   #memory: Buffer;
   #busy: Array<Promise<void>>;
   #next = 0;
@@ -28,6 +112,7 @@ export class BufferRing {
   #failure: unknown;
   #failed = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(slotCount = SLOT_COUNT, slotSize = SLOT_SIZE) {
     // copyRange reads one piece ahead of the one it hashes: with one slot they would share it.
@@ -37,21 +122,20 @@ export class BufferRing {
     }
     this.slotSize = slotSize;
     this.slotCount = slotCount;
-    // Shared WebAssembly memory is a SharedArrayBuffer that starts on a page boundary, so every slot
-    // (a multiple of 4 KiB from the start) can be written with O_DIRECT (writer.ts).
-    const pages = Math.ceil((slotCount * slotSize) / WASM_PAGE);
-    const shared: unknown = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
-    if (!(shared instanceof SharedArrayBuffer)) throw new Error('Shared WebAssembly memory is not available');
-    this.#memory = Buffer.from(shared);
+    const parts = takeIdle(slotCount, slotSize) ?? newParts(slotCount, slotSize);
+    this.#parts = parts;
+    this.#memory = parts.memory;
+    this.#worker = parts.worker;
     this.#busy = Array.from({ length: slotCount }, () => Promise.resolve());
-    this.#worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
-      workerData: { buffer: shared, slotSize },
-    });
-    this.#worker.on('message', (reply: Reply) => this.#onReply(reply));
-    this.#worker.on('error', (err) => this.#workerGone(err));
-    this.#worker.on('exit', (code) => {
-      if (!this.#closed) this.#workerGone(new Error(`the hash worker exited with code ${code}`));
-    });
+    parts.owner = {
+      reply: (reply) => this.#onReply(reply),
+      gone: (err) => this.#workerGone(err),
+    };
+  }
+
+  /** The hash worker's thread id (a ring reusing an idle worker has its predecessor's). */
+  get threadId(): number {
+    return this.#worker.threadId;
   }
 
   /** The next slot in ring order, once its previous use is over. Throws the first failure seen. */
@@ -72,7 +156,8 @@ export class BufferRing {
 
   /** Feeds the slot's first `length` bytes to the whole-file hash; resolves when the worker is done. */
   hashWhole(slot: number, length: number): Promise<void> {
-    if (this.#failed) return Promise.resolve();
+    // After close the worker may serve another ring: nothing more goes to it from this one.
+    if (this.#failed || this.#closed) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#acks.push(resolve);
     this.#worker.postMessage({ slot, length });
@@ -107,17 +192,37 @@ export class BufferRing {
   async digest(): Promise<string> {
     await this.settle();
     this.throwIfFailed();
+    if (this.#closed) throw new ArozError('ERR_INTERNAL', 'The buffer ring is closed');
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     this.#digests.push({ resolve, reject });
     this.#worker.postMessage({ digest: true });
     return promise;
   }
 
-  /** Stops the worker. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Gives the memory and the worker back for the next ring of this shape (kept IDLE_MS, so successive
+   * jobs neither map fresh memory nor start a thread), or stops the worker when this ring failed or
+   * still waits for it. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const parts = this.#parts;
+    // Reused only once nothing can touch a slot any more (a write still in flight would land in
+    // the next ring's data).
+    const settled = await Promise.race([
+      this.settle().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false).unref()),
+    ]);
     this.#closed = true;
-    await this.#worker.terminate();
+    parts.owner = undefined;
+    const clean = settled && !this.#failed && this.#acks.length === 0 && this.#digests.length === 0;
+    if (!clean || !giveIdle(parts)) {
+      await parts.stop();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

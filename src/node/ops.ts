@@ -31,6 +31,7 @@ import type {
   PeerView,
   ProbedPeer,
 } from '../ops/types.ts';
+import { nodeFree } from '../store/space.ts';
 import { getJson } from '../transport/client.ts';
 import { type NodeInfo, parseNodeInfo } from '../transport/node-info.ts';
 import type { PeerAddress } from '../transport/pool.ts';
@@ -113,7 +114,8 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         // What a peer says about itself is cleaned like any label (no control, bidi or format characters).
         name: typeof info.name === 'string' ? sanitizeLabel(info.name) : null,
         version: typeof info.version === 'string' ? sanitizeLabel(info.version) : null,
-        free: online.reduce((n, s) => n + s.free, 0),
+        // Each filesystem once: two stores on one disk do not offer its free space twice.
+        free: nodeFree(online),
         // Deleted chunks it keeps until its grace period ends (they still count as used).
         trash: {
           chunks: online.reduce((n, s) => n + s.trash.chunks, 0),

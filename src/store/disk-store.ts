@@ -5,7 +5,7 @@
  * memory; free space is statfs minus reservations, capped by `limit`.
  */
 import type { StatsFs } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArozError, fromSystemError } from '../errors.ts';
 import { assertUuid } from '../uuid.ts';
@@ -27,7 +27,7 @@ import { openChunkReader } from './disk-read.ts';
 import { moveToTrash, purgeTrashDir } from './disk-trash.ts';
 import { StoreWatch } from './disk-watch.ts';
 import { KeyedLock } from './keyed-lock.ts';
-import { freeBytes, Reservations } from './space.ts';
+import { diskBytes, freeBytes, Reservations } from './space.ts';
 import type * as T from './types.ts';
 
 /** Allowance per chunk on the filesystem for its sidecar, the sidecar's temp file and rounding. */
@@ -98,6 +98,7 @@ export class DiskStore implements T.ChunkStore {
       ...limit,
       capacity: this.limit ?? fs.blocks * fs.bsize,
       free: this.#free(fs),
+      filesystem: { id: fs.device, free: diskBytes(fs.bavail * fs.bsize, this.#reservations, OVERHEAD) },
       used: this.#watch.used,
       reserved: this.#reservations.reserved,
       chunks: counts.chunks,
@@ -231,6 +232,7 @@ export class DiskStore implements T.ChunkStore {
 
   async close(): Promise<void> {
     this.#watch.close();
+    this.#reservations.leaveFilesystem();
     await Promise.all([...this.#writers].map((w) => w.abort(new Error('store closed'))));
   }
 
@@ -283,9 +285,13 @@ export class DiskStore implements T.ChunkStore {
     if (!this.#watch.health.online) await this.#ensureOnline(signal);
   }
 
-  async #statfs(): Promise<StatsFs> {
+  /** The filesystem's figures, and its device number (its free space is shared with the stores on it). */
+  async #statfs(): Promise<StatsFs & { device: string }> {
     try {
-      return await statfs(this.path);
+      const [fs, st] = await Promise.all([statfs(this.path), stat(this.path)]);
+      const device = String(st.dev);
+      this.#reservations.joinFilesystem(device);
+      return Object.assign(fs, { device });
     } catch (err) {
       throw await this.#failure(err, `Cannot read the free space of store "${this.id}"`);
     }

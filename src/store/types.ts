@@ -55,6 +55,12 @@ export interface StoreStatus {
   capacity: number;
   /** Bytes a new chunk may use now: below the limit, on the disk, after reservations. 0 offline. */
   free: number;
+  /**
+   * The filesystem a disk store is on (`id`: its device number, the same for every store of the node
+   * on it) and what that filesystem can still take after the puts in progress of all those stores.
+   * Stores naming one filesystem share `free` (see `nodeFree`).
+   */
+  filesystem?: { id: string; free: number };
   /** Bytes of stored chunks and trash (what counts against `limit`). */
   used: number;
   /** Bytes reserved by puts in progress. */

@@ -125,6 +125,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     const hashing = ordered.run();
     hashing.catch(() => {}); // awaited below; a failure before then must not go unhandled
     const todo = index.chunks.filter((c) => !verified.has(c.i));
+    const pairs: FetchBuffers[] = [];
     await eachLimited(
       todo,
       parallel,
@@ -136,8 +137,17 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         chunksDone++;
         progress();
       },
-      { init: () => new FetchBuffers(), onError: (err) => stop.abort(err) },
+      {
+        init: () => {
+          const pair = new FetchBuffers();
+          pairs.push(pair);
+          return pair;
+        },
+        onError: (err) => stop.abort(err),
+      },
     );
+    // Every fetch is over and none failed: no read can still land in these buffers.
+    for (const pair of pairs) pair.release();
     throwIfAborted(signal, doing);
     const sha256 = await hashing;
     if (sha256 !== index.file.sha256) {

@@ -34,12 +34,35 @@ export interface FetchContext {
   onBytes: (delta: number) => void;
 }
 
+/**
+ * Pairs given back by downloads that ended well, for the next download (at most 4, dropped after 10 s
+ * unused): a daemon downloading one file after another reuses them instead of allocating 8 MiB per
+ * download, which glibc's allocator would keep in its heap, fragmented, download after download.
+ */
+const idlePairs: Array<[Buffer, Buffer]> = [];
+const IDLE_PAIRS = 4;
+const IDLE_MS = 10_000;
+let dropTimer: NodeJS.Timeout | undefined;
+
+const freshPair = (): [Buffer, Buffer] => [Buffer.allocUnsafeSlow(PIECE), Buffer.allocUnsafeSlow(PIECE)];
+
 /** A worker's two buffers. After a timeout they are given up: the abandoned read may still fill them. */
 export class FetchBuffers {
-  pair: [Buffer, Buffer] = [Buffer.allocUnsafeSlow(PIECE), Buffer.allocUnsafeSlow(PIECE)];
+  pair: [Buffer, Buffer] = idlePairs.pop() ?? freshPair();
 
   retire(): void {
-    this.pair = [Buffer.allocUnsafeSlow(PIECE), Buffer.allocUnsafeSlow(PIECE)];
+    this.pair = freshPair();
+  }
+
+  /** Gives the pair back for the next download; only when nothing can still write into it. */
+  release(): void {
+    if (idlePairs.length >= IDLE_PAIRS) return;
+    idlePairs.push(this.pair);
+    dropTimer?.refresh();
+    dropTimer ??= setTimeout(() => {
+      idlePairs.length = 0;
+      dropTimer = undefined;
+    }, IDLE_MS).unref();
   }
 }
 

@@ -236,17 +236,31 @@ async function streamChunks(
     run.onProgress?.({ phase: 'upload', done, total: source.size, chunksDone, chunks: planned.length });
   if (source.size > 0) progress();
   await using ring = new BufferRing();
+  /**
+   * Confirms a chunk's journaled copies and opens writers for the rest. The next chunk's writers
+   * open while this one streams, so the round trip of each put's "100 Continue" (and the target's
+   * reservation and temp file) is off the stream's path.
+   */
+  const prepare = (plan: PlannedChunk) => {
+    const offset = plan.i * chunkSize;
+    const up = new ChunkUpload(ctx, plan, offset, Math.min(chunkSize, source.size - offset));
+    const journaled = records.get(plan.i) ?? [];
+    const copies = up.confirm(journaled).then(() => openAll(up));
+    copies.catch(() => {}); // awaited when its turn comes, or aborted below
+    return { up, offset, journaled, copies };
+  };
+  let next: ReturnType<typeof prepare> | undefined;
   try {
-    for (const plan of planned) {
+    for (const [k, plan] of planned.entries()) {
       // One chunk streams while up to parallel − 1 earlier ones finish.
       while (inFlight.length >= run.parallel) await inFlight.shift();
       if (failure !== undefined) throw failure.err;
       throwIfAborted(signal, doing);
-      const offset = plan.i * chunkSize;
-      const up = new ChunkUpload(ctx, plan, offset, Math.min(chunkSize, source.size - offset));
-      const journaled = records.get(plan.i) ?? [];
-      await up.confirm(journaled);
-      const copies = await openAll(up);
+      const { up, offset, journaled, copies: opening } = next ?? prepare(plan);
+      next = undefined;
+      const copies = await opening;
+      const following = planned[k + 1];
+      if (following !== undefined) next = prepare(following);
       const hash = createHash('sha256');
       let written: Promise<void>;
       try {
@@ -296,6 +310,11 @@ async function streamChunks(
     run.stop.abort(err);
     throw failure?.err ?? err;
   } finally {
+    // Writers opened ahead for a chunk that will not stream now.
+    if (next !== undefined) {
+      const ahead = await next.copies.catch(() => []);
+      ChunkUpload.abortAll(ahead, failure?.err ?? new Error('the upload stopped'));
+    }
     await ring.settle();
     await Promise.all(inFlight);
   }

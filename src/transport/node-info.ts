@@ -140,5 +140,9 @@ function parseStatus(value: unknown, bad: () => ArozError): StoreStatus {
   if (typeof value.path === 'string') status.path = value.path;
   if (isCount(value.limit)) status.limit = value.limit;
   if (typeof value.message === 'string') status.message = value.message;
+  const fs = value.filesystem;
+  if (isObject(fs) && typeof fs.id === 'string' && /^\d{1,24}$/.test(fs.id) && isCount(fs.free)) {
+    status.filesystem = { id: fs.id, free: fs.free };
+  }
   return status;
 }

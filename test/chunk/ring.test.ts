@@ -120,3 +120,29 @@ test('a failed write is thrown by the next acquire()', async (t: TestContext) =>
   await ring.acquire().catch(() => {}); // the other slot, or the failure
   await t.assert.rejects(ring.acquire(), (err: unknown) => (err as ArozError).code === 'ERR_NO_SPACE');
 });
+
+test('a ring closed cleanly leaves its worker to the next ring, whose whole-file hash starts afresh', async (t: TestContext) => {
+  const first = new BufferRing(3, 4 * KiB);
+  const slot = await first.acquire();
+  first.view(slot).fill(7);
+  await first.hashWhole(slot, 4 * KiB); // part of a file that is never digested (a cut job)
+  const thread = first.threadId;
+  await first.close();
+  const second = new BufferRing(3, 4 * KiB);
+  teardown(t).defer(() => second.close());
+  t.assert.strictEqual(second.threadId, thread);
+  const next = await second.acquire();
+  second.view(next, 3).write('abc');
+  await second.hashWhole(next, 3);
+  t.assert.strictEqual(await second.digest(), sha256(Buffer.from('abc')));
+});
+
+test('a ring that failed stops its worker: the next ring starts its own', async (t: TestContext) => {
+  const failed = new BufferRing(3, 8 * KiB);
+  failed.fail(new ArozError('ERR_IO', 'the disk went away'));
+  const thread = failed.threadId;
+  await failed.close();
+  const next = new BufferRing(3, 8 * KiB);
+  teardown(t).defer(() => next.close());
+  t.assert.notStrictEqual(next.threadId, thread);
+});
