@@ -10,7 +10,8 @@
  *    node_modules (linux-x64 here); `--node PATH` takes another platform's binary (linux-arm64), and
  *    then the blob is made without V8's code cache, which only the same platform could use.
  *
- * Options: --node PATH, --out FILE (default dist/arozdfs). Prints what it made.
+ * Options: --node PATH, --out FILE (default dist/arozdfs; its work files go beside it in
+ * .arozdfs-build/). Prints what it made.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -23,7 +24,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
 
@@ -36,7 +37,7 @@ const { values } = parseArgs({
 const nodeBinary = resolve(values.node ?? join(ROOT, 'node_modules', 'node', 'bin', 'node'));
 const out = resolve(values.out ?? join(ROOT, 'dist', 'arozdfs'));
 const crossBuild = values.node !== undefined;
-const work = join(ROOT, 'dist', 'exe');
+const work = join(dirname(out), `.${basename(out)}-build`);
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
@@ -139,7 +140,7 @@ const config = {
 };
 writeFileSync(join(work, 'sea-config.json'), `${JSON.stringify(config, null, 2)}\n`);
 execFileSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {
-  stdio: ['ignore', 'ignore', 'inherit'],
+  stdio: ['ignore', 'pipe', 'inherit'],
 });
 
 mkdirSync(resolve(out, '..'), { recursive: true });
@@ -147,8 +148,9 @@ rmSync(out, { force: true });
 copyFileSync(nodeBinary, out);
 chmodSync(out, 0o755);
 const postject = join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js');
+// postject warns about every ELF note section of Node's binary: its output is shown only on failure.
 execFileSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
-  stdio: ['ignore', 'ignore', 'inherit'],
+  stdio: ['ignore', 'pipe', 'pipe'],
 });
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
