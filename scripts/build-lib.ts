@@ -12,7 +12,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 const LIB = join(ROOT, 'lib');
 rmSync(LIB, { recursive: true, force: true });
 const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+// Everything goes to stderr: `npm pack --json` prints its JSON on stdout after this script.
+execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: ['ignore', 2, 2] });
 
 const relativeTs = /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]*?)\.ts(['"])/g;
 let rewritten = 0;
@@ -27,4 +28,4 @@ for (const entry of readdirSync(LIB, { recursive: true, withFileTypes: true })) 
   }
 }
 cpSync(join(ROOT, 'src', 'web', 'assets'), join(LIB, 'web', 'assets'), { recursive: true });
-console.log(`Built lib/ (${rewritten} declaration files with .js imports; web UI assets copied)`);
+console.error(`Built lib/ (${rewritten} declaration files with .js imports; web UI assets copied)`);
