@@ -11,7 +11,7 @@
  *    then the blob is made without V8's code cache, which only the same platform could use.
  *
  * Options: --node PATH, --out FILE (default dist/arozdfs; its work files go beside it in
- * .arozdfs-build/). Prints what it made.
+ * .arozdfs-build/), --strip (drop the Node binary's symbols: about 17 MiB less). Prints what it made.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -32,7 +32,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 const { values } = parseArgs({
-  options: { node: { type: 'string' }, out: { type: 'string' } },
+  options: { node: { type: 'string' }, out: { type: 'string' }, strip: { type: 'boolean', default: false } },
 });
 const nodeBinary = resolve(values.node ?? join(ROOT, 'node_modules', 'node', 'bin', 'node'));
 const out = resolve(values.out ?? join(ROOT, 'dist', 'arozdfs'));
@@ -145,7 +145,13 @@ execFileSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-con
 
 mkdirSync(resolve(out, '..'), { recursive: true });
 rmSync(out, { force: true });
-copyFileSync(nodeBinary, out);
+if (values.strip) {
+  // Node's binary carries its symbols: without them it is about 17 MiB smaller (and crash
+  // backtraces name no C++ functions).
+  execFileSync('strip', ['-o', out, nodeBinary], { stdio: ['ignore', 'ignore', 'inherit'] });
+} else {
+  copyFileSync(nodeBinary, out);
+}
 chmodSync(out, 0o755);
 const postject = join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js');
 // postject warns about every ELF note section of Node's binary: its output is shown only on failure.
