@@ -17,6 +17,7 @@ import { teardown, tmpDir } from '../helpers/context.ts';
 import { testBytes } from '../helpers/random.ts';
 import { until } from '../helpers/until.ts';
 
+const ASSETS = fileURLToPath(new URL('../../src/web/assets/', import.meta.url));
 const BUILD = fileURLToPath(new URL('../../scripts/build-exe.ts', import.meta.url));
 /** No Node, no node_modules/.bin: what a machine with only the executable has. */
 const BARE_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
@@ -60,6 +61,19 @@ test('the executable prints its version and the Node inside it', async (t: TestC
   t.assert.strictEqual(result.stderr, '');
 });
 
+test('the executable slices and merges a file (the hash worker runs inside it)', async (t: TestContext) => {
+  const file = await copyOfExe(t, 'slice');
+  const dir = await tmpDir(t);
+  const original = testBytes(3 * 1024 * 1024 + 5);
+  await writeFile(join(dir, 'data.bin'), original);
+  const sliced = await run(file, ['--json', 'slice', 'data.bin', '--chunk-size', '1MiB'], dir);
+  t.assert.strictEqual(sliced.code, 0, sliced.stderr);
+  const index = String(sliced.lines().at(-1)?.['indexPath'] ?? join(dir, 'data.bin.chunks', 'index.json'));
+  const merged = await run(file, ['--json', 'merge', index, '--out', 'copy.bin'], dir);
+  t.assert.strictEqual(merged.code, 0, merged.stderr);
+  t.assert.ok(original.equals(await readFile(join(dir, 'copy.bin'))));
+});
+
 test('the executable runs the demo with nothing else installed', async (t: TestContext) => {
   const file = await copyOfExe(t, 'demo');
   const cwd = await tmpDir(t);
@@ -82,7 +96,7 @@ async function freePort(host: string): Promise<number> {
   return port;
 }
 
-test('two copies of the executable pair, upload and download a file', async (t: TestContext) => {
+test('two copies of the executable pair, serve the web UI, upload and download a file', async (t: TestContext) => {
   const stack = teardown(t);
   const dir = await tmpDir(t);
   const nodes = await Promise.all(
@@ -90,7 +104,8 @@ test('two copies of the executable pair, upload and download a file', async (t: 
       const file = await copyOfExe(t, name);
       const home = join(dir, name);
       const host = `127.0.0.${2 + i}`;
-      return { name, file, home, host, port: await freePort(host), uuid: '', pairing: '' };
+      const ports = { port: await freePort(host), web: await freePort(host) };
+      return { name, file, home, host, ...ports, uuid: '', pairing: '' };
     }),
   );
   const cli = async (node: (typeof nodes)[number], args: string[]) => {
@@ -111,7 +126,7 @@ test('two copies of the executable pair, upload and download a file', async (t: 
   for (const node of nodes) {
     const other = node === alpha ? beta : alpha;
     const args = ['--home', node.home, 'serve', '--listen', `${node.host}:${node.port}`, '--no-discovery'];
-    args.push('--web', 'off', '--peer', `${other.uuid}@${other.host}:${other.port}`);
+    args.push('--web', `${node.host}:${node.web}`, '--peer', `${other.uuid}@${other.host}:${other.port}`);
     const child: ChildProcess = spawn(node.file, args, {
       cwd: dir,
       env: { PATH: BARE_PATH },
@@ -134,6 +149,16 @@ test('two copies of the executable pair, upload and download a file', async (t: 
     },
     { timeoutMs: 60_000, intervalMs: 200 },
   );
+
+  // The web UI's files come from inside the executable.
+  for (const [path, file] of [
+    ['/', 'index.html'],
+    ['/app.js', 'app.js'],
+  ] as const) {
+    const response = await fetch(`http://${alpha.host}:${alpha.web}${path}`);
+    t.assert.strictEqual(response.status, 200);
+    t.assert.strictEqual(await response.text(), await readFile(join(ASSETS, file), 'utf8'));
+  }
 
   const original = testBytes(5 * 1024 * 1024 + 123);
   await writeFile(join(dir, 'big.bin'), original);
