@@ -145,6 +145,15 @@ function execWords(options: ServiceOptions): string[] {
   return singleExecutable ? [process.execPath] : [process.execPath, LAUNCHER];
 }
 
+/** The system unit (in /etc/systemd/system, with its own user) is root's to install or remove. */
+function needsRoot(scope: 'system' | 'user', options: ServiceOptions, command: string): void {
+  if (scope !== 'system' || options.unitDir !== undefined || process.getuid?.() === 0) return;
+  throw new ArozError(
+    'ERR_PERMISSION_DENIED',
+    `A system unit is root's to ${command}: run "sudo arozdfs service ${command}", or add --user for a user unit`,
+  );
+}
+
 function userExists(name: string): boolean {
   try {
     execFileSync('id', ['-u', name], { stdio: 'ignore' });
@@ -174,6 +183,7 @@ async function install(ctx: CliContext, options: ServiceOptions): Promise<void> 
     ctx.out.result({ ...facts, written: false }, text.trimEnd());
     return;
   }
+  needsRoot(scope, options, 'install');
   if (existsSync(path) && options.force !== true && !readFileSync(path, 'utf8').startsWith(MARKER)) {
     throw new ArozError(
       'ERR_OUTPUT_EXISTS',
@@ -227,6 +237,7 @@ async function uninstall(ctx: CliContext, options: ServiceOptions): Promise<void
   const scope = options.user === true ? 'user' : 'system';
   const path = join(unitDir(options), UNIT_NAME);
   const systemctl = scope === 'user' ? 'systemctl --user' : 'systemctl';
+  needsRoot(scope, options, 'uninstall');
   if (!existsSync(path)) {
     ctx.out.result({ scope, unit: path, removed: false }, `No unit at ${path}: nothing to remove.`);
     return;

@@ -118,6 +118,20 @@ test('service install and uninstall leave a unit file arozdfs did not write alon
   t.assert.strictEqual(missing.lines().at(-1)?.['code'], 'ERR_FILE_NOT_FOUND');
 });
 
+test('a system unit is refused to a user who is not root', {
+  skip: process.getuid?.() === 0 ? false : 'needs root (to run the CLI as another user)',
+}, async (t: TestContext) => {
+  for (const command of ['install', 'uninstall']) {
+    const run = await runCli(['--json', 'service', command], {
+      uid: 65534,
+      gid: 65534,
+      env: { AROZDFS_HOME: '/nonexistent/home' },
+    });
+    t.assert.strictEqual(run.code, 1, run.stderr);
+    t.assert.strictEqual(run.lines().at(-1)?.['code'], 'ERR_PERMISSION_DENIED');
+  }
+});
+
 test("serve's settings: a flag, else node.json, else the default", (t: TestContext) => {
   const config = {
     version: 1 as const,
