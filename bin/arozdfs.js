@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Plain-JS launcher: runs src/cli.ts on Node >= 24.12 (native type stripping), preferring the Node
-// the project pins in node_modules when the Node on PATH is older.
+// the project pins in node_modules when the Node on PATH is older. The npm package has no src/: there
+// it runs the emitted lib/cli.js (npm run build:lib).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const cli = existsSync(source) ? source : fileURLToPath(new URL('../lib/cli.js', import.meta.url));
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 
 if (major > 24 || (major === 24 && minor >= 12)) {

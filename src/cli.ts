@@ -23,11 +23,13 @@ import { Output, oneLine } from './cli/output.ts';
 import { register as registerPeers } from './cli/peers.ts';
 import { register as registerRepair } from './cli/repair.ts';
 import { register as registerServe } from './cli/serve.ts';
+import { register as registerService } from './cli/service.ts';
 import { register as registerSlice } from './cli/slice.ts';
 import { register as registerStart } from './cli/start.ts';
 import { register as registerTransfer } from './cli/transfer.ts';
 import { register as registerWait } from './cli/wait.ts';
 import { ArozError, exitCodeOf } from './errors.ts';
+import { versionLine } from './runtime.ts';
 import { VERSION } from './version.ts';
 
 /** Signals this close to the first one count as the same request to stop (npm's forwarded copy of a
@@ -68,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const program = new Command('arozdfs')
     .description('A distributed file store for small self-hosted clusters.')
-    .version(VERSION, '--version', 'print the version')
+    .version(versionLine(VERSION), '--version', 'print the version')
     .option('--home <dir>', 'node home (else $AROZDFS_HOME, else ~/.arozdfs)')
     .option('--json', 'machine-readable output: JSON lines on stdout')
     .exitOverride()
@@ -81,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     registerKeys,
     registerPeers,
     registerServe,
+    registerService,
     registerWait,
     registerCluster,
     registerSlice,

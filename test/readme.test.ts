@@ -163,7 +163,9 @@ async function lockedCheckout(t: TestContext): Promise<string> {
   const locked = await tmpDir(t, 'arozdfs-0700-'); // mkdtemp: mode 0700
   t.assert.strictEqual((await stat(locked)).mode & 0o777, 0o700);
   const clone = join(locked, 'arozdfs');
-  const skipped = new Set(['node_modules', '.git', 'test-artifacts', 'tmp'].map((n) => join(ROOT, n)));
+  const skipped = new Set(
+    ['node_modules', '.git', 'test-artifacts', 'tmp', 'dist', 'lib'].map((n) => join(ROOT, n)),
+  );
   await cp(ROOT, clone, { recursive: true, filter: (source) => !skipped.has(source.replace(/\/$/, '')) });
   const modules = join(clone, 'node_modules');
   await mkdir(join(modules, 'node', 'bin'), { recursive: true });

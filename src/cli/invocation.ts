@@ -3,12 +3,14 @@
  * - `arozdfs` when the first `arozdfs` on PATH (outside any node_modules/.bin, which npm adds only for
  *   the run) is this very installation, e.g. after a global install or a link;
  * - `npx arozdfs` when the current folder is inside this checkout (npx finds the project's own bin);
- * - else `node <path>/bin/arozdfs.js`, which works from anywhere.
+ * - else `node <path>/bin/arozdfs.js`, which works from anywhere;
+ * - the single executable: `arozdfs` when PATH finds it, else its full path.
  */
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { singleExecutable } from '../runtime.ts';
 
 export interface InvocationFacts {
   /** $PATH. */
@@ -27,6 +29,11 @@ function currentInvocation(): InvocationFacts {
 
 /** The command prefix to print in hints: `arozdfs`, `npx arozdfs` or `node …/bin/arozdfs.js`. */
 export function cliCommand(facts: InvocationFacts = currentInvocation()): string {
+  if (singleExecutable && facts.root === ROOT) {
+    // The single executable: `arozdfs` when PATH finds this file, else its full path.
+    const found = firstOnPath('arozdfs', facts.path);
+    return found !== undefined && same(found, process.execPath) ? 'arozdfs' : shellWord(process.execPath);
+  }
   const launcher = join(facts.root, 'bin', 'arozdfs.js');
   const found = firstOnPath('arozdfs', facts.path);
   if (found !== undefined && !found.split(sep).includes('node_modules') && same(found, launcher)) {

@@ -16,8 +16,13 @@ import { ArozError, type ErrorCode, fromSystemError } from '../errors.ts';
 import { isErrorCode } from '../errors-wire.ts';
 import { initHome } from '../home/init.ts';
 import { pairHomes } from '../home/pair.ts';
+import { selfCommand } from '../runtime.ts';
 
-const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+// Emitted as JavaScript (the npm package), this file sits beside cli.js; in the executable the CLI is
+// the executable itself (selfCommand).
+const CLI = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../cli.ts' : '../cli.js', import.meta.url),
+);
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 const STDERR_KEPT = 2_000;
@@ -97,11 +102,11 @@ export class LocalCluster {
     if (this.#destroyed) throw new ArozError('ERR_INTERRUPTED', 'The local cluster was removed');
     const peers = (options.peers ?? []).flatMap((p) => ['--peer', `${p.uuid}@${p.host}:${p.port}`]);
     const args = ['--home', node.home, '--json', 'serve', '--listen', `${node.host}:0`, '--no-discovery'];
-    const child = spawn(
-      process.execPath,
-      [...(options.execArgv ?? []), CLI, ...args, '--web', 'off', ...peers],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const self = selfCommand(CLI, options.execArgv);
+    const child = spawn(self.file, [...self.args, ...args, '--web', 'off', ...peers], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...self.env },
+    });
     node.child = child;
     node.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     let stderr = '';

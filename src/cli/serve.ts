@@ -2,13 +2,15 @@
  * `arozdfs serve`: runs this node until SIGINT or SIGTERM, then stops gracefully (in-flight puts
  * finish or are aborted; a half-written chunk never becomes visible) and exits 0.
  */
-import { Daemon } from '../node/daemon.ts';
+import type { NodeConfig } from '../home/node-config.ts';
+import { NodeHome } from '../home/open.ts';
+import { Daemon, type DaemonOptions } from '../node/daemon.ts';
 import { parsePeerAddress } from '../node/host-port.ts';
 import { checkAddressOptions } from './addresses.ts';
 import type { CliContext, Register } from './context.ts';
 import { hintCommand } from './invocation.ts';
 
-interface ServeOptions {
+export interface ServeOptions {
   listen?: string;
   web?: string;
   webTls?: boolean;
@@ -20,23 +22,36 @@ interface ServeOptions {
 
 export const DEFAULT_WEB = '127.0.0.1:7421';
 
-export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise<void> {
-  checkAddressOptions(options);
-  const daemon = await Daemon.start({
-    home: ctx.home,
+/**
+ * `serve`'s options: each flag, else node.json's field of that name, else the default
+ * (docs/config.md "serve's settings"). `--peer` and `--store` add to node.json's lists.
+ */
+export function serveSettings(options: ServeOptions, config: NodeConfig): DaemonOptionsOfServe {
+  const mdnsInterface = options.mdnsInterface ?? config.mdnsInterface;
+  const web = options.web ?? config.web ?? DEFAULT_WEB;
+  const tls = options.webTls === true || config.webTls === true;
+  return {
     ...(options.listen !== undefined ? { listen: options.listen } : {}),
     stores: options.store ?? [],
-    peers: (options.peer ?? []).map(parsePeerAddress),
+    peers: [...(config.peers ?? []), ...(options.peer ?? [])].map(parsePeerAddress),
     discovery:
-      options.discovery === false
+      options.discovery === false || config.discovery === false
         ? false
-        : options.mdnsInterface !== undefined
-          ? { interface: options.mdnsInterface, bind: '0.0.0.0' }
+        : mdnsInterface !== undefined
+          ? { interface: mdnsInterface, bind: '0.0.0.0' }
           : {},
-    web:
-      options.web === 'off'
-        ? false
-        : { address: options.web ?? DEFAULT_WEB, ...(options.webTls === true ? { tls: true } : {}) },
+    web: web === 'off' ? false : { address: web, ...(tls ? { tls: true } : {}) },
+  };
+}
+
+type DaemonOptionsOfServe = Pick<DaemonOptions, 'listen' | 'stores' | 'peers' | 'discovery' | 'web'>;
+
+export async function runDaemon(ctx: CliContext, options: ServeOptions): Promise<void> {
+  checkAddressOptions(options);
+  const { config } = await NodeHome.open(ctx.home);
+  const daemon = await Daemon.start({
+    home: ctx.home,
+    ...serveSettings(options, config),
     log: (line) => ctx.out.info(line),
   });
   const { nodeUuid, name } = daemon.home.config;
@@ -106,7 +121,10 @@ export const register: Register = (program, action) => {
     .command('serve')
     .description('run the node until Ctrl-C or SIGTERM')
     .option('--listen <host:port>', 'cluster address (default: node.json, else 0.0.0.0:7420)')
-    .option('--web <host:port|off>', `web UI address (default ${DEFAULT_WEB}; not loopback: HTTPS)`)
+    .option(
+      '--web <host:port|off>',
+      `web UI address (default: node.json, else ${DEFAULT_WEB}; not loopback: HTTPS)`,
+    )
     .option('--web-tls', 'serve the web UI over HTTPS on a loopback address too')
     .option('--store <dir...>', 'an extra chunk store folder, e.g. on an external disk (repeatable)')
     .option('--peer <uuid@host:port...>', 'a static address of a paired node (repeatable)')

@@ -9,7 +9,7 @@ import { homePaths } from '../home/paths.ts';
 import { checkAddressOptions } from './addresses.ts';
 import type { Register } from './context.ts';
 import { hintCommand } from './invocation.ts';
-import { DEFAULT_WEB, runDaemon } from './serve.ts';
+import { DEFAULT_WEB, runDaemon, type ServeOptions } from './serve.ts';
 
 export const register: Register = (program, action) => {
   program
@@ -19,26 +19,25 @@ export const register: Register = (program, action) => {
     .option('--no-discovery', 'do not announce or browse on the LAN')
     .option('--web <host:port|off>', `web UI address (default ${DEFAULT_WEB}; not loopback: HTTPS)`)
     .option('--mdns-interface <ip>', 'announce and browse only on the interface with this address')
+    .option('--store <dir...>', 'an extra chunk store folder, e.g. on an external disk (repeatable)')
     .action(
-      action<[], { listen?: string; discovery?: boolean; mdnsInterface?: string; web?: string }>(
-        async (ctx, _args, options) => {
-          checkAddressOptions(options); // before a first run makes the home
-          const exists = await stat(homePaths(ctx.home).addc).then(
-            () => true,
-            () => false,
+      action<[], ServeOptions>(async (ctx, _args, options) => {
+        checkAddressOptions(options); // before a first run makes the home
+        const exists = await stat(homePaths(ctx.home).addc).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) {
+          ctx.out.info(
+            `First run: making this node's home in ${ctx.home} (a node UUID and an RSA key pair)…`,
           );
-          if (!exists) {
-            ctx.out.info(
-              `First run: making this node's home in ${ctx.home} (a node UUID and an RSA key pair)…`,
-            );
-            const made = await initHome(ctx.home, { signal: ctx.signal });
-            ctx.out.event('initialized', { home: ctx.home, nodeUuid: made.config.nodeUuid });
-            ctx.out.info(
-              `Done. To pair with another machine, run "${hintCommand(ctx.home, 'keys show')}" and follow what it says.`,
-            );
-          }
-          await runDaemon(ctx, options);
-        },
-      ),
+          const made = await initHome(ctx.home, { signal: ctx.signal });
+          ctx.out.event('initialized', { home: ctx.home, nodeUuid: made.config.nodeUuid });
+          ctx.out.info(
+            `Done. To pair with another machine, run "${hintCommand(ctx.home, 'keys show')}" and follow what it says.`,
+          );
+        }
+        await runDaemon(ctx, options);
+      }),
     );
 };

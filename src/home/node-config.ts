@@ -3,6 +3,7 @@
  * ERR_HOME_INVALID naming the file and the field. Fields this version does not know are kept as they
  * are when the file is written again.
  */
+import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { writeFileAtomic } from '../durable/index.ts';
 import { ArozError } from '../errors.ts';
@@ -32,6 +33,16 @@ export interface NodeConfig {
   listen?: string;
   /** Absolute paths of extra chunk stores (external disks). */
   stores?: string[];
+  /** `serve`'s web UI address `host:port`, or `off` (default 127.0.0.1:7421). */
+  web?: string;
+  /** `serve` serves the web UI over HTTPS on a loopback address too (default false). */
+  webTls?: boolean;
+  /** `serve` announces and browses on the LAN (default true). */
+  discovery?: boolean;
+  /** `serve` announces and browses only on the interface with this IP address. */
+  mdnsInterface?: string;
+  /** Static addresses of paired nodes for `serve`, `uuid@host:port`. */
+  peers?: string[];
   /** Seconds a deleted chunk stays in the trash before the daemon purges it (default a day). */
   trashGraceSeconds?: number;
   /** The scrub reads every chunk once in about this many seconds (default 30 days). */
@@ -81,6 +92,22 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     (!Array.isArray(stores) || !stores.every((s) => typeof s === 'string' && isAbsolute(s)))
   ) {
     throw bad('"stores" is not a list of absolute paths');
+  }
+  if (c['web'] !== undefined && (typeof c['web'] !== 'string' || !/^(off|\S+:\d{1,5})$/.test(c['web']))) {
+    throw bad('"web" is not "host:port" or "off"');
+  }
+  for (const field of ['webTls', 'discovery'] as const) {
+    if (c[field] !== undefined && typeof c[field] !== 'boolean') throw bad(`"${field}" is not true or false`);
+  }
+  if (c['mdnsInterface'] !== undefined && isIP(String(c['mdnsInterface'])) === 0) {
+    throw bad('"mdnsInterface" is not an IP address');
+  }
+  const peers = c['peers'];
+  if (
+    peers !== undefined &&
+    (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string' && /^[^@\s]+@\S+:\d{1,5}$/.test(p)))
+  ) {
+    throw bad('"peers" is not a list of "uuid@host:port"');
   }
   const grace = c['trashGraceSeconds'];
   if (

@@ -4,7 +4,6 @@
  * need a logged-in session unless marked public, and a CSRF token on every change.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -17,6 +16,7 @@ import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ArozError, fromSystemError } from '../errors.ts';
 import { encodeError } from '../errors-wire.ts';
+import { readShippedFile } from '../runtime.ts';
 import { sourceOf } from '../transport/handshakes.ts';
 import { listenOn } from '../transport/listen.ts';
 import { type Session, WebAuth } from './auth.ts';
@@ -235,7 +235,7 @@ export class WebServer {
   async start(): Promise<void> {
     for (const { file } of Object.values(STATIC)) {
       try {
-        this.#assets.set(file, await readFile(join(ASSETS, file)));
+        this.#assets.set(file, await readShippedFile(`web/${file}`, join(ASSETS, file)));
       } catch (err) {
         throw fromSystemError(err, `Cannot read the web UI file "${join(ASSETS, file)}"`);
       }
