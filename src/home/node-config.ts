@@ -13,6 +13,8 @@ import { FILE_MODE } from './paths.ts';
 
 export const NODE_CONFIG_VERSION = 1;
 const MAX_NODE_JSON = 1024 * 1024;
+/** Static peer addresses node.json may hold. */
+export const MAX_PEER_ADDRESSES = 256;
 /** How long a deleted chunk stays in the trash by default: a day (docs/config.md). */
 export const DEFAULT_TRASH_GRACE_SECONDS = 24 * 60 * 60;
 /** The longest grace period node.json may set: ten years. */
@@ -46,6 +48,8 @@ export interface NodeConfig {
   repairIntervalSeconds?: number;
   /** Seconds an unreferenced copy must have been stored before it is an orphan (default a day). */
   orphanAgeSeconds?: number;
+  /** Static addresses of trusted nodes (`host:port` by node UUID), set from the web UI; like `serve --peer`. */
+  peerAddresses?: Record<string, string>;
   [key: string]: unknown;
 }
 
@@ -95,6 +99,20 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     const v = c[field];
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max)) {
       throw bad(`"${field}" is not a whole number from 0 to ${max}`);
+    }
+  }
+  const peers = c['peerAddresses'];
+  if (peers !== undefined) {
+    if (typeof peers !== 'object' || peers === null || Array.isArray(peers)) {
+      throw bad('"peerAddresses" is not an object of node UUIDs and "host:port" addresses');
+    }
+    const entries = Object.entries(peers);
+    if (entries.length > MAX_PEER_ADDRESSES)
+      throw bad(`"peerAddresses" has more than ${MAX_PEER_ADDRESSES} entries`);
+    for (const [uuid, address] of entries) {
+      if (!isUuid(uuid) || typeof address !== 'string' || !/^\S{1,300}:\d{1,5}$/.test(address)) {
+        throw bad(`"peerAddresses" entry ${JSON.stringify(uuid)} is not a node UUID with a "host:port"`);
+      }
     }
   }
   const sync = c['catalogSyncSeconds'];

@@ -40,6 +40,7 @@ import type { StoreStatus } from '../store/types.ts';
 import type { NodeInfo, NodeOrphans } from '../transport/node-info.ts';
 import { type PeerAddress, PeerPool } from '../transport/pool.ts';
 import { type Identity, NodeServer, type RequestHandler } from '../transport/server.ts';
+import { isUuid } from '../uuid.ts';
 import { VERSION } from '../version.ts';
 import { WebAuth } from '../web/auth.ts';
 import { isLoopback } from '../web/guard.ts';
@@ -54,6 +55,7 @@ import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
 import { handleKept } from './kept.ts';
 import { createNodeOps } from './ops.ts';
+import { PairingHints } from './pairing-hints.ts';
 import { RepairService } from './repair.ts';
 import { Scrubber, type ScrubSettings } from './scrub.ts';
 import { daemonSettings } from './settings.ts';
@@ -287,11 +289,14 @@ export class Daemon {
     });
     /** The cluster port's handlers, asked in order; the first that takes a request answers it. */
     const handlers: Array<(request: Parameters<RequestHandler>[0]) => Promise<boolean>> = [];
+    // Nodes that dialled this one with a key it does not trust: shown as pairing hints, never trusted.
+    const hints = new PairingHints({ self: nodeUuid, isKnown: (uuid) => trust.get(uuid) !== undefined });
     const server = new NodeServer({
       identity,
       pins: trust,
       host: listen.host,
       port: listen.port,
+      onRefused: (socket) => hints.refused(socket),
       handler: async (request) => {
         for (const handle of handlers) if (await handle(request)) return;
       },
@@ -424,6 +429,16 @@ export class Daemon {
       listenAddress,
       ready: () => state.ready && !state.closing,
       activateKey,
+      live: {
+        hints,
+        setStaticPeer: (uuid, address) => {
+          if (address === null) staticPeers.delete(uuid);
+          else {
+            staticPeers.set(uuid, address);
+            cluster.addStatic(uuid, address);
+          }
+        },
+      },
     });
     const control = new ControlServer(options.home, controlRoutes(ops));
     let web: WebServer | undefined;
@@ -466,6 +481,10 @@ export class Daemon {
       log,
       state,
     });
+    // Addresses set on the web UI (node.json), then `--peer` (which wins for the same node).
+    for (const [uuid, address] of Object.entries(home.config.peerAddresses ?? {})) {
+      if (isUuid(uuid)) daemon.addPeerAddress(uuid, parseHostPort(address, `The address of peer ${uuid}`));
+    }
     for (const peer of options.peers ?? [])
       daemon.addPeerAddress(peer.uuid, { host: peer.host, port: peer.port });
     try {
