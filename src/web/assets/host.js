@@ -28,9 +28,9 @@ export function pageHost(main, signal) {
   const peers = pairedList();
   const box = pairBox(() => poller.now());
   const hints = hintsList(box.paste);
-  const poller = watch(signal, 3000, ['cluster', 'hints'], async (s) => {
-    await Promise.all([peers.refresh(s), hints.refresh(s)]);
-  });
+  // Two loops: the paired list probes every peer (seconds when one is down); hints are instant.
+  const poller = watch(signal, 3000, ['cluster'], peers.refresh);
+  watch(signal, 3000, ['hints', 'cluster'], hints.refresh);
   main.append(h('h1', 'Host setup'), p('lead', T.hostLead), info, hints.el, box.el, peers.el);
   api('GET', '/api/host', undefined, signal).then(
     (host) => fill(info, ...hostInfo(host)),
@@ -294,7 +294,10 @@ export function hintsList(paste) {
       hint(`at ${n.address}`),
     );
   const refresh = async (signal) => {
-    const { handshakes, discovered } = await api('GET', '/api/pairing/hints', undefined, signal);
+    // Only a help: when it cannot be read now, the list stays as it was (the next event retries).
+    const answer = await api('GET', '/api/pairing/hints', undefined, signal).catch(() => null);
+    if (answer === null) return;
+    const { handshakes, discovered } = answer;
     fill(list, handshakes.map(hintRow));
     fill(seen, discovered.map(seenRow));
     list.hidden = handshakes.length === 0;
