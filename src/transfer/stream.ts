@@ -7,8 +7,9 @@
  * against the index before a byte of it is handed on. The sink gets the verified chunks in order, in
  * pieces of 1 MiB or less through one reused buffer; a chunk's slot is reused only after its last piece
  * was written. The whole-file SHA-256 is computed over what was handed on, and the file's last piece is
- * held back until it matches: a sink never receives a complete file that differs from the index. Any
- * failure (no node can give a chunk, the sink stops) throws; the scratch file is removed either way.
+ * held back until it matches and the scratch file is removed: a sink never receives a complete file
+ * that differs from the index. Any failure (no node can give a chunk, the sink stops) throws; the
+ * scratch file is removed either way.
  */
 import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
@@ -143,6 +144,20 @@ export async function streamFile(index: IndexFile, options: StreamOptions): Prom
   };
   const launcher = launch();
   launcher.catch(() => {});
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    stop.abort();
+    for (const r of ready) r.reject(new Error('stopped')); // no-op for settled ones: frees the launcher
+    give(-1);
+    await launcher.catch(() => {});
+    await Promise.allSettled(fetching);
+    await fh.close().catch(() => {});
+    await rm(scratch, { force: true });
+  };
+  /** The file's last piece, sent only after the whole-file hash matched and the scratch file is gone. */
+  let tail: Buffer | undefined;
   try {
     const hash = createHash('sha256');
     const out = Buffer.allocUnsafe(Math.min(PIECE, slotSize));
@@ -168,25 +183,21 @@ export async function streamFile(index: IndexFile, options: StreamOptions): Prom
               `${what}: the file's SHA-256 "${sha256}" differs from the index ("${index.file.sha256}")`,
             );
           }
-        }
-        await options.write(piece);
+          tail = Buffer.from(piece);
+        } else await options.write(piece);
         done += want;
       }
       chunksDone++;
       progress();
       give(slot);
     }
+    await cleanup();
+    if (tail !== undefined) await options.write(tail);
   } catch (err) {
     stop.abort(err);
     // The first failure says why (a chunk no node could give), not the abort it caused elsewhere.
     throw options.signal?.aborted !== true && failure !== undefined ? failure : err;
   } finally {
-    stop.abort();
-    for (const r of ready) r.reject(new Error('stopped')); // no-op for settled ones: frees the launcher
-    give(-1);
-    await launcher.catch(() => {});
-    await Promise.allSettled(fetching);
-    await fh.close().catch(() => {});
-    await rm(scratch, { force: true });
+    await cleanup();
   }
 }

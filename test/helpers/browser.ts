@@ -71,7 +71,8 @@ export async function sidewaysScroll(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const found: string[] = [];
     const root = document.documentElement;
-    if (root.scrollWidth > root.clientWidth) found.push(`the page (${root.scrollWidth} > ${root.clientWidth})`);
+    if (root.scrollWidth > root.clientWidth)
+      found.push(`the page (${root.scrollWidth} > ${root.clientWidth})`);
     for (const el of document.querySelectorAll('body *')) {
       const style = getComputedStyle(el);
       if (!['auto', 'scroll'].includes(style.overflowX)) continue;

@@ -90,7 +90,17 @@ test('a file uploaded through the web API comes back byte-identical; the staging
     { health: 'healthy', trusted: true },
   );
 
-  t.assert.strictEqual((await web.get(`/api/files/${file.id}/content`)).json.error.code, 'ERR_NOT_FOUND');
+  // Streamed from the cluster at once (no download job first), chunk by chunk.
+  const streamed = await web.get(`/api/files/${file.id}/content`);
+  t.assert.strictEqual(streamed.status, 200);
+  t.assert.ok(streamed.body.equals(data));
+  t.assert.strictEqual(streamed.headers['content-length'], String(data.length));
+  t.assert.deepStrictEqual(await readdir(join(daemon.home.paths.home, 'downloads')), []);
+  t.assert.strictEqual(
+    (await web.get('/api/files/00000000-0000-4000-8000-000000000000/content')).json.error.code,
+    'ERR_NOT_FOUND',
+  );
+  // A download job (an earlier page's way) still saves it on the node.
   const download = await web.post(`/api/files/${file.id}/download`);
   t.assert.strictEqual(download.status, 202);
   const downloaded = await waitJob(web, download.json.job.id);

@@ -1,5 +1,5 @@
 /**
- * DOM helpers and formatting. Every element is built with DOM calls; every string from the daemon is set as text (never innerHTML).
+ * DOM helpers and formatting. Every element is built with DOM calls; every string from the daemon is set as text, never parsed as markup.
  */
 
 /**
