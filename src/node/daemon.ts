@@ -46,6 +46,7 @@ import { WebAuth } from '../web/auth.ts';
 import { isLoopback } from '../web/guard.ts';
 import { webRoutes } from '../web/routes.ts';
 import { WebServer } from '../web/server.ts';
+import { LiveStaging } from '../web/staging.ts';
 import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
@@ -387,6 +388,8 @@ export class Daemon {
       },
     );
     const state = { closing: false, ready: false };
+    // Web uploads still arriving: their jobs start at once and read the staging file as it grows.
+    const staging = new LiveStaging();
     const listenAddress = () => {
       const { address, port } = server.address();
       return formatHostPort({ host: address, port });
@@ -402,6 +405,7 @@ export class Daemon {
         catalog,
         repair,
         closing: () => state.closing,
+        stagingSource: (path) => staging.source(path),
       }),
     });
     const activateKey: Daemon['activateKey'] = async (keyUuid, from) => {
@@ -454,7 +458,7 @@ export class Daemon {
             : undefined,
         nodeUuid,
         auth,
-        routes: webRoutes(ops, auth),
+        routes: webRoutes(ops, auth, { staging }),
         ...(options.web.machine !== undefined ? { machine: options.web.machine } : {}),
       });
     }

@@ -4,16 +4,19 @@
  * the audit log with `from: "web"`. Everything a peer supplied is sent as JSON data; the page shows it as text.
  */
 import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { ArozError, isArozError } from '../errors.ts';
 import type { AuditAction } from '../home/audit.ts';
+import type { JobRecord } from '../jobs/types.ts';
 import { groupFingerprint } from '../keys/fingerprint.ts';
 import type { NodeOps } from '../ops/types.ts';
 import type { Session, WebAuth } from './auth.ts';
 import { EventStreams } from './events.ts';
 import { isLoopback } from './guard.ts';
 import { type WebRequest, type WebRoutes, WebStatus } from './server.ts';
-import { contentDisposition, stageUpload } from './upload.ts';
+import { LiveStaging } from './staging.ts';
+import { contentDisposition, prepareUpload, stageBody } from './upload.ts';
 
 /** How long a "one way so far" or "key mismatch" verdict outlives probes that reach nobody. */
 const VERDICT_MS = 60_000;
@@ -40,7 +43,13 @@ function optionalCount(value: string | null, what: string, min: number, max: num
   return n;
 }
 
-export function webRoutes(ops: NodeOps, auth: WebAuth, events = new EventStreams(ops, auth)): WebRoutes {
+export function webRoutes(
+  ops: NodeOps,
+  auth: WebAuth,
+  parts: { staging?: LiveStaging; events?: EventStreams } = {},
+): WebRoutes {
+  const staging = parts.staging ?? new LiveStaging();
+  const events = parts.events ?? new EventStreams(ops, auth);
   /** An audit line for something the web UI's admin did (or failed to do). */
   const audit = (request: WebRequest, action: AuditAction) => ops.audit(action, 'web', request.client);
 
@@ -296,26 +305,39 @@ export function webRoutes(ops: NodeOps, auth: WebAuth, events = new EventStreams
       },
     },
 
+    // The job starts with the request and reads the staging file as it grows (staging.ts).
     'PUT /api/upload': {
       handler: async (request) => {
         const shift = optionalCount(request.query.get('shift'), 'The shift', 1, 1024);
         const copies = optionalCount(request.query.get('copies'), 'The number of copies', 1, 16);
-        const file = await stageUpload(
-          request.req,
-          ops.files.uploadsDir(),
-          request.query.get('name'),
-          request.signal,
-        );
-        const job = await ops.jobs.submit('upload', {
-          file,
-          staged: true,
-          ...(shift !== undefined ? { shift } : {}),
-          ...(copies !== undefined ? { copies } : {}),
-        });
-        return new WebStatus(202, { job });
+        const upload = await prepareUpload(request.req, ops.files.uploadsDir(), request.query.get('name'));
+        const growing = staging.begin(upload.path, upload.part, upload.length);
+        let job: JobRecord | undefined;
+        try {
+          job = await ops.jobs.submit('upload', {
+            file: upload.path,
+            staged: true,
+            ...(shift !== undefined ? { shift } : {}),
+            ...(copies !== undefined ? { copies } : {}),
+          });
+          await stageBody(upload, request.req, request.signal, {
+            onWritten: (bytes) => growing.advance(bytes),
+            mtimeSeconds: growing.mtimeSeconds,
+          });
+          growing.finish();
+        } catch (err) {
+          growing.fail(err instanceof Error ? err : new Error(String(err)));
+          if (job !== undefined) await ops.jobs.cancel(job.id).catch(() => {});
+          await rm(upload.folder, { recursive: true, force: true });
+          throw err;
+        } finally {
+          staging.end(upload.path);
+        }
+        return new WebStatus(202, { job: ops.jobs.get(job.id) });
       },
     },
 
+    // A download job into <home>/downloads/ (the earlier way; the page now streams with one click).
     'POST /api/files/*/download': {
       handler: async ({ params, signal }) =>
         new WebStatus(202, { job: await ops.files.download(params[0] ?? '', signal) }),

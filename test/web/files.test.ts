@@ -102,7 +102,7 @@ test('a file uploaded through the web API comes back byte-identical; the staging
   );
   // A download job (an earlier page's way) still saves it on the node.
   const download = await web.post(`/api/files/${file.id}/download`);
-  t.assert.strictEqual(download.status, 202);
+  t.assert.strictEqual(download.status, 202, download.body.toString());
   const downloaded = await waitJob(web, download.json.job.id);
   t.assert.strictEqual(downloaded.state, 'done', JSON.stringify(downloaded.error));
   t.assert.strictEqual((await web.get('/api/files')).json.files[0].downloaded, true);
@@ -168,7 +168,55 @@ test('an upload request that is wrong is refused, and leaves nothing behind', as
   await closed;
   await until('the staging copy is removed', async () => (await staged(daemon)).length === 0);
   t.assert.deepStrictEqual(await staged(daemon), []);
-  t.assert.deepStrictEqual((await web.get('/api/jobs')).json.jobs, []);
+  // Its job started with the request (staging and sending overlap): the cut cancelled it.
+  const jobs = (await web.get('/api/jobs')).json.jobs as Array<{ state: string }>;
+  t.assert.deepStrictEqual(
+    jobs.map((j) => j.state),
+    ['cancelled'],
+  );
+});
+
+test('an upload job starts with the request and sends what is staged while the rest still arrives', async (t: TestContext) => {
+  const { web, daemon } = await cluster(t);
+  const data = testBytes(6 * 1024 * 1024 + 5);
+  const { port, hostname } = web.url;
+  const req = request({
+    host: hostname,
+    port,
+    method: 'PUT',
+    path: '/api/upload?name=early.bin&copies=2',
+    headers: {
+      'content-length': String(data.length),
+      origin: web.origin,
+      cookie: web.cookie,
+      'x-csrf-token': web.csrf,
+    },
+  });
+  const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+  req.write(data.subarray(0, 3 * 1024 * 1024));
+  // Half the body is here: the job already runs and has sent some of it.
+  const running = await until('the job sends before the body is complete', () => {
+    const job = daemon.jobs.list().find((j) => j.kind === 'upload');
+    return job !== undefined && (job.progress?.done ?? 0) > 0 ? job : undefined;
+  });
+  t.assert.strictEqual(running.state, 'running');
+  t.assert.ok((running.progress?.done ?? 0) <= 3 * 1024 * 1024, 'it never reads past what is staged');
+  req.end(data.subarray(3 * 1024 * 1024));
+  const answer = await answered;
+  t.assert.strictEqual(answer.status, 202, answer.body);
+  const job = await waitJob(web, JSON.parse(answer.body).job.id);
+  t.assert.strictEqual(job.state, 'done', JSON.stringify(job.error));
+  t.assert.strictEqual(job.result.file.sha256, createHash('sha256').update(data).digest('hex'));
+  const back = await web.get(`/api/files/${job.result.id}/content`);
+  t.assert.ok(back.body.equals(data), 'the file comes back byte-identical');
 });
 
 test('a cancelled upload job removes its staging copy', async (t: TestContext) => {
