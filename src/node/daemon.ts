@@ -37,6 +37,7 @@ import type { NodeOps } from '../ops/types.ts';
 import { DiskStore } from '../store/disk-store.ts';
 import type { StoreSet } from '../store/store-set.ts';
 import type { StoreStatus } from '../store/types.ts';
+import { removeStreamScratch } from '../transfer/stream.ts';
 import type { NodeInfo, NodeOrphans } from '../transport/node-info.ts';
 import { type PeerAddress, PeerPool } from '../transport/pool.ts';
 import { type Identity, NodeServer, type RequestHandler } from '../transport/server.ts';
@@ -531,7 +532,10 @@ export class Daemon {
       { name: 'jobs', start: () => this.jobs.start(), stop: () => this.jobs.close() },
       {
         name: 'upload staging',
-        start: () => tidyStaging(this.home.paths.uploads, this.jobs, this.#log),
+        start: async () => {
+          await tidyStaging(this.home.paths.uploads, this.jobs, this.#log);
+          await removeStreamScratch(this.home.paths.downloads);
+        },
         stop: () => {},
       },
       { name: 'web UI', start: () => this.web?.start(), stop: () => this.web?.close() },

@@ -12,7 +12,7 @@
  * scratch file is removed either way.
  */
 import { createHash } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArozError, fromSystemError, isArozError } from '../errors.ts';
 import { type IndexFile, isDistributedIndex, validateIndex } from '../index-file/index.ts';
@@ -200,4 +200,10 @@ export async function streamFile(index: IndexFile, options: StreamOptions): Prom
   } finally {
     await cleanup();
   }
+}
+
+/** Removes scratch files a stream left in `dir` (the node stopped mid-download); at start only. */
+export async function removeStreamScratch(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) if (name.startsWith('.stream-')) await rm(join(dir, name), { force: true });
 }
