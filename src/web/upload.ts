@@ -162,18 +162,6 @@ export async function stageBody(
   }
 }
 
-/** Writes the request body to a staging file and returns its path (the whole body before any job). */
-export async function stageUpload(
-  req: IncomingMessage,
-  dir: string,
-  name: string | null,
-  signal: AbortSignal,
-): Promise<string> {
-  const upload = await prepareUpload(req, dir, name);
-  await stageBody(upload, req, signal);
-  return upload.path;
-}
-
 /**
  * Keeps `<home>/uploads/` tidy: at start, removes the staging folders no unfinished job refers to (a
  * request cut by a crash); from then on, removes an upload's folder when its job ends (done, failed,

@@ -131,7 +131,11 @@ export function clusterRow(node) {
     const alias = n.name && n.name !== name && h('span', { class: 'hint' }, ` (calls itself ${n.name})`);
     fill(td[0], h('strong', {}, name), alias, h('br'), h('code', { class: 'small' }, n.nodeUuid));
     const [kind, text] = NODE_STATE[n.state] ?? NODE_STATE.unknown;
-    const error = n.error && hint(typeof n.error === 'string' ? n.error : n.error.message);
+    // No address known yet (just trusted, discovery off): say what to do, not the raw error.
+    const noAddress = n.state === 'unknown' && !n.address;
+    const error = noAddress
+      ? hint('No address is known for it yet: start it, or give its address on Host setup.')
+      : n.error && hint(typeof n.error === 'string' ? n.error : n.error.message);
     fill(td[1], badge(kind, text, 'node-state'), error);
     fill(td[2], address(n.address), n.source && hint(sourceText(n.source)));
     td[3].textContent = ago(n.lastSeen);
