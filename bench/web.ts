@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { initHome } from '../src/home/init.ts';
 import { pairHomes } from '../src/home/pair.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
@@ -102,26 +100,6 @@ async function stagingLeft(dir: string): Promise<string[]> {
   return left;
 }
 
-/**
- * The browser's PUT of `file`, sent from its own thread (bench/web-put.ts): a browser is another
- * process, so its HTTP client does not take turns with the daemon on one event loop.
- */
-async function browserPut(
-  client: WebClient,
-  path: string,
-  file: string,
-): Promise<{ status: number; body: string }> {
-  const worker = new Worker(new URL('./web-put.ts', import.meta.url), {
-    workerData: { url: client.url.href, cookie: client.cookie, csrf: client.csrf, path, file, size },
-  });
-  try {
-    const [answer] = (await once(worker, 'message')) as [{ status: number; body: string }];
-    return answer;
-  } finally {
-    await worker.terminate();
-  }
-}
-
 interface Round {
   copy: number;
   stage: number;
@@ -173,8 +151,7 @@ try {
   await writeRandomFile(file, size);
   out(
     `bench:web — ${formatSize(size)}, ${rounds} round(s), in ${work}\n` +
-      `  one process (pid ${process.pid}) holds the HTTP client that plays the browser (in its own ` +
-      `thread, as a browser is its own process), daemon alpha ` +
+      `  one process (pid ${process.pid}) holds the HTTP client that plays the browser, daemon alpha ` +
       `(web UI ${alpha.web?.url()}, cluster 127.0.0.2, the uploader) and daemon beta (cluster 127.0.0.3, ` +
       `the receiving node): one event loop for all three; 2 copies (alpha's own store + beta over ` +
       `mTLS), shift 1, default chunk size; peak RSS is of that one process`,
@@ -190,10 +167,13 @@ try {
     let stage = 0;
     const put = await phase(async () => {
       const started = performance.now();
-      const answer = await browserPut(client, `/api/upload?name=data-${r}.bin&copies=2&shift=1`, file);
+      const answer = await client.request('PUT', `/api/upload?name=data-${r}.bin&copies=2&shift=1`, {
+        raw: createReadStream(file, { highWaterMark: MiB }),
+        headers: { 'content-length': String(size) },
+      });
       stage = (performance.now() - started) / 1000;
-      if (answer.status !== 202) throw new Error(`PUT answered ${answer.status}: ${answer.body}`);
-      await pollJob(client, (JSON.parse(answer.body).job as JobRecord).id);
+      if (answer.status !== 202) throw new Error(`PUT answered ${answer.status}: ${answer.body.toString()}`);
+      await pollJob(client, (answer.json.job as JobRecord).id);
     });
     const left = await stagingLeft(staging);
     if (left.length > 0) say(`  note: the staging folder still holds ${left.join(', ')}`);

@@ -4,9 +4,16 @@
  * yet wait for it; a request that is cut (or longer or shorter than it said) fails them, and so the
  * job. The file keeps the size the request announced and a modification time fixed at the start, so
  * a job resumed after a restart finds the same file (the upload journal compares both).
+ *
+ * The staged file is not fsynced: it is a scratch copy the job reads back from the page cache, and
+ * syncing it would write every upload to this node's disk once more for nothing. Its folder holds the
+ * kernel's boot id instead (`.boot`): only a reboot (power loss, a kernel crash) can lose unsynced
+ * pages, so a job that finds another boot id refuses the file (upload it again) rather than read
+ * what may be holes. Where no boot id can be read, the file is fsynced as before.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { OpenedFile } from '../chunk/files.ts';
 import { ArozError, fromSystemError } from '../errors.ts';
 
@@ -86,7 +93,10 @@ export class LiveStaging {
    */
   async source(path: string): Promise<OpenedFile | undefined> {
     const growing = this.#files.get(path);
-    if (growing === undefined) return undefined;
+    if (growing === undefined) {
+      await checkBoot(path);
+      return undefined;
+    }
     let fh: FileHandle;
     try {
       // Its descriptor outlives the rename of the .part file into place.
@@ -112,4 +122,39 @@ export class LiveStaging {
 /** The error a job's read gets when the browser's request stopped. */
 export function cutError(name: string, size: number, length: number): ArozError {
   return new ArozError('ERR_INTERRUPTED', `The upload of "${name}" stopped after ${size} of ${length} bytes`);
+}
+
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+const MARKER = '.boot';
+let bootId: Promise<string | undefined> | undefined;
+
+/** The kernel's boot id (changes at every boot), or undefined where there is none. */
+export function currentBoot(): Promise<string | undefined> {
+  bootId ??= readFile(BOOT_ID, 'utf8').then(
+    (text) => (/^[0-9a-f-]{36}$/.test(text.trim()) ? text.trim() : undefined),
+    () => undefined,
+  );
+  return bootId;
+}
+
+/**
+ * Marks an upload's staging folder with this boot's id; false when there is none (then the staged
+ * file must be fsynced).
+ */
+export async function markBoot(folder: string): Promise<boolean> {
+  const boot = await currentBoot();
+  if (boot === undefined) return false;
+  await writeFile(join(folder, MARKER), `${boot}\n`, { mode: 0o600, flag: 'wx' });
+  return true;
+}
+
+/** ERR_INTERRUPTED when the staged file at `path` was written before a reboot without being synced. */
+async function checkBoot(path: string): Promise<void> {
+  const marked = await readFile(join(dirname(path), MARKER), 'utf8').catch(() => undefined);
+  if (marked === undefined) return; // fsynced when staged
+  if (marked.trim() === (await currentBoot())) return;
+  throw new ArozError(
+    'ERR_INTERRUPTED',
+    `The browser upload of "${basename(path)}" was staged before this computer restarted, and its staged copy may be incomplete: upload it again`,
+  );
 }

@@ -14,7 +14,7 @@ import { fileNameProblem } from '../index-file/index.ts';
 import type { JobManager } from '../jobs/manager.ts';
 import { isFinished } from '../jobs/types.ts';
 import { newUuid } from '../uuid.ts';
-import { cutError } from './staging.ts';
+import { cutError, markBoot } from './staging.ts';
 
 /** Room left on the staging disk after an upload (the chunks of this node's own copies may share it). */
 const HEADROOM = 64 * 1024 * 1024;
@@ -88,6 +88,8 @@ export interface StagedUpload {
   part: string;
   path: string;
   handle: FileHandle;
+  /** The folder holds this boot's id (staging.ts): the file need not be fsynced. */
+  bootMarked: boolean;
 }
 
 /**
@@ -122,8 +124,9 @@ export async function prepareUpload(
   await mkdir(folder, { mode: 0o700 });
   const part = join(folder, '.part');
   try {
+    const bootMarked = await markBoot(folder);
     const handle = await open(part, 'wx', 0o600);
-    return { name, length, folder, part, path: join(folder, name), handle };
+    return { name, length, folder, part, path: join(folder, name), handle, bootMarked };
   } catch (err) {
     await rm(folder, { recursive: true, force: true });
     throw fromSystemError(err, `Cannot stage the upload of "${name}"`);
@@ -146,7 +149,8 @@ export async function stageBody(
     try {
       const size = await writeBody(req, handle, length, signal, live?.onWritten);
       if (size !== length || !req.complete) throw cutError(name, size, length);
-      await handle.datasync();
+      // Unsynced only where a reboot is told apart by the boot id in its folder (staging.ts).
+      if (!upload.bootMarked) await handle.datasync();
       if (live !== undefined) await handle.utimes(live.mtimeSeconds, live.mtimeSeconds);
     } finally {
       await handle.close();
