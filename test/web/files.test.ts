@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type TestContext, test } from 'node:test';
 import type { Daemon } from '../../src/node/daemon.ts';
+import { newUuid } from '../../src/uuid.ts';
+import { currentBoot } from '../../src/web/staging.ts';
 import { testBytes } from '../helpers/random.ts';
 import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
 import { until } from '../helpers/until.ts';
@@ -217,6 +219,35 @@ test('an upload job starts with the request and sends what is staged while the r
   t.assert.strictEqual(job.result.file.sha256, createHash('sha256').update(data).digest('hex'));
   const back = await web.get(`/api/files/${job.result.id}/content`);
   t.assert.ok(back.body.equals(data), 'the file comes back byte-identical');
+});
+
+test('a staged upload is not fsynced but marked with the boot id; a job refuses one staged before a reboot', async (t: TestContext) => {
+  const { web, daemon } = await cluster(t);
+  const boot = await currentBoot();
+  if (boot === undefined) {
+    t.skip('no boot id on this system: staged files are fsynced instead');
+    return;
+  }
+  // As the web UI leaves them: one staged before this boot, one in this boot.
+  const data = testBytes(100_000);
+  const jobOf = async (bootId: string) => {
+    const folder = join(daemon.home.paths.uploads, newUuid());
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, '.boot'), `${bootId}\n`);
+    await writeFile(join(folder, 'staged.bin'), data);
+    const job = await daemon.ops.jobs.submit('upload', {
+      file: join(folder, 'staged.bin'),
+      staged: true,
+      copies: 1,
+    });
+    return waitJob(web, job.id);
+  };
+  const before = await jobOf('00000000-0000-4000-8000-000000000000');
+  t.assert.strictEqual(before.state, 'failed');
+  t.assert.strictEqual(before.error.code, 'ERR_INTERRUPTED');
+  const now = await jobOf(boot);
+  t.assert.strictEqual(now.state, 'done', JSON.stringify(now.error));
+  await until('the staging copies are removed', async () => (await staged(daemon)).length === 0);
 });
 
 test('a cancelled upload job removes its staging copy', async (t: TestContext) => {
