@@ -326,8 +326,10 @@ export function webRoutes(
           });
           growing.finish();
         } catch (err) {
+          // Cancelled first (its abort is set at once), then its reads fail: the job ends "cancelled".
+          const cancelling = job === undefined ? undefined : ops.jobs.cancel(job.id).catch(() => undefined);
           growing.fail(err instanceof Error ? err : new Error(String(err)));
-          if (job !== undefined) await ops.jobs.cancel(job.id).catch(() => {});
+          await cancelling;
           await rm(upload.folder, { recursive: true, force: true });
           throw err;
         } finally {

@@ -136,7 +136,8 @@ export async function prepareUpload(
 /**
  * Writes the request body to the upload's `.part` file (reporting each write that landed to
  * `onWritten`), syncs it, sets its modification time to `mtimeSeconds` when given, and renames it into
- * place. A body that stops, is cut, or is longer or shorter than its Content-Length leaves nothing.
+ * place. A body that stops, is cut, or is longer or shorter than its Content-Length leaves nothing
+ * (with `live`, the caller removes the folder after it has stopped the job reading it).
  */
 export async function stageBody(
   upload: StagedUpload,
@@ -157,7 +158,8 @@ export async function stageBody(
     }
     await rename(upload.part, upload.path);
   } catch (err) {
-    await rm(upload.folder, { recursive: true, force: true });
+    // A live upload's caller removes the folder once its job is cancelled (the job may be reading it).
+    if (live === undefined) await rm(upload.folder, { recursive: true, force: true });
     if (err instanceof ArozError) throw err;
     if (signal.aborted || (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
       throw new ArozError('ERR_INTERRUPTED', `The upload of "${name}" was cut`, { cause: err });

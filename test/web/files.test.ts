@@ -170,12 +170,11 @@ test('an upload request that is wrong is refused, and leaves nothing behind', as
   await closed;
   await until('the staging copy is removed', async () => (await staged(daemon)).length === 0);
   t.assert.deepStrictEqual(await staged(daemon), []);
-  // Its job started with the request (staging and sending overlap): the cut cancelled it.
-  const jobs = (await web.get('/api/jobs')).json.jobs as Array<{ state: string }>;
-  t.assert.deepStrictEqual(
-    jobs.map((j) => j.state),
-    ['cancelled'],
-  );
+  // Its job started with the request (staging and sending overlap): the cut cancels it.
+  const states = async () =>
+    ((await web.get('/api/jobs')).json.jobs as Array<{ state: string }>).map((j) => j.state);
+  await until('the job is cancelled', async () => (await states()).every((s) => s === 'cancelled'));
+  t.assert.deepStrictEqual(await states(), ['cancelled']);
 });
 
 test('an upload job starts with the request and sends what is staged while the rest still arrives', async (t: TestContext) => {
