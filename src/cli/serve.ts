@@ -24,7 +24,8 @@ export const DEFAULT_WEB = '127.0.0.1:7421';
 
 /**
  * `serve`'s options: each flag, else node.json's field of that name, else the default
- * (docs/config.md "serve's settings"). `--peer` and `--store` add to node.json's lists.
+ * (docs/config.md "serve's settings"). `--store` adds to node.json's `stores`; `--peer` adds to the
+ * addresses of `peerAddresses`, which the daemon reads itself, and wins for the same node.
  */
 export function serveSettings(options: ServeOptions, config: NodeConfig): DaemonOptionsOfServe {
   const mdnsInterface = options.mdnsInterface ?? config.mdnsInterface;
@@ -33,7 +34,7 @@ export function serveSettings(options: ServeOptions, config: NodeConfig): Daemon
   return {
     ...(options.listen !== undefined ? { listen: options.listen } : {}),
     stores: options.store ?? [],
-    peers: [...(config.peers ?? []), ...(options.peer ?? [])].map(parsePeerAddress),
+    peers: (options.peer ?? []).map(parsePeerAddress),
     discovery:
       options.discovery === false || config.discovery === false
         ? false

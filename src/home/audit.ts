@@ -16,7 +16,8 @@ export type AuditAction =
   | 'web-login'
   | 'web-login-failed'
   | 'scrub-quarantine'
-  | 'file-delete';
+  | 'file-delete'
+  | 'peer-address';
 export type AuditSource = 'cli' | 'web' | 'control-socket' | 'scrub';
 
 export interface AuditEntry {
@@ -32,6 +33,8 @@ export interface AuditEntry {
   /** The peer's label (trust, revoke). */
   label?: string;
   from: AuditSource;
+  /** A peer's static address (peer-address; null when removed). */
+  address?: string | null;
   /** The web client's address (web actions). */
   client?: string;
   /** A copy the scrub quarantined: the chunk, its store, its recorded and its actual SHA-256. */

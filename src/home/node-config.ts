@@ -14,6 +14,8 @@ import { FILE_MODE } from './paths.ts';
 
 export const NODE_CONFIG_VERSION = 1;
 const MAX_NODE_JSON = 1024 * 1024;
+/** Static peer addresses node.json may hold. */
+export const MAX_PEER_ADDRESSES = 256;
 /** How long a deleted chunk stays in the trash by default: a day (docs/config.md). */
 export const DEFAULT_TRASH_GRACE_SECONDS = 24 * 60 * 60;
 /** The longest grace period node.json may set: ten years. */
@@ -41,8 +43,6 @@ export interface NodeConfig {
   discovery?: boolean;
   /** `serve` announces and browses only on the interface with this IP address. */
   mdnsInterface?: string;
-  /** Static addresses of paired nodes for `serve`, `uuid@host:port`. */
-  peers?: string[];
   /** Seconds a deleted chunk stays in the trash before the daemon purges it (default a day). */
   trashGraceSeconds?: number;
   /** The scrub reads every chunk once in about this many seconds (default 30 days). */
@@ -61,6 +61,8 @@ export interface NodeConfig {
   metrics?: boolean;
   /** SHA-256 (64 lower-case hex digits) of the bearer token that may read `/metrics`. */
   metricsTokenSha256?: string;
+  /** Static addresses of trusted nodes (`host:port` by node UUID), set from the web UI; like `serve --peer`. */
+  peerAddresses?: Record<string, string>;
   [key: string]: unknown;
 }
 
@@ -102,13 +104,6 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
   if (c['mdnsInterface'] !== undefined && isIP(String(c['mdnsInterface'])) === 0) {
     throw bad('"mdnsInterface" is not an IP address');
   }
-  const peers = c['peers'];
-  if (
-    peers !== undefined &&
-    (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string' && /^[^@\s]+@\S+:\d{1,5}$/.test(p)))
-  ) {
-    throw bad('"peers" is not a list of "uuid@host:port"');
-  }
   const grace = c['trashGraceSeconds'];
   if (
     grace !== undefined &&
@@ -126,6 +121,20 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     const v = c[field];
     if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max)) {
       throw bad(`"${field}" is not a whole number from 0 to ${max}`);
+    }
+  }
+  const peers = c['peerAddresses'];
+  if (peers !== undefined) {
+    if (typeof peers !== 'object' || peers === null || Array.isArray(peers)) {
+      throw bad('"peerAddresses" is not an object of node UUIDs and "host:port" addresses');
+    }
+    const entries = Object.entries(peers);
+    if (entries.length > MAX_PEER_ADDRESSES)
+      throw bad(`"peerAddresses" has more than ${MAX_PEER_ADDRESSES} entries`);
+    for (const [uuid, address] of entries) {
+      if (!isUuid(uuid) || typeof address !== 'string' || !/^\S{1,300}:\d{1,5}$/.test(address)) {
+        throw bad(`"peerAddresses" entry ${JSON.stringify(uuid)} is not a node UUID with a "host:port"`);
+      }
     }
   }
   const sync = c['catalogSyncSeconds'];

@@ -37,15 +37,18 @@ import type { NodeOps } from '../ops/types.ts';
 import { DiskStore } from '../store/disk-store.ts';
 import type { StoreSet } from '../store/store-set.ts';
 import type { StoreStatus } from '../store/types.ts';
+import { removeStreamScratch } from '../transfer/stream.ts';
 import type { NodeInfo, NodeOrphans } from '../transport/node-info.ts';
 import { type PeerAddress, PeerPool } from '../transport/pool.ts';
 import { type Identity, NodeServer, type RequestHandler } from '../transport/server.ts';
+import { isUuid } from '../uuid.ts';
 import { VERSION } from '../version.ts';
 import { WebAuth } from '../web/auth.ts';
 import { isLoopback } from '../web/guard.ts';
 import { metricsRoutes } from '../web/metrics.ts';
 import { webRoutes } from '../web/routes.ts';
 import { WebServer } from '../web/server.ts';
+import { LiveStaging } from '../web/staging.ts';
 import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
@@ -56,6 +59,7 @@ import { formatHostPort, parseHostPort } from './host-port.ts';
 import { handleKept } from './kept.ts';
 import { metricsSource } from './metrics.ts';
 import { createNodeOps } from './ops.ts';
+import { PairingHints } from './pairing-hints.ts';
 import { RepairService } from './repair.ts';
 import { Scrubber, type ScrubSettings } from './scrub.ts';
 import { daemonSettings } from './settings.ts';
@@ -289,11 +293,14 @@ export class Daemon {
     });
     /** The cluster port's handlers, asked in order; the first that takes a request answers it. */
     const handlers: Array<(request: Parameters<RequestHandler>[0]) => Promise<boolean>> = [];
+    // Nodes that dialled this one with a key it does not trust: shown as pairing hints, never trusted.
+    const hints = new PairingHints({ self: nodeUuid, isKnown: (uuid) => trust.get(uuid) !== undefined });
     const server = new NodeServer({
       identity,
       pins: trust,
       host: listen.host,
       port: listen.port,
+      onRefused: (socket) => hints.refused(socket),
       handler: async (request) => {
         for (const handle of handlers) if (await handle(request)) return;
       },
@@ -384,6 +391,8 @@ export class Daemon {
       },
     );
     const state = { closing: false, ready: false };
+    // Web uploads still arriving: their jobs start at once and read the staging file as it grows.
+    const staging = new LiveStaging();
     const listenAddress = () => {
       const { address, port } = server.address();
       return formatHostPort({ host: address, port });
@@ -399,6 +408,7 @@ export class Daemon {
         catalog,
         repair,
         closing: () => state.closing,
+        stagingSource: (path) => staging.source(path),
       }),
     });
     const activateKey: Daemon['activateKey'] = async (keyUuid, from) => {
@@ -439,6 +449,16 @@ export class Daemon {
       listenAddress,
       ready: () => state.ready && !state.closing,
       activateKey,
+      live: {
+        hints,
+        setStaticPeer: (uuid, address) => {
+          if (address === null) staticPeers.delete(uuid);
+          else {
+            staticPeers.set(uuid, address);
+            cluster.addStatic(uuid, address);
+          }
+        },
+      },
     });
     const control = new ControlServer(options.home, controlRoutes(ops));
     let web: WebServer | undefined;
@@ -455,7 +475,7 @@ export class Daemon {
         nodeUuid,
         auth,
         routes: {
-          ...webRoutes(ops, auth),
+          ...webRoutes(ops, auth, { staging }),
           // `/metrics` (off unless node.json says "metrics": true): docs/web.md "Metrics".
           ...metricsRoutes(ops, {
             enabled: home.config.metrics === true,
@@ -488,6 +508,10 @@ export class Daemon {
       log,
       state,
     });
+    // Addresses set on the web UI (node.json), then `--peer` (which wins for the same node).
+    for (const [uuid, address] of Object.entries(home.config.peerAddresses ?? {})) {
+      if (isUuid(uuid)) daemon.addPeerAddress(uuid, parseHostPort(address, `The address of peer ${uuid}`));
+    }
     for (const peer of options.peers ?? [])
       daemon.addPeerAddress(peer.uuid, { host: peer.host, port: peer.port });
     try {
@@ -530,7 +554,10 @@ export class Daemon {
       { name: 'jobs', start: () => this.jobs.start(), stop: () => this.jobs.close() },
       {
         name: 'upload staging',
-        start: () => tidyStaging(this.home.paths.uploads, this.jobs, this.#log),
+        start: async () => {
+          await tidyStaging(this.home.paths.uploads, this.jobs, this.#log);
+          await removeStreamScratch(this.home.paths.downloads);
+        },
         stop: () => {},
       },
       { name: 'web UI', start: () => this.web?.start(), stop: () => this.web?.close() },

@@ -40,6 +40,7 @@ import type { CatalogService } from './catalog-service.ts';
 import type { ClusterServices } from './cluster-services.ts';
 import { type ConnectParts, connector, verifier } from './connect.ts';
 import { formatHostPort } from './host-port.ts';
+import { type LiveParts, liveOps } from './ops-live.ts';
 import { readSigners } from './read-trust.ts';
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -62,6 +63,8 @@ export interface OpsParts extends ConnectParts {
   listenAddress(): string;
   ready(): boolean;
   activateKey(keyUuid: string, from: AuditSource): Promise<{ pair: KeyPair; previous: string }>;
+  /** Pairing hints and static addresses (ops-live.ts). */
+  live: Omit<LiveParts, keyof ConnectParts | 'home' | 'trust' | 'jobs' | 'catalog' | 'cluster'>;
 }
 
 function peerView(peer: PinnedPeer): PeerView {
@@ -240,8 +243,14 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     return { ...report, nodes: nodes.map((node) => ({ node, label: label(node) })) };
   };
 
-  return {
+  const live = liveOps(
+    { ...parts, ...parts.live },
+    () => ops.cluster.discover(),
+    (id, signal) => keptIndex(id, signal),
+  );
+  const ops: NodeOps = {
     nodeUuid,
+    events: live.events,
     name: () => home.config.name,
     info: () => parts.info(),
     metrics: () => parts.metrics(),
@@ -293,6 +302,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       },
       probe: (signal) => Promise.all(trust.list().map((peer) => probe(peer, signal))),
       onRemoved: (listener) => trust.on('removed', (peer) => listener(peer.nodeUuid)),
+      ...live.peers,
     },
 
     keys: {
@@ -409,6 +419,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         return { id: index.id, downloaded: false };
       },
       uploadsDir: () => home.paths.uploads,
+      ...live.files,
     },
 
     catalog: {
@@ -489,4 +500,5 @@ export function createNodeOps(parts: OpsParts): NodeOps {
       },
     },
   };
+  return ops;
 }

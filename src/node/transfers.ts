@@ -11,6 +11,7 @@
  */
 import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
+import type { OpenedFile } from '../chunk/files.ts';
 import { checkOutput } from '../chunk/merge.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
@@ -58,6 +59,8 @@ export interface TransferParts extends ConnectParts {
   repair: Pick<RepairService, 'pass'>;
   /** True once the node is shutting down (a job cut now must resume later, not clean up). */
   closing(): boolean;
+  /** A web upload still being staged: the job reads it as it grows (src/web/staging.ts). */
+  stagingSource?: (path: string) => Promise<OpenedFile | undefined>;
 }
 
 /** Chunks around the last journaled one that may have a copy stored but not journaled yet. */
@@ -135,7 +138,9 @@ function uploadRunner(parts: TransferParts) {
     try {
       const { nodes, free } = await clusterList(parts, params.nodes, journal, idleMs, ctx);
       checkEnoughNodes(parts, nodes, copies ?? DEFAULT_COPIES, params.nodes !== undefined);
+      const source = params.staged === true ? await parts.stagingSource?.(file) : undefined;
       const index = await uploadFile(file, {
+        ...(source !== undefined ? { source } : {}),
         nodes,
         ...(free !== undefined ? { free } : {}),
         ...(chunkSize !== undefined ? { chunkSize } : {}),

@@ -110,6 +110,40 @@ export interface Resolved {
   seq: number | null;
 }
 
+/**
+ * Nodes a person may want to pair with (docs/pairing.md "Pairing hints"): ones that completed a TLS
+ * handshake here with a key this node does not trust (they pin this node), and ones discovery saw
+ * that are not trusted. Nothing in it is trusted.
+ */
+export interface PairingHintsView {
+  handshakes: Array<{
+    nodeUuid: string;
+    name: string | null;
+    fingerprint: string;
+    address: string;
+    firstSeen: string;
+    lastSeen: string;
+  }>;
+  discovered: Array<{
+    nodeUuid: string;
+    name: string;
+    fingerprintShort: string;
+    address: string;
+    seenAt: string;
+  }>;
+}
+
+/** What changed on the node, for surfaces that push updates (the web UI's event stream). */
+export type NodeEvent = { type: 'job'; job: JobRecord } | { type: 'cluster' } | { type: 'hints' };
+
+/** Where a streamed file goes (the web UI's one-click download). */
+export interface FileSink {
+  /** Called once, when the first chunk is verified: headers can be sent. */
+  start(file: { name: string; size: number }): void;
+  /** The file's next bytes; the buffer is reused once the promise settles. */
+  write(piece: Buffer): Promise<void>;
+}
+
 /** A check report, each node named with its label. */
 export type LabelledCheckReport = CheckReport & { nodes: Array<{ node: string; label: string | null }> };
 
@@ -189,6 +223,19 @@ export interface NodeOps {
     /** Every pinned peer, probed now (a pinned handshake and `GET /v1/node`). */
     probe(signal: AbortSignal): Promise<ProbedPeer[]>;
     onRemoved(listener: (nodeUuid: string) => void): void;
+    /** Nodes to pair with: refused handshakes and untrusted discovered nodes. */
+    hints(): PairingHintsView;
+    /**
+     * Sets (or, with null, removes) the static address of a trusted node, kept in node.json
+     * (`peerAddresses`) and dialled from now on: the twin of `serve --peer`.
+     */
+    setAddress(
+      nodeUuid: unknown,
+      address: unknown,
+      from: AuditSource,
+    ): Promise<{ nodeUuid: string; address: string | null }>;
+    /** The static addresses kept in node.json, by node UUID. */
+    addresses(): Record<string, string>;
   };
 
   keys: {
@@ -232,6 +279,8 @@ export interface NodeOps {
     removeDownload(id: string, signal: AbortSignal): Promise<{ id: string; downloaded: false }>;
     /** The folder web uploads are staged in. */
     uploadsDir(): string;
+    /** Streams file `id` from the cluster to `sink`, each chunk verified before it is written. */
+    stream(id: string, sink: FileSink, signal: AbortSignal): Promise<void>;
   };
 
   /** The cluster's files, from the local catalog (no network round trip). */
@@ -258,6 +307,9 @@ export interface NodeOps {
     /** Checks a file this node uploaded (see `files.index`). */
     file(id: string, options: CheckOptions): Promise<LabelledCheckReport>;
   };
+
+  /** Subscribes to job, cluster and pairing-hint changes; returns the unsubscribe function. */
+  events(listener: (event: NodeEvent) => void): () => void;
 
   cluster: {
     discover(): Discovered;

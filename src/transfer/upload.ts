@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { copyRange } from '../chunk/copy.ts';
-import { assertUnchanged, openRegularFile } from '../chunk/files.ts';
+import { assertUnchanged, type OpenedFile, openRegularFile } from '../chunk/files.ts';
 import { BufferRing } from '../chunk/ring.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import {
@@ -67,6 +67,8 @@ export interface UploadOptions extends TransferOptions {
   journal?: UploadJournal;
   /** Back-pressure retries (default: 8 answers, 100 ms doubling to 5 s). */
   busy?: Partial<BusyPolicy>;
+  /** The file already open (e.g. a web upload still being staged, whose reads wait for its bytes). */
+  source?: OpenedFile;
 }
 
 export async function uploadFile(path: string, options: UploadOptions): Promise<IndexFile> {
@@ -84,7 +86,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
   throwIfAborted(signal, `Uploading "${path}"`);
-  const source = await openRegularFile(resolve(path), `${what}: the file`);
+  const source = options.source ?? (await openRegularFile(resolve(path), `${what}: the file`));
   let ctx: UploadContext | undefined;
   try {
     const problem = fileNameProblem(basename(path));

@@ -39,6 +39,16 @@ export function checkPeer(socket: TLSSocket, pins: PinSource, expectedUuid?: str
   return check;
 }
 
+/**
+ * The node a refused socket presented, checked like a peer (TLS 1.3, one self-issued RSA node
+ * certificate naming one UUID) except for the pin, and never marked verified: for pairing hints only
+ * (a node that dialled this one, so pins this node's UUID, but whose key this node does not trust).
+ */
+export function presentedNode(socket: TLSSocket): { uuid: string; spki: Buffer } | undefined {
+  const check = inspect(socket, { isPinned: () => true }, undefined);
+  return check.ok ? { uuid: check.uuid, spki: check.spki } : undefined;
+}
+
 function inspect(socket: TLSSocket, pins: PinSource, expectedUuid: string | undefined): PeerCheck {
   if (socket.getProtocol() !== 'TLSv1.3')
     return { ok: false, reason: `protocol ${socket.getProtocol()} is not TLSv1.3` };

@@ -48,6 +48,8 @@ export interface NodeServerOptions {
   handler: RequestHandler;
   host: string;
   port: number;
+  /** A client refused by the pin check (synchronous, just before its socket is closed): for pairing hints. */
+  onRefused?: (socket: TLSSocket) => void;
 }
 
 function tlsContext(identity: Identity) {
@@ -193,7 +195,11 @@ export class NodeServer {
       if (this.refusals.length >= MAX_REFUSALS_KEPT) this.refusals.shift();
       this.refusals.push(check.reason);
       debug('cluster port: refused %s: %s', socket.remoteAddress, check.reason);
-      socket.destroy();
+      try {
+        this.#options.onRefused?.(socket);
+      } finally {
+        socket.destroy();
+      }
     }
   }
 

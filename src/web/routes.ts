@@ -3,19 +3,36 @@
  * logged-in browser. Trust and key changes, and deleting a file, need the password again and go to
  * the audit log with `from: "web"`. Everything a peer supplied is sent as JSON data; the page shows it as text.
  */
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import { ArozError, isArozError } from '../errors.ts';
 import type { AuditAction } from '../home/audit.ts';
+import type { JobRecord } from '../jobs/types.ts';
 import { groupFingerprint } from '../keys/fingerprint.ts';
 import type { NodeOps } from '../ops/types.ts';
 import type { Session, WebAuth } from './auth.ts';
+import { EventStreams } from './events.ts';
 import { isLoopback } from './guard.ts';
 import { type WebRequest, type WebRoutes, WebStatus } from './server.ts';
-import { contentDisposition, stageUpload } from './upload.ts';
+import { LiveStaging } from './staging.ts';
+import { contentDisposition, prepareUpload, stageBody } from './upload.ts';
 
 /** How long a "one way so far" or "key mismatch" verdict outlives probes that reach nobody. */
 const VERDICT_MS = 60_000;
+/** For this long after a node was trusted, "not reachable" reads "waiting for the other computer". */
+const WAITING_MS = 10 * 60_000;
+
+/** Writes a piece to a response, waiting while its buffer is full; throws once the client is gone. */
+async function writePiece(res: ServerResponse, piece: Buffer, signal: AbortSignal): Promise<void> {
+  if (res.destroyed || res.writableEnded)
+    throw new ArozError('ERR_INTERRUPTED', 'The browser stopped the download');
+  if (!res.write(piece)) {
+    await once(res, 'drain', { signal }).catch(() => {
+      throw new ArozError('ERR_INTERRUPTED', 'The browser stopped the download');
+    });
+  }
+}
 
 function optionalCount(value: string | null, what: string, min: number, max: number): number | undefined {
   if (value === null || value === '') return undefined;
@@ -26,7 +43,13 @@ function optionalCount(value: string | null, what: string, min: number, max: num
   return n;
 }
 
-export function webRoutes(ops: NodeOps, auth: WebAuth): WebRoutes {
+export function webRoutes(
+  ops: NodeOps,
+  auth: WebAuth,
+  parts: { staging?: LiveStaging; events?: EventStreams } = {},
+): WebRoutes {
+  const staging = parts.staging ?? new LiveStaging();
+  const events = parts.events ?? new EventStreams(ops, auth);
   /** An audit line for something the web UI's admin did (or failed to do). */
   const audit = (request: WebRequest, action: AuditAction) => ops.audit(action, 'web', request.client);
 
@@ -104,7 +127,10 @@ export function webRoutes(ops: NodeOps, auth: WebAuth): WebRoutes {
 
     'POST /api/logout': {
       handler: async (request) => {
-        if (request.session !== undefined) auth.logout(request.session.id);
+        if (request.session !== undefined) {
+          auth.logout(request.session.id);
+          events.closeAll(request.session.id);
+        }
         request.logout();
         return { loggedIn: false };
       },
@@ -132,37 +158,63 @@ export function webRoutes(ops: NodeOps, auth: WebAuth): WebRoutes {
     },
 
     'GET /api/peers': {
-      handler: async ({ signal }) => ({
-        peers: await Promise.all(
-          (await ops.peers.probe(signal)).map((seen) => {
-            const reason = 'reason' in seen ? seen.reason : null;
-            const code = 'code' in seen ? seen.code : null;
-            const pairing = stickyPairing(
-              seen.nodeUuid,
-              seen.state === 'online'
-                ? 'both'
-                : reason === 'refused-by-peer'
-                  ? 'one-way'
-                  : code === 'ERR_PEER_UNTRUSTED'
-                    ? 'mismatch'
-                    : 'unknown',
-            );
-            return {
-              nodeUuid: seen.nodeUuid,
-              label: seen.label,
-              bits: seen.bits,
-              fingerprint: seen.fingerprint,
-              addedAt: seen.addedAt,
-              fingerprintGrouped: groupFingerprint(seen.fingerprint),
-              address: seen.address,
-              source: seen.source,
-              lastSeen: seen.lastSeen,
-              pairing,
-              detail: 'error' in seen ? seen.error : null,
-            };
-          }),
-        ),
-      }),
+      handler: async ({ signal }) => {
+        const addresses = ops.peers.addresses();
+        return {
+          peers: await Promise.all(
+            (await ops.peers.probe(signal)).map((seen) => {
+              const reason = 'reason' in seen ? seen.reason : null;
+              const code = 'code' in seen ? seen.code : null;
+              const sticky = stickyPairing(
+                seen.nodeUuid,
+                seen.state === 'online'
+                  ? 'both'
+                  : reason === 'refused-by-peer'
+                    ? 'one-way'
+                    : code === 'ERR_PEER_UNTRUSTED'
+                      ? 'mismatch'
+                      : 'unknown',
+              );
+              // Just trusted and not reachable yet: no raw error, the page waits for the other computer.
+              const fresh = seen.addedAt !== null && Date.now() - Date.parse(seen.addedAt) < WAITING_MS;
+              const pairing = sticky === 'unknown' && fresh ? 'waiting' : sticky;
+              return {
+                nodeUuid: seen.nodeUuid,
+                label: seen.label,
+                bits: seen.bits,
+                fingerprint: seen.fingerprint,
+                addedAt: seen.addedAt,
+                fingerprintGrouped: groupFingerprint(seen.fingerprint),
+                address: seen.address,
+                source: seen.source,
+                lastSeen: seen.lastSeen,
+                pairing,
+                staticAddress: addresses[seen.nodeUuid] ?? null,
+                detail: 'error' in seen && pairing !== 'waiting' ? seen.error : null,
+              };
+            }),
+          ),
+        };
+      },
+    },
+
+    'GET /api/pairing/hints': {
+      handler: async () => {
+        const { handshakes, discovered } = ops.peers.hints();
+        return {
+          handshakes: handshakes.map((h) => ({ ...h, fingerprintGrouped: groupFingerprint(h.fingerprint) })),
+          discovered,
+        };
+      },
+    },
+
+    'PUT /api/peers/*/address': {
+      handler: async (request) =>
+        ops.peers.setAddress(request.params[0], (await request.json())['address'] ?? null, 'web'),
+    },
+
+    'GET /api/events': {
+      handler: (request) => events.serve(request),
     },
 
     'DELETE /api/peers/*': {
@@ -253,46 +305,94 @@ export function webRoutes(ops: NodeOps, auth: WebAuth): WebRoutes {
       },
     },
 
+    // The job starts with the request and reads the staging file as it grows (staging.ts).
     'PUT /api/upload': {
       handler: async (request) => {
         const shift = optionalCount(request.query.get('shift'), 'The shift', 1, 1024);
         const copies = optionalCount(request.query.get('copies'), 'The number of copies', 1, 16);
-        const file = await stageUpload(
-          request.req,
-          ops.files.uploadsDir(),
-          request.query.get('name'),
-          request.signal,
-        );
-        const job = await ops.jobs.submit('upload', {
-          file,
-          staged: true,
-          ...(shift !== undefined ? { shift } : {}),
-          ...(copies !== undefined ? { copies } : {}),
-        });
-        return new WebStatus(202, { job });
+        const upload = await prepareUpload(request.req, ops.files.uploadsDir(), request.query.get('name'));
+        const growing = staging.begin(upload.path, upload.part, upload.length);
+        let job: JobRecord | undefined;
+        try {
+          job = await ops.jobs.submit('upload', {
+            file: upload.path,
+            staged: true,
+            ...(shift !== undefined ? { shift } : {}),
+            ...(copies !== undefined ? { copies } : {}),
+          });
+          await stageBody(upload, request.req, request.signal, {
+            onWritten: (bytes) => growing.advance(bytes),
+            mtimeSeconds: growing.mtimeSeconds,
+          });
+          growing.finish();
+        } catch (err) {
+          // Cancelled first (its abort is set at once), then its reads fail: the job ends "cancelled".
+          const cancelling = job === undefined ? undefined : ops.jobs.cancel(job.id).catch(() => undefined);
+          growing.fail(err instanceof Error ? err : new Error(String(err)));
+          await cancelling;
+          await rm(upload.folder, { recursive: true, force: true });
+          throw err;
+        } finally {
+          staging.end(upload.path);
+        }
+        return new WebStatus(202, { job: ops.jobs.get(job.id) });
       },
     },
 
+    // A download job into <home>/downloads/ (the earlier way; the page now streams with one click).
     'POST /api/files/*/download': {
       handler: async ({ params, signal }) =>
         new WebStatus(202, { job: await ops.files.download(params[0] ?? '', signal) }),
     },
 
+    // One click: the file streams from the cluster to the browser, each chunk verified before it is
+    // sent; a chunk that cannot be had aborts the response (the browser marks the download failed).
     'GET /api/files/*/content': {
-      handler: async ({ params, signal, res, method }) => {
-        const index = await ops.files.index(params[0] ?? '', signal);
-        const path = ops.files.downloadPath(index);
-        if (!(await ops.files.isDownloaded(index))) {
-          throw new ArozError('ERR_NOT_FOUND', `"${index.file.name}" is not downloaded to this node yet`);
+      handler: async ({ params, signal, res, method, session }) => {
+        const id = params[0] ?? '';
+        if (method === 'HEAD') {
+          const index = await ops.files.index(id, signal);
+          res.writeHead(200, {
+            'content-type': 'application/octet-stream',
+            'content-length': index.file.size,
+            'content-disposition': contentDisposition(index.file.name),
+            'cache-control': 'no-store',
+          });
+          res.end();
+          return undefined;
         }
-        res.writeHead(200, {
-          'content-type': 'application/octet-stream',
-          'content-length': index.file.size,
-          'content-disposition': contentDisposition(index.file.name),
-          'cache-control': 'no-store',
-        });
-        if (method === 'HEAD') res.end();
-        else await pipeline(createReadStream(path), res, { signal }).catch(() => res.destroy());
+        let name = id;
+        const tell = (state: string, extra: Record<string, unknown> = {}) => {
+          if (session !== undefined) events.notify(session.id, 'download', { id, name, state, ...extra });
+        };
+        try {
+          await ops.files.stream(
+            id,
+            {
+              start: (file) => {
+                name = file.name;
+                res.writeHead(200, {
+                  'content-type': 'application/octet-stream',
+                  'content-length': file.size,
+                  'content-disposition': contentDisposition(file.name),
+                  'cache-control': 'no-store',
+                });
+                tell('started', { size: file.size });
+              },
+              write: (piece) => writePiece(res, piece, signal),
+            },
+            signal,
+          );
+        } catch (err) {
+          const code = err instanceof ArozError ? err.code : 'ERR_INTERNAL';
+          const message = err instanceof ArozError ? err.message : 'Internal error in the daemon';
+          tell('failed', { error: { code, message } });
+          if (!res.headersSent) throw err;
+          res.destroy(); // cut before its Content-Length: the browser marks the download failed
+          return undefined;
+        }
+        res.end();
+        tell('done');
         return undefined;
       },
     },

@@ -42,10 +42,26 @@ export const MAX_CONNECTIONS_PER_SOURCE = 32;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const ASSETS = join(import.meta.dirname, 'assets');
 
+/** The page's ES modules (assets/*.js), each served at `/<name>.js`; app.js imports the others. */
+export const MODULES = [
+  'app',
+  'api',
+  'dom',
+  'words',
+  'live',
+  'host',
+  'keys',
+  'cluster',
+  'files',
+  'jobs',
+] as const;
+
 const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+  ...Object.fromEntries(
+    MODULES.map((m) => [`/${m}.js`, { file: `${m}.js`, type: 'text/javascript; charset=utf-8' }]),
+  ),
 };
 
 export interface WebRequest {

@@ -1,7 +1,8 @@
 /**
  * A browser upload, staged: the request body is written to `<home>/uploads/<uuid>/<name>` as it
- * arrives (in 1 MiB writes through two reused buffers, never held whole), synced, and handed to an
- * upload job, which deletes the folder when it ends. The upload engine reads each chunk from a file,
+ * arrives (in 1 MiB writes through two reused buffers, never held whole) and synced. The upload job
+ * starts with the request and reads the file as it grows (staging.ts), so staging and sending
+ * overlap; the job deletes the folder when it ends. The upload engine reads each chunk from a file,
  * and reads it again to re-send a copy, so the bytes must be on this node's disk once. A body that
  * stops, is cut, or is longer or shorter than its Content-Length leaves nothing behind.
  */
@@ -13,6 +14,7 @@ import { fileNameProblem } from '../index-file/index.ts';
 import type { JobManager } from '../jobs/manager.ts';
 import { isFinished } from '../jobs/types.ts';
 import { newUuid } from '../uuid.ts';
+import { cutError, markBoot } from './staging.ts';
 
 /** Room left on the staging disk after an upload (the chunks of this node's own copies may share it). */
 const HEADROOM = 64 * 1024 * 1024;
@@ -42,6 +44,7 @@ async function writeBody(
   handle: FileHandle,
   length: number,
   signal: AbortSignal,
+  onWritten: (bytes: number) => void = () => {},
 ): Promise<number> {
   const buffers = [Buffer.allocUnsafe(PIECE), Buffer.allocUnsafe(PIECE)] as const;
   let buffer = buffers[0];
@@ -60,7 +63,7 @@ async function writeBody(
         at += n;
         if (filled === PIECE) {
           await writing;
-          writing = writeAll(handle, buffer, PIECE);
+          writing = writeAll(handle, buffer, PIECE).then(() => onWritten(PIECE));
           writing.catch(() => {}); // handled now (awaited at the next swap or below), never unhandled
           buffer = buffer === buffers[0] ? buffers[1] : buffers[0];
           filled = 0;
@@ -69,19 +72,35 @@ async function writeBody(
     }
     await writing;
     await writeAll(handle, buffer, filled);
+    onWritten(filled);
     return size;
   } finally {
     await writing.catch(() => {}); // the file is closed after this: never under a write in flight
   }
 }
 
-/** Writes the request body to a staging file and returns its path. */
-export async function stageUpload(
+/** An upload being staged: its folder, its `.part` file (open for writing) and the path it ends at. */
+export interface StagedUpload {
+  name: string;
+  /** The Content-Length: the bytes the request must bring. */
+  length: number;
+  folder: string;
+  part: string;
+  path: string;
+  handle: FileHandle;
+  /** The folder holds this boot's id (staging.ts): the file need not be fsynced. */
+  bootMarked: boolean;
+}
+
+/**
+ * Checks an upload request (name, Content-Length, room on the staging disk) and makes its staging
+ * folder and empty `.part` file; nothing of the body is read yet.
+ */
+export async function prepareUpload(
   req: IncomingMessage,
   dir: string,
   name: string | null,
-  signal: AbortSignal,
-): Promise<string> {
+): Promise<StagedUpload> {
   if (name === null || name === '') throw new ArozError('ERR_BAD_REQUEST', 'The upload needs a file "name"');
   const problem = fileNameProblem(name);
   if (problem !== undefined) throw new ArozError('ERR_BAD_REQUEST', `The file name "${name}" ${problem}`);
@@ -102,27 +121,45 @@ export async function stageUpload(
     );
   }
   const folder = join(dir, newUuid());
-  const part = join(folder, '.part');
-  const path = join(folder, name);
   await mkdir(folder, { mode: 0o700 });
+  const part = join(folder, '.part');
   try {
+    const bootMarked = await markBoot(folder);
     const handle = await open(part, 'wx', 0o600);
+    return { name, length, folder, part, path: join(folder, name), handle, bootMarked };
+  } catch (err) {
+    await rm(folder, { recursive: true, force: true });
+    throw fromSystemError(err, `Cannot stage the upload of "${name}"`);
+  }
+}
+
+/**
+ * Writes the request body to the upload's `.part` file (reporting each write that landed to
+ * `onWritten`), syncs it, sets its modification time to `mtimeSeconds` when given, and renames it into
+ * place. A body that stops, is cut, or is longer or shorter than its Content-Length leaves nothing
+ * (with `live`, the caller removes the folder after it has stopped the job reading it).
+ */
+export async function stageBody(
+  upload: StagedUpload,
+  req: IncomingMessage,
+  signal: AbortSignal,
+  live?: { onWritten(bytes: number): void; mtimeSeconds: number },
+): Promise<void> {
+  const { name, length, handle } = upload;
+  try {
     try {
-      const size = await writeBody(req, handle, length, signal);
-      if (size !== length || !req.complete) {
-        throw new ArozError(
-          'ERR_INTERRUPTED',
-          `The upload of "${name}" stopped after ${size} of ${length} bytes`,
-        );
-      }
-      await handle.datasync();
+      const size = await writeBody(req, handle, length, signal, live?.onWritten);
+      if (size !== length || !req.complete) throw cutError(name, size, length);
+      // Unsynced only where a reboot is told apart by the boot id in its folder (staging.ts).
+      if (!upload.bootMarked) await handle.datasync();
+      if (live !== undefined) await handle.utimes(live.mtimeSeconds, live.mtimeSeconds);
     } finally {
       await handle.close();
     }
-    await rename(part, path);
-    return path;
+    await rename(upload.part, upload.path);
   } catch (err) {
-    await rm(folder, { recursive: true, force: true });
+    // A live upload's caller removes the folder once its job is cancelled (the job may be reading it).
+    if (live === undefined) await rm(upload.folder, { recursive: true, force: true });
     if (err instanceof ArozError) throw err;
     if (signal.aborted || (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
       throw new ArozError('ERR_INTERRUPTED', `The upload of "${name}" was cut`, { cause: err });

@@ -148,8 +148,8 @@ test("serve's settings: a flag, else node.json, else the default", (t: TestConte
   t.assert.deepStrictEqual(defaults.peers, []);
   const peer = 'ffdebe4c-0a2b-4c3d-9e4f-5a6b7c8d9e0f@10.0.0.9:7420';
   const fromFile = serveSettings(
-    {},
-    { ...config, web: '0.0.0.0:8080', webTls: true, mdnsInterface: '127.0.0.1', peers: [peer] },
+    { peer: [peer] },
+    { ...config, web: '0.0.0.0:8080', webTls: true, mdnsInterface: '127.0.0.1' },
   );
   t.assert.deepStrictEqual(fromFile.web, { address: '0.0.0.0:8080', tls: true });
   t.assert.deepStrictEqual(fromFile.discovery, { interface: '127.0.0.1', bind: '0.0.0.0' });

@@ -59,7 +59,51 @@ export function watchErrors(page: Page): string[] {
   return errors;
 }
 
+/** The widths every page is shot at: a desktop window and a phone (390 px, an iPhone 12–15). */
+export const DESKTOP = { width: 1280, height: 900 };
+export const PHONE = { width: 390, height: 844 };
+
+/**
+ * Elements that scroll sideways (the page itself, or a box with overflow-x auto/scroll whose content
+ * is wider than it), described for a failure message; empty when nothing does.
+ */
+export async function sidewaysScroll(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth)
+      found.push(`the page (${root.scrollWidth} > ${root.clientWidth})`);
+    for (const el of document.querySelectorAll('body *')) {
+      const style = getComputedStyle(el);
+      if (!['auto', 'scroll'].includes(style.overflowX)) continue;
+      if (el.scrollWidth > el.clientWidth + 1) {
+        const what = el.getAttribute('data-test') ?? el.className ?? el.tagName;
+        found.push(`${el.tagName.toLowerCase()} "${what}" (${el.scrollWidth} > ${el.clientWidth})`);
+      }
+    }
+    return found;
+  });
+}
+
+/**
+ * Screenshots of the page as it is, at desktop width (`<name>.png`) and at phone width
+ * (`<name>-390.png`), full page. At phone width nothing may scroll sideways: a page that does fails
+ * the test that shot it.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
+  const before = page.viewportSize() ?? DESKTOP;
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  try {
+    // One frame for the layout at the new width.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve(null))));
+    const sideways = await sidewaysScroll(page);
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-390.png`), fullPage: true });
+    if (sideways.length > 0) {
+      throw new Error(`"${name}" scrolls sideways at ${PHONE.width} px: ${sideways.join('; ')}`);
+    }
+  } finally {
+    await page.setViewportSize(before);
+  }
 }

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type TestContext, test } from 'node:test';
 import type { Daemon } from '../../src/node/daemon.ts';
+import { newUuid } from '../../src/uuid.ts';
+import { currentBoot } from '../../src/web/staging.ts';
 import { testBytes } from '../helpers/random.ts';
 import { pairAll, startTestnet, testnetTemplates } from '../helpers/testnet.ts';
 import { until } from '../helpers/until.ts';
@@ -90,9 +92,19 @@ test('a file uploaded through the web API comes back byte-identical; the staging
     { health: 'healthy', trusted: true },
   );
 
-  t.assert.strictEqual((await web.get(`/api/files/${file.id}/content`)).json.error.code, 'ERR_NOT_FOUND');
+  // Streamed from the cluster at once (no download job first), chunk by chunk.
+  const streamed = await web.get(`/api/files/${file.id}/content`);
+  t.assert.strictEqual(streamed.status, 200);
+  t.assert.ok(streamed.body.equals(data));
+  t.assert.strictEqual(streamed.headers['content-length'], String(data.length));
+  t.assert.deepStrictEqual(await readdir(join(daemon.home.paths.home, 'downloads')), []);
+  t.assert.strictEqual(
+    (await web.get('/api/files/00000000-0000-4000-8000-000000000000/content')).json.error.code,
+    'ERR_NOT_FOUND',
+  );
+  // A download job (an earlier page's way) still saves it on the node.
   const download = await web.post(`/api/files/${file.id}/download`);
-  t.assert.strictEqual(download.status, 202);
+  t.assert.strictEqual(download.status, 202, download.body.toString());
   const downloaded = await waitJob(web, download.json.job.id);
   t.assert.strictEqual(downloaded.state, 'done', JSON.stringify(downloaded.error));
   t.assert.strictEqual((await web.get('/api/files')).json.files[0].downloaded, true);
@@ -158,7 +170,83 @@ test('an upload request that is wrong is refused, and leaves nothing behind', as
   await closed;
   await until('the staging copy is removed', async () => (await staged(daemon)).length === 0);
   t.assert.deepStrictEqual(await staged(daemon), []);
-  t.assert.deepStrictEqual((await web.get('/api/jobs')).json.jobs, []);
+  // Its job started with the request (staging and sending overlap): the cut cancels it.
+  const states = async () =>
+    ((await web.get('/api/jobs')).json.jobs as Array<{ state: string }>).map((j) => j.state);
+  await until('the job is cancelled', async () => (await states()).every((s) => s === 'cancelled'));
+  t.assert.deepStrictEqual(await states(), ['cancelled']);
+});
+
+test('an upload job starts with the request and sends what is staged while the rest still arrives', async (t: TestContext) => {
+  const { web, daemon } = await cluster(t);
+  const data = testBytes(6 * 1024 * 1024 + 5);
+  const { port, hostname } = web.url;
+  const req = request({
+    host: hostname,
+    port,
+    method: 'PUT',
+    path: '/api/upload?name=early.bin&copies=2',
+    headers: {
+      'content-length': String(data.length),
+      origin: web.origin,
+      cookie: web.cookie,
+      'x-csrf-token': web.csrf,
+    },
+  });
+  const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+  req.write(data.subarray(0, 3 * 1024 * 1024));
+  // Half the body is here: the job already runs and has sent some of it.
+  const running = await until('the job sends before the body is complete', () => {
+    const job = daemon.jobs.list().find((j) => j.kind === 'upload');
+    return job !== undefined && (job.progress?.done ?? 0) > 0 ? job : undefined;
+  });
+  t.assert.strictEqual(running.state, 'running');
+  t.assert.ok((running.progress?.done ?? 0) <= 3 * 1024 * 1024, 'it never reads past what is staged');
+  req.end(data.subarray(3 * 1024 * 1024));
+  const answer = await answered;
+  t.assert.strictEqual(answer.status, 202, answer.body);
+  const job = await waitJob(web, JSON.parse(answer.body).job.id);
+  t.assert.strictEqual(job.state, 'done', JSON.stringify(job.error));
+  t.assert.strictEqual(job.result.file.sha256, createHash('sha256').update(data).digest('hex'));
+  const back = await web.get(`/api/files/${job.result.id}/content`);
+  t.assert.ok(back.body.equals(data), 'the file comes back byte-identical');
+});
+
+test('a staged upload is not fsynced but marked with the boot id; a job refuses one staged before a reboot', async (t: TestContext) => {
+  const { web, daemon } = await cluster(t);
+  const boot = await currentBoot();
+  if (boot === undefined) {
+    t.skip('no boot id on this system: staged files are fsynced instead');
+    return;
+  }
+  // As the web UI leaves them: one staged before this boot, one in this boot.
+  const data = testBytes(100_000);
+  const jobOf = async (bootId: string) => {
+    const folder = join(daemon.home.paths.uploads, newUuid());
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, '.boot'), `${bootId}\n`);
+    await writeFile(join(folder, 'staged.bin'), data);
+    const job = await daemon.ops.jobs.submit('upload', {
+      file: join(folder, 'staged.bin'),
+      staged: true,
+      copies: 1,
+    });
+    return waitJob(web, job.id);
+  };
+  const before = await jobOf('00000000-0000-4000-8000-000000000000');
+  t.assert.strictEqual(before.state, 'failed');
+  t.assert.strictEqual(before.error.code, 'ERR_INTERRUPTED');
+  const now = await jobOf(boot);
+  t.assert.strictEqual(now.state, 'done', JSON.stringify(now.error));
+  await until('the staging copies are removed', async () => (await staged(daemon)).length === 0);
 });
 
 test('a cancelled upload job removes its staging copy', async (t: TestContext) => {

@@ -14,7 +14,7 @@ import { formatPairing } from '../../src/keys/pairing.ts';
 import { getJson } from '../../src/transport/client.ts';
 import { FAILURE_WINDOW_MS, MAX_FAILURES } from '../../src/web/auth.ts';
 import { hostAllowed, isLoopback, originAllowed } from '../../src/web/guard.ts';
-import { MAX_CONNECTIONS_PER_SOURCE } from '../../src/web/server.ts';
+import { MAX_CONNECTIONS_PER_SOURCE, MODULES } from '../../src/web/server.ts';
 import { startTestnet, testnetTemplates } from '../helpers/testnet.ts';
 import { PASSWORD, WebClient } from '../helpers/web.ts';
 
@@ -189,8 +189,18 @@ test('every answer carries the CSP and the other security headers; the page has 
     t.assert.strictEqual(inner?.trim(), '');
   }
   t.assert.doesNotMatch(page, /\son[a-z]+=|style="/i, 'no inline handlers or styles');
-  const script = (await web.get('/app.js')).body.toString('utf8');
-  t.assert.doesNotMatch(script, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  // Every module of the page: served from this origin, never markup from strings, under 500 lines.
+  for (const name of MODULES) {
+    const answer = await web.get(`/${name}.js`);
+    t.assert.strictEqual(answer.status, 200, name);
+    t.assert.match(String(answer.headers['content-type']), /^text\/javascript/);
+    const script = answer.body.toString('utf8');
+    t.assert.doesNotMatch(script, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/, name);
+    t.assert.ok(script.split('\n').length < 500, `${name}.js has ${script.split('\n').length} lines`);
+    for (const [, from] of script.matchAll(/^import .* from '([^']+)';$/gm)) {
+      t.assert.match(from ?? '', /^\.\/[a-z]+\.js$/, `${name}.js imports only the page's own modules`);
+    }
+  }
   t.assert.strictEqual((await web.get('/nothing')).json.error.code, 'ERR_NOT_FOUND');
 });
 
