@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -84,3 +84,41 @@ for (const args of [['--version'], ['jobs', 'list'], ['cluster', 'nodes']]) {
     t.assert.deepStrictEqual(commands, args[0] === '--version' ? [] : [`src/cli/${args[0]}.ts`]);
   });
 }
+
+const BIN = fileURLToPath(new URL('../../bin/arozdfs.js', import.meta.url));
+
+test('bin/arozdfs.js keeps its compile cache under $XDG_CACHE_HOME/arozdfs, and never needs it', async (t: TestContext) => {
+  if (
+    process.env['NODE_COMPILE_CACHE'] !== undefined ||
+    process.env['NODE_DISABLE_COMPILE_CACHE'] !== undefined
+  ) {
+    t.skip('NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE is set for the tests');
+    return;
+  }
+  const dir = await tmpDir(t);
+  const cache = join(dir, 'cache');
+  const env = { XDG_CACHE_HOME: cache };
+  const first = await runProcess(process.execPath, [BIN, '--version'], { env });
+  t.assert.strictEqual(first.code, 0);
+  const [versionDir] = await readdir(join(cache, 'arozdfs', 'compile-cache'));
+  t.assert.ok(versionDir !== undefined);
+  t.assert.ok((await readdir(join(cache, 'arozdfs', 'compile-cache', versionDir))).length > 0);
+
+  // Turned off: nothing is written.
+  const off = join(dir, 'off');
+  const disabled = await runProcess(process.execPath, [BIN, '--version'], {
+    env: { ...env, XDG_CACHE_HOME: off, NODE_DISABLE_COMPILE_CACHE: '1' },
+  });
+  t.assert.strictEqual(disabled.code, 0);
+  await t.assert.rejects(readdir(off), { code: 'ENOENT' });
+
+  // A cache folder that cannot be made (its parent is a file) only means no cache.
+  const file = join(dir, 'a-file');
+  await writeFile(file, '');
+  const unusable = await runProcess(process.execPath, [BIN, '--version'], {
+    env: { ...env, XDG_CACHE_HOME: file },
+  });
+  t.assert.strictEqual(unusable.code, 0);
+  t.assert.strictEqual(unusable.stderr, '');
+  t.assert.strictEqual(unusable.stdout, first.stdout);
+});
