@@ -1,14 +1,17 @@
 /**
- * `npm run bench:slice [-- --size 1GiB] [--dir DIR] [--chunk-size 64MiB]`: slice and merge against
- * the pipelines they replace, measured in the same run on the same disk (DESIGN.md §11: figures and
- * ratios, never timed assertions).
+ * `npm run bench:slice [-- --size 1GiB] [--dir DIR] [--chunk-size 64MiB] [--rounds 5]
+ * [--compare CHECKOUT]`: slice and merge against the pipelines they replace, measured in the same
+ * run on the same disk (DESIGN.md §11: figures and ratios, never timed assertions).
  *
- * Makes a file of random bytes in a temp folder (not on tmpfs), then runs each command once as a real
- * process and prints wall time and peak RSS: `split -b 64M FILE && sync` and `sha256sum FILE` against
- * `arozdfs slice`; `cat CHUNKS > FILE && sync` against `arozdfs merge`. Targets: slice and merge at
- * most 1.2x their baseline, peak RSS under 150 MiB. Caches are not dropped (that needs root and is not
- * what users see): every command reads its input from the page cache (the chunks are read once before
- * cat, since slice writes them with O_DIRECT). Removes everything it made.
+ * Makes a file of random bytes in a temp folder (not on tmpfs), then runs each command as a real
+ * process in interleaved rounds (each round runs every command once, so a baseline and its rival see
+ * the same load) and prints median wall times, peak RSS and ratios: `split -b 64M FILE && sync` and
+ * `sha256sum FILE` against `arozdfs slice`; `cat CHUNKS > FILE && sync` against `arozdfs merge`.
+ * Targets: slice and merge at most 1.2x their baseline, peak RSS under 150 MiB. Caches are not dropped
+ * (that needs root and is not what users see): every command reads its input from the page cache (the
+ * chunks are read once before cat, since slice writes them with O_DIRECT). `--compare` also runs
+ * another checkout's slice and merge in every round (the figures before a change). Removes everything
+ * it made.
  */
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -21,7 +24,8 @@ import { writeFully } from '../src/chunk/copy.ts';
 import type { IndexFile } from '../src/index-file/types.ts';
 import { formatSize, parseSize } from '../src/size.ts';
 
-const CLI = new URL('../src/cli.ts', import.meta.url).pathname;
+/** The launcher users run (it turns on the compile cache; docs/architecture.md, "Start-up"). */
+const CLI = new URL('../bin/arozdfs.js', import.meta.url).pathname;
 const TIME = '/usr/bin/time';
 const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
@@ -32,6 +36,8 @@ interface Measured {
   seconds: number;
   /** Peak resident set size in bytes, when /usr/bin/time could tell. */
   rss: number | undefined;
+  /** User + system CPU seconds, when /usr/bin/time could tell. */
+  cpu: number | undefined;
   stdout: string;
 }
 
@@ -40,11 +46,29 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1GiB' },
     'chunk-size': { type: 'string', default: '64MiB' },
     dir: { type: 'string' },
+    rounds: { type: 'string', default: '5' },
+    compare: { type: 'string' },
   },
 });
 const size = parseSize(values.size, 'file size');
 const chunkSize = values['chunk-size'];
 const chunkBytes = parseSize(chunkSize, 'chunk size');
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds must be a whole number, not "${values.rounds}"`);
+
+const LABELS = [
+  'split+sync',
+  'sha256sum',
+  'arozdfs slice',
+  'cat+sync',
+  'arozdfs merge',
+  'compare slice',
+  'compare merge',
+] as const;
+/** Another checkout's launcher, run beside this one's in every round (`--compare DIR`). */
+const compareCli = values.compare === undefined ? undefined : join(resolve(values.compare), 'bin/arozdfs.js');
+type Label = (typeof LABELS)[number];
 
 const parent = values.dir === undefined ? await diskTempDir() : resolve(values.dir);
 const work = await mkdtemp(join(parent, 'arozdfs-bench-'));
@@ -55,90 +79,156 @@ try {
   await makeRandomFile(file, size);
   await run('sync', ['sync'], work);
 
-  const results: Measured[] = [];
-  const splitDir = join(work, 'split');
-  await mkdir(splitDir);
-  results.push(
-    await measure('split+sync', ['sh', '-c', `split -b ${chunkBytes} "$1" && sync`, 'sh', file], splitDir),
-  );
-  await rm(splitDir, { recursive: true });
-  await run('sync', ['sync'], work);
-  results.push(await measure('sha256sum', ['sha256sum', file], work));
+  const results = new Map<Label, Measured[]>(LABELS.map((l) => [l, []]));
+  const keep = (m: Measured) => results.get(m.label as Label)?.push(m);
+  for (let round = 1; round <= rounds; round++) {
+    process.stderr.write(`Round ${round}/${rounds}\n`);
+    const splitDir = join(work, 'split');
+    await mkdir(splitDir);
+    keep(
+      await measure('split+sync', ['sh', '-c', `split -b ${chunkBytes} "$1" && sync`, 'sh', file], splitDir),
+    );
+    await rm(splitDir, { recursive: true });
+    await run('sync', ['sync'], work);
+    keep(await measure('sha256sum', ['sha256sum', file], work));
 
-  const chunks = join(work, 'chunks');
-  const slice = await measure(
-    'arozdfs slice',
-    [process.execPath, CLI, '--json', 'slice', file, '--chunk-size', chunkSize, '--out', chunks],
-    work,
-  );
-  results.push(slice);
-  const index = JSON.parse(await readFile(join(chunks, 'index.json'), 'utf8')) as IndexFile;
-  const chunkPaths = index.chunks.map((c) => join(chunks, c.uuid));
-  // slice wrote the chunks with O_DIRECT, so they are not in the page cache: read them once, so that
-  // cat and merge (which runs second) both read them from memory.
-  await run('warm-up', ['sh', '-c', 'cat "$@" > /dev/null', 'sh', ...chunkPaths], work);
-  const catOut = join(work, 'cat.bin');
-  results.push(
-    await measure(
-      'cat+sync',
-      ['sh', '-c', 'out="$1"; shift; cat "$@" > "$out" && sync', 'sh', catOut, ...chunkPaths],
+    const chunks = join(work, 'chunks');
+    keep(
+      await measure(
+        'arozdfs slice',
+        [process.execPath, CLI, '--json', 'slice', file, '--chunk-size', chunkSize, '--out', chunks],
+        work,
+      ),
+    );
+    if (compareCli !== undefined) {
+      const other = join(work, 'chunks-compare');
+      keep(
+        await measure(
+          'compare slice',
+          [process.execPath, compareCli, '--json', 'slice', file, '--chunk-size', chunkSize, '--out', other],
+          work,
+        ),
+      );
+      await rm(other, { recursive: true });
+    }
+    const index = JSON.parse(await readFile(join(chunks, 'index.json'), 'utf8')) as IndexFile;
+    const chunkPaths = index.chunks.map((c) => join(chunks, c.uuid));
+    // slice wrote the chunks with O_DIRECT, so they are not in the page cache: read them once, so that
+    // cat and merge (which runs second) both read them from memory.
+    await run('warm-up', ['sh', '-c', 'cat "$@" > /dev/null', 'sh', ...chunkPaths], work);
+    const catOut = join(work, 'cat.bin');
+    keep(
+      await measure(
+        'cat+sync',
+        ['sh', '-c', 'out="$1"; shift; cat "$@" > "$out" && sync', 'sh', catOut, ...chunkPaths],
+        work,
+      ),
+    );
+    await rm(catOut);
+    await run('sync', ['sync'], work);
+    const merged = join(work, 'merged.bin');
+    const merge = await measure(
+      'arozdfs merge',
+      [process.execPath, CLI, '--json', 'merge', join(chunks, 'index.json'), '--out', merged],
       work,
-    ),
-  );
-  await rm(catOut);
-  await run('sync', ['sync'], work);
-  const merged = join(work, 'merged.bin');
-  const merge = await measure(
-    'arozdfs merge',
-    [process.execPath, CLI, '--json', 'merge', join(chunks, 'index.json'), '--out', merged],
-    work,
-  );
-  results.push(merge);
-  const mergedSha = lastLine(merge.stdout)['sha256'];
-  if (mergedSha !== index.file.sha256)
-    throw new Error(`merge gave SHA-256 ${String(mergedSha)}, expected ${index.file.sha256}`);
+    );
+    keep(merge);
+    const mergedSha = lastLine(merge.stdout)['sha256'];
+    if (mergedSha !== index.file.sha256)
+      throw new Error(`merge gave SHA-256 ${String(mergedSha)}, expected ${index.file.sha256}`);
+    await rm(merged);
+    if (compareCli !== undefined) {
+      await run('sync', ['sync'], work);
+      keep(
+        await measure(
+          'compare merge',
+          [process.execPath, compareCli, '--json', 'merge', join(chunks, 'index.json'), '--out', merged],
+          work,
+        ),
+      );
+      await rm(merged);
+    }
+    await rm(chunks, { recursive: true });
+    await run('sync', ['sync'], work);
+  }
 
   report(results, parent);
 } finally {
   await rm(work, { recursive: true, force: true });
 }
 
-function report(results: Measured[], where: string): void {
-  const by = (label: string) => results.find((r) => r.label === label)!;
-  const ratio = (a: string, b: string) => by(a).seconds / by(b).seconds;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function report(results: Map<Label, Measured[]>, where: string): void {
+  const all = (label: Label) => results.get(label) ?? [];
+  const seconds = (label: Label) => median(all(label).map((r) => r.seconds));
+  const rssOf = (label: Label) => {
+    const known = all(label).flatMap((r) => (r.rss === undefined ? [] : [r.rss]));
+    return known.length === 0 ? undefined : Math.max(...known);
+  };
+  /** The median of the per-round ratios: each round's pair ran back to back, under the same load. */
+  const roundRatio = (a: Label, b: Label) =>
+    median(all(a).map((r, i) => r.seconds / (all(b)[i]?.seconds ?? Number.NaN)));
   const rows = [
     ['split+sync', `split -b ${chunkBytes} FILE && sync`],
     ['sha256sum', 'sha256sum FILE'],
     ['arozdfs slice', `arozdfs slice FILE --chunk-size ${chunkSize}`],
     ['cat+sync', 'cat CHUNKS > OUT && sync'],
     ['arozdfs merge', 'arozdfs merge INDEX --out OUT'],
+    ...(compareCli === undefined
+      ? []
+      : ([
+          ['compare slice', `${values.compare}: slice`],
+          ['compare merge', `${values.compare}: merge`],
+        ] as const)),
   ] as const;
   const lines = [
     '',
     `bench:slice: ${formatSize(size)} file, ${Math.ceil(size / chunkBytes)} chunks, in ${where}; ` +
-      `${availableParallelism()} CPUs; one run each; a shared, noisy machine: expect ±30–50 %.`,
+      `${availableParallelism()} CPUs; medians of ${rounds} interleaved rounds.`,
     '',
-    `${'command'.padEnd(46)}${'time'.padStart(9)}${'MB/s'.padStart(8)}${'peak RSS'.padStart(12)}`,
+    `${'command'.padEnd(46)}${'median'.padStart(9)}${'MB/s'.padStart(8)}${'CPU s'.padStart(8)}${'max RSS'.padStart(12)}   each round (s)`,
   ];
   for (const [label, shown] of rows) {
-    const r = by(label);
-    const rss = r.rss === undefined ? 'n/a' : `${(r.rss / MiB).toFixed(1)} MiB`;
+    const s = seconds(label);
+    const rss = rssOf(label);
+    const cpus = all(label).flatMap((r) => (r.cpu === undefined ? [] : [r.cpu]));
+    const cpu = cpus.length === 0 ? 'n/a' : median(cpus).toFixed(2);
     lines.push(
-      `${shown.padEnd(46)}${`${r.seconds.toFixed(2)} s`.padStart(9)}` +
-        `${Math.round(size / 1e6 / r.seconds)
+      `${shown.padEnd(46)}${`${s.toFixed(2)} s`.padStart(9)}` +
+        `${Math.round(size / 1e6 / s)
           .toString()
-          .padStart(8)}${rss.padStart(12)}`,
+          .padStart(
+            8,
+          )}${cpu.padStart(8)}${(rss === undefined ? 'n/a' : `${(rss / MiB).toFixed(1)} MiB`).padStart(12)}   ` +
+        all(label)
+          .map((r) => r.seconds.toFixed(2))
+          .join(' '),
     );
   }
-  const sliceRatio = ratio('arozdfs slice', 'split+sync');
-  const mergeRatio = ratio('arozdfs merge', 'cat+sync');
-  const peak = Math.max(by('arozdfs slice').rss ?? 0, by('arozdfs merge').rss ?? 0);
+  const sliceRatio = seconds('arozdfs slice') / seconds('split+sync');
+  const mergeRatio = seconds('arozdfs merge') / seconds('cat+sync');
+  const peak = Math.max(rssOf('arozdfs slice') ?? 0, rssOf('arozdfs merge') ?? 0);
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   lines.push(
     '',
-    `slice / (split+sync): ${sliceRatio.toFixed(2)}x  (target <= 1.2x: ${verdict(sliceRatio <= 1.2)})`,
-    `slice / sha256sum:    ${ratio('arozdfs slice', 'sha256sum').toFixed(2)}x  (slice hashes every byte twice)`,
-    `merge / (cat+sync):   ${mergeRatio.toFixed(2)}x  (target <= 1.2x: ${verdict(mergeRatio <= 1.2)})`,
+    `slice / (split+sync): ${sliceRatio.toFixed(2)}x of the medians, ${roundRatio('arozdfs slice', 'split+sync').toFixed(2)}x median per round  (target <= 1.2x: ${verdict(sliceRatio <= 1.2)})`,
+    'On a busy machine a ratio of wall times drifts towards the ratio of CPU seconds (each process gets',
+    'its share of the cores); slice and merge hash every byte twice (chunk and whole file), split and cat',
+    'only copy.',
+    `slice / sha256sum:    ${(seconds('arozdfs slice') / seconds('sha256sum')).toFixed(2)}x  (slice hashes every byte twice)`,
+    `merge / (cat+sync):   ${mergeRatio.toFixed(2)}x of the medians, ${roundRatio('arozdfs merge', 'cat+sync').toFixed(2)}x median per round  (target <= 1.2x: ${verdict(mergeRatio <= 1.2)})`,
+    ...(compareCli === undefined
+      ? []
+      : [
+          `compare slice / (split+sync): ${(seconds('compare slice') / seconds('split+sync')).toFixed(2)}x, merge / (cat+sync): ${(seconds('compare merge') / seconds('cat+sync')).toFixed(2)}x`,
+        ]),
     haveTime
       ? `peak RSS of arozdfs:  ${(peak / MiB).toFixed(1)} MiB  (target < 150 MiB: ${verdict(peak < 150 * MiB)})`
       : `peak RSS: n/a (${TIME} is missing; apt-get install time)`,
@@ -150,12 +240,19 @@ function report(results: Measured[], where: string): void {
 /** Runs a command once, timing it from spawn to exit; peak RSS from GNU time when present. */
 async function measure(label: string, argv: string[], cwd: string): Promise<Measured> {
   process.stderr.write(`Running ${label} …\n`);
-  const full = haveTime ? [TIME, '-f', '%M', '--', ...argv] : argv;
+  const full = haveTime ? [TIME, '-f', '%M %U %S', '--', ...argv] : argv;
   const started = performance.now();
   const { stdout, stderr } = await run(label, full, cwd);
   const seconds = (performance.now() - started) / 1000;
-  const kib = haveTime ? Number(stderr.trim().split('\n').at(-1)) : Number.NaN;
-  return { label, seconds, rss: Number.isFinite(kib) ? kib * 1024 : undefined, stdout };
+  const [kib, user, sys] = (haveTime ? (stderr.trim().split('\n').at(-1) ?? '') : '').split(' ').map(Number);
+  const known = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n);
+  return {
+    label,
+    seconds,
+    rss: known(kib) ? kib * 1024 : undefined,
+    cpu: known(user) && known(sys) ? user + sys : undefined,
+    stdout,
+  };
 }
 
 function run(label: string, argv: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {

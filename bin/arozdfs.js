@@ -1,18 +1,47 @@
 #!/usr/bin/env node
 // Plain-JS launcher: runs src/cli.ts on Node >= 24.12 (native type stripping), preferring the Node
 // the project pins in node_modules when the Node on PATH is older. The npm package has no src/: there
-// it runs the emitted lib/cli.js (npm run build:lib).
+// it runs the emitted lib/cli.js (npm run build:lib). It turns on Node's compile cache first
+// (docs/architecture.md, "Start-up"): a command then skips type stripping and most compiling.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import module from 'node:module';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const cli = existsSync(source) ? source : fileURLToPath(new URL('../lib/cli.js', import.meta.url));
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 
+/**
+ * This user's folder for Node's compile cache: $XDG_CACHE_HOME/arozdfs/compile-cache, else
+ * ~/.cache/arozdfs/compile-cache; undefined when NODE_COMPILE_CACHE names one (Node uses it) or no
+ * home is known. Per user, not in the shared temp folder: another user must not write code we load.
+ */
+function compileCacheDir() {
+  if (process.env.NODE_COMPILE_CACHE) return undefined;
+  const xdg = process.env.XDG_CACHE_HOME;
+  let base = xdg && isAbsolute(xdg) ? xdg : undefined;
+  if (base === undefined) {
+    try {
+      const home = homedir();
+      if (isAbsolute(home) && home !== '/') base = join(home, '.cache');
+    } catch {
+      // no home directory for this user: no cache
+    }
+  }
+  return base === undefined ? undefined : join(base, 'arozdfs', 'compile-cache');
+}
+
 if (major > 24 || (major === 24 && minor >= 12)) {
+  // Failing to make the folder (read-only home, say) only means no cache. NODE_DISABLE_COMPILE_CACHE=1
+  // turns it off.
+  const dir = compileCacheDir();
+  if (dir !== undefined || process.env.NODE_COMPILE_CACHE) module.enableCompileCache?.(dir);
   // Imported, src/cli.ts is not the main module (its `import.meta.main` guard is false): call main().
-  const { main } = await import(cli);
+  // String literals, so that a bundler can follow them.
+  const { main } = cli === source ? await import('../src/cli.ts') : await import(cli);
   process.exitCode = await main(process.argv.slice(2));
 } else {
   const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
@@ -22,7 +51,9 @@ if (major > 24 || (major === 24 && minor >= 12)) {
     );
     process.exitCode = 1;
   } else {
-    const child = spawn(pinned, [cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+    const dir = compileCacheDir();
+    const env = dir === undefined ? process.env : { ...process.env, NODE_COMPILE_CACHE: dir };
+    const child = spawn(pinned, [cli, ...process.argv.slice(2)], { stdio: 'inherit', env });
     for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
       process.on(sig, () => child.kill(sig));
     }

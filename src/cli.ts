@@ -4,33 +4,96 @@
  * module besides the daemon entry that touches `process`.
  */
 import { Command, CommanderError } from 'commander';
-import { register as registerCheck } from './cli/check.ts';
-import { register as registerCluster } from './cli/cluster.ts';
 import {
   type ActionFactory,
   commandOf,
   commandPath,
   type GlobalOptions,
   makeContext,
+  type Register,
 } from './cli/context.ts';
-import { register as registerDemo } from './cli/demo.ts';
-import { register as registerFiles } from './cli/files.ts';
-import { register as registerInit } from './cli/init.ts';
-import { register as registerJobs } from './cli/jobs.ts';
-import { register as registerKeys } from './cli/keys.ts';
-import { register as registerMerge } from './cli/merge.ts';
 import { Output, oneLine } from './cli/output.ts';
-import { register as registerPeers } from './cli/peers.ts';
-import { register as registerRepair } from './cli/repair.ts';
-import { register as registerServe } from './cli/serve.ts';
-import { register as registerService } from './cli/service.ts';
-import { register as registerSlice } from './cli/slice.ts';
-import { register as registerStart } from './cli/start.ts';
-import { register as registerTransfer } from './cli/transfer.ts';
-import { register as registerWait } from './cli/wait.ts';
 import { ArozError, exitCodeOf } from './errors.ts';
 import { versionLine } from './runtime.ts';
 import { VERSION } from './version.ts';
+
+type CommandModule = () => Promise<{ register: Register }>;
+
+/**
+ * The modules that register commands, in the order `--help` lists them, each loaded only when its
+ * command runs: a command pays for its own imports and no other's. The paths are string literals so
+ * that a bundler can follow them.
+ */
+export const COMMAND_MODULES = {
+  init: () => import('./cli/init.ts'),
+  keys: () => import('./cli/keys.ts'),
+  peers: () => import('./cli/peers.ts'),
+  serve: () => import('./cli/serve.ts'),
+  service: () => import('./cli/service.ts'),
+  wait: () => import('./cli/wait.ts'),
+  cluster: () => import('./cli/cluster.ts'),
+  slice: () => import('./cli/slice.ts'),
+  merge: () => import('./cli/merge.ts'),
+  transfer: () => import('./cli/transfer.ts'),
+  files: () => import('./cli/files.ts'),
+  check: () => import('./cli/check.ts'),
+  repair: () => import('./cli/repair.ts'),
+  jobs: () => import('./cli/jobs.ts'),
+  demo: () => import('./cli/demo.ts'),
+  start: () => import('./cli/start.ts'),
+} as const satisfies Record<string, CommandModule>;
+
+/** Each top-level command and the module in COMMAND_MODULES that registers it. */
+export const MODULE_OF: Readonly<Record<string, keyof typeof COMMAND_MODULES>> = {
+  init: 'init',
+  keys: 'keys',
+  peers: 'peers',
+  serve: 'serve',
+  service: 'service',
+  wait: 'wait',
+  cluster: 'cluster',
+  slice: 'slice',
+  merge: 'merge',
+  upload: 'transfer',
+  download: 'transfer',
+  ls: 'files',
+  rm: 'files',
+  index: 'files',
+  check: 'check',
+  repair: 'repair',
+  jobs: 'jobs',
+  demo: 'demo',
+  start: 'start',
+};
+
+/** Program options that take a value (the next word is not the command). */
+const VALUE_OPTIONS = new Set(['--home']);
+
+/**
+ * The register functions this command line needs: the one module of its command; none for a bare
+ * `--version`; every one when there is no known command (help, a typo to suggest a fix for).
+ */
+async function registersFor(argv: readonly string[]): Promise<Register[]> {
+  const name = commandName(argv);
+  const known = name === undefined ? undefined : MODULE_OF[name];
+  if (known !== undefined) return [(await COMMAND_MODULES[known]()).register];
+  if (name === undefined && argv.includes('--version') && !argv.some(isHelpFlag)) return [];
+  const modules = await Promise.all(Object.values(COMMAND_MODULES).map((load) => load()));
+  return modules.map((m) => m.register);
+}
+
+/** The first word of argv that is not a program option or its value: the command's name. */
+export function commandName(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--') return undefined;
+    if (VALUE_OPTIONS.has(word)) i++;
+    else if (!word.startsWith('-')) return word;
+  }
+  return undefined;
+}
+
+const isHelpFlag = (word: string): boolean => word === '--help' || word === '-h';
 
 /** Signals this close to the first one count as the same request to stop (npm's forwarded copy of a
  * Ctrl-C can come late on a busy machine). */
@@ -78,26 +141,7 @@ export async function main(argv: string[]): Promise<number> {
       // Commander's own error lines are replaced by ours (one line, a code, JSON when asked).
       outputError: () => {},
     });
-  for (const register of [
-    registerInit,
-    registerKeys,
-    registerPeers,
-    registerServe,
-    registerService,
-    registerWait,
-    registerCluster,
-    registerSlice,
-    registerMerge,
-    registerTransfer,
-    registerFiles,
-    registerCheck,
-    registerRepair,
-    registerJobs,
-    registerDemo,
-    registerStart,
-  ]) {
-    register(program, action);
-  }
+  for (const register of await registersFor(argv)) register(program, action);
   for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ outputError: () => {} });
 
   try {

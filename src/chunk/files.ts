@@ -8,6 +8,15 @@ import { lstat, mkdir, open, rmdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ArozError, fromSystemError, isProgrammingError } from '../errors.ts';
 
+/**
+ * The buffer ring of slice and merge: 8 slots of 2 MiB (16 MiB). Pieces of 2 MiB cost half the reads,
+ * O_DIRECT writes and hand-offs to the hash worker of 1 MiB pieces (about 10 % less CPU for a slice or
+ * merge), and with one piece read ahead and one being hashed, six stay free for writes, so a slow
+ * disk still has several in its queue (4 slots of 4 MiB saved as much CPU but left only two).
+ */
+export const RING_SLOTS = 8;
+export const RING_SLOT_SIZE = 2 * 1024 * 1024;
+
 export interface OpenedFile {
   fh: fsp.FileHandle;
   size: number;

@@ -13,7 +13,7 @@ import { readIndexFile } from '../index-file/index.ts';
 import type { IndexChunk, IndexFile } from '../index-file/types.ts';
 import { isUuid } from '../uuid.ts';
 import { copyRange, throwIfAborted } from './copy.ts';
-import { exists, openRegularFile } from './files.ts';
+import { exists, openRegularFile, RING_SLOT_SIZE, RING_SLOTS } from './files.ts';
 import type { ChunkProgress } from './progress.ts';
 import { BufferRing } from './ring.ts';
 import { PieceWriter } from './writer.ts';
@@ -75,7 +75,7 @@ export async function mergeFile(
       `"${file.tempPath}"`,
       options.directIo !== false,
     );
-    await using ring = new BufferRing();
+    await using ring = new BufferRing(RING_SLOTS, RING_SLOT_SIZE);
     try {
       for (const chunk of index.chunks) {
         throwIfAborted(signal, `Merging "${name}"`);

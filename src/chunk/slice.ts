@@ -29,6 +29,8 @@ import {
   type OpenedFile,
   openRegularFile,
   prepareDir,
+  RING_SLOT_SIZE,
+  RING_SLOTS,
   removeCreatedDirs,
 } from './files.ts';
 import type { ChunkProgress } from './progress.ts';
@@ -128,7 +130,7 @@ class SliceRun {
     const inFlight: Array<Promise<void>> = [];
     let done = 0;
     if (size > 0) onProgress?.({ phase: 'slice', done, total: size, chunksDone: 0, chunks: chunkCount });
-    await using ring = new BufferRing();
+    await using ring = new BufferRing(RING_SLOTS, RING_SLOT_SIZE);
     try {
       for (let i = 0; i < chunkCount; i++) {
         throwIfAborted(signal, doing);

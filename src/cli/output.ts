@@ -3,7 +3,7 @@
  * only on a terminal). `--json` mode: stdout carries only JSON lines — progress events, then exactly one
  * `result` or `error` line (schema in docs/cli-json.md).
  */
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { ArozError } from '../errors.ts';
 import { throttle } from '../throttle.ts';
 
@@ -24,6 +24,25 @@ interface Writable {
 }
 
 const JSON_PROGRESS_INTERVAL_MS = 200;
+
+/**
+ * The progress bar library, loaded the first time a bar is due (a command that shows none, such as
+ * `jobs list`, never loads it). Until it is there, progress events are skipped; the bar starts at the
+ * next one.
+ */
+let barLibrary: typeof import('cli-progress') | undefined;
+let barRequested = false;
+
+function loadBarLibrary(): void {
+  if (barRequested) return;
+  barRequested = true;
+  void import('cli-progress').then(
+    (loaded) => {
+      barLibrary = loaded.default ?? loaded;
+    },
+    () => {}, // no bar then; the command itself goes on
+  );
+}
 
 export class Output {
   readonly json: boolean;
@@ -60,7 +79,11 @@ export class Output {
     }
     if (!this.#stderr.isTTY) return;
     if (this.#bar === undefined) {
-      this.#bar = new SingleBar({
+      if (barLibrary === undefined) {
+        loadBarLibrary();
+        return;
+      }
+      this.#bar = new barLibrary.SingleBar({
         format: `${event.phase} [{bar}] {percentage}% | {value}/{total} MiB | ETA {eta}s`,
         stream: this.#stderr as NodeJS.WritableStream,
         hideCursor: true,
