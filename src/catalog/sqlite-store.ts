@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { ArozError, isArozError } from '../errors.ts';
-import type { IndexFile } from '../index-file/index.ts';
+import { type IndexFile, piecesPerChunk, storedObjects } from '../index-file/index.ts';
 import { judge } from './rules.ts';
 import { openSqlite, SCHEMA_VERSION } from './sqlite-schema.ts';
 import type {
@@ -169,13 +169,15 @@ export class SqliteCatalogStore implements CatalogStore {
         index.file.size,
         index.file.sha256,
         index.createdAt,
-        index.redundancy.copies,
+        piecesPerChunk(index.redundancy),
         index.chunks.length,
         indexHash ?? '',
       );
       q.dropHolders!.run(s.file, 'index');
       for (const chunk of index.chunks) {
-        for (const holder of chunk.holders ?? []) q.addHolder!.run(chunk.uuid, holder.node, s.file, 'index');
+        for (const object of storedObjects(chunk)) {
+          for (const holder of object.holders) q.addHolder!.run(object.uuid, holder.node, s.file, 'index');
+        }
       }
     } else if (s.kind === 'holdings') {
       const old = q.holding!.get(s.file, s.signer) as Row | undefined;

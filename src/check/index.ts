@@ -11,7 +11,7 @@
  * chunk. It never writes, repairs or deletes anything.
  */
 import { ArozError, type ErrorCode } from '../errors.ts';
-import { type IndexChunk, type IndexFile, isLocalIndex } from '../index-file/index.ts';
+import { type IndexChunk, type IndexFile, isLocalIndex, piecesPerChunk } from '../index-file/index.ts';
 import { type SignerKey, verifyIndex } from '../keys/index-signature.ts';
 import { eachLimited } from '../limit.ts';
 import type { ChunkStore } from '../store/types.ts';
@@ -251,7 +251,7 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
     { init: () => ({ buffer: Buffer.allocUnsafeSlow(deep ? PIECE : 0) }) },
   );
 
-  const copies = index.redundancy.copies;
+  const copies = piecesPerChunk(index.redundancy);
   const redundancy = redundancyOf(index.redundancy);
   const summary = { chunks: reports.length, healthy: 0, degraded: 0, mismatch: 0, unknown: 0, lost: 0 };
   for (const [k, report] of reports.entries()) {

@@ -8,8 +8,14 @@ export const INDEX_FORMAT = 'arozdfs-index';
 export const INDEX_VERSION = 1;
 /** Domain separation prefix of the signed bytes. */
 export const SIGNING_PREFIX = 'arozdfs-index-v1\n';
-/** The only redundancy scheme of v1; readers refuse any other (ERR_INDEX_SCHEME). */
+/** Whole copies of every chunk. */
 export const REPLICAS_SCHEME = 'replicas';
+/** Reed–Solomon erasure coding: K data + M parity shards per chunk (docs/index-format.md). */
+export const RS_SCHEME = 'rs';
+/** The schemes this reader knows; it refuses any other (ERR_INDEX_SCHEME). */
+export const KNOWN_SCHEMES: readonly string[] = [REPLICAS_SCHEME, RS_SCHEME];
+/** Most shards (data + parity) of one erasure-coded chunk. */
+export const MAX_RS_SHARDS = 16;
 /** The only signature algorithm of v1. */
 export const SIGNATURE_ALG = 'RSA-PSS-SHA256';
 /** SHA-256 of empty input: the `file.sha256` of an empty file (which has zero chunks). */
@@ -39,6 +45,20 @@ export interface IndexHolder {
   [key: string]: unknown;
 }
 
+/** One shard of an erasure-coded chunk: a stored object of its own (`redundancy.scheme` "rs"). */
+export interface IndexShard {
+  /** Shard number: 0..K−1 data, K..K+M−1 parity; shards[k].k === k. */
+  k: number;
+  /** Bytes of the shard (every shard of a chunk has the same size). */
+  size: number;
+  /** Lower-case hex SHA-256 of the shard's bytes as stored. */
+  sha256: string;
+  /** The shard's name on its holders (v4); distinct from every other chunk and shard UUID. */
+  uuid: string;
+  holders: IndexHolder[];
+  [key: string]: unknown;
+}
+
 export interface IndexChunk {
   /** Position of the chunk: chunks[k].i === k. */
   i: number;
@@ -50,8 +70,13 @@ export interface IndexChunk {
   sha256: string;
   /** Chunk UUID (v4, canonical lower case). */
   uuid: string;
-  /** Nodes holding a copy; present on every chunk of a distributed index, absent in a local one. */
+  /**
+   * Nodes holding a copy; present on every chunk of a distributed replicas index, absent in a local
+   * one and in an erasure-coded one (whose shards have their own holders).
+   */
   holders?: IndexHolder[];
+  /** The K + M shards of an erasure-coded chunk, in order; absent otherwise. */
+  shards?: IndexShard[];
   [key: string]: unknown;
 }
 
@@ -73,12 +98,23 @@ export interface IndexFileInfo {
   [key: string]: unknown;
 }
 
-export interface IndexRedundancy {
+export interface ReplicasRedundancy {
   scheme: typeof REPLICAS_SCHEME;
   /** Copies an upload made of every chunk (1..MAX_COPIES); always 1 in a local index. */
   copies: number;
   [key: string]: unknown;
 }
+
+export interface RsRedundancy {
+  scheme: typeof RS_SCHEME;
+  /** K: data shards per chunk; any K shards rebuild it. */
+  data: number;
+  /** M: parity shards per chunk; K + M ≤ MAX_RS_SHARDS. */
+  parity: number;
+  [key: string]: unknown;
+}
+
+export type IndexRedundancy = ReplicasRedundancy | RsRedundancy;
 
 export interface IndexFile {
   format: typeof INDEX_FORMAT;
@@ -106,4 +142,44 @@ export interface IndexFile {
   /** Present only on a signed distributed index. */
   signature?: IndexSignature;
   [key: string]: unknown;
+}
+
+/** Stored pieces per chunk: whole copies, or the K + M shards of an erasure-coded index. */
+export function piecesPerChunk(redundancy: IndexRedundancy): number {
+  return redundancy.scheme === RS_SCHEME ? redundancy.data + redundancy.parity : redundancy.copies;
+}
+
+/** One object an index stores on its holders: a whole chunk (replicas) or one shard of one (rs). */
+export interface StoredObject {
+  /** The chunk's position, and the shard number for a shard. */
+  i: number;
+  shard: number | undefined;
+  uuid: string;
+  size: number;
+  sha256: string;
+  holders: IndexHolder[];
+}
+
+/** The objects chunk `chunk` is stored as: itself, or its shards. */
+export function storedObjects(chunk: IndexChunk): StoredObject[] {
+  if (chunk.shards !== undefined) {
+    return chunk.shards.map((s) => ({
+      i: chunk.i,
+      shard: s.k,
+      uuid: s.uuid,
+      size: s.size,
+      sha256: s.sha256,
+      holders: s.holders,
+    }));
+  }
+  return [
+    {
+      i: chunk.i,
+      shard: undefined,
+      uuid: chunk.uuid,
+      size: chunk.size,
+      sha256: chunk.sha256,
+      holders: chunk.holders ?? [],
+    },
+  ];
 }

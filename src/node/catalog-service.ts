@@ -21,7 +21,7 @@ import {
 } from '../catalog/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
-import { type IndexFile, isDistributedIndex, readIndexFile } from '../index-file/index.ts';
+import { type IndexFile, isDistributedIndex, readIndexFile, storedObjects } from '../index-file/index.ts';
 import type { PublicKeyInfo } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
 import type { ChunkStore } from '../store/types.ts';
@@ -316,7 +316,7 @@ export class CatalogService {
   }
 
   #chunksOf(file: string): string[] {
-    return this.store.indexOf(file)?.chunks.map((c) => c.uuid) ?? [];
+    return this.store.indexOf(file)?.chunks.flatMap((c) => storedObjects(c).map((o) => o.uuid)) ?? [];
   }
 
   #logRefusal(peer: string, signer: string, refusal: Refusal): void {

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { HomePaths } from '../home/paths.ts';
-import type { IndexFile } from '../index-file/index.ts';
+import { type IndexFile, storedObjects } from '../index-file/index.ts';
 import { eachLimited } from '../limit.ts';
 import type { RepairResult } from '../ops/jobs.ts';
 import type { NodeSpace } from '../placement/index.ts';
@@ -169,13 +169,22 @@ export class RepairService {
         if (index !== undefined) indexes.push(index);
       }
     }
-    const work = indexes.flatMap((index) =>
-      index.chunks.map((chunk) => ({ index, chunk, holders: catalog.store.holdersOf(chunk.uuid) })),
-    );
+    const work = indexes.flatMap((index) => {
+      const { redundancy } = index;
+      // Erasure-coded files are rebuilt shard by shard (#rebuildShards), not copied.
+      if (redundancy.scheme !== 'replicas') return [];
+      const copies = redundancy.copies;
+      return index.chunks.map((chunk) => ({
+        index,
+        copies,
+        chunk,
+        holders: catalog.store.holdersOf(chunk.uuid),
+      }));
+    });
     report.files = indexes.length;
     let done = 0;
     options.onProgress?.(0, work.length);
-    await eachLimited(work, PARALLEL, async ({ index, chunk, holders }) => {
+    await eachLimited(work, PARALLEL, async ({ index, copies, chunk, holders }) => {
       signal.throwIfAborted();
       try {
         if (!holders.includes(nodeUuid)) return;
@@ -184,9 +193,9 @@ export class RepairService {
         for (const node of holders)
           states.set(node, await this.#state(node, chunk.uuid, expect, online, gone, signal));
         report.chunks++;
-        const verdict = judgeChunk({ copies: index.redundancy.copies, holders: states });
+        const verdict = judgeChunk({ copies, holders: states });
         const listed = new Set((chunk.holders ?? []).map((h) => h.node));
-        if (isExtraCopy(nodeUuid, verdict, index.redundancy.copies, listed)) {
+        if (isExtraCopy(nodeUuid, verdict, copies, listed)) {
           await this.#collect(index.id, chunk.uuid, signal);
           report.collected++;
           return;
@@ -293,7 +302,7 @@ export class RepairService {
             tombstoned: tombstone !== undefined && tombstone.uploader === info.uploader,
             referenced:
               catalog.store.holdersOf(uuid).length > 0 ||
-              (index?.chunks.some((c) => c.uuid === uuid) ?? false),
+              (index?.chunks.some((c) => storedObjects(c).some((o) => o.uuid === uuid)) ?? false),
             trusted: info.uploader === nodeUuid || trust.get(info.uploader) !== undefined,
             syncedAt: catalog.syncedAt(info.uploader),
             ownUploads,

@@ -16,7 +16,7 @@ import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
 import { keptIndexPath } from '../home/paths.ts';
-import { encodeIndex, type IndexFile, readIndexFile } from '../index-file/index.ts';
+import { encodeIndex, type IndexFile, piecesPerChunk, readIndexFile } from '../index-file/index.ts';
 import type { JobContext, JobRunner } from '../jobs/types.ts';
 import { eachLimited } from '../limit.ts';
 import {
@@ -169,7 +169,7 @@ function uploadRunner(parts: TransferParts) {
         id: index.id,
         file: index.file,
         chunks: index.chunks.length,
-        copies: index.redundancy.copies,
+        copies: piecesPerChunk(index.redundancy),
         cluster: index.cluster ?? [],
         placement: index.chunks.map((c) => ({
           i: c.i,

@@ -17,6 +17,7 @@ import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../
 import { type IndexFile, isDistributedIndex, signingPayload, validateIndex } from '../index-file/index.ts';
 import { type SignerKey, verifyIndex } from '../keys/index.ts';
 import { eachLimited } from '../limit.ts';
+import { dataLost, fetchShardedChunk } from './erasure-fetch.ts';
 import { FetchBuffers, type FetchContext, fetchChunk } from './fetch.ts';
 import { throwIfAborted } from './idle.ts';
 import type { DownloadJournal } from './journal.ts';
@@ -69,15 +70,11 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     throw new ArozError('ERR_INDEX_INVALID', `${what}: index "${index.id}" is a local index; use merge`);
   }
   const signer = checkTrust(index, options, what);
-  // The redundancy seam: how many good pieces rebuild a chunk. Whole copies need one, and fetch.ts
-  // takes the first intact copy; a scheme that needs several pieces brings its own rebuild.
-  const redundancy = redundancyOf(index.redundancy);
-  if (redundancy.needed !== 1) {
-    throw new ArozError(
-      'ERR_INDEX_SCHEME',
-      `${what}: its redundancy needs ${redundancy.needed} pieces per chunk, and this version rebuilds a chunk from one whole copy`,
-    );
-  }
+  // The redundancy seam: whole copies need one good copy (fetch.ts takes the first intact one);
+  // erasure-coded chunks need K good shards and are rebuilt by erasure-fetch.ts.
+  redundancyOf(index.redundancy);
+  const rs = index.redundancy.scheme === 'rs' ? index.redundancy : undefined;
+  const lostChunks: Array<{ i: number; err: ArozError }> = [];
   const parallel = positiveInt(options.parallel, DEFAULT_DOWNLOAD_PARALLEL, 'parallel');
   const idleMs = positiveInt(options.idleMs, DEFAULT_IDLE_MS, 'idleMs');
   const out = resolve(options.out ?? name);
@@ -130,7 +127,17 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       parallel,
       async (chunk, buffers) => {
         throwIfAborted(signal, doing);
-        const node = await fetchChunk(ctx, chunk, buffers);
+        let node: string;
+        if (rs !== undefined) {
+          try {
+            [node = ''] = await fetchShardedChunk(ctx, chunk, rs);
+          } catch (err) {
+            // Every chunk that cannot be rebuilt is named at the end; the others are still fetched.
+            if (!isArozError(err, 'ERR_DATA_LOST')) throw err;
+            lostChunks.push({ i: chunk.i, err });
+            return;
+          }
+        } else node = await fetchChunk(ctx, chunk, buffers);
         await options.journal?.recordChunk(chunk.i, node);
         ordered.done(chunk.i);
         chunksDone++;
@@ -139,6 +146,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       { init: () => new FetchBuffers(), onError: (err) => stop.abort(err) },
     );
     throwIfAborted(signal, doing);
+    if (lostChunks.length > 0) throw dataLost(name, lostChunks);
     const sha256 = await hashing;
     if (sha256 !== index.file.sha256) {
       throw new ArozError(

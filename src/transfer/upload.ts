@@ -30,10 +30,11 @@ import { type KeyPair, signIndex } from '../keys/index.ts';
 import { checkPlacement } from '../placement/index.ts';
 import { checkChunkSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
+import { streamShards } from './erasure-upload.ts';
 import { throwIfAborted } from './idle.ts';
 import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
-import { replicas } from './redundancy.ts';
+import { erasure, replicas } from './redundancy.ts';
 import {
   type BusyPolicy,
   DEFAULT_BUSY,
@@ -59,6 +60,8 @@ export interface UploadOptions extends TransferOptions {
   shift?: number;
   /** Copies R of every chunk (default 2). */
   copies?: number;
+  /** Erasure coding instead of copies: K data + M parity shards per chunk, on K + M nodes. */
+  ec?: { data: number; parity: number };
   /** Bytes per chunk (default 64 MiB). */
   chunkSize?: number;
   /** The uploading node: recorded as uploader and `createdBy`; its key signs the index. */
@@ -71,8 +74,10 @@ export interface UploadOptions extends TransferOptions {
 
 export async function uploadFile(path: string, options: UploadOptions): Promise<IndexFile> {
   const shift = options.shift ?? 1;
-  const copies = options.copies ?? 2;
-  const redundancy = replicas(copies);
+  const ec = options.ec;
+  const redundancy = ec !== undefined ? erasure(ec.data, ec.parity) : replicas(options.copies ?? 2);
+  // Placement spreads the pieces of a chunk as it spreads copies: one node each.
+  const copies = redundancy.pieces;
   const list = checkClusterList(options.nodes);
   const free = checkFree(list, options.free);
   checkPlacement(list.length, shift, copies);
@@ -110,6 +115,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       free: room,
       shift,
       copies,
+      ...(ec !== undefined ? { ec } : {}),
       journal: options.journal,
     });
     ctx = {
@@ -131,11 +137,11 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       changed: () =>
         new ArozError('ERR_FILE_CHANGED', `"${path}" changed while it was being uploaded; no index was made`),
     };
-    const { chunks, sha256 } = await streamChunks(ctx, plan.chunks, records, chunkSize, {
-      parallel,
-      stop,
-      onProgress: options.onProgress,
-    });
+    const run = { parallel, stop, onProgress: options.onProgress };
+    const { chunks, sha256 } =
+      ec !== undefined
+        ? await streamShards(ctx, plan.chunks, chunkSize, ec, run)
+        : await streamChunks(ctx, plan.chunks, records, chunkSize, run);
     await assertUnchanged(source, `"${path}"`);
     const index: IndexFile = {
       format: INDEX_FORMAT,

@@ -1,0 +1,155 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { isArozError } from '../../src/errors.ts';
+import { decodeIndex, encodeIndex, type IndexFile, validateIndex } from '../../src/index-file/index.ts';
+import { downloadFile, uploadFile } from '../../src/transfer/index.ts';
+import { tmpDir } from '../helpers/context.ts';
+import { CHUNK, KiB, on, randomFile, sha256, type TestCluster, testCluster } from './helpers.ts';
+
+async function ecUploaded(t: TestContext, n: number, data: number, parity: number, size: number) {
+  const cluster = await testCluster(t, n);
+  const { path, bytes } = await randomFile(t, size, 'movie.mkv');
+  const index = await uploadFile(path, { ...on(cluster), chunkSize: CHUNK, ec: { data, parity } });
+  const dir = await tmpDir(t);
+  let k = 0;
+  const download = (extra: { idleMs?: number } = {}) =>
+    downloadFile(index, {
+      connect: cluster.connect,
+      trusted: cluster.trusted,
+      onlineNodes: () => cluster.nodes,
+      out: join(dir, `out-${k++}.mkv`),
+      ...extra,
+    });
+  return { cluster, index, bytes, download };
+}
+
+/** Deletes shard `k` of chunk `i` from its holder. */
+async function dropShard(cluster: TestCluster, index: IndexFile, i: number, k: number) {
+  const shard = index.chunks[i]!.shards![k]!;
+  await cluster.store(shard.holders[0]!.node).inner.delete(shard.uuid, { by: cluster.self.nodeUuid });
+}
+
+test('upload --ec 2+1 on 3 nodes: K + M shards per chunk on distinct nodes, each with its SHA-256; download is bit-exact', async (t: TestContext) => {
+  const size = 5 * CHUNK + 777;
+  const { cluster, index, bytes, download } = await ecUploaded(t, 3, 2, 1, size);
+  t.assert.deepStrictEqual(index.redundancy, { scheme: 'rs', data: 2, parity: 1 });
+  t.assert.deepStrictEqual(decodeIndex(encodeIndex(index)), index);
+  let stored = 0;
+  for (const chunk of index.chunks) {
+    t.assert.strictEqual(chunk.holders, undefined);
+    const shards = chunk.shards!;
+    t.assert.strictEqual(shards.length, 3);
+    t.assert.strictEqual(new Set(shards.map((s) => s.holders[0]!.node)).size, 3);
+    t.assert.strictEqual(shards[0]!.size, Math.ceil(chunk.size / 2));
+    for (const s of shards) {
+      const store = cluster.store(s.holders[0]!.node);
+      const info = await store.head(s.uuid);
+      t.assert.strictEqual(info?.sha256, s.sha256);
+      stored += s.size;
+    }
+  }
+  // 1.5× the file's bytes, not 2×.
+  t.assert.ok(stored <= size * 1.5 + index.chunks.length * 2);
+  const result = await download();
+  t.assert.deepStrictEqual(await readFile(result.out), bytes);
+  t.assert.deepStrictEqual(result.problems, []);
+});
+
+test('any M nodes of K+M killed: the download is bit-exact (4+2 on 6 nodes, every pair)', async (t: TestContext) => {
+  const { cluster, bytes, download } = await ecUploaded(t, 6, 4, 2, 3 * CHUNK + 1234);
+  const nodes = cluster.nodes;
+  for (let a = 0; a < nodes.length; a++) {
+    for (let b = a + 1; b < nodes.length; b++) {
+      cluster.down.clear();
+      cluster.down.add(nodes[a]!);
+      cluster.down.add(nodes[b]!);
+      const result = await download();
+      t.assert.strictEqual(sha256(await readFile(result.out)), sha256(bytes), `nodes ${a} and ${b} down`);
+    }
+  }
+});
+
+test('a stripe larger than one unit: a 2 MiB chunk of 3+2 with data shards 0 and 2 gone rebuilds bit-exact', async (t: TestContext) => {
+  const cluster = await testCluster(t, 5);
+  const { path, bytes } = await randomFile(t, 2 * 1024 * KiB + 4321, 'big.bin');
+  const index = await uploadFile(path, {
+    ...on(cluster),
+    chunkSize: 2 * 1024 * KiB,
+    ec: { data: 3, parity: 2 },
+  });
+  await dropShard(cluster, index, 0, 0);
+  await dropShard(cluster, index, 0, 2);
+  const out = join(await tmpDir(t), 'big.bin');
+  const result = await downloadFile(index, { connect: cluster.connect, trusted: cluster.trusted, out });
+  t.assert.deepStrictEqual(await readFile(out), bytes);
+  t.assert.deepStrictEqual(
+    result.problems.map((p) => p.code),
+    ['ERR_CHUNK_MISSING', 'ERR_CHUNK_MISSING'],
+  );
+});
+
+test('K − 1 shards left: ERR_DATA_LOST naming every such chunk', async (t: TestContext) => {
+  const { cluster, index, download } = await ecUploaded(t, 3, 2, 1, 5 * CHUNK);
+  for (const i of [1, 3]) {
+    await dropShard(cluster, index, i, 0);
+    await dropShard(cluster, index, i, 2);
+  }
+  await t.assert.rejects(download(), (err) => {
+    t.assert.ok(isArozError(err, 'ERR_DATA_LOST'));
+    t.assert.match(err.message, /chunks 1, 3 /);
+    return true;
+  });
+});
+
+test('a flipped byte in a shard: the download drops that shard, rebuilds from the others and reports it', async (t: TestContext) => {
+  const { cluster, index, bytes, download } = await ecUploaded(t, 3, 2, 1, 3 * CHUNK);
+  const bad = index.chunks[1]!.shards![0]!.holders[0]!.node;
+  cluster.store(bad).faults.corrupt = true;
+  const result = await download();
+  t.assert.deepStrictEqual(await readFile(result.out), bytes);
+  t.assert.ok(result.problems.length > 0);
+  for (const p of result.problems) t.assert.deepStrictEqual([p.node, p.code], [bad, 'ERR_CHUNK_HASH']);
+});
+
+test('an "rs" index: validated shard by shard; a reader that knows only "replicas" refuses it with ERR_INDEX_SCHEME', async (t: TestContext) => {
+  const { index } = await ecUploaded(t, 3, 2, 1, 2 * CHUNK + 5);
+  const broken = (edit: (x: IndexFile) => void) => {
+    const copy = structuredClone(index);
+    delete copy.signature;
+    edit(copy);
+    return () => validateIndex(copy);
+  };
+  const invalid = (err: unknown) => isArozError(err, 'ERR_INDEX_INVALID');
+  t.assert.throws(
+    broken((x) => x.chunks[0]!.shards!.pop()),
+    invalid,
+  );
+  t.assert.throws(
+    broken((x) => {
+      x.chunks[0]!.shards![1]!.size += 1;
+    }),
+    invalid,
+  );
+  t.assert.throws(
+    broken((x) => {
+      x.chunks[1]!.shards![0]!.uuid = x.chunks[0]!.uuid;
+    }),
+    invalid,
+  );
+  t.assert.throws(
+    broken((x) => {
+      x.chunks[0]!.holders = [{ node: x.cluster![0]! }];
+    }),
+    invalid,
+  );
+  t.assert.throws(
+    broken((x) => Object.assign(x.redundancy, { parity: 0 })),
+    invalid,
+  );
+  // What a v1 reader of before erasure coding does: the scheme is judged before any chunk.
+  t.assert.throws(
+    broken((x) => Object.assign(x.redundancy, { scheme: 'rs2' })),
+    (err) => isArozError(err, 'ERR_INDEX_SCHEME'),
+  );
+});
