@@ -104,6 +104,7 @@ interface UploadOptions {
   chunkSize?: string;
   shift?: string;
   copies?: string;
+  ec?: string;
   nodes?: string;
   index?: string;
   force?: boolean;
@@ -125,6 +126,10 @@ export const register: Register = (program, action) => {
     .option('--chunk-size <size>', 'chunk size (default 64MiB)')
     .option('--shift <x>', 'the second copy goes x places further along the cluster list (default 1)')
     .option('--copies <r>', 'copies of every chunk, on distinct nodes (default 2)')
+    .option(
+      '--ec <K+M>',
+      'erasure coding instead of copies: K data + M parity shards per chunk on K+M nodes (e.g. 2+1)',
+    )
     .option(
       '--nodes <uuids>',
       'cluster list, used in this order, comma-separated (default: every online trusted node and this one, copies spread by free space)',
@@ -149,6 +154,7 @@ export const register: Register = (program, action) => {
           ...(options.copies !== undefined
             ? { copies: wholeNumber(options.copies, 'The number of copies', 1) }
             : {}),
+          ...(options.ec !== undefined ? { ec: options.ec } : {}),
           ...(options.nodes !== undefined
             ? { nodes: options.nodes.split(',').map((u) => assertUuid(u.trim(), 'A node in --nodes')) }
             : {}),

@@ -16,7 +16,13 @@ import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
 import { keptIndexPath } from '../home/paths.ts';
-import { encodeIndex, type IndexFile, piecesPerChunk, readIndexFile } from '../index-file/index.ts';
+import {
+  encodeIndex,
+  type IndexFile,
+  piecesPerChunk,
+  readIndexFile,
+  storedObjects,
+} from '../index-file/index.ts';
 import type { JobContext, JobRunner } from '../jobs/types.ts';
 import { eachLimited } from '../limit.ts';
 import {
@@ -39,6 +45,7 @@ import {
   FileUploadJournal,
   uploadFile,
 } from '../transfer/index.ts';
+import { parseEc } from '../transfer/redundancy.ts';
 import { assertUuid } from '../uuid.ts';
 import type { CatalogService } from './catalog-service.ts';
 import { type ConnectParts, connector } from './connect.ts';
@@ -128,19 +135,26 @@ const bytes = (free: unknown): number =>
 function uploadRunner(parts: TransferParts) {
   return async (params: UploadParams, ctx: JobContext): Promise<UploadResult> => {
     const { file, force, chunkSize, shift, copies, idleMs } = params;
+    const ec = params.ec === undefined ? undefined : parseEc(params.ec);
     const indexOut = params.index;
     if (indexOut !== undefined && !ctx.resumed) await checkOutput(indexOut, force, 'Cannot write the index');
     const journal = new FileUploadJournal(join(ctx.workDir, 'upload.journal'));
     let signed = false;
     try {
       const { nodes, free } = await clusterList(parts, params.nodes, journal, idleMs, ctx);
-      checkEnoughNodes(parts, nodes, copies ?? DEFAULT_COPIES, params.nodes !== undefined);
+      checkEnoughNodes(
+        parts,
+        nodes,
+        ec !== undefined ? ec.data + ec.parity : (copies ?? DEFAULT_COPIES),
+        params.nodes !== undefined,
+      );
       const index = await uploadFile(file, {
         nodes,
         ...(free !== undefined ? { free } : {}),
         ...(chunkSize !== undefined ? { chunkSize } : {}),
         ...(shift !== undefined ? { shift } : {}),
         ...(copies !== undefined ? { copies } : {}),
+        ...(ec !== undefined ? { ec } : {}),
         ...(idleMs !== undefined ? { idleMs } : {}),
         self: { nodeUuid: parts.nodeUuid, keyPair: await parts.home.activeKeyPair() },
         connect: connector(parts, idleMs),
@@ -174,7 +188,8 @@ function uploadRunner(parts: TransferParts) {
         placement: index.chunks.map((c) => ({
           i: c.i,
           uuid: c.uuid,
-          holders: (c.holders ?? []).map((h) => h.node),
+          // Of an erasure-coded chunk: the holders of its shards, in shard order.
+          holders: storedObjects(c).flatMap((o) => o.holders.map((h) => h.node)),
         })),
       };
     } catch (err) {

@@ -1,14 +1,23 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { checkIndex } from '../../src/check/index.ts';
 import { isArozError } from '../../src/errors.ts';
 import { decodeIndex, encodeIndex, type IndexFile, validateIndex } from '../../src/index-file/index.ts';
+import { chunkPath } from '../../src/store/disk-layout.ts';
 import { downloadFile, uploadFile } from '../../src/transfer/index.ts';
 import { tmpDir } from '../helpers/context.ts';
 import { CHUNK, KiB, on, randomFile, sha256, type TestCluster, testCluster } from './helpers.ts';
 
-async function ecUploaded(t: TestContext, n: number, data: number, parity: number, size: number) {
-  const cluster = await testCluster(t, n);
+async function ecUploaded(
+  t: TestContext,
+  n: number,
+  data: number,
+  parity: number,
+  size: number,
+  stores: { disk?: boolean } = {},
+) {
+  const cluster = await testCluster(t, n, stores);
   const { path, bytes } = await randomFile(t, size, 'movie.mkv');
   const index = await uploadFile(path, { ...on(cluster), chunkSize: CHUNK, ec: { data, parity } });
   const dir = await tmpDir(t);
@@ -22,6 +31,20 @@ async function ecUploaded(t: TestContext, n: number, data: number, parity: numbe
       ...extra,
     });
   return { cluster, index, bytes, download };
+}
+
+/** Flips one byte of a stored object in its disk store's file. */
+async function flipByte(cluster: TestCluster, node: string, uuid: string) {
+  const status = await cluster.store(node).status();
+  const fh = await open(chunkPath(status.path!, uuid), 'r+');
+  try {
+    const one = Buffer.alloc(1);
+    await fh.read(one, 0, 1, 100);
+    one[0] = one[0]! ^ 0xff;
+    await fh.write(one, 0, 1, 100);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Deletes shard `k` of chunk `i` from its holder. */
@@ -152,4 +175,39 @@ test('an "rs" index: validated shard by shard; a reader that knows only "replica
     broken((x) => Object.assign(x.redundancy, { scheme: 'rs2' })),
     (err) => isArozError(err, 'ERR_INDEX_SCHEME'),
   );
+});
+
+test('check understands shards: degraded with a shard gone, lost below K, a flipped byte found by a deep check', async (t: TestContext) => {
+  const { cluster, index } = await ecUploaded(t, 3, 2, 1, 4 * CHUNK, { disk: true });
+  const options = { connect: cluster.connect, trusted: cluster.trusted };
+  const healthy = await checkIndex(index, options);
+  t.assert.deepStrictEqual(healthy.summary, {
+    chunks: 4,
+    healthy: 4,
+    degraded: 0,
+    mismatch: 0,
+    unknown: 0,
+    lost: 0,
+  });
+  t.assert.deepStrictEqual(
+    healthy.chunks[0]!.holders.map((h) => h.shard),
+    [0, 1, 2],
+  );
+  await dropShard(cluster, index, 1, 2);
+  await dropShard(cluster, index, 2, 0);
+  await dropShard(cluster, index, 2, 1);
+  const shard = index.chunks[3]!.shards![1]!;
+  await flipByte(cluster, shard.holders[0]!.node, shard.uuid);
+  const shallow = await checkIndex(index, options);
+  t.assert.deepStrictEqual(
+    shallow.chunks.map((c) => c.health),
+    ['healthy', 'degraded', 'lost', 'healthy'],
+  );
+  const deep = await checkIndex(index, { ...options, deep: true });
+  t.assert.deepStrictEqual(
+    deep.chunks.map((c) => c.health),
+    ['healthy', 'degraded', 'lost', 'degraded'],
+  );
+  const bad = deep.chunks[3]!.holders.find((h) => h.state !== 'ok');
+  t.assert.deepStrictEqual([bad?.shard, bad?.state], [1, 'corrupt']);
 });
