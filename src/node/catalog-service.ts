@@ -160,9 +160,10 @@ export class CatalogService {
     const index = this.#store === undefined ? undefined : this.store.indexOf(file);
     if (index === undefined) return;
     const chunks: string[] = [];
-    for (const chunk of index.chunks) {
-      const info = await this.#options.stores.head(chunk.uuid);
-      if (info !== undefined && info.sha256 === chunk.sha256) chunks.push(chunk.uuid);
+    // Whole chunks, or the shards of an erasure-coded file.
+    for (const object of index.chunks.flatMap(storedObjects)) {
+      const info = await this.#options.stores.head(object.uuid);
+      if (info !== undefined && info.sha256 === object.sha256) chunks.push(object.uuid);
     }
     chunks.sort();
     try {

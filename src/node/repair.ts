@@ -15,14 +15,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { HomePaths } from '../home/paths.ts';
-import { type IndexFile, storedObjects } from '../index-file/index.ts';
+import { type IndexChunk, type IndexFile, storedObjects } from '../index-file/index.ts';
 import { eachLimited } from '../limit.ts';
 import type { RepairResult } from '../ops/jobs.ts';
 import type { NodeSpace } from '../placement/index.ts';
-import { type CopyState, isExtraCopy, judgeChunk, judgeOrphan, newHolders } from '../repair/index.ts';
+import {
+  type CopyState,
+  isExtraCopy,
+  judgeChunk,
+  judgeOrphan,
+  judgeShards,
+  newHolders,
+} from '../repair/index.ts';
 import type { ChunkInfo, ChunkStore, StoreStatus } from '../store/types.ts';
 import type { Connect } from '../transfer/types.ts';
 import type { NodeOrphans } from '../transport/node-info.ts';
+import { askRebuild } from '../transport/rebuild-task.ts';
 import { askCopy } from '../transport/tasks.ts';
 import type { CatalogService } from './catalog-service.ts';
 import type { ConnectParts } from './connect.ts';
@@ -243,6 +251,17 @@ export class RepairService {
         options.onProgress?.(++done, work.length);
       }
     });
+    const sharded = indexes.flatMap((index) => {
+      const { redundancy } = index;
+      if (redundancy.scheme !== 'rs') return [];
+      return index.chunks.map((chunk) => ({
+        index,
+        data: redundancy.data,
+        parity: redundancy.parity,
+        chunk,
+      }));
+    });
+    await eachLimited(sharded, PARALLEL, (item) => this.#rebuildShards(item, online, gone, report, signal));
     if (options.file === undefined) {
       await this.#orphans(report, signal);
       this.orphans = {
@@ -403,6 +422,102 @@ export class RepairService {
       const since = this.#unreachableSince.get(node);
       return since !== undefined && (now || at - since >= goneMs);
     };
+  }
+
+  /**
+   * An erasure-coded chunk (docs/repair.md "Erasure-coded files"): when this node is its repairer and
+   * a shard is missing, a node holding no shard of the chunk is asked to rebuild it from K others.
+   */
+  async #rebuildShards(
+    item: { index: IndexFile; data: number; parity: number; chunk: IndexChunk },
+    online: Map<string, NodeSpace>,
+    gone: (node: string) => boolean,
+    report: RepairResult,
+    signal: AbortSignal,
+  ): Promise<void> {
+    signal.throwIfAborted();
+    const { catalog, nodeUuid } = this.#options;
+    const { index, chunk } = item;
+    const shards = storedObjects(chunk);
+    const holders = shards.map((s) => [
+      ...new Set([...s.holders.map((h) => h.node), ...catalog.store.holdersOf(s.uuid)]),
+    ]);
+    if (!holders.some((list) => list.includes(nodeUuid))) return;
+    const states = await Promise.all(
+      shards.map(async (s, k) => {
+        const map = new Map<string, CopyState>();
+        for (const node of holders[k]!) {
+          map.set(
+            node,
+            await this.#state(node, s.uuid, { sha256: s.sha256, size: s.size }, online, gone, signal),
+          );
+        }
+        return map;
+      }),
+    );
+    report.chunks++;
+    const verdict = judgeShards({ data: item.data, shards: states });
+    if (verdict.repairer !== nodeUuid || verdict.missing.length === 0) return;
+    report.underReplicated++;
+    if (!verdict.rebuildable) {
+      report.stillShort++;
+      if (report.failures.length < MAX_FAILURES) {
+        report.failures.push({
+          chunk: chunk.uuid,
+          node: nodeUuid,
+          code: 'ERR_DATA_LOST',
+          message: `Chunk ${chunk.i} of file ${index.id} has ${verdict.good} good shards; ${item.data} rebuild it`,
+        });
+      }
+      return;
+    }
+    // A new shard goes to a node that holds none of this chunk's shards, whatever their state.
+    const exclude = new Set(holders.flat());
+    const sources = shards.flatMap((s, k) =>
+      verdict.sources[k]!.length > 0
+        ? [{ k, uuid: s.uuid, sha256: s.sha256, from: verdict.sources[k]!.slice(0, 4) }]
+        : [],
+    );
+    for (const k of verdict.missing) {
+      const shard = shards[k]!;
+      let made = false;
+      for (const target of newHolders([...online.values()], exclude, index.id, chunk.i, shard.size)) {
+        try {
+          const answer = await askRebuild(
+            { uuid: target, session: (s) => this.#options.pool.session(target, { signal: s }) },
+            {
+              shard: { k, uuid: shard.uuid, sha256: shard.sha256, size: shard.size },
+              data: item.data,
+              parity: item.parity,
+              chunkSize: chunk.size,
+              sources: sources.slice(0, 16),
+            },
+            { signal },
+          );
+          exclude.add(target);
+          made = true;
+          report.copies++;
+          report.bytes += answer.bytes;
+          this.counts.copies++;
+          this.counts.bytes += answer.bytes;
+          const space = online.get(target);
+          if (space !== undefined) space.free -= shard.size;
+          await catalog.sync(target).catch(() => {});
+          break;
+        } catch (err) {
+          if (isProgrammingError(err) || signal.aborted) throw err;
+          exclude.add(target);
+          if (report.failures.length < MAX_FAILURES)
+            report.failures.push({
+              chunk: shard.uuid,
+              node: target,
+              code: err instanceof ArozError ? err.code : 'ERR_INTERNAL',
+              message: (err as Error).message,
+            });
+        }
+      }
+      if (!made) report.stillShort++;
+    }
   }
 
   async #state(
