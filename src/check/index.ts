@@ -19,7 +19,7 @@ import {
   isLocalIndex,
   piecesPerChunk,
   type StoredObject,
-  storedObjects,
+  storedObjectsOf,
 } from '../index-file/index.ts';
 import { type SignerKey, verifyIndex } from '../keys/index-signature.ts';
 import { eachLimited } from '../limit.ts';
@@ -182,7 +182,7 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
     ...new Set([...object.holders.map((h) => h.node), ...(options.holdersOf?.(object.uuid) ?? [])]),
   ];
   // What is asked for: a whole chunk, or one shard of one (asked as if it were a chunk of its own).
-  const objects = index.chunks.map((chunk) => storedObjects(chunk));
+  const objects = storedObjectsOf(index);
   const tasks = objects.flat().flatMap((object) => {
     const asked: IndexChunk = { ...object, offset: 0 };
     return holdersOf(object).map((node) => ({ object, chunk: asked, node }));

@@ -6,6 +6,15 @@
 
 export const INDEX_FORMAT = 'arozdfs-index';
 export const INDEX_VERSION = 1;
+/** The version of an encrypted index: a v1 reader refuses it rather than write ciphertext out. */
+export const SEALED_INDEX_VERSION = 2;
+/** The cipher of an encrypted index's chunks, and how its file key is wrapped (docs/encryption.md). */
+export const SEALED_CIPHER = 'AES-256-GCM';
+export const KEY_WRAP = 'RSA-OAEP-SHA256';
+/** Bytes a sealed chunk has beyond its plain bytes (the GCM tag). */
+export const SEALED_OVERHEAD = 16;
+/** Most wrapped keys in an index. */
+export const MAX_READERS = 1024;
 /** Domain separation prefix of the signed bytes. */
 export const SIGNING_PREFIX = 'arozdfs-index-v1\n';
 /** Whole copies of every chunk. */
@@ -116,9 +125,29 @@ export interface RsRedundancy {
 
 export type IndexRedundancy = ReplicasRedundancy | RsRedundancy;
 
+/** The file key wrapped for one reader key. */
+export interface IndexWrappedKey {
+  node: string;
+  /** `SHA256:` fingerprint of the reader's public key. */
+  key: string;
+  /** RSA-OAEP-SHA256 ciphertext of the 32-byte file key, padded base64. */
+  wrapped: string;
+  [key: string]: unknown;
+}
+
+/** How an encrypted (version 2) index's chunks are sealed. */
+export interface IndexEncryption {
+  alg: typeof SEALED_CIPHER;
+  wrap: typeof KEY_WRAP;
+  keys: IndexWrappedKey[];
+  [key: string]: unknown;
+}
+
 export interface IndexFile {
   format: typeof INDEX_FORMAT;
-  version: typeof INDEX_VERSION;
+  version: typeof INDEX_VERSION | typeof SEALED_INDEX_VERSION;
+  /** Present exactly when `version` is 2: every chunk is stored sealed. */
+  encryption?: IndexEncryption;
   /** Index UUID (v4). */
   id: string;
   file: IndexFileInfo;
@@ -160,8 +189,11 @@ export interface StoredObject {
   holders: IndexHolder[];
 }
 
-/** The objects chunk `chunk` is stored as: itself, or its shards. */
-export function storedObjects(chunk: IndexChunk): StoredObject[] {
+/**
+ * The objects chunk `chunk` is stored as: itself, or its shards. A sealed chunk (of an encrypted
+ * index: `sealed` true) is stored with the GCM tag after its bytes.
+ */
+export function storedObjects(chunk: IndexChunk, sealed = false): StoredObject[] {
   if (chunk.shards !== undefined) {
     return chunk.shards.map((s) => ({
       i: chunk.i,
@@ -177,9 +209,20 @@ export function storedObjects(chunk: IndexChunk): StoredObject[] {
       i: chunk.i,
       shard: undefined,
       uuid: chunk.uuid,
-      size: chunk.size,
+      size: chunk.size + (sealed ? SEALED_OVERHEAD : 0),
       sha256: chunk.sha256,
       holders: chunk.holders ?? [],
     },
   ];
+}
+
+/** Whether an index is encrypted: its chunks are stored sealed. */
+export function isSealed(index: IndexFile): boolean {
+  return index.encryption !== undefined;
+}
+
+/** Every chunk's stored objects (see storedObjects). */
+export function storedObjectsOf(index: IndexFile): StoredObject[][] {
+  const sealed = isSealed(index);
+  return index.chunks.map((chunk) => storedObjects(chunk, sealed));
 }

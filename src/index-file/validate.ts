@@ -24,14 +24,19 @@ import {
   INDEX_MAX_CHUNKS,
   INDEX_VERSION,
   type IndexFile,
+  KEY_WRAP,
   KNOWN_SCHEMES,
   MAX_CHUNK_SIZE,
   MAX_CLUSTER_NODES,
   MAX_COPIES,
   MAX_HOLDERS,
+  MAX_READERS,
   MAX_RS_SHARDS,
   MIN_CHUNK_SIZE,
   RS_SCHEME,
+  SEALED_CIPHER,
+  SEALED_INDEX_VERSION,
+  SEALED_OVERHEAD,
   SIGNATURE_ALG,
 } from './types.ts';
 
@@ -43,13 +48,14 @@ export function validateIndex(value: unknown): IndexFile {
   if (top.format !== INDEX_FORMAT) bad(['format'], top.format, quote(INDEX_FORMAT));
   const version = top.version;
   if (!Number.isSafeInteger(version)) bad(['version'], version, 'an integer');
-  if (version !== INDEX_VERSION) {
+  if (version !== INDEX_VERSION && version !== SEALED_INDEX_VERSION) {
     fail(
       'ERR_INDEX_VERSION',
       ['version'],
-      `is ${version}; this arozdfs reads index version ${INDEX_VERSION} only`,
+      `is ${version}; this arozdfs reads index versions ${INDEX_VERSION} and ${SEALED_INDEX_VERSION} only`,
     );
   }
+  const sealed = version === SEALED_INDEX_VERSION;
   const redundancy = object(top.redundancy, ['redundancy']);
   if (typeof redundancy.scheme !== 'string') bad(['redundancy', 'scheme'], redundancy.scheme, 'a string');
   if (!KNOWN_SCHEMES.includes(redundancy.scheme)) {
@@ -81,6 +87,13 @@ export function validateIndex(value: unknown): IndexFile {
   }
 
   const distributed = top.cluster !== undefined || top.shift !== undefined || top.createdBy !== undefined;
+  if (sealed) {
+    if (!distributed)
+      fail('ERR_INDEX_INVALID', ['version'], 'is 2 (encrypted), but a local index is never encrypted');
+    validateEncryption(top.encryption);
+  } else if (top.encryption !== undefined) {
+    fail('ERR_INDEX_INVALID', ['encryption'], 'is present, but only a version 2 index is encrypted');
+  }
   if (distributed) validateUpload(top);
   else {
     if (top.signature !== undefined) {
@@ -99,7 +112,7 @@ export function validateIndex(value: unknown): IndexFile {
       );
     }
   }
-  validateChunks(top.chunks, { size, chunkSize, distributed, rs });
+  validateChunks(top.chunks, { size, chunkSize, distributed, rs, sealed });
   return top as IndexFile;
 }
 
@@ -142,6 +155,34 @@ interface Layout {
   distributed: boolean;
   /** K and M of an erasure-coded index. */
   rs: { data: number; parity: number } | undefined;
+  /** Encrypted: each chunk is stored with a GCM tag after it (its shards cut from both). */
+  sealed: boolean;
+}
+
+/** `encryption` of a version 2 index: the cipher, the wrap, and 1..MAX_READERS wrapped keys. */
+function validateEncryption(value: unknown): void {
+  if (value === undefined)
+    fail('ERR_INDEX_INVALID', ['encryption'], 'is missing (a version 2 index is encrypted)');
+  const encryption = object(value, ['encryption']);
+  if (encryption.alg !== SEALED_CIPHER) bad(['encryption', 'alg'], encryption.alg, quote(SEALED_CIPHER));
+  if (encryption.wrap !== KEY_WRAP) bad(['encryption', 'wrap'], encryption.wrap, quote(KEY_WRAP));
+  const keys = array(encryption.keys, ['encryption', 'keys'], 1, MAX_READERS);
+  const seen = new Set<string>();
+  keys.forEach((item, k) => {
+    const entry = object(item, ['encryption', 'keys', k]);
+    if (!isUuid(entry.node)) bad(['encryption', 'keys', k, 'node'], entry.node, 'a canonical v4 UUID');
+    if (!isKeyFingerprint(entry.key)) bad(['encryption', 'keys', k, 'key'], entry.key, 'a key fingerprint');
+    if (!isSignatureValue(entry.wrapped)) {
+      bad(
+        ['encryption', 'keys', k, 'wrapped'],
+        entry.wrapped,
+        `padded base64 of 1 to ${MAX_SIGNATURE_BYTES} bytes`,
+      );
+    }
+    const id = `${entry.node} ${entry.key}`;
+    if (seen.has(id)) fail('ERR_INDEX_INVALID', ['encryption', 'keys', k], 'repeats a node and key');
+    seen.add(id);
+  });
 }
 
 /** `data` and `parity` of an "rs" redundancy: each ≥ 1, together at most MAX_RS_SHARDS. */
@@ -203,7 +244,8 @@ function validateChunks(value: unknown, layout: Layout): void {
           'is present, but an "rs" chunk has holders per shard',
         );
       }
-      validateShards(chunk.shards, ['chunks', k, 'shards'], chunk.size as number, layout.rs, uuids);
+      const stored = (chunk.size as number) + (layout.sealed ? SEALED_OVERHEAD : 0);
+      validateShards(chunk.shards, ['chunks', k, 'shards'], stored, layout.rs, uuids);
     } else if (chunk.shards !== undefined) {
       fail('ERR_INDEX_INVALID', ['chunks', k, 'shards'], 'is present, but only an "rs" index has shards');
     } else if (layout.distributed) validateHolders(chunk.holders, ['chunks', k, 'holders']);

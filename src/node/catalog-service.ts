@@ -21,7 +21,13 @@ import {
 } from '../catalog/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
-import { type IndexFile, isDistributedIndex, readIndexFile, storedObjects } from '../index-file/index.ts';
+import {
+  type IndexFile,
+  isDistributedIndex,
+  readIndexFile,
+  storedObjects,
+  storedObjectsOf,
+} from '../index-file/index.ts';
 import type { PublicKeyInfo } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
 import type { ChunkStore } from '../store/types.ts';
@@ -161,7 +167,7 @@ export class CatalogService {
     if (index === undefined) return;
     const chunks: string[] = [];
     // Whole chunks, or the shards of an erasure-coded file.
-    for (const object of index.chunks.flatMap(storedObjects)) {
+    for (const object of storedObjectsOf(index).flat()) {
       const info = await this.#options.stores.head(object.uuid);
       if (info !== undefined && info.sha256 === object.sha256) chunks.push(object.uuid);
     }

@@ -15,7 +15,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { HomePaths } from '../home/paths.ts';
-import { type IndexChunk, type IndexFile, storedObjects } from '../index-file/index.ts';
+import {
+  type IndexChunk,
+  type IndexFile,
+  isSealed,
+  SEALED_OVERHEAD,
+  storedObjects,
+} from '../index-file/index.ts';
 import { eachLimited } from '../limit.ts';
 import type { RepairResult } from '../ops/jobs.ts';
 import type { NodeSpace } from '../placement/index.ts';
@@ -196,7 +202,9 @@ export class RepairService {
       signal.throwIfAborted();
       try {
         if (!holders.includes(nodeUuid)) return;
-        const expect = { sha256: chunk.sha256, size: chunk.size };
+        // What the holders store: of an encrypted file, the sealed chunk (its tag after it).
+        const [stored] = storedObjects(chunk, isSealed(index));
+        const expect = { sha256: stored!.sha256, size: stored!.size };
         const states = new Map<string, CopyState>();
         for (const node of holders)
           states.set(node, await this.#state(node, chunk.uuid, expect, online, gone, signal));
@@ -212,15 +220,15 @@ export class RepairService {
         report.underReplicated++;
         const exclude = new Set(holders);
         let missing = verdict.missing;
-        for (const target of newHolders([...online.values()], exclude, index.id, chunk.i, chunk.size)) {
+        for (const target of newHolders([...online.values()], exclude, index.id, chunk.i, expect.size)) {
           if (missing === 0) break;
           try {
             const answer = await askCopy(
               { uuid: target, session: (s) => this.#options.pool.session(target, { signal: s }) },
               {
                 chunk: chunk.uuid,
-                sha256: chunk.sha256,
-                size: chunk.size,
+                sha256: expect.sha256,
+                size: expect.size,
                 from: verdict.sources.slice(0, 16),
               },
               { signal },
@@ -231,7 +239,7 @@ export class RepairService {
             this.counts.copies++;
             this.counts.bytes += answer.bytes;
             const space = online.get(target);
-            if (space !== undefined) space.free -= chunk.size;
+            if (space !== undefined) space.free -= expect.size;
             // The new holder stated its holdings before answering: pull them now.
             await catalog.sync(target).catch(() => {});
           } catch (err) {
@@ -489,7 +497,7 @@ export class RepairService {
               shard: { k, uuid: shard.uuid, sha256: shard.sha256, size: shard.size },
               data: item.data,
               parity: item.parity,
-              chunkSize: chunk.size,
+              chunkSize: chunk.size + (isSealed(index) ? SEALED_OVERHEAD : 0),
               sources: sources.slice(0, 16),
             },
             { signal },
