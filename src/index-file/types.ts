@@ -146,7 +146,10 @@ export interface IndexEncryption {
 export interface IndexFile {
   format: typeof INDEX_FORMAT;
   version: typeof INDEX_VERSION | typeof SEALED_INDEX_VERSION;
-  /** Present exactly when `version` is 2: every chunk is stored sealed. */
+  /**
+   * Required when `version` is 2: every chunk is stored sealed. In a version 1 index it is an
+   * unknown field like any other (kept, never interpreted): read it through `sealingOf`.
+   */
   encryption?: IndexEncryption;
   /** Index UUID (v4). */
   id: string;
@@ -216,9 +219,14 @@ export function storedObjects(chunk: IndexChunk, sealed = false): StoredObject[]
   ];
 }
 
-/** Whether an index is encrypted: its chunks are stored sealed. */
+/** Whether an index is encrypted (version 2): its chunks are stored sealed. */
 export function isSealed(index: IndexFile): boolean {
-  return index.encryption !== undefined;
+  return index.version === SEALED_INDEX_VERSION;
+}
+
+/** The encryption of a version 2 index; undefined for version 1 (whatever unknown fields it has). */
+export function sealingOf(index: IndexFile): IndexEncryption | undefined {
+  return isSealed(index) ? index.encryption : undefined;
 }
 
 /** Every chunk's stored objects (see storedObjects). */

@@ -91,8 +91,6 @@ export function validateIndex(value: unknown): IndexFile {
     if (!distributed)
       fail('ERR_INDEX_INVALID', ['version'], 'is 2 (encrypted), but a local index is never encrypted');
     validateEncryption(top.encryption);
-  } else if (top.encryption !== undefined) {
-    fail('ERR_INDEX_INVALID', ['encryption'], 'is present, but only a version 2 index is encrypted');
   }
   if (distributed) validateUpload(top);
   else {

@@ -8,17 +8,15 @@
  * it), and fewer than K good shards is ERR_DATA_LOST.
  */
 import { createHash } from 'node:crypto';
-import { writeFully } from '../chunk/copy.ts';
+import { TAG_BYTES } from '../crypto/index.ts';
 import { ReedSolomon, STRIPE_UNIT, stripes } from '../erasure/index.ts';
 import { ArozError } from '../errors.ts';
 import type { IndexChunk, IndexShard } from '../index-file/index.ts';
 import type { ChunkReader } from '../store/types.ts';
 import type { FetchContext } from './fetch.ts';
 import { answerOf, formatAnswer, idle, isFatal } from './idle.ts';
+import { type ChunkSink, localFailures, type OpenKey, plainSink, sealedSink } from './sealed-fetch.ts';
 import type { NodeAnswer } from './types.ts';
-
-/** Failures of our own output file: never a node's answer, always the end of the download. */
-const localFailures = new WeakSet<object>();
 
 interface Source {
   shard: IndexShard;
@@ -32,6 +30,7 @@ export async function fetchShardedChunk(
   ctx: FetchContext,
   chunk: IndexChunk,
   code: { data: number; parity: number },
+  open?: OpenKey,
 ): Promise<string[]> {
   const rs = new ReedSolomon(code.data, code.parity);
   const shards = chunk.shards ?? [];
@@ -46,7 +45,9 @@ export async function fetchShardedChunk(
     }
     let written = 0;
     try {
-      await stream(ctx, chunk, rs, sources, (n) => {
+      const sink = open === undefined ? plainSink(ctx, chunk) : sealedSink(ctx, chunk, open);
+      const stored = chunk.size + (open === undefined ? 0 : TAG_BYTES);
+      await stream(ctx, chunk, stored, rs, sources, sink, (n) => {
         written += n;
         ctx.onBytes(n);
       });
@@ -126,8 +127,10 @@ async function openSources(
 async function stream(
   ctx: FetchContext,
   chunk: IndexChunk,
+  stored: number,
   rs: ReedSolomon,
   sources: readonly Source[],
+  sink: ChunkSink,
   onBytes: (n: number) => void,
 ): Promise<void> {
   const k = rs.data;
@@ -136,7 +139,7 @@ async function stream(
   const wanted = Array.from({ length: k }, (_, d) => d).filter((d) => !have.includes(d));
   const rebuilt = wanted.map(() => Buffer.allocUnsafeSlow(STRIPE_UNIT));
   const chunkHash = createHash('sha256');
-  for (const st of stripes(chunk.size, k)) {
+  for (const st of stripes(stored, k)) {
     await Promise.all(
       sources.map(async (s, j) => {
         const piece = inputs[j]!.subarray(0, st.unit);
@@ -167,13 +170,13 @@ async function stream(
     for (let d = 0; d < k; d++) {
       const j = have.indexOf(d);
       const piece = j >= 0 ? inputs[j]! : rebuilt[wanted.indexOf(d)]!;
-      const start = Math.min(chunk.size, st.chunkOffset + d * st.unit);
-      const end = Math.min(chunk.size, start + st.unit);
+      const start = Math.min(stored, st.chunkOffset + d * st.unit);
+      const end = Math.min(stored, start + st.unit);
       if (end <= start) continue;
       const bytes = piece.subarray(0, end - start);
       chunkHash.update(bytes);
-      await writeLocal(ctx, bytes, chunk.offset + start);
-      onBytes(bytes.length);
+      await sink.write(bytes, start);
+      onBytes(Math.max(0, Math.min(end, chunk.size) - start));
     }
   }
   for (const s of sources) {
@@ -193,6 +196,7 @@ async function stream(
       `Cannot download "${ctx.name}": chunk ${chunk.i} rebuilt from intact shards differs from the index; was the index edited?`,
     );
   }
+  sink.end();
 }
 
 async function fill(ctx: FetchContext, chunk: IndexChunk, s: Source, into: Buffer): Promise<number> {
@@ -216,15 +220,6 @@ function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promi
         `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
       ),
   });
-}
-
-async function writeLocal(ctx: FetchContext, piece: Buffer, position: number): Promise<void> {
-  try {
-    await writeFully(ctx.fh, piece, position, `"${ctx.tempPath}"`);
-  } catch (err) {
-    if (err instanceof Error) localFailures.add(err);
-    throw err;
-  }
 }
 
 function lost(name: string, chunk: IndexChunk, good: number, data: number, answers: NodeAnswer[]): ArozError {

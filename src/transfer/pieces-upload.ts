@@ -166,7 +166,6 @@ type Stored =
 /** The pieces of one chunk during an upload. */
 class PieceUpload {
   #ctx: UploadContext;
-  #layout: PieceLayout;
   #rs: ReedSolomon | undefined;
   #plan: PlannedChunk;
   #offset: number;
@@ -191,7 +190,6 @@ class PieceUpload {
     seal: SealKey | undefined,
   ) {
     this.#ctx = ctx;
-    this.#layout = layout;
     this.#rs = rs;
     this.#plan = plan;
     this.#offset = offset;
