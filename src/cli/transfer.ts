@@ -105,6 +105,8 @@ interface UploadOptions {
   shift?: string;
   copies?: string;
   ec?: string;
+  encrypt?: boolean;
+  readers?: string;
   nodes?: string;
   index?: string;
   force?: boolean;
@@ -129,6 +131,11 @@ export const register: Register = (program, action) => {
     .option(
       '--ec <K+M>',
       'erasure coding instead of copies: K data + M parity shards per chunk on K+M nodes (e.g. 2+1)',
+    )
+    .option('--encrypt', 'seal every chunk on this node before it leaves (AES-256-GCM, a fresh key per file)')
+    .option(
+      '--readers <uuids>',
+      'with --encrypt: the nodes that may decrypt, comma-separated (default: every trusted node)',
     )
     .option(
       '--nodes <uuids>',
@@ -155,6 +162,10 @@ export const register: Register = (program, action) => {
             ? { copies: wholeNumber(options.copies, 'The number of copies', 1) }
             : {}),
           ...(options.ec !== undefined ? { ec: options.ec } : {}),
+          ...(options.encrypt === true ? { encrypt: true } : {}),
+          ...(options.readers !== undefined
+            ? { readers: options.readers.split(',').map((u) => assertUuid(u.trim(), 'A node in --readers')) }
+            : {}),
           ...(options.nodes !== undefined
             ? { nodes: options.nodes.split(',').map((u) => assertUuid(u.trim(), 'A node in --nodes')) }
             : {}),

@@ -12,6 +12,7 @@
 import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
 import { checkOutput } from '../chunk/merge.ts';
+import type { ReaderKey } from '../crypto/index.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
@@ -19,11 +20,13 @@ import { keptIndexPath } from '../home/paths.ts';
 import {
   encodeIndex,
   type IndexFile,
+  isSealed,
   piecesPerChunk,
   readIndexFile,
   storedObjects,
 } from '../index-file/index.ts';
 import type { JobContext, JobRunner } from '../jobs/types.ts';
+import type { KeyPair } from '../keys/rsa.ts';
 import { eachLimited } from '../limit.ts';
 import {
   type DownloadParams,
@@ -155,6 +158,7 @@ function uploadRunner(parts: TransferParts) {
         ...(shift !== undefined ? { shift } : {}),
         ...(copies !== undefined ? { copies } : {}),
         ...(ec !== undefined ? { ec } : {}),
+        ...(params.encrypt === true ? { encrypt: { readers: readerKeys(parts, params.readers) } } : {}),
         ...(idleMs !== undefined ? { idleMs } : {}),
         self: { nodeUuid: parts.nodeUuid, keyPair: await parts.home.activeKeyPair() },
         connect: connector(parts, idleMs),
@@ -249,6 +253,33 @@ async function clusterList(
   return { nodes, free: nodes.map((node) => space.get(node)!) };
 }
 
+/**
+ * The pinned keys of the readers of an encrypted upload: the nodes named (each must be trusted
+ * here), or every trusted node. ERR_PEER_NOT_FOUND for a reader this node does not trust.
+ */
+function readerKeys(parts: TransferParts, readers: readonly string[] | undefined): ReaderKey[] {
+  const pinned = parts.trust.list();
+  const wanted = readers ?? [...new Set(pinned.map((p) => p.nodeUuid))];
+  return wanted.flatMap((node) => {
+    if (node === parts.nodeUuid) return []; // the uploader's own key is always added
+    const keys = pinned.filter((p) => p.nodeUuid === node);
+    if (keys.length === 0) {
+      throw new ArozError(
+        'ERR_PEER_NOT_FOUND',
+        `Cannot make node "${node}" a reader: it is not a trusted node here`,
+      );
+    }
+    return keys.map((p) => ({ node, fingerprint: p.fingerprint, publicKey: p.publicKey }));
+  });
+}
+
+/** This node's key pairs that have their private key: what opens a file key wrapped for this node. */
+async function ownKeyPairs(home: NodeHome): Promise<KeyPair[]> {
+  const active = await home.activeKeyPair();
+  const others = (await home.keys.list()).filter((k) => k.hasPrivateKey && k.keyUuid !== active.keyUuid);
+  return [active, ...(await Promise.all(others.map((k) => home.keys.load(k.keyUuid))))];
+}
+
 /** Copies of every chunk when the upload does not say (as uploadFile). */
 const DEFAULT_COPIES = 2;
 
@@ -285,6 +316,7 @@ function downloadRunner(parts: TransferParts) {
     try {
       const index = newest(parts, await jobIndex(parts, params, ctx.signal));
       const result = await downloadFile(index, {
+        ...(isSealed(index) ? { reader: { node: parts.nodeUuid, keys: await ownKeyPairs(parts.home) } } : {}),
         out,
         force: params.force,
         allowUntrusted: params.allowUntrusted,

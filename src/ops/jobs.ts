@@ -22,6 +22,10 @@ export interface UploadParams {
   copies?: number;
   /** Erasure coding "K+M" instead of copies (docs/transfer.md "Erasure coding"). */
   ec?: string;
+  /** Seal every chunk before it leaves (docs/encryption.md). */
+  encrypt?: boolean;
+  /** With `encrypt`: the reader nodes (default: every trusted node); the uploader always reads. */
+  readers?: string[];
   /** The cluster list as asked (checked against the trust store when the job runs). */
   nodes?: unknown[];
   /** Where to write a copy of the index (the daemon always keeps one in <home>/indexes/). */
@@ -142,10 +146,24 @@ function parseUpload(raw: Record<string, unknown>): UploadParams {
     shift: optionalInt(raw['shift'], 'The shift'),
     copies: optionalInt(raw['copies'], 'The number of copies'),
     ec: ecParam(raw),
+    encrypt: raw['encrypt'] === true ? true : undefined,
+    readers: readersParam(raw),
     idleMs: idleParam(raw['idleMs']),
     nodes: nodes as unknown[] | undefined,
     staged: raw['staged'] === true ? true : undefined,
   });
+}
+
+/** `readers`: node UUIDs, only with `encrypt`. */
+function readersParam(raw: Record<string, unknown>): string[] | undefined {
+  const readers = raw['readers'];
+  if (readers === undefined) return undefined;
+  if (raw['encrypt'] !== true)
+    throw new ArozError('ERR_USAGE', 'Readers (--readers) are for an encrypted upload (--encrypt)');
+  if (!Array.isArray(readers) || readers.length > 1024 || !readers.every((r) => isUuid(r))) {
+    throw new ArozError('ERR_BAD_REQUEST', 'The readers must be a list of node UUIDs');
+  }
+  return [...new Set(readers as string[])];
 }
 
 /** `ec` "K+M" (checked by parseEc), never together with `copies`. */

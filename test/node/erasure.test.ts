@@ -105,3 +105,41 @@ test("upload --ec 2+1: a rotten shard is quarantined by the scrub and rebuilt on
   t.assert.strictEqual(got.state, 'done', JSON.stringify(got.error));
   t.assert.strictEqual(sha256(await readFile(out)), sha256(bytes));
 });
+
+test('upload --encrypt --readers b: node b downloads the file, node c (trusted, not a reader) gets ERR_NOT_A_READER', async (t: TestContext) => {
+  const homes = (await templates.homes(t)).slice(0, 3);
+  await pairAll(homes);
+  const [a, b, c] = (await startTestnet(t, homes, OPTIONS)) as [TestNode, TestNode, TestNode];
+  const file = join(await tmpDir(t), 'letter.txt');
+  const bytes = await randomFile(file, 2 * CHUNK + 5);
+  const job = await a.daemon.jobs.submit('upload', {
+    file,
+    chunkSize: CHUNK,
+    encrypt: true,
+    readers: [b.uuid],
+  });
+  const done = await a.daemon.jobs.wait(job.id, { signal: signal(t) });
+  t.assert.strictEqual(done.state, 'done', JSON.stringify(done.error));
+  const id = (done.result as { id: string }).id;
+  const index = await until('node c lists the file', () => c.daemon.catalog.store.indexOf(id));
+  t.assert.deepStrictEqual(
+    index.encryption?.keys.map((k) => k.node),
+    [a.uuid, b.uuid],
+  );
+  const fetch = async (node: TestNode) => {
+    const out = join(await tmpDir(t), 'letter.out');
+    const down = await node.daemon.jobs.submit('download', {
+      file: id,
+      out,
+      force: false,
+      allowUntrusted: false,
+    });
+    return { out, job: await node.daemon.jobs.wait(down.id, { signal: signal(t) }) };
+  };
+  const onB = await fetch(b);
+  t.assert.strictEqual(onB.job.state, 'done', JSON.stringify(onB.job.error));
+  t.assert.strictEqual(sha256(await readFile(onB.out)), sha256(bytes));
+  const onC = await fetch(c);
+  t.assert.strictEqual(onC.job.state, 'failed');
+  t.assert.strictEqual(onC.job.error?.code, 'ERR_NOT_A_READER');
+});
