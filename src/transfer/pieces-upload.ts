@@ -18,7 +18,7 @@ import type { ChunkWriter } from '../store/types.ts';
 import { answerOf, formatAnswer, idle, isFatal, throwIfAborted } from './idle.ts';
 import type { PlannedChunk } from './journal.ts';
 import { type SealKey, StoredStream } from './stored-stream.ts';
-import type { TransferProgress } from './types.ts';
+import { PIECE, type TransferProgress } from './types.ts';
 import type { UploadContext } from './upload-chunk.ts';
 
 /** How the chunks of one upload run: chunks finishing at once, the run's stop, its progress. */
@@ -64,8 +64,11 @@ export async function streamPieces(
   const data = layout.kind === 'rs' ? layout.data : 1;
   const doing = `Uploading "${ctx.path}"`;
   const fileHash = createHash('sha256');
-  const stripe = Buffer.allocUnsafeSlow(data * STRIPE_UNIT);
-  const parity = Array.from({ length: rs?.parity ?? 0 }, () => Buffer.allocUnsafeSlow(STRIPE_UNIT));
+  // Two sets: the next stripe is read and encoded while the writes of the last one are in flight.
+  const stripeSets = [0, 1].map(() => Buffer.allocUnsafeSlow(rs === undefined ? PIECE : data * STRIPE_UNIT));
+  const paritySets = [0, 1].map(() =>
+    Array.from({ length: rs?.parity ?? 0 }, () => Buffer.allocUnsafeSlow(STRIPE_UNIT)),
+  );
   const chunks: IndexChunk[] = [];
   const inFlight: Array<Promise<void>> = [];
   let failure: { err: unknown } | undefined;
@@ -81,7 +84,8 @@ export async function streamPieces(
       throwIfAborted(signal, doing);
       const offset = plan.i * chunkSize;
       const size = Math.min(chunkSize, source.size - offset);
-      const plainHash = createHash('sha256');
+      // The plain bytes' hash of a sealed chunk, for a re-send to check before sealing them again.
+      const plainHash = seal === undefined ? undefined : createHash('sha256');
       const stream = new StoredStream({
         fh: source.fh,
         offset,
@@ -92,46 +96,52 @@ export async function streamPieces(
         changed: ctx.changed,
         onPlain: (bytes) => {
           fileHash.update(bytes);
-          plainHash.update(bytes);
+          plainHash?.update(bytes);
           done += bytes.length;
         },
       });
       const up = new PieceUpload(ctx, layout, rs, plan, offset, size, stream.length, seal);
       await up.openAll();
       const storedHash = createHash('sha256');
+      const units =
+        rs !== undefined
+          ? [...stripes(stream.length, data)]
+          : Array.from({ length: Math.ceil(stream.length / PIECE) }, (_, j) => ({
+              chunkOffset: j * PIECE,
+              unit: Math.min(PIECE, stream.length - j * PIECE),
+            }));
+      let writing: Promise<void> | undefined;
       try {
-        if (rs !== undefined) {
-          for (const s of stripes(stream.length, data)) {
-            throwIfAborted(signal, doing);
-            const length = Math.min(stream.length - s.chunkOffset, data * s.unit);
-            const bytes = stripe.subarray(0, length);
-            await stream.read(bytes);
-            storedHash.update(bytes);
+        for (const [j, s] of units.entries()) {
+          throwIfAborted(signal, doing);
+          const stripe = stripeSets[j % 2]!;
+          const length = Math.min(stream.length - s.chunkOffset, data * s.unit);
+          const bytes = stripe.subarray(0, length);
+          await stream.read(bytes);
+          storedHash.update(bytes);
+          let pieces: Buffer[];
+          if (rs === undefined) pieces = [bytes];
+          else {
             stripe.fill(0, length, data * s.unit);
-            const units = Array.from({ length: data }, (_, k) =>
+            const dataUnits = Array.from({ length: data }, (_, k) =>
               stripe.subarray(k * s.unit, (k + 1) * s.unit),
             );
-            const par = parity.map((p) => p.subarray(0, s.unit));
-            rs.encode(units, par, s.unit);
-            await up.fanOut([...units, ...par]);
-            progress();
+            const par = paritySets[j % 2]!.map((p) => p.subarray(0, s.unit));
+            rs.encode(dataUnits, par, s.unit);
+            pieces = [...dataUnits, ...par];
           }
-        } else {
-          for (let pos = 0; pos < stream.length; pos += STRIPE_UNIT) {
-            throwIfAborted(signal, doing);
-            const bytes = stripe.subarray(0, Math.min(STRIPE_UNIT, stream.length - pos));
-            await stream.read(bytes);
-            storedHash.update(bytes);
-            await up.fanOut([bytes]);
-            progress();
-          }
+          await writing; // the other set's writes: then this one's go out
+          writing = up.fanOut(pieces);
+          progress();
         }
+        await writing;
       } catch (err) {
+        await writing;
         up.abortAll(err);
         throw err;
       }
       const sha256 = storedHash.digest('hex');
-      const plainSha256 = plainHash.digest('hex');
+      const plainSha256 = plainHash?.digest('hex') ?? sha256;
       const task = up
         .complete(sha256, plainSha256)
         .then((stored) => {
