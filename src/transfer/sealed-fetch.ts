@@ -12,7 +12,7 @@ import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/index.ts';
 import type { FetchContext } from './fetch.ts';
 import { answerOf, formatAnswer, idle, isFatal } from './idle.ts';
-import type { NodeAnswer } from './types.ts';
+import { type NodeAnswer, PIECE } from './types.ts';
 
 /** The file key and index id a chunk was sealed under. */
 export interface OpenKey {
@@ -91,28 +91,34 @@ export async function fetchSealedCopy(ctx: FetchContext, chunk: IndexChunk, open
         }
         const sink = sealedSink(ctx, chunk, open);
         const hash = createHash('sha256');
-        const buffer = Buffer.allocUnsafeSlow(1024 * 1024);
+        // Two buffers: one is filled from the node while the other's plain bytes are written.
+        const buffers = [Buffer.allocUnsafeSlow(PIECE), Buffer.allocUnsafeSlow(PIECE)];
+        let pending: Promise<void> | undefined;
         let pos = 0;
-        while (pos < stored) {
-          const n = await wait(
-            ctx,
-            chunk,
-            node,
-            reader.read(buffer.subarray(0, Math.min(buffer.length, stored - pos))),
-          );
-          if (n === 0) {
-            throw new ArozError(
-              'ERR_CHUNK_SIZE',
-              `Node "${node}" sent only ${pos} of the ${stored} bytes of chunk ${chunk.i}`,
-            );
+        try {
+          for (let k = 0; pos < stored; k++) {
+            const buffer = buffers[k % 2]!;
+            const want = Math.min(PIECE, stored - pos);
+            const n = await wait(ctx, chunk, node, reader.read(buffer.subarray(0, want)));
+            if (n === 0) {
+              throw new ArozError(
+                'ERR_CHUNK_SIZE',
+                `Node "${node}" sent only ${pos} of the ${stored} bytes of chunk ${chunk.i}`,
+              );
+            }
+            const piece = buffer.subarray(0, n);
+            hash.update(piece);
+            await pending;
+            pending = sink.write(piece, pos);
+            pending.catch(() => {}); // surfaced by the next await
+            const plain = Math.max(0, Math.min(n, chunk.size - pos));
+            written += plain;
+            ctx.onBytes(plain);
+            pos += n;
           }
-          const piece = buffer.subarray(0, n);
-          hash.update(piece);
-          await sink.write(piece, pos);
-          const plain = Math.max(0, Math.min(n, chunk.size - pos));
-          written += plain;
-          ctx.onBytes(plain);
-          pos += n;
+          await pending;
+        } finally {
+          await pending?.catch(() => {}); // no write of this attempt may land after the next one's
         }
         if (hash.digest('hex') !== chunk.sha256) {
           throw new ArozError(

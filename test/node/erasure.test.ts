@@ -52,6 +52,9 @@ test("upload --ec 2+1: a rotten shard is quarantined by the scrub and rebuilt on
   t.assert.strictEqual(done.state, 'done', JSON.stringify(done.error));
   const id = (done.result as { id: string }).id;
   const index = await until('node a lists the file', () => a.daemon.catalog.store.indexOf(id));
+  // Every node judges from its own catalog: all of them know the file before any repair.
+  for (const node of [b, c, d])
+    await until(`node ${node.uuid} lists the file`, () => node.daemon.catalog.store.indexOf(id));
   t.assert.deepStrictEqual(index.redundancy, { scheme: 'rs', data: 2, parity: 1 });
   for (const chunk of index.chunks) {
     t.assert.deepStrictEqual(
@@ -60,6 +63,8 @@ test("upload --ec 2+1: a rotten shard is quarantined by the scrub and rebuilt on
     );
   }
   t.assert.strictEqual((await d.daemon.stores.status()).chunks, 0);
+  const listed = a.daemon.ops.catalog.find(id);
+  t.assert.deepStrictEqual([listed.redundancy, listed.copies, listed.encrypted], ['2+1', 3, false]);
 
   // A flipped byte in b's shard of chunk 1: the scrub quarantines it, the repair rebuilds it on d.
   const rotten = index.chunks[1]!.shards!.find((s) => s.holders[0]!.node === b.uuid)!;
@@ -82,6 +87,11 @@ test("upload --ec 2+1: a rotten shard is quarantined by the scrub and rebuilt on
     return report.summary.healthy === index.chunks.length ? report : undefined;
   });
 
+  for (const node of [a, c, d]) {
+    await until(`node ${node.uuid} knows where the rebuilt shard is`, () =>
+      node.daemon.catalog.store.holdersOf(rotten.uuid).includes(d.uuid),
+    );
+  }
   // b is lost for good: each of its shards is rebuilt on d, except chunk 1's (d holds one of it).
   await b.daemon.close(1_000);
   await rm(join(b.home, 'stores'), { recursive: true, force: true });
@@ -126,6 +136,8 @@ test('upload --encrypt --readers b: node b downloads the file, node c (trusted, 
     index.encryption?.keys.map((k) => k.node),
     [a.uuid, b.uuid],
   );
+  const listed = c.daemon.ops.catalog.find(id);
+  t.assert.deepStrictEqual([listed.redundancy, listed.encrypted], ['2', true]);
   const fetch = async (node: TestNode) => {
     const out = join(await tmpDir(t), 'letter.out');
     const down = await node.daemon.jobs.submit('download', {
@@ -136,6 +148,7 @@ test('upload --encrypt --readers b: node b downloads the file, node c (trusted, 
     });
     return { out, job: await node.daemon.jobs.wait(down.id, { signal: signal(t) }) };
   };
+  await until('node b lists the file', () => b.daemon.catalog.store.indexOf(id));
   const onB = await fetch(b);
   t.assert.strictEqual(onB.job.state, 'done', JSON.stringify(onB.job.error));
   t.assert.strictEqual(sha256(await readFile(onB.out)), sha256(bytes));
