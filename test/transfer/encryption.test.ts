@@ -1,6 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { checkIndex } from '../../src/check/index.ts';
 import { ChunkOpener, ChunkSealer, newFileKey } from '../../src/crypto/index.ts';
 import { isArozError } from '../../src/errors.ts';
 import {
@@ -99,6 +100,9 @@ test('upload --encrypt: index version 2 with the file key wrapped for the upload
   t.assert.strictEqual(stored[0]!.length, CHUNK + 16);
   t.assert.strictEqual(sha256(stored[0]!), index.chunks[0]!.sha256);
   t.assert.strictEqual(plaintextRuns(Buffer.from(bytes), stored), 0);
+  // Storage nodes, check and repair verify the sealed copies without the key.
+  const deep = await checkIndex(index, { connect: cluster.connect, trusted: cluster.trusted, deep: true });
+  t.assert.strictEqual(deep.summary.healthy, index.chunks.length);
   const mine = await download({ node: cluster.self.nodeUuid, pair: cluster.self.keyPair });
   t.assert.deepStrictEqual(await readFile(mine.out), Buffer.from(bytes));
   const theirs = await download({ node: reader, pair: other });
