@@ -10,7 +10,7 @@
  * plain bytes are checked before anything is sealed again). Memory: (K + M) units per chunk streamed.
  */
 import { createHash } from 'node:crypto';
-import { readFully } from '../chunk/copy.ts';
+import { BufferRing } from '../chunk/ring.ts';
 import { ReedSolomon, STRIPE_UNIT, shardSize, stripes } from '../erasure/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/index.ts';
@@ -63,7 +63,6 @@ export async function streamPieces(
   const rs = layout.kind === 'rs' ? new ReedSolomon(layout.data, layout.parity) : undefined;
   const data = layout.kind === 'rs' ? layout.data : 1;
   const doing = `Uploading "${ctx.path}"`;
-  const fileHash = createHash('sha256');
   // Two sets: the next stripe is read and encoded while the writes of the last one are in flight.
   const stripeSets = [0, 1].map(() => Buffer.allocUnsafeSlow(rs === undefined ? PIECE : data * STRIPE_UNIT));
   const paritySets = [0, 1].map(() =>
@@ -77,6 +76,8 @@ export async function streamPieces(
   const progress = () =>
     run.onProgress?.({ phase: 'upload', done, total: source.size, chunksDone, chunks: planned.length });
   if (source.size > 0) progress();
+  // The ring's worker hashes the whole file while this thread seals, encodes and hashes pieces.
+  await using ring = new BufferRing();
   try {
     for (const plan of planned) {
       while (inFlight.length >= run.parallel) await inFlight.shift();
@@ -84,8 +85,6 @@ export async function streamPieces(
       throwIfAborted(signal, doing);
       const offset = plan.i * chunkSize;
       const size = Math.min(chunkSize, source.size - offset);
-      // The plain bytes' hash of a sealed chunk, for a re-send to check before sealing them again.
-      const plainHash = seal === undefined ? undefined : createHash('sha256');
       const stream = new StoredStream({
         fh: source.fh,
         offset,
@@ -94,11 +93,7 @@ export async function streamPieces(
         seal,
         name: `"${ctx.path}"`,
         changed: ctx.changed,
-        onPlain: (bytes) => {
-          fileHash.update(bytes);
-          plainHash?.update(bytes);
-          done += bytes.length;
-        },
+        ring,
       });
       const up = new PieceUpload(ctx, layout, rs, plan, offset, size, stream.length, seal);
       await up.openAll();
@@ -118,6 +113,7 @@ export async function streamPieces(
           const length = Math.min(stream.length - s.chunkOffset, data * s.unit);
           const bytes = stripe.subarray(0, length);
           await stream.read(bytes);
+          done += Math.max(0, Math.min(length, size - s.chunkOffset));
           storedHash.update(bytes);
           let pieces: Buffer[];
           if (rs === undefined) pieces = [bytes];
@@ -141,9 +137,8 @@ export async function streamPieces(
         throw err;
       }
       const sha256 = storedHash.digest('hex');
-      const plainSha256 = plainHash?.digest('hex') ?? sha256;
       const task = up
-        .complete(sha256, plainSha256)
+        .complete(sha256)
         .then((stored) => {
           chunks[plan.i] =
             stored.kind === 'rs'
@@ -160,11 +155,12 @@ export async function streamPieces(
     }
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure.err;
-    return { chunks, sha256: fileHash.digest('hex') };
+    return { chunks, sha256: await ring.digest() };
   } catch (err) {
     run.stop.abort(err);
     throw failure?.err ?? err;
   } finally {
+    await ring.settle();
     await Promise.all(inFlight);
   }
 }
@@ -306,7 +302,7 @@ class PieceUpload {
   }
 
   /** Finishes every piece (re-sending failed ones to a fallback); what the index records. */
-  async complete(storedSha256: string, plainSha256: string): Promise<Stored> {
+  async complete(storedSha256: string): Promise<Stored> {
     const size = this.#pieceSize;
     const done = await Promise.all(
       this.#pieces.map(async (p) => {
@@ -322,7 +318,7 @@ class PieceUpload {
             this.#fail(p, p.node!, err);
             await this.#open(p, undefined);
             try {
-              await this.#resend(p, storedSha256, plainSha256, sha256);
+              await this.#resend(p, storedSha256, sha256);
             } catch (again) {
               if (isFatal(again, this.#ctx.signal) || isArozError(again, 'ERR_FILE_CHANGED')) throw again;
               p.failure = again;
@@ -336,18 +332,28 @@ class PieceUpload {
   }
 
   /** Produces piece p again from the file and streams it to its new writer. */
-  async #resend(p: Piece, storedSha256: string, plainSha256: string, pieceSha256: string): Promise<void> {
+  async #resend(p: Piece, storedSha256: string, pieceSha256: string): Promise<void> {
     const name = `"${this.#ctx.path}"`;
     if (this.#seal !== undefined) {
-      // Never seal other bytes under the same key and nonce: the plain bytes must be the same first.
-      const plain = createHash('sha256');
-      const buffer = Buffer.allocUnsafeSlow(Math.min(STRIPE_UNIT, Math.max(1, this.#size)));
-      for (let pos = 0; pos < this.#size; pos += buffer.length) {
-        const view = buffer.subarray(0, Math.min(buffer.length, this.#size - pos));
-        await readFully(this.#ctx.source.fh, view, this.#offset + pos, name, this.#ctx.changed);
-        plain.update(view);
+      // Never seal other bytes under the same key and nonce: the chunk must seal to the same bytes
+      // (the same plain bytes) before any of it goes out again.
+      const check = new StoredStream({
+        fh: this.#ctx.source.fh,
+        offset: this.#offset,
+        size: this.#size,
+        i: this.#plan.i,
+        seal: this.#seal,
+        name,
+        changed: this.#ctx.changed,
+      });
+      const hash = createHash('sha256');
+      const buffer = Buffer.allocUnsafeSlow(PIECE);
+      for (let pos = 0; pos < check.length; pos += PIECE) {
+        const view = buffer.subarray(0, Math.min(PIECE, check.length - pos));
+        await check.read(view);
+        hash.update(view);
       }
-      if (plain.digest('hex') !== plainSha256) throw this.#ctx.changed();
+      if (hash.digest('hex') !== storedSha256) throw this.#ctx.changed();
     }
     const stream = new StoredStream({
       fh: this.#ctx.source.fh,

@@ -222,3 +222,36 @@ test('index version 2 needs its encryption member; in version 1 it is an unknown
     (err) => isArozError(err, 'ERR_INDEX_VERSION'),
   );
 });
+
+test('a target that dies mid-chunk: its shard or sealed copy is made again from the file for a fallback node, and the file downloads bit-exact', async (t: TestContext) => {
+  for (const ec of [undefined, { data: 2, parity: 1 }]) {
+    const cluster = await testCluster(t, 4, { disk: true });
+    const { path, bytes } = await randomFile(t, 3 * CHUNK + 77, 'moved.bin');
+    const dying = cluster.nodes[1]!;
+    cluster.store(dying).faults.dieAfterBytes = { bytes: CHUNK / 2, code: 'ERR_STORE_OFFLINE' };
+    const notices: string[] = [];
+    const index = await uploadFile(path, {
+      ...on(cluster),
+      chunkSize: CHUNK,
+      encrypt: { readers: [] },
+      ...(ec !== undefined ? { ec } : {}),
+      onNotice: (n) => notices.push(n.type),
+    });
+    t.assert.ok(notices.includes('copy-moved'), 'a piece moved');
+    const placed = index.chunks.flatMap((c) =>
+      (c.shards ?? [c]).flatMap((o) => (o.holders ?? []).map((h) => h.node)),
+    );
+    t.assert.ok(
+      placed.filter((n) => n === dying).length < index.chunks.length,
+      'not every piece on the dying node',
+    );
+    const out = join(await tmpDir(t), 'moved.out');
+    await downloadFile(index, {
+      connect: cluster.connect,
+      trusted: cluster.trusted,
+      out,
+      reader: { node: cluster.self.nodeUuid, keys: [cluster.self.keyPair] },
+    });
+    t.assert.deepStrictEqual(await readFile(out), Buffer.from(bytes));
+  }
+});
