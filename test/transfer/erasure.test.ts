@@ -5,7 +5,7 @@ import { checkIndex } from '../../src/check/index.ts';
 import { isArozError } from '../../src/errors.ts';
 import { decodeIndex, encodeIndex, type IndexFile, validateIndex } from '../../src/index-file/index.ts';
 import { chunkPath } from '../../src/store/disk-layout.ts';
-import { downloadFile, uploadFile } from '../../src/transfer/index.ts';
+import { downloadFile, FileUploadJournal, uploadFile } from '../../src/transfer/index.ts';
 import { tmpDir } from '../helpers/context.ts';
 import { CHUNK, KiB, on, randomFile, sha256, type TestCluster, testCluster } from './helpers.ts';
 
@@ -210,4 +210,35 @@ test('check understands shards: degraded with a shard gone, lost below K, a flip
   );
   const bad = deep.chunks[3]!.holders.find((h) => h.state !== 'ok');
   t.assert.deepStrictEqual([bad?.shard, bad?.state], [1, 'corrupt']);
+});
+
+test('an interrupted --ec upload resumes from its journal: same index id and shard names, each shard stored once', async (t: TestContext) => {
+  const cluster = await testCluster(t, 3);
+  const { path, bytes } = await randomFile(t, 6 * CHUNK, 'resumed.bin');
+  const journal = new FileUploadJournal(join(await tmpDir(t), 'upload.jsonl'));
+  const stop = new AbortController();
+  const options = { ...on(cluster), chunkSize: CHUNK, ec: { data: 2, parity: 1 }, journal, parallel: 1 };
+  await t.assert.rejects(
+    uploadFile(path, {
+      ...options,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.chunksDone >= 2) stop.abort();
+      },
+    }),
+    (err) => isArozError(err, 'ERR_INTERRUPTED'),
+  );
+  const first = (await journal.load())!.plan;
+  const index = await uploadFile(path, options);
+  t.assert.strictEqual(index.id, first.indexId);
+  t.assert.deepStrictEqual(
+    index.chunks.map((c) => c.uuid),
+    first.chunks.map((c) => c.uuid),
+  );
+  let objects = 0;
+  for (const store of cluster.stores.values()) objects += (await store.status()).chunks;
+  t.assert.strictEqual(objects, index.chunks.length * 3);
+  const out = join(await tmpDir(t), 'resumed.out');
+  await downloadFile(index, { connect: cluster.connect, trusted: cluster.trusted, out });
+  t.assert.strictEqual(sha256(await readFile(out)), sha256(bytes));
 });
