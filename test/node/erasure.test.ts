@@ -156,3 +156,26 @@ test('upload --encrypt --readers b: node b downloads the file, node c (trusted, 
   t.assert.strictEqual(onC.job.state, 'failed');
   t.assert.strictEqual(onC.job.error?.code, 'ERR_NOT_A_READER');
 });
+
+test('rm of an erasure-coded file: every node holding a shard moves it to its trash', async (t: TestContext) => {
+  const homes = (await templates.homes(t)).slice(0, 3);
+  await pairAll(homes);
+  const nodes = (await startTestnet(t, homes, OPTIONS)) as [TestNode, TestNode, TestNode];
+  const [a] = nodes;
+  const file = join(await tmpDir(t), 'gone.bin');
+  await randomFile(file, 2 * CHUNK + 3);
+  const job = await a.daemon.jobs.submit('upload', { file, chunkSize: CHUNK, ec: '2+1' });
+  const done = await a.daemon.jobs.wait(job.id, { signal: signal(t) });
+  t.assert.strictEqual(done.state, 'done', JSON.stringify(done.error));
+  const id = (done.result as { id: string }).id;
+  const shards = a.daemon.catalog.store.indexOf(id)!.chunks.flatMap((ch) => ch.shards!.map((s) => s.uuid));
+  for (const node of nodes)
+    await until('every node lists the file', () => node.daemon.catalog.store.indexOf(id));
+  await a.daemon.ops.catalog.remove(id, 'cli');
+  for (const node of nodes) {
+    await until(`node ${node.uuid} keeps no shard of the file`, async () => {
+      for (const uuid of shards) if (await node.daemon.stores.has(uuid)) return false;
+      return true;
+    });
+  }
+});
