@@ -13,6 +13,8 @@
 import type { DatabaseSync } from 'node:sqlite';
 
 export const SCHEMA_VERSION = 1;
+// file_schemes (erasure coding K+M, encryption) came later as a table of its own: a catalog made
+// before it gets it on open, and a file without a row there is plain copies.
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -39,6 +41,9 @@ CREATE TABLE IF NOT EXISTS chunk_holders (
   PRIMARY KEY (chunk, node, file, source)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunk_holders_by_file ON chunk_holders (file, source, node);
+CREATE TABLE IF NOT EXISTS file_schemes (
+  file TEXT PRIMARY KEY, data INTEGER NOT NULL, parity INTEGER NOT NULL, sealed INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 `;
 
 /** Opens (creating if needed) the catalog database at `path` with the settings above. */

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { ArozError, isArozError } from '../errors.ts';
-import type { IndexFile } from '../index-file/index.ts';
+import { type IndexFile, isSealed, piecesPerChunk, storedObjects } from '../index-file/index.ts';
 import { judge } from './rules.ts';
 import { openSqlite, SCHEMA_VERSION } from './sqlite-schema.ts';
 import type {
@@ -21,7 +21,9 @@ import type {
 import { CATALOG_LIMITS, type Statement, type VerifiedStatement } from './types.ts';
 
 const FILE_COLUMNS =
-  'file AS id, name, size, sha256, uploader, created_at AS uploadedAt, revision, copies, chunks';
+  'file AS id, name, size, sha256, uploader, created_at AS uploadedAt, revision, copies, chunks, ' +
+  "(SELECT data || '+' || parity FROM file_schemes s WHERE s.file = files.file AND data > 0) AS ec, " +
+  '(SELECT sealed FROM file_schemes s WHERE s.file = files.file) AS sealed';
 
 type Row = Record<string, unknown>;
 
@@ -49,6 +51,8 @@ export class SqliteCatalogStore implements CatalogStore {
         'INSERT OR REPLACE INTO files (file, uploader, seq, revision, name, size, sha256, created_at, copies, chunks, index_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       dropFile: p('DELETE FROM files WHERE file = ?'),
+      putScheme: p('INSERT OR REPLACE INTO file_schemes (file, data, parity, sealed) VALUES (?, ?, ?, ?)'),
+      dropScheme: p('DELETE FROM file_schemes WHERE file = ?'),
       tomb: p('SELECT signer, seq, revision, deleted_at FROM tombstones WHERE file = ?'),
       putTomb: p(
         'INSERT OR REPLACE INTO tombstones (file, signer, seq, revision, deleted_at) VALUES (?, ?, ?, ?, ?)',
@@ -169,13 +173,19 @@ export class SqliteCatalogStore implements CatalogStore {
         index.file.size,
         index.file.sha256,
         index.createdAt,
-        index.redundancy.copies,
+        piecesPerChunk(index.redundancy),
         index.chunks.length,
         indexHash ?? '',
       );
+      const { redundancy } = index;
+      const rs = redundancy.scheme === 'rs' ? redundancy : undefined;
+      if (rs === undefined && !isSealed(index)) q.dropScheme!.run(s.file);
+      else q.putScheme!.run(s.file, rs?.data ?? 0, rs?.parity ?? 0, isSealed(index) ? 1 : 0);
       q.dropHolders!.run(s.file, 'index');
       for (const chunk of index.chunks) {
-        for (const holder of chunk.holders ?? []) q.addHolder!.run(chunk.uuid, holder.node, s.file, 'index');
+        for (const object of storedObjects(chunk)) {
+          for (const holder of object.holders) q.addHolder!.run(object.uuid, holder.node, s.file, 'index');
+        }
       }
     } else if (s.kind === 'holdings') {
       const old = q.holding!.get(s.file, s.signer) as Row | undefined;
@@ -191,6 +201,7 @@ export class SqliteCatalogStore implements CatalogStore {
       for (const row of q.fileHoldings!.all(s.file) as Row[])
         q.remove!.run(String(row.signer), Number(row.seq));
       q.dropFile!.run(s.file);
+      q.dropScheme!.run(s.file);
       q.dropHoldings!.run(s.file);
       q.dropAllHolders!.run(s.file);
       q.putTomb!.run(s.file, s.signer, s.seq, s.body.revision, s.body.deletedAt);
@@ -288,6 +299,8 @@ function toFile(row: Row): CatalogFile {
     revision: Number(row.revision),
     copies: Number(row.copies),
     chunks: Number(row.chunks),
+    ...(typeof row.ec === 'string' ? { ec: row.ec } : {}),
+    ...(row.sealed === 1 || row.sealed === 1n ? { encrypted: true } : {}),
   };
 }
 

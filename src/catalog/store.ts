@@ -19,9 +19,13 @@ export interface CatalogFile {
   /** The index's `createdAt`. */
   readonly uploadedAt: string;
   readonly revision: number;
-  /** Copies the upload made of each chunk (`redundancy.copies`). */
+  /** Pieces stored of each chunk: `redundancy.copies`, or K + M shards. */
   readonly copies: number;
   readonly chunks: number;
+  /** Erasure coding "K+M" (`redundancy` "rs"); absent for copies. */
+  readonly ec?: string;
+  /** The index is version 2: the chunks are sealed (docs/encryption.md). */
+  readonly encrypted?: boolean;
 }
 
 export interface CatalogTombstone {

@@ -4,14 +4,23 @@
  * `verify` task, so no chunk byte crosses the network — or, without `verify`, the copy is read and
  * hashed here) and
  * the copy is `ok`, `missing`, `corrupt` or `unreachable`. A chunk is healthy with at least
- * `redundancy.copies` good copies, degraded with fewer, lost with none. The index signature is
+ * `redundancy.copies` good copies, degraded with fewer, lost with none; an erasure-coded chunk's
+ * shards are asked the same way, and it is healthy with all K + M shards good, degraded with K to
+ * K + M − 1, lost with fewer than K (it cannot be rebuilt). The index signature is
  * verified and reported, but an untrusted index is still checked: check only reads, and only from
  * nodes this node trusts. Only the holders the index names are asked (holders are hints; a copy
  * elsewhere is not found). A node that does not answer costs one timeout per check, not one per
  * chunk. It never writes, repairs or deletes anything.
  */
 import { ArozError, type ErrorCode } from '../errors.ts';
-import { type IndexChunk, type IndexFile, isLocalIndex } from '../index-file/index.ts';
+import {
+  type IndexChunk,
+  type IndexFile,
+  isLocalIndex,
+  piecesPerChunk,
+  type StoredObject,
+  storedObjectsOf,
+} from '../index-file/index.ts';
 import { type SignerKey, verifyIndex } from '../keys/index-signature.ts';
 import { eachLimited } from '../limit.ts';
 import type { ChunkStore } from '../store/types.ts';
@@ -46,6 +55,8 @@ export type ChunkHealth = 'healthy' | 'degraded' | 'mismatch' | 'unknown' | 'los
 
 export interface CopyReport {
   node: string;
+  /** Of an erasure-coded chunk: which shard this is a copy of. */
+  shard?: number;
   state: CopyState;
   /** True when the bytes were read and hashed (deep); false when only the holder's record was asked. */
   verified: boolean;
@@ -61,7 +72,7 @@ export interface ChunkReport {
   uuid: string;
   size: number;
   health: ChunkHealth;
-  /** Copies found ok. */
+  /** Copies found ok (of an erasure-coded chunk: shards with a copy found ok). */
   good: number;
   holders: CopyReport[];
 }
@@ -167,11 +178,17 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
     good: 0,
     holders: [],
   }));
-  const holdersOf = (chunk: IndexChunk) => [
-    ...new Set([...(chunk.holders ?? []).map((h) => h.node), ...(options.holdersOf?.(chunk.uuid) ?? [])]),
+  const holdersOf = (object: StoredObject) => [
+    ...new Set([...object.holders.map((h) => h.node), ...(options.holdersOf?.(object.uuid) ?? [])]),
   ];
-  const tasks = index.chunks.flatMap((chunk) => holdersOf(chunk).map((node) => ({ chunk, node })));
-  const left = index.chunks.map((chunk) => holdersOf(chunk).length);
+  // What is asked for: a whole chunk, or one shard of one (asked as if it were a chunk of its own).
+  const objects = storedObjectsOf(index);
+  const tasks = objects.flat().flatMap((object) => {
+    const asked: IndexChunk = { ...object, offset: 0 };
+    return holdersOf(object).map((node) => ({ object, chunk: asked, node }));
+  });
+  const left = objects.map((list) => list.reduce((n, o) => n + holdersOf(o).length, 0));
+  const goodShards = objects.map(() => new Set<number>());
   const total = tasks.reduce((n, t) => n + t.chunk.size, 0);
   let done = 0;
   let chunksDone = left.filter((n) => n === 0).length;
@@ -236,14 +253,19 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
   await eachLimited(
     tasks,
     parallel,
-    async ({ chunk, node }, mine) => {
+    async ({ object, chunk, node }, mine) => {
       const counted = { n: 0 };
-      const copy = await askOne(chunk, node, mine.buffer, counted);
+      const copy: CopyReport = await askOne(chunk, node, mine.buffer, counted);
       // A read that timed out may still fill its buffer later: never reuse that one.
       if (copy.code === 'ERR_TIMEOUT') mine.buffer = Buffer.allocUnsafeSlow(mine.buffer.length);
       const report = reports[chunk.i]!;
+      if (object.shard !== undefined) copy.shard = object.shard;
       report.holders.push(copy);
-      if (copy.state === 'ok') report.good++;
+      if (copy.state === 'ok' && object.shard === undefined) report.good++;
+      else if (copy.state === 'ok' && !goodShards[chunk.i]!.has(object.shard!)) {
+        goodShards[chunk.i]!.add(object.shard!);
+        report.good++;
+      }
       done += chunk.size - counted.n;
       if (--left[chunk.i]! === 0) chunksDone++;
       progress();
@@ -251,12 +273,13 @@ export async function checkIndex(index: IndexFile, options: CheckOptions): Promi
     { init: () => ({ buffer: Buffer.allocUnsafeSlow(deep ? PIECE : 0) }) },
   );
 
-  const copies = index.redundancy.copies;
+  const copies = piecesPerChunk(index.redundancy);
   const redundancy = redundancyOf(index.redundancy);
   const summary = { chunks: reports.length, healthy: 0, degraded: 0, mismatch: 0, unknown: 0, lost: 0 };
   for (const [k, report] of reports.entries()) {
-    const order = holdersOf(index.chunks[k]!);
-    report.holders.sort((a, b) => order.indexOf(a.node) - order.indexOf(b.node));
+    const orders = objects[k]!.map(holdersOf);
+    const place = (h: CopyReport) => orders[h.shard ?? 0]!.indexOf(h.node);
+    report.holders.sort((a, b) => (a.shard ?? 0) - (b.shard ?? 0) || place(a) - place(b));
     report.health = healthOf(report, redundancy);
     summary[report.health]++;
   }
@@ -304,7 +327,11 @@ function mismatch(node: string, err: ArozError, sha256: string, verified: boolea
 
 /** See ChunkHealth: `mismatch` needs at least one intact copy, and all intact copies alike. */
 function healthOf(report: ChunkReport, redundancy: Redundancy): ChunkHealth {
-  if (report.good > 0) return redundancy.health(report.good);
+  if (report.good >= redundancy.needed) return redundancy.health(report.good);
+  if (redundancy.needed > 1) {
+    // Shards differ from each other: too few good ones is lost, unless a holder could not be asked.
+    return report.holders.some((h) => h.state === 'unreachable') ? 'unknown' : 'lost';
+  }
   const agreed = new Set(report.holders.flatMap((h) => (h.state === 'mismatch' ? [h.sha256] : [])));
   if (agreed.size === 1) return 'mismatch';
   if (report.holders.some((h) => h.state === 'unreachable')) return 'unknown';

@@ -19,6 +19,11 @@ type Report = CheckReport & { nodes: Array<{ node: string; label: string | null 
 const SHOWN = 20;
 
 function copyLine(copy: CopyReport, name: (node: string) => string): string {
+  const line = holderLine(copy, name);
+  return copy.shard === undefined ? line : `shard ${copy.shard}: ${line}`;
+}
+
+function holderLine(copy: CopyReport, name: (node: string) => string): string {
   // Why a node is unreachable is said once, on its line under "Nodes".
   if (copy.state === 'unreachable') return `${name(copy.node)} unreachable`;
   if (copy.state === 'missing') return `${name(copy.node)} does not have it`;

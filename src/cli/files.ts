@@ -48,7 +48,8 @@ export const register: Register = (program, action) => {
           formatSize(f.size),
           uploaderOf(f),
           f.uploadedAt.replace(/\.\d+Z$/, 'Z'),
-          String(f.copies),
+          // Older daemons: copies only.
+          `${f.redundancy ?? String(f.copies)}${f.encrypted === true ? ' sealed' : ''}`,
           f.health ?? '-',
           f.id,
         ]);

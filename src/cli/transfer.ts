@@ -104,6 +104,9 @@ interface UploadOptions {
   chunkSize?: string;
   shift?: string;
   copies?: string;
+  ec?: string;
+  encrypt?: boolean;
+  readers?: string;
   nodes?: string;
   index?: string;
   force?: boolean;
@@ -125,6 +128,15 @@ export const register: Register = (program, action) => {
     .option('--chunk-size <size>', 'chunk size (default 64MiB)')
     .option('--shift <x>', 'the second copy goes x places further along the cluster list (default 1)')
     .option('--copies <r>', 'copies of every chunk, on distinct nodes (default 2)')
+    .option(
+      '--ec <K+M>',
+      'erasure coding instead of copies: K data + M parity shards per chunk on K+M nodes (e.g. 2+1)',
+    )
+    .option('--encrypt', 'seal every chunk on this node before it leaves (AES-256-GCM, a fresh key per file)')
+    .option(
+      '--readers <uuids>',
+      'with --encrypt: the nodes that may decrypt, comma-separated (default: every trusted node)',
+    )
     .option(
       '--nodes <uuids>',
       'cluster list, used in this order, comma-separated (default: every online trusted node and this one, copies spread by free space)',
@@ -148,6 +160,11 @@ export const register: Register = (program, action) => {
           ...(options.shift !== undefined ? { shift: wholeNumber(options.shift, 'The shift', 0) } : {}),
           ...(options.copies !== undefined
             ? { copies: wholeNumber(options.copies, 'The number of copies', 1) }
+            : {}),
+          ...(options.ec !== undefined ? { ec: options.ec } : {}),
+          ...(options.encrypt === true ? { encrypt: true } : {}),
+          ...(options.readers !== undefined
+            ? { readers: options.readers.split(',').map((u) => assertUuid(u.trim(), 'A node in --readers')) }
             : {}),
           ...(options.nodes !== undefined
             ? { nodes: options.nodes.split(',').map((u) => assertUuid(u.trim(), 'A node in --nodes')) }

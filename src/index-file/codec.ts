@@ -93,7 +93,7 @@ export function isLocalIndex(index: IndexFile): boolean {
     index.shift === undefined &&
     index.createdBy === undefined &&
     index.signature === undefined &&
-    index.chunks.every((chunk) => chunk.holders === undefined)
+    index.chunks.every((chunk) => chunk.holders === undefined && chunk.shards === undefined)
   );
 }
 
@@ -103,6 +103,6 @@ export function isDistributedIndex(index: IndexFile): boolean {
     index.cluster !== undefined &&
     index.shift !== undefined &&
     index.createdBy !== undefined &&
-    index.chunks.every((chunk) => chunk.holders !== undefined)
+    index.chunks.every((chunk) => chunk.holders !== undefined || chunk.shards !== undefined)
   );
 }

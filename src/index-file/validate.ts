@@ -5,6 +5,8 @@
  * being JSON). Checks run in a fixed order, so `format`, then `version` (ERR_INDEX_VERSION), then
  * `redundancy.scheme` (ERR_INDEX_SCHEME) are judged before anything a later version might change.
  */
+
+import { shardSize } from '../erasure/layout.ts';
 import { ArozError, type ErrorCode } from '../errors.ts';
 import { isUuid } from '../uuid.ts';
 import { count, describe, formatPath, type JsonPath, quote } from './describe.ts';
@@ -22,12 +24,19 @@ import {
   INDEX_MAX_CHUNKS,
   INDEX_VERSION,
   type IndexFile,
+  KEY_WRAP,
+  KNOWN_SCHEMES,
   MAX_CHUNK_SIZE,
   MAX_CLUSTER_NODES,
   MAX_COPIES,
   MAX_HOLDERS,
+  MAX_READERS,
+  MAX_RS_SHARDS,
   MIN_CHUNK_SIZE,
-  REPLICAS_SCHEME,
+  RS_SCHEME,
+  SEALED_CIPHER,
+  SEALED_INDEX_VERSION,
+  SEALED_OVERHEAD,
   SIGNATURE_ALG,
 } from './types.ts';
 
@@ -39,23 +48,25 @@ export function validateIndex(value: unknown): IndexFile {
   if (top.format !== INDEX_FORMAT) bad(['format'], top.format, quote(INDEX_FORMAT));
   const version = top.version;
   if (!Number.isSafeInteger(version)) bad(['version'], version, 'an integer');
-  if (version !== INDEX_VERSION) {
+  if (version !== INDEX_VERSION && version !== SEALED_INDEX_VERSION) {
     fail(
       'ERR_INDEX_VERSION',
       ['version'],
-      `is ${version}; this arozdfs reads index version ${INDEX_VERSION} only`,
+      `is ${version}; this arozdfs reads index versions ${INDEX_VERSION} and ${SEALED_INDEX_VERSION} only`,
     );
   }
+  const sealed = version === SEALED_INDEX_VERSION;
   const redundancy = object(top.redundancy, ['redundancy']);
   if (typeof redundancy.scheme !== 'string') bad(['redundancy', 'scheme'], redundancy.scheme, 'a string');
-  if (redundancy.scheme !== REPLICAS_SCHEME) {
+  if (!KNOWN_SCHEMES.includes(redundancy.scheme)) {
     fail(
       'ERR_INDEX_SCHEME',
       ['redundancy', 'scheme'],
-      `is ${quote(redundancy.scheme)}; this arozdfs knows only ${quote(REPLICAS_SCHEME)}`,
+      `is ${quote(redundancy.scheme)}; this arozdfs knows only ${KNOWN_SCHEMES.map(quote).join(' and ')}`,
     );
   }
-  const copies = integer(redundancy.copies, ['redundancy', 'copies'], 1, MAX_COPIES);
+  const rs = redundancy.scheme === RS_SCHEME ? shardCounts(redundancy) : undefined;
+  const copies = rs === undefined ? integer(redundancy.copies, ['redundancy', 'copies'], 1, MAX_COPIES) : 1;
 
   if (!isUuid(top.id)) bad(['id'], top.id, 'a canonical v4 UUID');
   const file = object(top.file, ['file']);
@@ -76,6 +87,11 @@ export function validateIndex(value: unknown): IndexFile {
   }
 
   const distributed = top.cluster !== undefined || top.shift !== undefined || top.createdBy !== undefined;
+  if (sealed) {
+    if (!distributed)
+      fail('ERR_INDEX_INVALID', ['version'], 'is 2 (encrypted), but a local index is never encrypted');
+    validateEncryption(top.encryption);
+  }
   if (distributed) validateUpload(top);
   else {
     if (top.signature !== undefined) {
@@ -86,8 +102,15 @@ export function validateIndex(value: unknown): IndexFile {
       );
     }
     if (copies !== 1) bad(['redundancy', 'copies'], copies, '1 (a local index has one copy)');
+    if (rs !== undefined) {
+      fail(
+        'ERR_INDEX_INVALID',
+        ['redundancy', 'scheme'],
+        'is "rs", but a local index (no "cluster") has no shards',
+      );
+    }
   }
-  validateChunks(top.chunks, { size, chunkSize, distributed });
+  validateChunks(top.chunks, { size, chunkSize, distributed, rs, sealed });
   return top as IndexFile;
 }
 
@@ -128,6 +151,43 @@ interface Layout {
   size: number;
   chunkSize: number;
   distributed: boolean;
+  /** K and M of an erasure-coded index. */
+  rs: { data: number; parity: number } | undefined;
+  /** Encrypted: each chunk is stored with a GCM tag after it (its shards cut from both). */
+  sealed: boolean;
+}
+
+/** `encryption` of a version 2 index: the cipher, the wrap, and 1..MAX_READERS wrapped keys. */
+function validateEncryption(value: unknown): void {
+  if (value === undefined)
+    fail('ERR_INDEX_INVALID', ['encryption'], 'is missing (a version 2 index is encrypted)');
+  const encryption = object(value, ['encryption']);
+  if (encryption.alg !== SEALED_CIPHER) bad(['encryption', 'alg'], encryption.alg, quote(SEALED_CIPHER));
+  if (encryption.wrap !== KEY_WRAP) bad(['encryption', 'wrap'], encryption.wrap, quote(KEY_WRAP));
+  const keys = array(encryption.keys, ['encryption', 'keys'], 1, MAX_READERS);
+  const seen = new Set<string>();
+  keys.forEach((item, k) => {
+    const entry = object(item, ['encryption', 'keys', k]);
+    if (!isUuid(entry.node)) bad(['encryption', 'keys', k, 'node'], entry.node, 'a canonical v4 UUID');
+    if (!isKeyFingerprint(entry.key)) bad(['encryption', 'keys', k, 'key'], entry.key, 'a key fingerprint');
+    if (!isSignatureValue(entry.wrapped)) {
+      bad(
+        ['encryption', 'keys', k, 'wrapped'],
+        entry.wrapped,
+        `padded base64 of 1 to ${MAX_SIGNATURE_BYTES} bytes`,
+      );
+    }
+    const id = `${entry.node} ${entry.key}`;
+    if (seen.has(id)) fail('ERR_INDEX_INVALID', ['encryption', 'keys', k], 'repeats a node and key');
+    seen.add(id);
+  });
+}
+
+/** `data` and `parity` of an "rs" redundancy: each ≥ 1, together at most MAX_RS_SHARDS. */
+function shardCounts(redundancy: Obj): { data: number; parity: number } {
+  const data = integer(redundancy.data, ['redundancy', 'data'], 1, MAX_RS_SHARDS - 1);
+  const parity = integer(redundancy.parity, ['redundancy', 'parity'], 1, MAX_RS_SHARDS - data);
+  return { data, parity };
 }
 
 function validateChunks(value: unknown, layout: Layout): void {
@@ -174,7 +234,19 @@ function validateChunks(value: unknown, layout: Layout): void {
       );
     }
     uuids.add(chunk.uuid);
-    if (layout.distributed) validateHolders(chunk.holders, ['chunks', k, 'holders']);
+    if (layout.rs !== undefined) {
+      if (chunk.holders !== undefined) {
+        fail(
+          'ERR_INDEX_INVALID',
+          ['chunks', k, 'holders'],
+          'is present, but an "rs" chunk has holders per shard',
+        );
+      }
+      const stored = (chunk.size as number) + (layout.sealed ? SEALED_OVERHEAD : 0);
+      validateShards(chunk.shards, ['chunks', k, 'shards'], stored, layout.rs, uuids);
+    } else if (chunk.shards !== undefined) {
+      fail('ERR_INDEX_INVALID', ['chunks', k, 'shards'], 'is present, but only an "rs" index has shards');
+    } else if (layout.distributed) validateHolders(chunk.holders, ['chunks', k, 'holders']);
     else if (chunk.holders !== undefined) {
       fail(
         'ERR_INDEX_INVALID',
@@ -186,6 +258,37 @@ function validateChunks(value: unknown, layout: Layout): void {
   if (offset !== layout.size) {
     fail('ERR_INDEX_INVALID', ['chunks'], `add up to ${offset} bytes, but "file.size" is ${layout.size}`);
   }
+}
+
+/** The K + M shards of an "rs" chunk: in order, the size the layout gives, hashes, fresh UUIDs, holders. */
+function validateShards(
+  value: unknown,
+  path: JsonPath,
+  chunkSize: number,
+  rs: { data: number; parity: number },
+  uuids: Set<string>,
+): void {
+  const total = rs.data + rs.parity;
+  if (value === undefined)
+    fail('ERR_INDEX_INVALID', path, `is missing (an "rs" chunk lists its ${total} shards)`);
+  const shards = array(value, path, total, total);
+  const size = shardSize(chunkSize, rs.data);
+  shards.forEach((item, k) => {
+    const shard = object(item, [...path, k]);
+    if (shard.k !== k) bad([...path, k, 'k'], shard.k, `${k} (shards are listed in order from 0)`);
+    if (shard.size !== size) bad([...path, k, 'size'], shard.size, `${size} (the shard size of this chunk)`);
+    if (!isSha256Hex(shard.sha256)) bad([...path, k, 'sha256'], shard.sha256, '64 lower-case hex digits');
+    if (!isUuid(shard.uuid)) bad([...path, k, 'uuid'], shard.uuid, 'a canonical v4 UUID');
+    if (uuids.has(shard.uuid)) {
+      fail(
+        'ERR_INDEX_INVALID',
+        [...path, k, 'uuid'],
+        `is ${quote(shard.uuid)}, the UUID of an earlier chunk or shard`,
+      );
+    }
+    uuids.add(shard.uuid);
+    validateHolders(shard.holders, [...path, k, 'holders']);
+  });
 }
 
 function validateHolders(value: unknown, path: JsonPath): void {

@@ -21,7 +21,13 @@ import {
 } from '../catalog/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
-import { type IndexFile, isDistributedIndex, readIndexFile } from '../index-file/index.ts';
+import {
+  type IndexFile,
+  isDistributedIndex,
+  readIndexFile,
+  storedObjects,
+  storedObjectsOf,
+} from '../index-file/index.ts';
 import type { PublicKeyInfo } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
 import type { ChunkStore } from '../store/types.ts';
@@ -160,9 +166,10 @@ export class CatalogService {
     const index = this.#store === undefined ? undefined : this.store.indexOf(file);
     if (index === undefined) return;
     const chunks: string[] = [];
-    for (const chunk of index.chunks) {
-      const info = await this.#options.stores.head(chunk.uuid);
-      if (info !== undefined && info.sha256 === chunk.sha256) chunks.push(chunk.uuid);
+    // Whole chunks, or the shards of an erasure-coded file.
+    for (const object of storedObjectsOf(index).flat()) {
+      const info = await this.#options.stores.head(object.uuid);
+      if (info !== undefined && info.sha256 === object.sha256) chunks.push(object.uuid);
     }
     chunks.sort();
     try {
@@ -316,7 +323,7 @@ export class CatalogService {
   }
 
   #chunksOf(file: string): string[] {
-    return this.store.indexOf(file)?.chunks.map((c) => c.uuid) ?? [];
+    return this.store.indexOf(file)?.chunks.flatMap((c) => storedObjects(c).map((o) => o.uuid)) ?? [];
   }
 
   #logRefusal(peer: string, signer: string, refusal: Refusal): void {

@@ -180,6 +180,8 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     revision: f.revision,
     copies: f.copies,
     chunks: f.chunks,
+    redundancy: f.ec ?? String(f.copies),
+    encrypted: f.encrypted === true,
     mine: f.uploader === nodeUuid,
     health: health.get(f.id) ?? null,
   });

@@ -15,14 +15,28 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { HomePaths } from '../home/paths.ts';
-import type { IndexFile } from '../index-file/index.ts';
+import {
+  type IndexChunk,
+  type IndexFile,
+  isSealed,
+  SEALED_OVERHEAD,
+  storedObjects,
+} from '../index-file/index.ts';
 import { eachLimited } from '../limit.ts';
 import type { RepairResult } from '../ops/jobs.ts';
 import type { NodeSpace } from '../placement/index.ts';
-import { type CopyState, isExtraCopy, judgeChunk, judgeOrphan, newHolders } from '../repair/index.ts';
+import {
+  type CopyState,
+  isExtraCopy,
+  judgeChunk,
+  judgeOrphan,
+  judgeShards,
+  newHolders,
+} from '../repair/index.ts';
 import type { ChunkInfo, ChunkStore, StoreStatus } from '../store/types.ts';
 import type { Connect } from '../transfer/types.ts';
 import type { NodeOrphans } from '../transport/node-info.ts';
+import { askRebuild } from '../transport/rebuild-task.ts';
 import { askCopy } from '../transport/tasks.ts';
 import type { CatalogService } from './catalog-service.ts';
 import type { ConnectParts } from './connect.ts';
@@ -169,24 +183,35 @@ export class RepairService {
         if (index !== undefined) indexes.push(index);
       }
     }
-    const work = indexes.flatMap((index) =>
-      index.chunks.map((chunk) => ({ index, chunk, holders: catalog.store.holdersOf(chunk.uuid) })),
-    );
+    const work = indexes.flatMap((index) => {
+      const { redundancy } = index;
+      // Erasure-coded files are rebuilt shard by shard (#rebuildShards), not copied.
+      if (redundancy.scheme !== 'replicas') return [];
+      const copies = redundancy.copies;
+      return index.chunks.map((chunk) => ({
+        index,
+        copies,
+        chunk,
+        holders: catalog.store.holdersOf(chunk.uuid),
+      }));
+    });
     report.files = indexes.length;
     let done = 0;
     options.onProgress?.(0, work.length);
-    await eachLimited(work, PARALLEL, async ({ index, chunk, holders }) => {
+    await eachLimited(work, PARALLEL, async ({ index, copies, chunk, holders }) => {
       signal.throwIfAborted();
       try {
         if (!holders.includes(nodeUuid)) return;
-        const expect = { sha256: chunk.sha256, size: chunk.size };
+        // What the holders store: of an encrypted file, the sealed chunk (its tag after it).
+        const [stored] = storedObjects(chunk, isSealed(index));
+        const expect = { sha256: stored!.sha256, size: stored!.size };
         const states = new Map<string, CopyState>();
         for (const node of holders)
           states.set(node, await this.#state(node, chunk.uuid, expect, online, gone, signal));
         report.chunks++;
-        const verdict = judgeChunk({ copies: index.redundancy.copies, holders: states });
+        const verdict = judgeChunk({ copies, holders: states });
         const listed = new Set((chunk.holders ?? []).map((h) => h.node));
-        if (isExtraCopy(nodeUuid, verdict, index.redundancy.copies, listed)) {
+        if (isExtraCopy(nodeUuid, verdict, copies, listed)) {
           await this.#collect(index.id, chunk.uuid, signal);
           report.collected++;
           return;
@@ -195,15 +220,15 @@ export class RepairService {
         report.underReplicated++;
         const exclude = new Set(holders);
         let missing = verdict.missing;
-        for (const target of newHolders([...online.values()], exclude, index.id, chunk.i, chunk.size)) {
+        for (const target of newHolders([...online.values()], exclude, index.id, chunk.i, expect.size)) {
           if (missing === 0) break;
           try {
             const answer = await askCopy(
               { uuid: target, session: (s) => this.#options.pool.session(target, { signal: s }) },
               {
                 chunk: chunk.uuid,
-                sha256: chunk.sha256,
-                size: chunk.size,
+                sha256: expect.sha256,
+                size: expect.size,
                 from: verdict.sources.slice(0, 16),
               },
               { signal },
@@ -214,7 +239,7 @@ export class RepairService {
             this.counts.copies++;
             this.counts.bytes += answer.bytes;
             const space = online.get(target);
-            if (space !== undefined) space.free -= chunk.size;
+            if (space !== undefined) space.free -= expect.size;
             // The new holder stated its holdings before answering: pull them now.
             await catalog.sync(target).catch(() => {});
           } catch (err) {
@@ -234,6 +259,17 @@ export class RepairService {
         options.onProgress?.(++done, work.length);
       }
     });
+    const sharded = indexes.flatMap((index) => {
+      const { redundancy } = index;
+      if (redundancy.scheme !== 'rs') return [];
+      return index.chunks.map((chunk) => ({
+        index,
+        data: redundancy.data,
+        parity: redundancy.parity,
+        chunk,
+      }));
+    });
+    await eachLimited(sharded, PARALLEL, (item) => this.#rebuildShards(item, online, gone, report, signal));
     if (options.file === undefined) {
       await this.#orphans(report, signal);
       this.orphans = {
@@ -293,7 +329,7 @@ export class RepairService {
             tombstoned: tombstone !== undefined && tombstone.uploader === info.uploader,
             referenced:
               catalog.store.holdersOf(uuid).length > 0 ||
-              (index?.chunks.some((c) => c.uuid === uuid) ?? false),
+              (index?.chunks.some((c) => storedObjects(c).some((o) => o.uuid === uuid)) ?? false),
             trusted: info.uploader === nodeUuid || trust.get(info.uploader) !== undefined,
             syncedAt: catalog.syncedAt(info.uploader),
             ownUploads,
@@ -394,6 +430,102 @@ export class RepairService {
       const since = this.#unreachableSince.get(node);
       return since !== undefined && (now || at - since >= goneMs);
     };
+  }
+
+  /**
+   * An erasure-coded chunk (docs/repair.md "Erasure-coded files"): when this node is its repairer and
+   * a shard is missing, a node holding no shard of the chunk is asked to rebuild it from K others.
+   */
+  async #rebuildShards(
+    item: { index: IndexFile; data: number; parity: number; chunk: IndexChunk },
+    online: Map<string, NodeSpace>,
+    gone: (node: string) => boolean,
+    report: RepairResult,
+    signal: AbortSignal,
+  ): Promise<void> {
+    signal.throwIfAborted();
+    const { catalog, nodeUuid } = this.#options;
+    const { index, chunk } = item;
+    const shards = storedObjects(chunk);
+    const holders = shards.map((s) => [
+      ...new Set([...s.holders.map((h) => h.node), ...catalog.store.holdersOf(s.uuid)]),
+    ]);
+    if (!holders.some((list) => list.includes(nodeUuid))) return;
+    const states = await Promise.all(
+      shards.map(async (s, k) => {
+        const map = new Map<string, CopyState>();
+        for (const node of holders[k]!) {
+          map.set(
+            node,
+            await this.#state(node, s.uuid, { sha256: s.sha256, size: s.size }, online, gone, signal),
+          );
+        }
+        return map;
+      }),
+    );
+    report.chunks++;
+    const verdict = judgeShards({ data: item.data, shards: states });
+    if (verdict.repairer !== nodeUuid || verdict.missing.length === 0) return;
+    report.underReplicated++;
+    if (!verdict.rebuildable) {
+      report.stillShort++;
+      if (report.failures.length < MAX_FAILURES) {
+        report.failures.push({
+          chunk: chunk.uuid,
+          node: nodeUuid,
+          code: 'ERR_DATA_LOST',
+          message: `Chunk ${chunk.i} of file ${index.id} has ${verdict.good} good shards; ${item.data} rebuild it`,
+        });
+      }
+      return;
+    }
+    // A new shard goes to a node that holds none of this chunk's shards, whatever their state.
+    const exclude = new Set(holders.flat());
+    const sources = shards.flatMap((s, k) =>
+      verdict.sources[k]!.length > 0
+        ? [{ k, uuid: s.uuid, sha256: s.sha256, from: verdict.sources[k]!.slice(0, 4) }]
+        : [],
+    );
+    for (const k of verdict.missing) {
+      const shard = shards[k]!;
+      let made = false;
+      for (const target of newHolders([...online.values()], exclude, index.id, chunk.i, shard.size)) {
+        try {
+          const answer = await askRebuild(
+            { uuid: target, session: (s) => this.#options.pool.session(target, { signal: s }) },
+            {
+              shard: { k, uuid: shard.uuid, sha256: shard.sha256, size: shard.size },
+              data: item.data,
+              parity: item.parity,
+              chunkSize: chunk.size + (isSealed(index) ? SEALED_OVERHEAD : 0),
+              sources: sources.slice(0, 16),
+            },
+            { signal },
+          );
+          exclude.add(target);
+          made = true;
+          report.copies++;
+          report.bytes += answer.bytes;
+          this.counts.copies++;
+          this.counts.bytes += answer.bytes;
+          const space = online.get(target);
+          if (space !== undefined) space.free -= shard.size;
+          await catalog.sync(target).catch(() => {});
+          break;
+        } catch (err) {
+          if (isProgrammingError(err) || signal.aborted) throw err;
+          exclude.add(target);
+          if (report.failures.length < MAX_FAILURES)
+            report.failures.push({
+              chunk: shard.uuid,
+              node: target,
+              code: err instanceof ArozError ? err.code : 'ERR_INTERNAL',
+              message: (err as Error).message,
+            });
+        }
+      }
+      if (!made) report.stillShort++;
+    }
   }
 
   async #state(

@@ -14,7 +14,10 @@ export const MAX_HOLDERS = 16;
 const BODY_IDLE_MS = 30_000;
 
 /** Reads the small JSON body; one that makes no progress for BODY_IDLE_MS is cut. */
-export async function readTaskBody(request: PeerRequest): Promise<Record<string, unknown>> {
+export async function readTaskBody(
+  request: PeerRequest,
+  max = MAX_TASK_BODY,
+): Promise<Record<string, unknown>> {
   const bad = (what: string) => new ArozError('ERR_BAD_REQUEST', `A task request ${what}`);
   const { stream } = request;
   stream.setTimeout(BODY_IDLE_MS, () => stream.close(h2.NGHTTP2_CANCEL));
@@ -22,7 +25,7 @@ export async function readTaskBody(request: PeerRequest): Promise<Record<string,
   let total = 0;
   for await (const piece of stream as AsyncIterable<Buffer>) {
     total += piece.length;
-    if (total > MAX_TASK_BODY) throw bad(`body is over ${MAX_TASK_BODY} bytes`);
+    if (total > max) throw bad(`body is over ${max} bytes`);
     parts.push(piece);
   }
   stream.setTimeout(0); // the node works now: the asker waits for the answer

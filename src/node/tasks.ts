@@ -5,6 +5,12 @@ import { PIECE_SIZE } from '../store/checks.ts';
 import type { ChunkStore, StoreStatus } from '../store/types.ts';
 import { verifyCopy } from '../store/verify-copy.ts';
 import type { Connect } from '../transfer/types.ts';
+import {
+  MAX_REBUILD_BODY,
+  REBUILD_PATH,
+  type RebuildAnswer,
+  type RebuildTask,
+} from '../transport/rebuild-task.ts';
 import type { PeerRequest } from '../transport/server.ts';
 import {
   COPY_PATH,
@@ -15,6 +21,7 @@ import {
 } from '../transport/tasks.ts';
 import { sendJson } from '../transport/wire.ts';
 import { closeSignal } from './api-put.ts';
+import { parseRebuild, rebuildShard } from './rebuild-task.ts';
 import { parseCopy, parseVerify, readTaskBody } from './task-requests.ts';
 
 export interface TaskLimits {
@@ -59,7 +66,7 @@ export class TaskRunner {
   #promised = 0;
   #pacer: Pacer;
   /** Tasks done since start, by kind and outcome (for tests and diagnostics). */
-  readonly counts = { verify: 0, copy: 0, refused: 0, failed: 0, copiedBytes: 0 };
+  readonly counts = { verify: 0, copy: 0, rebuild: 0, refused: 0, failed: 0, copiedBytes: 0 };
 
   constructor(options: TaskRunnerOptions) {
     this.#options = options;
@@ -78,7 +85,7 @@ export class TaskRunner {
   /** Handles `POST /v1/tasks/…`; answers false for any other request. */
   async handle(request: PeerRequest): Promise<boolean> {
     const path = request.headers[':path'];
-    if (path !== VERIFY_PATH && path !== COPY_PATH) return false;
+    if (path !== VERIFY_PATH && path !== COPY_PATH && path !== REBUILD_PATH) return false;
     if (request.headers[':method'] !== 'POST') {
       throw new ArozError(
         'ERR_ROUTE_NOT_FOUND',
@@ -88,12 +95,14 @@ export class TaskRunner {
     const { stream } = request;
     const closed = closeSignal(stream);
     const signal = AbortSignal.any([closed, AbortSignal.timeout(this.limits.timeoutMs)]);
-    const body = await readTaskBody(request);
+    const body = await readTaskBody(request, path === REBUILD_PATH ? MAX_REBUILD_BODY : undefined);
     try {
       const answer =
         path === VERIFY_PATH
           ? await this.#verify(parseVerify(body), signal)
-          : await this.#copy(parseCopy(body), signal);
+          : path === REBUILD_PATH
+            ? await this.#rebuild(parseRebuild(body), signal)
+            : await this.#copy(parseCopy(body), signal);
       if ('result' in answer && this.#options.onHeld !== undefined) {
         const held = await this.#options.stores.head(answer.chunk, { signal });
         await this.#options.onHeld(answer.chunk, held?.indexId);
@@ -160,6 +169,42 @@ export class TaskRunner {
       throw err;
     } finally {
       unpromise();
+    }
+  }
+
+  /** Makes a lost shard from K others (rebuild-task.ts), within the task limits and free space. */
+  async #rebuild(task: RebuildTask, signal: AbortSignal): Promise<RebuildAnswer> {
+    const { stores } = this.#options;
+    const size = task.shard.size;
+    const free = (await stores.status({ signal })).free - this.#promised;
+    if (size > free) {
+      this.counts.refused++;
+      throw new ArozError(
+        'ERR_NO_SPACE',
+        `This node has ${Math.max(0, free)} bytes free; shard "${task.shard.uuid}" needs ${size}`,
+      );
+    }
+    this.#promised += size;
+    try {
+      const release = await this.#turn(signal);
+      try {
+        const answer = await rebuildShard(
+          this.#options.nodeUuid,
+          stores,
+          this.#options.connect,
+          task,
+          signal,
+        );
+        this.counts.rebuild++;
+        return answer;
+      } finally {
+        release();
+      }
+    } catch (err) {
+      this.counts.failed++;
+      throw err;
+    } finally {
+      this.#promised -= size;
     }
   }
 

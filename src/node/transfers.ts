@@ -13,12 +13,21 @@ import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
 import type { OpenedFile } from '../chunk/files.ts';
 import { checkOutput } from '../chunk/merge.ts';
+import type { ReaderKey } from '../crypto/index.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
 import { keptIndexPath } from '../home/paths.ts';
-import { encodeIndex, type IndexFile, readIndexFile } from '../index-file/index.ts';
+import {
+  encodeIndex,
+  type IndexFile,
+  isSealed,
+  piecesPerChunk,
+  readIndexFile,
+  storedObjects,
+} from '../index-file/index.ts';
 import type { JobContext, JobRunner } from '../jobs/types.ts';
+import type { KeyPair } from '../keys/rsa.ts';
 import { eachLimited } from '../limit.ts';
 import {
   type DownloadParams,
@@ -40,6 +49,7 @@ import {
   FileUploadJournal,
   uploadFile,
 } from '../transfer/index.ts';
+import { parseEc } from '../transfer/redundancy.ts';
 import { assertUuid } from '../uuid.ts';
 import type { CatalogService } from './catalog-service.ts';
 import { type ConnectParts, connector } from './connect.ts';
@@ -131,13 +141,19 @@ const bytes = (free: unknown): number =>
 function uploadRunner(parts: TransferParts) {
   return async (params: UploadParams, ctx: JobContext): Promise<UploadResult> => {
     const { file, force, chunkSize, shift, copies, idleMs } = params;
+    const ec = params.ec === undefined ? undefined : parseEc(params.ec);
     const indexOut = params.index;
     if (indexOut !== undefined && !ctx.resumed) await checkOutput(indexOut, force, 'Cannot write the index');
     const journal = new FileUploadJournal(join(ctx.workDir, 'upload.journal'));
     let signed = false;
     try {
       const { nodes, free } = await clusterList(parts, params.nodes, journal, idleMs, ctx);
-      checkEnoughNodes(parts, nodes, copies ?? DEFAULT_COPIES, params.nodes !== undefined);
+      checkEnoughNodes(
+        parts,
+        nodes,
+        ec !== undefined ? ec.data + ec.parity : (copies ?? DEFAULT_COPIES),
+        params.nodes !== undefined,
+      );
       const source = params.staged === true ? await parts.stagingSource?.(file) : undefined;
       const index = await uploadFile(file, {
         ...(source !== undefined ? { source } : {}),
@@ -146,6 +162,8 @@ function uploadRunner(parts: TransferParts) {
         ...(chunkSize !== undefined ? { chunkSize } : {}),
         ...(shift !== undefined ? { shift } : {}),
         ...(copies !== undefined ? { copies } : {}),
+        ...(ec !== undefined ? { ec } : {}),
+        ...(params.encrypt === true ? { encrypt: { readers: readerKeys(parts, params.readers) } } : {}),
         ...(idleMs !== undefined ? { idleMs } : {}),
         self: { nodeUuid: parts.nodeUuid, keyPair: await parts.home.activeKeyPair() },
         connect: connector(parts, idleMs),
@@ -174,12 +192,13 @@ function uploadRunner(parts: TransferParts) {
         id: index.id,
         file: index.file,
         chunks: index.chunks.length,
-        copies: index.redundancy.copies,
+        copies: piecesPerChunk(index.redundancy),
         cluster: index.cluster ?? [],
         placement: index.chunks.map((c) => ({
           i: c.i,
           uuid: c.uuid,
-          holders: (c.holders ?? []).map((h) => h.node),
+          // Of an erasure-coded chunk: the holders of its shards, in shard order.
+          holders: storedObjects(c).flatMap((o) => o.holders.map((h) => h.node)),
         })),
       };
     } catch (err) {
@@ -239,6 +258,33 @@ async function clusterList(
   return { nodes, free: nodes.map((node) => space.get(node)!) };
 }
 
+/**
+ * The pinned keys of the readers of an encrypted upload: the nodes named (each must be trusted
+ * here), or every trusted node. ERR_PEER_NOT_FOUND for a reader this node does not trust.
+ */
+function readerKeys(parts: TransferParts, readers: readonly string[] | undefined): ReaderKey[] {
+  const pinned = parts.trust.list();
+  const wanted = readers ?? [...new Set(pinned.map((p) => p.nodeUuid))];
+  return wanted.flatMap((node) => {
+    if (node === parts.nodeUuid) return []; // the uploader's own key is always added
+    const keys = pinned.filter((p) => p.nodeUuid === node);
+    if (keys.length === 0) {
+      throw new ArozError(
+        'ERR_PEER_NOT_FOUND',
+        `Cannot make node "${node}" a reader: it is not a trusted node here`,
+      );
+    }
+    return keys.map((p) => ({ node, fingerprint: p.fingerprint, publicKey: p.publicKey }));
+  });
+}
+
+/** This node's key pairs that have their private key: what opens a file key wrapped for this node. */
+async function ownKeyPairs(home: NodeHome): Promise<KeyPair[]> {
+  const active = await home.activeKeyPair();
+  const others = (await home.keys.list()).filter((k) => k.hasPrivateKey && k.keyUuid !== active.keyUuid);
+  return [active, ...(await Promise.all(others.map((k) => home.keys.load(k.keyUuid))))];
+}
+
 /** Copies of every chunk when the upload does not say (as uploadFile). */
 const DEFAULT_COPIES = 2;
 
@@ -275,6 +321,7 @@ function downloadRunner(parts: TransferParts) {
     try {
       const index = newest(parts, await jobIndex(parts, params, ctx.signal));
       const result = await downloadFile(index, {
+        ...(isSealed(index) ? { reader: { node: parts.nodeUuid, keys: await ownKeyPairs(parts.home) } } : {}),
         out,
         force: params.force,
         allowUntrusted: params.allowUntrusted,

@@ -8,6 +8,7 @@
  */
 import { ArozError } from '../errors.ts';
 import type { IndexFile } from '../index-file/index.ts';
+import { parseEc } from '../transfer/redundancy.ts';
 import type { NodeAnswer } from '../transfer/types.ts';
 import { isUuid } from '../uuid.ts';
 
@@ -19,6 +20,12 @@ export interface UploadParams {
   chunkSize?: number;
   shift?: number;
   copies?: number;
+  /** Erasure coding "K+M" instead of copies (docs/transfer.md "Erasure coding"). */
+  ec?: string;
+  /** Seal every chunk before it leaves (docs/encryption.md). */
+  encrypt?: boolean;
+  /** With `encrypt`: the reader nodes (default: every trusted node); the uploader always reads. */
+  readers?: string[];
   /** The cluster list as asked (checked against the trust store when the job runs). */
   nodes?: unknown[];
   /** Where to write a copy of the index (the daemon always keeps one in <home>/indexes/). */
@@ -138,10 +145,40 @@ function parseUpload(raw: Record<string, unknown>): UploadParams {
     chunkSize: optionalInt(raw['chunkSize'], 'The chunk size'),
     shift: optionalInt(raw['shift'], 'The shift'),
     copies: optionalInt(raw['copies'], 'The number of copies'),
+    ec: ecParam(raw),
+    encrypt: raw['encrypt'] === true ? true : undefined,
+    readers: readersParam(raw),
     idleMs: idleParam(raw['idleMs']),
     nodes: nodes as unknown[] | undefined,
     staged: raw['staged'] === true ? true : undefined,
   });
+}
+
+/** `readers`: node UUIDs, only with `encrypt`. */
+function readersParam(raw: Record<string, unknown>): string[] | undefined {
+  const readers = raw['readers'];
+  if (readers === undefined) return undefined;
+  if (raw['encrypt'] !== true)
+    throw new ArozError('ERR_USAGE', 'Readers (--readers) are for an encrypted upload (--encrypt)');
+  if (!Array.isArray(readers) || readers.length > 1024 || !readers.every((r) => isUuid(r))) {
+    throw new ArozError('ERR_BAD_REQUEST', 'The readers must be a list of node UUIDs');
+  }
+  return [...new Set(readers as string[])];
+}
+
+/** `ec` "K+M" (checked by parseEc), never together with `copies`. */
+function ecParam(raw: Record<string, unknown>): string | undefined {
+  const ec = raw['ec'];
+  if (ec === undefined) return undefined;
+  if (typeof ec !== 'string') throw new ArozError('ERR_BAD_REQUEST', 'The erasure coding must be "K+M"');
+  if (raw['copies'] !== undefined) {
+    throw new ArozError(
+      'ERR_USAGE',
+      'An upload stores copies or erasure-coded shards, not both (--copies, --ec)',
+    );
+  }
+  parseEc(ec);
+  return ec;
 }
 
 function parseDownload(raw: Record<string, unknown>): DownloadParams {

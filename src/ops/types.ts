@@ -176,8 +176,13 @@ export interface ClusterFile {
   uploaderName: string | null;
   uploadedAt: string;
   revision: number;
+  /** Pieces stored of each chunk: copies, or K + M shards. */
   copies: number;
   chunks: number;
+  /** How each chunk is kept: "2" (copies) or "2+1" (erasure coding K+M). */
+  redundancy: string;
+  /** Sealed on its uploader: only its readers can decrypt it. */
+  encrypted: boolean;
   /** Whether this node uploaded it (only the uploader may delete it). */
   mine: boolean;
   /** The last check's verdict when one ran on this node since it started, else null (unknown). */

@@ -75,6 +75,47 @@ export function isExtraCopy(
   return removable.slice(0, extra).includes(self);
 }
 
+/** What is known of each shard of an erasure-coded chunk: its holders, with their states. */
+export interface ShardedChunk {
+  /** K: shards that rebuild the chunk. */
+  data: number;
+  /** Per shard (in order), every node said to hold it. */
+  shards: ReadonlyArray<ReadonlyMap<string, CopyState>>;
+}
+
+export interface ShardVerdict {
+  /** Shards no holder counts for any more (good or away): to rebuild. */
+  missing: number[];
+  /** Per shard, its online holders with a good copy, sorted (sources of a rebuild). */
+  sources: string[][];
+  /** Shards with at least one good copy now. */
+  good: number;
+  /** Whether K shards are good, so the missing ones can be rebuilt now. */
+  rebuildable: boolean;
+  /** Who asks for the rebuilds: the lowest UUID among the good holders of any shard. */
+  repairer: string | undefined;
+}
+
+/**
+ * Judges an erasure-coded chunk (docs/repair.md "Erasure-coded files"): a shard counts while a holder
+ * has it good or is only away; a shard no holder counts for is missing and is rebuilt from K good
+ * shards. Every node decides the same repairer from the same facts.
+ */
+export function judgeShards(chunk: ShardedChunk): ShardVerdict {
+  const sources = chunk.shards.map((holders) =>
+    [...holders]
+      .filter(([, s]) => s === 'good')
+      .map(([node]) => node)
+      .sort(),
+  );
+  const missing = chunk.shards.flatMap((holders, k) =>
+    [...holders.values()].some((s) => s === 'good' || s === 'away') ? [] : [k],
+  );
+  const good = sources.filter((s) => s.length > 0).length;
+  const repairer = sources.flat().sort()[0];
+  return { missing, sources, good, rebuildable: good >= chunk.data, repairer };
+}
+
 /**
  * The nodes a new copy of chunk `i` of file `file` may go to, best first: the online nodes with room
  * for `size` bytes that are not in `exclude` (every node said to hold the chunk, whatever its state),

@@ -8,15 +8,23 @@
  * matches the index. With a journal, the temp file survives a failure and a resumed run re-hashes the
  * chunks the journal lists, keeps those that match and fetches only the rest.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { checkOutput } from '../chunk/merge.ts';
 import { BufferRing } from '../chunk/ring.ts';
+import { unwrapFileKey } from '../crypto/index.ts';
 import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../errors.ts';
-import { type IndexFile, isDistributedIndex, signingPayload, validateIndex } from '../index-file/index.ts';
+import {
+  type IndexFile,
+  isDistributedIndex,
+  sealingOf,
+  signingPayload,
+  validateIndex,
+} from '../index-file/index.ts';
 import { type SignerKey, verifyIndex } from '../keys/index.ts';
 import { eachLimited } from '../limit.ts';
+import { dataLost, fetchShardedChunk } from './erasure-fetch.ts';
 import { FetchBuffers, type FetchContext, fetchChunk } from './fetch.ts';
 import { throwIfAborted } from './idle.ts';
 import type { DownloadJournal } from './journal.ts';
@@ -24,6 +32,7 @@ import { RunNodes } from './nodes.ts';
 import { OrderedHash } from './ordered-hash.ts';
 import { openPartial, verifyWritten } from './partial.ts';
 import { redundancyOf } from './redundancy.ts';
+import { fetchSealedCopy } from './sealed-fetch.ts';
 import {
   DEFAULT_DOWNLOAD_PARALLEL,
   DEFAULT_IDLE_MS,
@@ -47,6 +56,11 @@ export interface DownloadOptions extends TransferOptions {
   allowUntrusted?: boolean;
   /** Journals the plan and every verified chunk; the temp file is kept on failure for a resume. */
   journal?: DownloadJournal;
+  /**
+   * This node and its key pairs: what opens the file key of an encrypted index (docs/encryption.md).
+   * Without it, or without a key the index wrapped the file key for: ERR_NOT_A_READER.
+   */
+  reader?: { node: string; keys: ReadonlyArray<{ fingerprint: string; privateKey: KeyObject }> };
 }
 
 export interface DownloadResult {
@@ -69,15 +83,19 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     throw new ArozError('ERR_INDEX_INVALID', `${what}: index "${index.id}" is a local index; use merge`);
   }
   const signer = checkTrust(index, options, what);
-  // The redundancy seam: how many good pieces rebuild a chunk. Whole copies need one, and fetch.ts
-  // takes the first intact copy; a scheme that needs several pieces brings its own rebuild.
-  const redundancy = redundancyOf(index.redundancy);
-  if (redundancy.needed !== 1) {
-    throw new ArozError(
-      'ERR_INDEX_SCHEME',
-      `${what}: its redundancy needs ${redundancy.needed} pieces per chunk, and this version rebuilds a chunk from one whole copy`,
-    );
-  }
+  // The redundancy seam: whole copies need one good copy (fetch.ts takes the first intact one);
+  // erasure-coded chunks need K good shards and are rebuilt by erasure-fetch.ts.
+  redundancyOf(index.redundancy);
+  const rs = index.redundancy.scheme === 'rs' ? index.redundancy : undefined;
+  const encryption = sealingOf(index);
+  const sealedKey =
+    encryption === undefined
+      ? undefined
+      : {
+          key: unwrapFileKey(encryption.keys, options.reader?.node ?? '', options.reader?.keys ?? [], what),
+          indexId: index.id,
+        };
+  const lostChunks: Array<{ i: number; err: ArozError }> = [];
   const parallel = positiveInt(options.parallel, DEFAULT_DOWNLOAD_PARALLEL, 'parallel');
   const idleMs = positiveInt(options.idleMs, DEFAULT_IDLE_MS, 'idleMs');
   const out = resolve(options.out ?? name);
@@ -131,7 +149,18 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       parallel,
       async (chunk, buffers) => {
         throwIfAborted(signal, doing);
-        const node = await fetchChunk(ctx, chunk, buffers);
+        let node: string;
+        if (rs !== undefined) {
+          try {
+            [node = ''] = await fetchShardedChunk(ctx, chunk, rs, sealedKey);
+          } catch (err) {
+            // Every chunk that cannot be rebuilt is named at the end; the others are still fetched.
+            if (!isArozError(err, 'ERR_DATA_LOST')) throw err;
+            lostChunks.push({ i: chunk.i, err });
+            return;
+          }
+        } else if (sealedKey !== undefined) node = await fetchSealedCopy(ctx, chunk, sealedKey);
+        else node = await fetchChunk(ctx, chunk, buffers);
         await options.journal?.recordChunk(chunk.i, node);
         ordered.done(chunk.i);
         chunksDone++;
@@ -149,6 +178,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     // Every fetch is over and none failed: no read can still land in these buffers.
     for (const pair of pairs) pair.release();
     throwIfAborted(signal, doing);
+    if (lostChunks.length > 0) throw dataLost(name, lostChunks);
     const sha256 = await hashing;
     if (sha256 !== index.file.sha256) {
       throw new ArozError(

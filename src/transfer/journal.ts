@@ -28,6 +28,8 @@ export interface UploadPlan {
   free?: number[];
   shift: number;
   copies: number;
+  /** Erasure coding: `copies` is then K + M, one shard per pass. */
+  ec?: { data: number; parity: number };
   chunks: PlannedChunk[];
 }
 

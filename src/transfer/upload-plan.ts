@@ -22,6 +22,8 @@ export interface PlanRequest {
   free: readonly number[] | undefined;
   shift: number;
   copies: number;
+  /** Erasure coding: each pass is a shard (`copies` is K + M). */
+  ec?: { data: number; parity: number };
   journal: UploadJournal | undefined;
 }
 
@@ -50,6 +52,7 @@ export async function planUpload(
       ...(want.free !== undefined ? { free: [...want.free] } : {}),
       shift: want.shift,
       copies: want.copies,
+      ...(want.ec !== undefined ? { ec: { ...want.ec } } : {}),
       chunks: [],
     };
     const lists = planLists(plan);
@@ -67,6 +70,8 @@ export async function planUpload(
     plan.chunkSize === want.chunkSize &&
     plan.shift === want.shift &&
     plan.copies === want.copies &&
+    plan.ec?.data === want.ec?.data &&
+    plan.ec?.parity === want.ec?.parity &&
     plan.nodes.length === want.nodes.length &&
     plan.nodes.every((node, k) => node === want.nodes[k]) &&
     plan.free?.length === want.free?.length &&

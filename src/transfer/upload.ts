@@ -14,6 +14,7 @@ import { basename, resolve } from 'node:path';
 import { copyRange } from '../chunk/copy.ts';
 import { assertUnchanged, type OpenedFile, openRegularFile } from '../chunk/files.ts';
 import { BufferRing } from '../chunk/ring.ts';
+import { newFileKey, type ReaderKey, wrapFileKey } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -23,7 +24,10 @@ import {
   INDEX_VERSION,
   type IndexChunk,
   type IndexFile,
+  KEY_WRAP,
   MAX_CLUSTER_NODES,
+  SEALED_CIPHER,
+  SEALED_INDEX_VERSION,
   validateIndex,
 } from '../index-file/index.ts';
 import { type KeyPair, signIndex } from '../keys/index.ts';
@@ -33,7 +37,8 @@ import { assertUuid } from '../uuid.ts';
 import { throwIfAborted } from './idle.ts';
 import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
-import { replicas } from './redundancy.ts';
+import { type PieceLayout, streamPieces } from './pieces-upload.ts';
+import { erasure, replicas } from './redundancy.ts';
 import {
   type BusyPolicy,
   DEFAULT_BUSY,
@@ -59,6 +64,14 @@ export interface UploadOptions extends TransferOptions {
   shift?: number;
   /** Copies R of every chunk (default 2). */
   copies?: number;
+  /** Erasure coding instead of copies: K data + M parity shards per chunk, on K + M nodes. */
+  ec?: { data: number; parity: number };
+  /**
+   * Client-side encryption (docs/encryption.md): every chunk is sealed here with a fresh file key,
+   * which the index holds wrapped for each of `readers` (the uploader's own key among them). The
+   * index is version 2. Such an upload is never resumed from a journal (a new run makes a new key).
+   */
+  encrypt?: { readers: readonly ReaderKey[] };
   /** Bytes per chunk (default 64 MiB). */
   chunkSize?: number;
   /** The uploading node: recorded as uploader and `createdBy`; its key signs the index. */
@@ -73,12 +86,16 @@ export interface UploadOptions extends TransferOptions {
 
 export async function uploadFile(path: string, options: UploadOptions): Promise<IndexFile> {
   const shift = options.shift ?? 1;
-  const copies = options.copies ?? 2;
-  const redundancy = replicas(copies);
+  const ec = options.ec;
+  const redundancy = ec !== undefined ? erasure(ec.data, ec.parity) : replicas(options.copies ?? 2);
+  // Placement spreads the pieces of a chunk as it spreads copies: one node each.
+  const copies = redundancy.pieces;
   const list = checkClusterList(options.nodes);
   const free = checkFree(list, options.free);
   checkPlacement(list.length, shift, copies);
   const chunkSize = checkChunkSize(options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  // An encrypted upload is never resumed: a new run seals with a new key (docs/encryption.md).
+  const journal = options.encrypt === undefined ? options.journal : undefined;
   const uploader = assertUuid(options.self.nodeUuid, 'Uploading node UUID');
   const parallel = positiveInt(options.parallel, DEFAULT_UPLOAD_PARALLEL, 'parallel');
   const idleMs = positiveInt(options.idleMs, DEFAULT_IDLE_MS, 'idleMs');
@@ -112,7 +129,8 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       free: room,
       shift,
       copies,
-      journal: options.journal,
+      ...(ec !== undefined ? { ec } : {}),
+      journal,
     });
     ctx = {
       path,
@@ -125,7 +143,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       idleMs,
       busy: { ...DEFAULT_BUSY, ...options.busy },
       signal,
-      journal: options.journal,
+      journal,
       notice: options.onNotice ?? (() => {}),
       created: [],
       settling: [],
@@ -133,15 +151,19 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       changed: () =>
         new ArozError('ERR_FILE_CHANGED', `"${path}" changed while it was being uploaded; no index was made`),
     };
-    const { chunks, sha256 } = await streamChunks(ctx, plan.chunks, records, chunkSize, {
-      parallel,
-      stop,
-      onProgress: options.onProgress,
-    });
+    const run = { parallel, stop, onProgress: options.onProgress };
+    const fileKey = options.encrypt === undefined ? undefined : newFileKey();
+    const seal = fileKey === undefined ? undefined : { key: fileKey, indexId: plan.indexId };
+    const layout: PieceLayout =
+      ec !== undefined ? { kind: 'rs', ...ec } : { kind: 'copies', copies: redundancy.pieces };
+    const { chunks, sha256 } =
+      ec !== undefined || seal !== undefined
+        ? await streamPieces(ctx, plan.chunks, chunkSize, layout, seal, run)
+        : await streamChunks(ctx, plan.chunks, records, chunkSize, run);
     await assertUnchanged(source, `"${path}"`);
     const index: IndexFile = {
       format: INDEX_FORMAT,
-      version: INDEX_VERSION,
+      version: fileKey === undefined ? INDEX_VERSION : SEALED_INDEX_VERSION,
       id: plan.indexId,
       file: { name: basename(path), size: source.size, sha256 },
       chunkSize,
@@ -151,6 +173,18 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       cluster: [...list],
       shift,
       createdBy: uploader,
+      ...(fileKey !== undefined && options.encrypt !== undefined
+        ? {
+            encryption: {
+              alg: SEALED_CIPHER,
+              wrap: KEY_WRAP,
+              keys: wrapFileKey(
+                fileKey,
+                withUploader(options.encrypt.readers, uploader, options.self.keyPair),
+              ),
+            },
+          }
+        : {}),
     };
     return validateIndex(signIndex(index, options.self.keyPair));
   } catch (err) {
@@ -158,12 +192,18 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
     // Puts given up on in their last step may still land; wait for them (each bounded by idleMs).
     await Promise.allSettled(ctx?.settling ?? []);
     // Copies a journal can resume from are kept; others (or those of a changed file) are deleted.
-    const keep = options.journal !== undefined && !isArozError(err, 'ERR_FILE_CHANGED');
+    const keep = journal !== undefined && !isArozError(err, 'ERR_FILE_CHANGED');
     if (ctx !== undefined && !keep) await removeCopies(options.connect, ctx.created, uploader, idleMs);
     throw err;
   } finally {
     await source.fh.close();
   }
+}
+
+/** The readers, with the uploader's own active key first (it can always read what it uploaded). */
+function withUploader(readers: readonly ReaderKey[], uploader: string, own: KeyPair): ReaderKey[] {
+  const self = { node: uploader, fingerprint: own.fingerprint, publicKey: own.publicKey };
+  return [self, ...readers.filter((r) => !(r.node === uploader && r.fingerprint === own.fingerprint))];
 }
 
 function checkClusterList(nodes: readonly string[]): string[] {

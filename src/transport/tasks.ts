@@ -116,7 +116,7 @@ export async function askCopy(
 const isSha256 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-async function post(
+export async function post(
   peer: TaskPeer,
   path: string,
   body: unknown,

@@ -93,8 +93,8 @@ test('an empty file has zero chunks and the SHA-256 of empty input', (t: TestCon
 test('encodeIndex refuses an invalid index with the code decodeIndex would give', (t: TestContext) => {
   const cases: [string, (index: IndexFile) => void, string][] = [
     ['a chunk UUID that is a path', (x) => (x.chunks[0]!.uuid = '../../etc/passwd'), 'ERR_INDEX_INVALID'],
-    ['version 2', (x) => ((x as { version: number }).version = 2), 'ERR_INDEX_VERSION'],
-    ['an unknown scheme', (x) => ((x.redundancy as { scheme: string }).scheme = 'rs'), 'ERR_INDEX_SCHEME'],
+    ['version 3', (x) => ((x as { version: number }).version = 3), 'ERR_INDEX_VERSION'],
+    ['an unknown scheme', (x) => ((x.redundancy as { scheme: string }).scheme = 'lrc'), 'ERR_INDEX_SCHEME'],
     ['an undefined unknown field', (x) => (x.extra = undefined), 'ERR_INDEX_INVALID'],
     ['a NaN unknown field', (x) => (x.file.extra = Number.NaN), 'ERR_INDEX_INVALID'],
     ['a -0 offset', (x) => (x.chunks[0]!.offset = -0), 'ERR_INDEX_INVALID'],

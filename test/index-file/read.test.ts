@@ -66,7 +66,7 @@ test('readIndexFile reads past a size of 0 as /proc reports it, and decodes what
 
 test('readIndexFile names decoding errors with their code unchanged', async (t: TestContext) => {
   const path = join(await tmpDir(t), 'index.json');
-  await writeFile(path, encodeIndex(sampleLocalIndex()).replace('"version": 1', '"version": 2'));
+  await writeFile(path, encodeIndex(sampleLocalIndex()).replace('"version": 1', '"version": 3'));
   await t.assert.rejects(readIndexFile(path), (err) => isArozError(err, 'ERR_INDEX_VERSION'));
 });
 

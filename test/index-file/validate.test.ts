@@ -83,7 +83,7 @@ test('a chunk of exactly chunkSize may be the last one; a local index may not ho
 });
 
 test('the version is judged before anything else a later version might change', (t: TestContext) => {
-  const text = JSON.stringify({ format: 'arozdfs-index', version: 2, chunks: 'new layout', redundancy: 7 });
+  const text = JSON.stringify({ format: 'arozdfs-index', version: 3, chunks: 'new layout', redundancy: 7 });
   t.assert.throws(
     () => decodeIndex(text),
     (err) => isArozError(err, 'ERR_INDEX_VERSION'),
