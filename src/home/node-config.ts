@@ -46,6 +46,8 @@ export interface NodeConfig {
   repairIntervalSeconds?: number;
   /** Seconds an unreferenced copy must have been stored before it is an orphan (default a day). */
   orphanAgeSeconds?: number;
+  /** Jobs (uploads, downloads, batches, repairs) the daemon runs at once (default 4). */
+  jobConcurrency?: number;
   [key: string]: unknown;
 }
 
@@ -103,6 +105,10 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     !(Number.isSafeInteger(sync) && (sync as number) >= 1 && (sync as number) <= 86_400)
   ) {
     throw bad('"catalogSyncSeconds" is not a whole number of seconds from 1 to 86400');
+  }
+  const jobs = c['jobConcurrency'];
+  if (jobs !== undefined && !(Number.isSafeInteger(jobs) && (jobs as number) >= 1 && (jobs as number) <= 64)) {
+    throw bad('"jobConcurrency" is not a whole number from 1 to 64');
   }
   return c as NodeConfig;
 }

@@ -19,6 +19,9 @@ export {
 } from './codec.ts';
 export {
   fileNameProblem,
+  filePathProblem,
+  MAX_PATH_BYTES,
+  MAX_PATH_DEPTH,
   isKeyFingerprint,
   isSha256Hex,
   isSignatureValue,

@@ -388,6 +388,7 @@ export class Daemon {
     };
     const jobs = new JobManager({
       dir: home.paths.jobs,
+      concurrency: settings.jobConcurrency,
       runners: jobRunners({
         nodeUuid,
         home,

@@ -40,6 +40,7 @@ import {
   uploadFile,
 } from '../transfer/index.ts';
 import { assertUuid } from '../uuid.ts';
+import { downloadBatchRunner, uploadBatchRunner } from './batch-jobs.ts';
 import type { CatalogService } from './catalog-service.ts';
 import { type ConnectParts, connector } from './connect.ts';
 import { readSigners } from './read-trust.ts';
@@ -72,7 +73,7 @@ const CLEANUP_PARALLEL = 8;
  * there is fine; anything else left over is for garbage collection (docs/transfer.md
  * "Failures, cleanup and resume").
  */
-async function removeUploadedCopies(parts: TransferParts, journal: FileUploadJournal, idleMs: number) {
+export async function removeUploadedCopies(parts: TransferParts, journal: FileUploadJournal, idleMs: number) {
   const state = await journal.load();
   if (state === undefined) return;
   const { plan } = state;
@@ -103,7 +104,7 @@ async function removeUploadedCopies(parts: TransferParts, journal: FileUploadJou
  * progress). A peer must answer a request, not only hold a connection: a frozen node keeps its live
  * session open.
  */
-async function onlineNodes(parts: TransferParts, probeMs: number, signal: AbortSignal): Promise<NodeSpace[]> {
+export async function onlineNodes(parts: TransferParts, probeMs: number, signal: AbortSignal): Promise<NodeSpace[]> {
   const probes = parts.trust.list().map(async (peer): Promise<NodeSpace | undefined> => {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(probeMs)]);
     try {
@@ -213,6 +214,23 @@ async function clusterList(
   idleMs: number | undefined,
   ctx: JobContext,
 ): Promise<{ nodes: string[]; free?: number[] }> {
+  return await clusterListOf(parts, asked, idleMs, ctx.signal, async () => {
+    const earlier = ctx.resumed ? await journal.load() : undefined;
+    return earlier?.plan;
+  });
+}
+
+/**
+ * The cluster list of an upload or a batch: `--nodes` as asked; else the one `earlier` gives (what
+ * an interrupted run journaled); else every node online now with its free space, probed once.
+ */
+export async function clusterListOf(
+  parts: TransferParts,
+  asked: unknown[] | undefined,
+  idleMs: number | undefined,
+  signal: AbortSignal,
+  earlierPlan: () => Promise<{ nodes: string[]; free?: number[] | undefined } | undefined>,
+): Promise<{ nodes: string[]; free?: number[] }> {
   if (Array.isArray(asked)) {
     const nodes = asked.map((n) => assertUuid(n, 'A node in --nodes'));
     for (const node of nodes) {
@@ -222,26 +240,26 @@ async function clusterList(
     }
     return { nodes };
   }
-  const earlier = ctx.resumed ? await journal.load() : undefined;
+  const earlier = await earlierPlan();
   if (earlier !== undefined) {
-    const { nodes, free } = earlier.plan;
+    const { nodes, free } = earlier;
     return free !== undefined ? { nodes, free } : { nodes };
   }
   const probeMs = Math.min(PROBE_MS, idleMs ?? PROBE_MS);
-  const online = await onlineNodes(parts, probeMs, ctx.signal);
+  const online = await onlineNodes(parts, probeMs, signal);
   const space = new Map(online.map(({ node, free }) => [node, free]));
   const nodes = defaultClusterList(space.keys());
   return { nodes, free: nodes.map((node) => space.get(node)!) };
 }
 
 /** Copies of every chunk when the upload does not say (as uploadFile). */
-const DEFAULT_COPIES = 2;
+export const DEFAULT_COPIES = 2;
 
 /**
  * ERR_PLACEMENT when the cluster list has fewer nodes than copies, saying what to do about it: pair
  * (or start) another node, or store fewer copies. (uploadFile checks the same, without the advice.)
  */
-function checkEnoughNodes(
+export function checkEnoughNodes(
   parts: TransferParts,
   nodes: readonly string[],
   copies: number,
@@ -323,7 +341,7 @@ async function jobIndex(
  * The newest revision the catalog holds of the same file (same id, same uploader), else `index`:
  * an older index file still finds the copies where they are now (docs/catalog.md).
  */
-function newest(parts: TransferParts, index: IndexFile): IndexFile {
+export function newest(parts: TransferParts, index: IndexFile): IndexFile {
   const held = parts.catalog.store.indexOf(index.id);
   if (held === undefined || held.createdBy !== index.createdBy) return index;
   return (held.revision ?? 0) > (index.revision ?? 0) ? held : index;
@@ -334,6 +352,8 @@ export function jobRunners(parts: TransferParts): Record<JobKind, JobRunner> {
   const runners: { [K in JobKind]: (params: JobParams[K], ctx: JobContext) => Promise<JobResults[K]> } = {
     upload: uploadRunner(parts),
     download: downloadRunner(parts),
+    'upload-batch': uploadBatchRunner(parts),
+    'download-batch': downloadBatchRunner(parts),
     repair: (params: RepairParams, ctx: JobContext): Promise<RepairResult> =>
       parts.repair.pass({
         signal: ctx.signal,
@@ -346,5 +366,11 @@ export function jobRunners(parts: TransferParts): Record<JobKind, JobRunner> {
     const parse = JOB_KINDS[kind].parse as (raw: Record<string, unknown>) => JobParams[K];
     return (raw, ctx) => runners[kind](parse(raw), ctx);
   };
-  return { upload: parsed('upload'), download: parsed('download'), repair: parsed('repair') };
+  return {
+    upload: parsed('upload'),
+    download: parsed('download'),
+    repair: parsed('repair'),
+    'upload-batch': parsed('upload-batch'),
+    'download-batch': parsed('download-batch'),
+  };
 }

@@ -18,6 +18,7 @@ import { ArozError, isArozError } from '../errors.ts';
 import {
   DEFAULT_CHUNK_SIZE,
   fileNameProblem,
+  filePathProblem,
   INDEX_FORMAT,
   INDEX_MAX_CHUNKS,
   INDEX_VERSION,
@@ -65,6 +66,11 @@ export interface UploadOptions extends TransferOptions {
   self: { nodeUuid: string; keyPair: KeyPair };
   /** Journals the plan and every stored copy, so a later call with the same journal resumes. */
   journal?: UploadJournal;
+  /**
+   * The file's name in the index (default: the file's own name). A file of a folder keeps its path
+   * in it, `photos/2024/img_0001.jpg` (index-file `filePathProblem`).
+   */
+  name?: string;
   /** Back-pressure retries (default: 8 answers, 100 ms doubling to 5 s). */
   busy?: Partial<BusyPolicy>;
 }
@@ -87,7 +93,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
   const source = await openRegularFile(resolve(path), `${what}: the file`);
   let ctx: UploadContext | undefined;
   try {
-    const problem = fileNameProblem(basename(path));
+    const problem = options.name === undefined ? fileNameProblem(basename(path)) : filePathProblem(options.name);
     if (problem !== undefined) {
       throw new ArozError('ERR_INDEX_INVALID', `${what}: its name ${problem}, which an index cannot hold`);
     }
@@ -141,7 +147,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       format: INDEX_FORMAT,
       version: INDEX_VERSION,
       id: plan.indexId,
-      file: { name: basename(path), size: source.size, sha256 },
+      file: { name: options.name ?? basename(path), size: source.size, sha256 },
       chunkSize,
       redundancy: redundancy.record,
       chunks,
