@@ -107,7 +107,10 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
     throw bad('"catalogSyncSeconds" is not a whole number of seconds from 1 to 86400');
   }
   const jobs = c['jobConcurrency'];
-  if (jobs !== undefined && !(Number.isSafeInteger(jobs) && (jobs as number) >= 1 && (jobs as number) <= 64)) {
+  if (
+    jobs !== undefined &&
+    !(Number.isSafeInteger(jobs) && (jobs as number) >= 1 && (jobs as number) <= 64)
+  ) {
     throw bad('"jobConcurrency" is not a whole number from 1 to 64');
   }
   return c as NodeConfig;

@@ -20,13 +20,13 @@ export {
 export {
   fileNameProblem,
   filePathProblem,
-  MAX_PATH_BYTES,
-  MAX_PATH_DEPTH,
   isKeyFingerprint,
   isSha256Hex,
   isSignatureValue,
   isUtcTimestamp,
   isValidFileName,
+  MAX_PATH_BYTES,
+  MAX_PATH_DEPTH,
 } from './fields.ts';
 export { assertJsonData } from './json-data.ts';
 export { type ReadIndexOptions, readIndexFile } from './read.ts';

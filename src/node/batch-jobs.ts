@@ -270,7 +270,8 @@ export function downloadBatchRunner(parts: TransferParts) {
             ? new FileDownloadJournal(join(ctx.workDir, `file-${i}.journal`))
             : undefined;
         try {
-          if (index === undefined) throw new ArozError('ERR_NOT_FOUND', `No file "${entry.file}" in the catalog`);
+          if (index === undefined)
+            throw new ArozError('ERR_NOT_FOUND', `No file "${entry.file}" in the catalog`);
           const folder = dirname(entry.out);
           if (!folders.has(folder)) {
             await ensureDir(folder);

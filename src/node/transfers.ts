@@ -104,7 +104,11 @@ export async function removeUploadedCopies(parts: TransferParts, journal: FileUp
  * progress). A peer must answer a request, not only hold a connection: a frozen node keeps its live
  * session open.
  */
-export async function onlineNodes(parts: TransferParts, probeMs: number, signal: AbortSignal): Promise<NodeSpace[]> {
+export async function onlineNodes(
+  parts: TransferParts,
+  probeMs: number,
+  signal: AbortSignal,
+): Promise<NodeSpace[]> {
   const probes = parts.trust.list().map(async (peer): Promise<NodeSpace | undefined> => {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(probeMs)]);
     try {

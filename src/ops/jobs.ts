@@ -260,7 +260,8 @@ function parseUploadBatch(raw: Record<string, unknown>): UploadBatchParams {
 function parseDownloadBatch(raw: Record<string, unknown>): DownloadBatchParams {
   const outs = new Set<string>();
   const files = batchList(raw['files']).map((entry) => {
-    if (!isUuid(entry['file'])) throw new ArozError('ERR_BAD_REQUEST', 'Each file of the batch must be a file id');
+    if (!isUuid(entry['file']))
+      throw new ArozError('ERR_BAD_REQUEST', 'Each file of the batch must be a file id');
     const out = absolute(entry['out'], 'An output path of the batch');
     if (outs.has(out)) throw new ArozError('ERR_BAD_REQUEST', `The batch writes "${out}" twice`);
     outs.add(out);

@@ -93,7 +93,8 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
   const source = await openRegularFile(resolve(path), `${what}: the file`);
   let ctx: UploadContext | undefined;
   try {
-    const problem = options.name === undefined ? fileNameProblem(basename(path)) : filePathProblem(options.name);
+    const problem =
+      options.name === undefined ? fileNameProblem(basename(path)) : filePathProblem(options.name);
     if (problem !== undefined) {
       throw new ArozError('ERR_INDEX_INVALID', `${what}: its name ${problem}, which an index cannot hold`);
     }
