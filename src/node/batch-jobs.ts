@@ -14,6 +14,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
+import { BufferRing } from '../chunk/ring.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import { keptIndexPath } from '../home/paths.ts';
@@ -34,6 +35,7 @@ import {
   FileUploadJournal,
   uploadFile,
 } from '../transfer/index.ts';
+import type { RingLender } from '../transfer/types.ts';
 import { connector } from './connect.ts';
 import { readSigners } from './read-trust.ts';
 import {
@@ -53,7 +55,10 @@ const debug = debuglog('arozdfs');
  */
 export const BATCH_PARALLEL = 6;
 
-/** What a batch run has stored or fetched so far, told as one progress: files and bytes. */
+/**
+ * What a batch run has done so far, told as one progress: files finished (stored, fetched or failed)
+ * and bytes (of the files finished, failed ones included, and of those in flight).
+ */
 class BatchProgress {
   #ctx: JobContext;
   #phase: 'upload' | 'download';
@@ -92,6 +97,32 @@ class BatchProgress {
       filesDone: this.#filesDone,
       files: this.#files,
     });
+  }
+}
+
+/**
+ * The batch's buffer rings, each with its hash worker thread: made at most BATCH_PARALLEL times per
+ * batch instead of once per file (a worker thread costs tens of ms and megabytes to start). A ring
+ * that saw a failure is closed, not lent again.
+ */
+class RingPool implements RingLender {
+  #free = new Map<number, BufferRing[]>();
+
+  borrow(slots: number): BufferRing {
+    return this.#free.get(slots)?.pop() ?? new BufferRing(slots);
+  }
+
+  async giveBack(ring: BufferRing, clean: boolean): Promise<void> {
+    if (!clean) return await ring.close();
+    const list = this.#free.get(ring.slotCount) ?? [];
+    list.push(ring);
+    this.#free.set(ring.slotCount, list);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    const rings = [...this.#free.values()].flat();
+    this.#free.clear();
+    await Promise.all(rings.map((r) => r.close()));
   }
 }
 
@@ -162,6 +193,7 @@ export function uploadBatchRunner(parts: TransferParts) {
     const connect = connector(parts, idleMs);
     const size = chunkSize ?? DEFAULT_CHUNK_SIZE;
     const pending = params.files.flatMap((entry, i) => (results[i] === undefined ? [{ entry, i }] : []));
+    await using rings = new RingPool();
     await eachLimited(pending, BATCH_PARALLEL, async ({ entry, i }) => {
       // Only a file of several chunks is worth a journal: the others start again after a cut.
       const journal =
@@ -178,6 +210,7 @@ export function uploadBatchRunner(parts: TransferParts) {
           ...(idleMs !== undefined ? { idleMs } : {}),
           self: { nodeUuid: parts.nodeUuid, keyPair },
           connect,
+          rings,
           ...(journal !== undefined ? { journal } : {}),
           signal: ctx.signal,
           onProgress: (p) => progress.moved(i, p.done),
@@ -196,7 +229,7 @@ export function uploadBatchRunner(parts: TransferParts) {
         // Cancelled or shutting down: the batch stops (files stored so far stay in the catalog).
         if (ctx.signal.aborted) throw err;
         results[i] = { name: entry.name, path: entry.path, state: 'failed', error: failure(err) };
-        progress.finished(i, 0);
+        progress.finished(i, sizes[i] ?? 0);
       } finally {
         await journal?.close();
       }
@@ -260,6 +293,7 @@ export function downloadBatchRunner(parts: TransferParts) {
     const connect = connector(parts, idleMs);
     const onlineNodes = () => [parts.nodeUuid, ...parts.trust.list().map((p) => p.nodeUuid)];
     const folders = new Set<string>();
+    await using rings = new RingPool();
     await eachLimited(
       params.files.map((entry, i) => ({ entry, i })),
       BATCH_PARALLEL,
@@ -283,6 +317,7 @@ export function downloadBatchRunner(parts: TransferParts) {
             allowUntrusted: params.allowUntrusted,
             trusted: await readSigners(parts.home, parts.trust, parts.catalog.store, index),
             connect,
+            rings,
             onlineNodes,
             holdersOf: (chunk) => parts.catalog.store.holdersOf(chunk),
             ...(idleMs !== undefined ? { idleMs } : {}),
@@ -316,7 +351,7 @@ export function downloadBatchRunner(parts: TransferParts) {
             ...(index !== undefined ? { id: index.id } : {}),
             error: failure(err),
           };
-          progress.finished(i, 0);
+          progress.finished(i, index?.file.size ?? 0);
         } finally {
           await journal?.close();
         }

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { copyRange } from '../chunk/copy.ts';
 import { assertUnchanged, openRegularFile } from '../chunk/files.ts';
-import { BufferRing } from '../chunk/ring.ts';
+import { BufferRing, SLOT_COUNT } from '../chunk/ring.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -142,6 +142,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
       parallel,
       stop,
       onProgress: options.onProgress,
+      rings: options.rings,
     });
     await assertUnchanged(source, `"${path}"`);
     const index: IndexFile = {
@@ -230,7 +231,12 @@ async function streamChunks(
   planned: readonly PlannedChunk[],
   records: ReadonlyMap<number, CopyRecord[]>,
   chunkSize: number,
-  run: { parallel: number; stop: AbortController; onProgress: UploadOptions['onProgress'] },
+  run: {
+    parallel: number;
+    stop: AbortController;
+    onProgress: UploadOptions['onProgress'];
+    rings: UploadOptions['rings'];
+  },
 ): Promise<{ chunks: IndexChunk[]; sha256: string }> {
   const { source, signal } = ctx;
   const doing = `Uploading "${ctx.path}"`;
@@ -242,7 +248,8 @@ async function streamChunks(
   const progress = () =>
     run.onProgress?.({ phase: 'upload', done, total: source.size, chunksDone, chunks: planned.length });
   if (source.size > 0) progress();
-  await using ring = new BufferRing();
+  const ring = run.rings?.borrow(SLOT_COUNT) ?? new BufferRing();
+  let clean = false;
   try {
     for (const plan of planned) {
       // One chunk streams while up to parallel − 1 earlier ones finish.
@@ -298,13 +305,17 @@ async function streamChunks(
     }
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure.err;
-    return { chunks, sha256: await ring.digest() };
+    const sha256 = await ring.digest();
+    clean = true;
+    return { chunks, sha256 };
   } catch (err) {
     run.stop.abort(err);
     throw failure?.err ?? err;
   } finally {
     await ring.settle();
     await Promise.all(inFlight);
+    if (run.rings !== undefined) await run.rings.giveBack(ring, clean);
+    else await ring.close();
   }
 }
 
