@@ -15,7 +15,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -160,7 +160,7 @@ async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promi
   return figures;
 }
 
-async function arozdfs(library: string, bytes: number, root: string) {
+async function arozdfs(library: string, root: string) {
   const cluster = await LocalCluster.create(['alpha', 'beta', 'gamma'], {
     prefix: 'arozdfs-bench-small-',
     parent,
@@ -223,7 +223,7 @@ function stConfig(
       ? ''
       : `<device id="${peer.id}" name="peer" compression="never" introducer="false"><address>tcp://${peer.address}</address><autoAcceptFolders>false</autoAcceptFolders></device>`;
   const folderPeer = peer === undefined ? '' : `<device id="${peer.id}"></device>`;
-  return `<configuration version="37">
+  return `<configuration version="36">
   <folder id="photos" label="photos" path="${folder}" type="${folderType}" rescanIntervalS="3600" fsWatcherEnabled="false" ignorePerms="false" autoNormalize="true">
     <device id="${self}"></device>${folderPeer}
     <minDiskFree unit="%">0</minDiskFree>
@@ -324,15 +324,17 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
     // Syncthing marks a folder with .stfolder; A's must exist before it scans.
     await mkdir(join(library, '.stfolder'), { recursive: true });
     await mkdir(join(folderB, '.stfolder'), { recursive: true });
+    let gone: string | undefined;
     const start = (home: string) => {
-      const child = spawn(
-        SYNCTHING,
-        ['serve', '--home', home, '--no-browser', '--no-restart', '--no-upgrade'],
-        {
-          stdio: 'ignore',
-          env,
-        },
-      );
+      const args = ['serve', '--home', home, '--no-browser', '--no-restart', '--no-upgrade'];
+      const child = spawn(SYNCTHING, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+      let stderr = '';
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        stderr = (stderr + d).slice(-2000);
+      });
+      child.once('exit', (code) => {
+        gone ??= `Syncthing (${home}) exited with code ${code}: ${stderr}`;
+      });
       children.push(child);
       return child;
     };
@@ -344,6 +346,7 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
     const figures = await timedWithRss(pids, async () => {
       const deadline = Date.now() + 30 * 60_000;
       while (Date.now() < deadline) {
+        if (gone !== undefined) throw new Error(gone);
         const have = await listFiles(folderB).catch(() => []);
         if (have.length >= total) return;
         await new Promise((r) => setTimeout(r, 250));
@@ -366,7 +369,7 @@ const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 const row = (what: string, f: Figures, bytes: number) =>
   `${what.padEnd(32)} ${f.seconds.toFixed(1).padStart(7)} s ${(count / f.seconds).toFixed(1).padStart(8)} files/s ${mb(bytes, f.seconds).padStart(8)} MB/s   RSS ${mib(f.rss.start)} → peak ${mib(f.rss.peak)} → ${mib(f.rss.end)}`;
 
-const root = await (await import('node:fs/promises')).mkdtemp(join(parent, 'arozdfs-bench-small-files-'));
+const root = await mkdtemp(join(parent, 'arozdfs-bench-small-files-'));
 try {
   const library = join(root, 'photos');
   say(
@@ -374,7 +377,7 @@ try {
   );
   const bytes = await makeLibrary(library);
   say(`  ${mib(bytes)} in all`);
-  const { up, down } = await arozdfs(library, bytes, root);
+  const { up, down } = await arozdfs(library, root);
   const st = await syncthing(library, root);
   out(
     `${count} files, ${mib(bytes)} (${values['min-mib']}–${values['max-mib']} MiB each, seed ${SEED}); RSS summed over the daemons`,
@@ -386,7 +389,6 @@ try {
     out(`ratio upload/Syncthing (files/s): ${(st.seconds / up.seconds).toFixed(2)}×`);
     out(`ratio download/Syncthing (files/s): ${(st.seconds / down.seconds).toFixed(2)}×`);
   } else out('Syncthing: not run');
-  void stat;
 } finally {
   await rm(root, { recursive: true, force: true });
 }
