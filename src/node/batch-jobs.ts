@@ -194,7 +194,9 @@ export function uploadBatchRunner(parts: TransferParts) {
     const size = chunkSize ?? DEFAULT_CHUNK_SIZE;
     const pending = params.files.flatMap((entry, i) => (results[i] === undefined ? [{ entry, i }] : []));
     await using rings = new RingPool();
-    await eachLimited(pending, BATCH_PARALLEL, async ({ entry, i }) => {
+    const keeper = new Keeper(parts);
+    const keeping: Array<Promise<void>> = [];
+    const upload = eachLimited(pending, BATCH_PARALLEL, async ({ entry, i }) => {
       // Only a file of several chunks is worth a journal: the others start again after a cut.
       const journal =
         (sizes[i] ?? 0) > size ? new FileUploadJournal(join(ctx.workDir, `file-${i}.journal`)) : undefined;
@@ -216,9 +218,17 @@ export function uploadBatchRunner(parts: TransferParts) {
           onProgress: (p) => progress.moved(i, p.done),
         });
         signed = true;
-        await keep(parts, index);
-        results[i] = stored(entry, index.id, index.file.size, index.file.sha256, index.chunks.length);
-        progress.finished(i, index.file.size);
+        const kept = keeper.keep(index).then(() => {
+          results[i] = stored(entry, index.id, index.file.size, index.file.sha256, index.chunks.length);
+          progress.finished(i, index.file.size);
+        });
+        keeping.push(
+          kept.catch((err: unknown) => {
+            if (isProgrammingError(err)) throw err;
+            results[i] = { name: entry.name, path: entry.path, state: 'failed', error: failure(err) };
+            progress.finished(i, sizes[i] ?? 0);
+          }),
+        );
       } catch (err) {
         if (isProgrammingError(err)) throw err;
         if (journal !== undefined && !signed && !parts.closing()) {
@@ -234,6 +244,12 @@ export function uploadBatchRunner(parts: TransferParts) {
         await journal?.close();
       }
     });
+    // Signed indexes are kept even when the batch was cancelled: their files are whole.
+    try {
+      await upload;
+    } finally {
+      await Promise.all(keeping);
+    }
     const files = results.map(
       (r, i): BatchFileResult =>
         r ?? {
@@ -265,15 +281,66 @@ function stored(
   return { name: entry.name, path: entry.path, state: 'stored', id, size, sha256, chunks };
 }
 
-/** The kept copy of a new index, then the catalog (as a lone upload: src/node/transfers.ts). */
-async function keep(parts: TransferParts, index: IndexFile): Promise<void> {
-  const kept = keptIndexPath(parts.home.paths, index.id);
-  await ensureDir(dirname(kept), 0o700);
-  await writeFileAtomic(kept, encodeIndex(index), { mode: 0o600, overwrite: true });
-  await parts.catalog.indexed(index).catch((err: unknown) => {
-    if (isProgrammingError(err)) throw err;
-    debug('upload %s: the index was not entered into the catalog: %s', index.id, (err as Error).message);
-  });
+/**
+ * Keeps a batch's new indexes as a lone upload does (a kept copy in <home>/indexes/, then the
+ * catalog), grouped: while one group is written, the indexes signed meanwhile wait and go together
+ * in the next (their kept copies in parallel, their catalog statements in one transaction). A file's
+ * slot is free again as soon as its index is signed.
+ */
+class Keeper {
+  #parts: TransferParts;
+  #waiting: Array<{ index: IndexFile; done: () => void; failed: (err: unknown) => void }> = [];
+  #writing = false;
+
+  constructor(parts: TransferParts) {
+    this.#parts = parts;
+  }
+
+  keep(index: IndexFile): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#waiting.push({ index, done: resolve, failed: reject });
+    if (!this.#writing) void this.#drain();
+    return promise;
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    while (this.#waiting.length > 0) {
+      const group = this.#waiting.splice(0);
+      try {
+        await this.#write(group.map((g) => g.index));
+        for (const g of group) g.done();
+      } catch (err) {
+        for (const g of group) g.failed(err);
+      }
+    }
+    this.#writing = false;
+  }
+
+  async #write(indexes: IndexFile[]): Promise<void> {
+    const { home, catalog } = this.#parts;
+    await ensureDir(home.paths.indexes, 0o700);
+    await Promise.all(
+      indexes.map((index) =>
+        writeFileAtomic(keptIndexPath(home.paths, index.id), encodeIndex(index), {
+          mode: 0o600,
+          overwrite: true,
+        }),
+      ),
+    );
+    // A failure leaves the kept indexes: the next start enters them (as for a lone upload).
+    try {
+      const refused = await catalog.indexedMany(indexes);
+      for (const [id, err] of refused) debug('upload %s: the catalog refused the index: %s', id, err.message);
+    } catch (err) {
+      if (isProgrammingError(err)) throw err;
+      debug(
+        'upload batch: %d indexes were not entered into the catalog: %s',
+        indexes.length,
+        (err as Error).message,
+      );
+    }
+  }
 }
 
 export function downloadBatchRunner(parts: TransferParts) {

@@ -54,7 +54,7 @@ const PROBE_MS = 3_000;
 export interface TransferParts extends ConnectParts {
   home: NodeHome;
   /** The catalog: an upload enters its index; a download takes the newest revision it knows. */
-  catalog: Pick<CatalogService, 'indexed' | 'store'>;
+  catalog: Pick<CatalogService, 'indexed' | 'indexedMany' | 'store'>;
   /** Runs repair passes (the `repair` job). */
   repair: Pick<RepairService, 'pass'>;
   /** True once the node is shutting down (a job cut now must resume later, not clean up). */
