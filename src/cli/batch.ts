@@ -20,7 +20,7 @@ import {
   run,
   type UploadOptions,
   wholeNumber,
-} from './transfer.ts';
+} from './job-run.ts';
 import { planBatch } from './walk.ts';
 
 /** At most this many failed files are listed for people (`--json` lists them all). */

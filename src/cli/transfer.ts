@@ -13,7 +13,7 @@ import { ArozError, isArozError } from '../errors.ts';
 import { NodeHome } from '../home/open.ts';
 import { type IndexFile, isDistributedIndex, readIndexFile } from '../index-file/index.ts';
 import { verifyIndex } from '../keys/index-signature.ts';
-import { IDLE_BOUNDS, jobResult } from '../ops/jobs.ts';
+import { jobResult } from '../ops/jobs.ts';
 import type { ClusterFile } from '../ops/types.ts';
 import { parseChunkSize } from '../size.ts';
 import { DEFAULT_IDLE_MS } from '../transfer/types.ts';
@@ -21,26 +21,14 @@ import { assertUuid } from '../uuid.ts';
 import { downloadFolder, uploadBatch } from './batch.ts';
 import type { CliContext, Register } from './context.ts';
 import { findFile, isCatalogFolder } from './files.ts';
-import { followJob, submitJob } from './jobs-client.ts';
-
-export function wholeNumber(
-  text: string | undefined,
-  what: string,
-  min: number,
-  max = 999_999,
-): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d{1,7}$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new ArozError('ERR_USAGE', `${what} "${text}" is not a whole number from ${min} to ${max}`);
-  }
-  return Number(text);
-}
-
-/** `--idle-ms`: how long a silent node is waited for (the daemon's default is DEFAULT_IDLE_MS). */
-export function idleOption(text: string | undefined): { idleMs?: number } {
-  const ms = wholeNumber(text, 'The idle timeout (ms)', IDLE_BOUNDS.min, IDLE_BOUNDS.max);
-  return ms === undefined ? {} : { idleMs: ms };
-}
+import {
+  type DownloadOptions,
+  idleOption,
+  nodeNames,
+  run,
+  type UploadOptions,
+  wholeNumber,
+} from './job-run.ts';
 
 /**
  * What the CLI checks itself before it asks the daemon for a job, so a mistake makes no failed job:
@@ -67,25 +55,6 @@ async function checkDownloadIndex(ctx: CliContext, index: IndexFile, allowUntrus
   }
 }
 
-export async function run(
-  ctx: CliContext,
-  kind: 'upload' | 'download' | 'upload-batch' | 'download-batch',
-  params: Record<string, unknown>,
-  detach: boolean,
-  extra: Record<string, unknown> = {},
-) {
-  const job = await submitJob(ctx, kind, params);
-  if (detach) {
-    ctx.out.result(
-      { detached: true, job: job.id, state: job.state, ...extra },
-      `Started job ${job.id}; follow it with "arozdfs jobs wait ${job.id}".`,
-    );
-    return undefined;
-  }
-  ctx.out.info(`Job ${job.id} (${kind}) is running in the daemon.`);
-  return await followJob(ctx, job.id, { cancelOnInterrupt: true });
-}
-
 /** Whether `path` is a folder (following a symlink). */
 async function isFolder(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() === true;
@@ -104,41 +73,6 @@ async function findFileOrFolder(ctx: CliContext, ref: string): Promise<ClusterFi
     if (ref.includes('/') || ref.endsWith('.json')) return undefined;
     throw err;
   }
-}
-
-/** Node UUID → "name (uuid8)" for people, from this node's config and trust store. */
-export async function nodeNames(ctx: CliContext): Promise<(uuid: string) => string> {
-  const known = new Map<string, string>();
-  try {
-    const home = await NodeHome.open(ctx.home);
-    known.set(home.config.nodeUuid, home.config.name);
-    for (const peer of (await home.trustStore()).list()) known.set(peer.nodeUuid, peer.label);
-  } catch (err) {
-    if (!(err instanceof ArozError)) throw err;
-  }
-  return (uuid) => {
-    const name = known.get(uuid);
-    return name === undefined || name === '' ? uuid : `${name} (${uuid.slice(0, 8)})`;
-  };
-}
-
-export interface UploadOptions {
-  idleMs?: string;
-  chunkSize?: string;
-  shift?: string;
-  copies?: string;
-  nodes?: string;
-  index?: string;
-  force?: boolean;
-  detach?: boolean;
-}
-
-export interface DownloadOptions {
-  idleMs?: string;
-  out?: string;
-  force?: boolean;
-  allowUntrustedIndex?: boolean;
-  detach?: boolean;
 }
 
 export const register: Register = (program, action) => {

@@ -52,6 +52,7 @@ import { CatalogService } from './catalog-service.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
+import { jobRunners } from './job-runners.ts';
 import { handleKept } from './kept.ts';
 import { createNodeOps } from './ops.ts';
 import { RepairService } from './repair.ts';
@@ -60,7 +61,6 @@ import { daemonSettings } from './settings.ts';
 import { openNodeStores } from './stores.ts';
 import { type TaskLimits, TaskRunner } from './tasks.ts';
 import { ChunkTraffic } from './traffic.ts';
-import { jobRunners } from './transfers.ts';
 import { TrashPurger } from './trash-purge.ts';
 
 const debug = debuglog('arozdfs');

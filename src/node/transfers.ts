@@ -17,20 +17,9 @@ import { ArozError, isProgrammingError } from '../errors.ts';
 import type { NodeHome } from '../home/open.ts';
 import { keptIndexPath } from '../home/paths.ts';
 import { encodeIndex, type IndexFile, readIndexFile } from '../index-file/index.ts';
-import type { JobContext, JobRunner } from '../jobs/types.ts';
+import type { JobContext } from '../jobs/types.ts';
 import { eachLimited } from '../limit.ts';
-import {
-  type DownloadParams,
-  type DownloadResult,
-  JOB_KINDS,
-  type JobKind,
-  type JobParams,
-  type JobResults,
-  type RepairParams,
-  type RepairResult,
-  type UploadParams,
-  type UploadResult,
-} from '../ops/jobs.ts';
+import type { DownloadParams, DownloadResult, UploadParams, UploadResult } from '../ops/jobs.ts';
 import { defaultClusterList, type NodeSpace } from '../placement/index.ts';
 import {
   DEFAULT_IDLE_MS,
@@ -40,7 +29,6 @@ import {
   uploadFile,
 } from '../transfer/index.ts';
 import { assertUuid } from '../uuid.ts';
-import { downloadBatchRunner, uploadBatchRunner } from './batch-jobs.ts';
 import type { CatalogService } from './catalog-service.ts';
 import { type ConnectParts, connector } from './connect.ts';
 import { readSigners } from './read-trust.ts';
@@ -130,7 +118,7 @@ export async function onlineNodes(
 const bytes = (free: unknown): number =>
   Number.isSafeInteger(free) && (free as number) > 0 ? (free as number) : 0;
 
-function uploadRunner(parts: TransferParts) {
+export function uploadRunner(parts: TransferParts) {
   return async (params: UploadParams, ctx: JobContext): Promise<UploadResult> => {
     const { file, force, chunkSize, shift, copies, idleMs } = params;
     const indexOut = params.index;
@@ -285,7 +273,7 @@ export function checkEnoughNodes(
   throw new ArozError('ERR_PLACEMENT', `${what}; ${advice}`);
 }
 
-function downloadRunner(parts: TransferParts) {
+export function downloadRunner(parts: TransferParts) {
   return async (params: DownloadParams, ctx: JobContext): Promise<DownloadResult> => {
     const { out, idleMs } = params;
     const journal = new FileDownloadJournal(join(ctx.workDir, 'download.journal'));
@@ -349,32 +337,4 @@ export function newest(parts: TransferParts, index: IndexFile): IndexFile {
   const held = parts.catalog.store.indexOf(index.id);
   if (held === undefined || held.createdBy !== index.createdBy) return index;
   return (held.revision ?? 0) > (index.revision ?? 0) ? held : index;
-}
-
-/** The runner of every kind of the job registry: its parameters parsed, its result typed. */
-export function jobRunners(parts: TransferParts): Record<JobKind, JobRunner> {
-  const runners: { [K in JobKind]: (params: JobParams[K], ctx: JobContext) => Promise<JobResults[K]> } = {
-    upload: uploadRunner(parts),
-    download: downloadRunner(parts),
-    'upload-batch': uploadBatchRunner(parts),
-    'download-batch': downloadBatchRunner(parts),
-    repair: (params: RepairParams, ctx: JobContext): Promise<RepairResult> =>
-      parts.repair.pass({
-        signal: ctx.signal,
-        now: params.now,
-        ...(params.file !== undefined ? { file: params.file } : {}),
-        onProgress: (done, total) => ctx.onProgress({ phase: 'repair', done, total }),
-      }),
-  };
-  const parsed = <K extends JobKind>(kind: K): JobRunner => {
-    const parse = JOB_KINDS[kind].parse as (raw: Record<string, unknown>) => JobParams[K];
-    return (raw, ctx) => runners[kind](parse(raw), ctx);
-  };
-  return {
-    upload: parsed('upload'),
-    download: parsed('download'),
-    repair: parsed('repair'),
-    'upload-batch': parsed('upload-batch'),
-    'download-batch': parsed('download-batch'),
-  };
 }
