@@ -160,6 +160,38 @@ async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promi
   return figures;
 }
 
+/** Files of the per-file cost measurement: small enough that moving their bytes costs nothing. */
+const TINY_FILES = 40;
+const TINY_SIZE = 16 * 1024;
+
+/**
+ * The cost of a file beside its bytes: TINY_FILES files of 16 KiB as that many lone `upload` jobs
+ * submitted at once (each probing the cluster, journaling, its own ring and hash worker), then as one
+ * batch. Milliseconds of wall time per file, each way.
+ */
+async function perFileCost(home: string, dir: string): Promise<{ lone: number; batch: number }> {
+  await mkdir(dir, { recursive: true });
+  const next = rng(SEED + 1);
+  const files: Array<{ path: string; name: string }> = [];
+  for (let k = 0; k < TINY_FILES; k++) {
+    const bytes = Buffer.alloc(TINY_SIZE);
+    for (let o = 0; o < bytes.length; o += 4) bytes.writeUInt32LE(next(), o);
+    const path = join(dir, `t${k}.bin`);
+    await writeFile(path, bytes);
+    files.push({ path, name: `tiny/t${k}.bin` });
+  }
+  say(`  arozdfs: per-file cost, ${TINY_FILES} files of 16 KiB as lone jobs, then as one batch…`);
+  let t0 = performance.now();
+  await Promise.all(
+    files.map((f) => runJob(home, 'upload', { file: f.path, index: `${f.path}.index.json`, force: true })),
+  );
+  const lone = (performance.now() - t0) / TINY_FILES;
+  t0 = performance.now();
+  await runJob(home, 'upload-batch', { files: files.map((f) => ({ ...f, name: `tiny2/${f.name}` })) });
+  const batch = (performance.now() - t0) / TINY_FILES;
+  return { lone, batch };
+}
+
 async function arozdfs(library: string, root: string) {
   const cluster = await LocalCluster.create(['alpha', 'beta', 'gamma'], {
     prefix: 'arozdfs-bench-small-',
@@ -173,6 +205,7 @@ async function arozdfs(library: string, root: string) {
     await cluster.start(gamma, { execArgv });
     await cluster.start(alpha, { execArgv, peers: [beta, gamma] });
     const pids = cluster.nodes.map((n) => n.child?.pid ?? 0);
+    const overhead = await perFileCost(alpha.home, join(root, 'tiny'));
     const names = await listFiles(library);
     const files = names.map((name) => ({ path: join(library, name), name: `photos/${name}` }));
     say(`  arozdfs: upload of ${count} files from alpha (one batch, 2 copies)…`);
@@ -198,7 +231,7 @@ async function arozdfs(library: string, root: string) {
     );
     if (!(await sameTree(library, back))) throw new Error('The downloaded tree differs from the library');
     await rm(back, { recursive: true, force: true });
-    return { up, down, cluster };
+    return { up, down, cluster, overhead };
   } finally {
     await cluster.destroy();
     if (values['cpu-prof'] && existsSync(profiles)) {
@@ -377,10 +410,13 @@ try {
   );
   const bytes = await makeLibrary(library);
   say(`  ${mib(bytes)} in all`);
-  const { up, down } = await arozdfs(library, root);
+  const { up, down, overhead } = await arozdfs(library, root);
   const st = await syncthing(library, root);
   out(
     `${count} files, ${mib(bytes)} (${values['min-mib']}–${values['max-mib']} MiB each, seed ${SEED}); RSS summed over the daemons`,
+  );
+  out(
+    `per-file cost beside the bytes (${TINY_FILES} files of 16 KiB): ${overhead.lone.toFixed(0)} ms as lone jobs (${4} at once), ${overhead.batch.toFixed(0)} ms in one batch`,
   );
   out(row('arozdfs upload (2 copies, 3 nodes)', up, bytes));
   out(row('arozdfs download (another node)', down, bytes));
