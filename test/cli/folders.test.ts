@@ -246,3 +246,39 @@ test('a batch cancelled half-way keeps its whole files and leaves no copy that n
     t.assert.deepStrictEqual(left, [], `node ${node.host} keeps copies no file references`);
   }
 });
+
+test('a batch cut by the death of its daemon resumes at the next start and stores every file once', async (t: TestContext) => {
+  const nodes = await served(t);
+  const [a, b, c] = nodes as [ServedNode, ServedNode, ServedNode];
+  const dir = join(await tmpDir(t), 'batch');
+  await mkdir(dir);
+  // As above: while c is frozen the one-chunk files are stored and the two-chunk files wait on c.
+  for (let k = 0; k < 8; k++) await writeFile(join(dir, `a-${k}`), testBytes(4096));
+  for (let k = 0; k < 8; k++) await writeFile(join(dir, `b-${k}`), testBytes(6000));
+  c.freeze();
+  const run = spawnCli(
+    ['--json', 'upload', dir, '--chunk-size', '4KiB', '--nodes', [a, b, c].map((n) => n.uuid).join(',')],
+    a.home,
+  );
+  const job = await until('the batch to store the one-chunk files', async () => {
+    const { jobs } = (await controlCall(a.home, 'GET', '/v1/jobs')) as {
+      jobs: Array<{ id: string; progress?: { filesDone?: number } }>;
+    };
+    return (jobs[0]?.progress?.filesDone ?? 0) >= 8 ? jobs[0] : undefined;
+  });
+  await a.kill();
+  t.assert.strictEqual((await run.done).lines().at(-1)?.['code'], 'ERR_DAEMON_UNREACHABLE');
+  c.thaw();
+  await a.restart();
+  const { job: end } = (await controlCall(a.home, 'GET', `/v1/jobs/wait/${job.id}`, undefined, {
+    timeoutMs: 120_000,
+  })) as { job: { state: string; runs: number; result?: { stored: number; failed: number } } };
+  t.assert.strictEqual(end.state, 'done');
+  t.assert.strictEqual(end.runs, 2);
+  t.assert.deepStrictEqual([end.result?.stored, end.result?.failed], [16, 0]);
+  const names = ((await json(a, ['ls', '--recursive'])).last['files'] as Array<{ name: string }>).map(
+    (f) => f.name,
+  );
+  t.assert.strictEqual(names.length, 16, names.join(', '));
+  t.assert.strictEqual(new Set(names).size, 16);
+});
