@@ -20,6 +20,7 @@ import { ArozError, isProgrammingError } from '../errors.ts';
 import { keptIndexPath } from '../home/paths.ts';
 import { DEFAULT_CHUNK_SIZE, encodeIndex, type IndexFile } from '../index-file/index.ts';
 import type { JobContext } from '../jobs/types.ts';
+import type { SignerKey } from '../keys/index-signature.ts';
 import { eachLimited } from '../limit.ts';
 import type {
   BatchFileResult,
@@ -343,6 +344,10 @@ class Keeper {
   }
 }
 
+async function bothKeys(parts: TransferParts): Promise<[SignerKey[], SignerKey[]]> {
+  return [await parts.home.indexSigners(parts.trust), await parts.home.retiredSigners()];
+}
+
 export function downloadBatchRunner(parts: TransferParts) {
   return async (params: DownloadBatchParams, ctx: JobContext): Promise<DownloadBatchResult> => {
     const { idleMs } = params;
@@ -360,6 +365,12 @@ export function downloadBatchRunner(parts: TransferParts) {
     const connect = connector(parts, idleMs);
     const onlineNodes = () => [parts.nodeUuid, ...parts.trust.list().map((p) => p.nodeUuid)];
     const folders = new Set<string>();
+    // The keys an index may be signed with are read once for the batch, not once per file.
+    const [trustedKeys, retiredKeys] = await bothKeys(parts);
+    const signers = {
+      indexSigners: async () => [...trustedKeys],
+      retiredSigners: async () => [...retiredKeys],
+    };
     await using rings = new RingPool();
     await eachLimited(
       params.files.map((entry, i) => ({ entry, i })),
@@ -382,7 +393,7 @@ export function downloadBatchRunner(parts: TransferParts) {
             out: entry.out,
             force: params.force,
             allowUntrusted: params.allowUntrusted,
-            trusted: await readSigners(parts.home, parts.trust, parts.catalog.store, index),
+            trusted: await readSigners(signers, parts.trust, parts.catalog.store, index),
             connect,
             rings,
             onlineNodes,
