@@ -117,28 +117,29 @@ async function sameTree(a: string, b: string): Promise<boolean> {
 async function rssOver(
   pids: number[],
   stop: AbortSignal,
-): Promise<{ start: number; peak: number; end: number }> {
-  const sum = async () => {
+): Promise<{ start: number; peak: number; end: number; anonStart: number; anonEnd: number }> {
+  const sum = async (field: 'VmRSS' | 'RssAnon' = 'VmRSS') => {
     let total = 0;
     for (const pid of pids) {
       const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-      const kb = /VmRSS:\s+(\d+)/.exec(text)?.[1];
+      const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1];
       total += Number(kb ?? 0) * 1024;
     }
     return total;
   };
   const start = await sum();
+  const anonStart = await sum('RssAnon');
   let peak = start;
   while (!stop.aborted) {
     await new Promise((r) => setTimeout(r, 200));
     peak = Math.max(peak, await sum());
   }
-  return { start, peak, end: await sum() };
+  return { start, peak, end: await sum(), anonStart, anonEnd: await sum('RssAnon') };
 }
 
 interface Figures {
   seconds: number;
-  rss: { start: number; peak: number; end: number };
+  rss: { start: number; peak: number; end: number; anonStart: number; anonEnd: number };
 }
 
 async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promise<Figures> {
@@ -400,7 +401,7 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
 const mb = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 const row = (what: string, f: Figures, bytes: number) =>
-  `${what.padEnd(32)} ${f.seconds.toFixed(1).padStart(7)} s ${(count / f.seconds).toFixed(1).padStart(8)} files/s ${mb(bytes, f.seconds).padStart(8)} MB/s   RSS ${mib(f.rss.start)} → peak ${mib(f.rss.peak)} → ${mib(f.rss.end)}`;
+  `${what.padEnd(32)} ${f.seconds.toFixed(1).padStart(7)} s ${(count / f.seconds).toFixed(1).padStart(8)} files/s ${mb(bytes, f.seconds).padStart(8)} MB/s   RSS ${mib(f.rss.start)} → peak ${mib(f.rss.peak)} → ${mib(f.rss.end)} (anonymous ${mib(f.rss.anonStart)} → ${mib(f.rss.anonEnd)})`;
 
 const root = await mkdtemp(join(parent, 'arozdfs-bench-small-files-'));
 try {
