@@ -99,6 +99,8 @@ export const ERROR_CODES = {
   ERR_TOO_LARGE: 413,
   ERR_NOT_FOUND: 404,
   ERR_NAME_AMBIGUOUS: 409,
+  ERR_IS_A_FOLDER: 409,
+  ERR_BATCH_INCOMPLETE: 500,
   ERR_ADDRESS_IN_USE: 409,
   ERR_ADDRESS_UNAVAILABLE: 400,
 } as const;
@@ -143,6 +145,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_INVALID_SIZE',
   'ERR_INVALID_UUID',
   'ERR_NAME_AMBIGUOUS',
+  'ERR_IS_A_FOLDER',
 ]);
 
 /** CLI exit code: 2 for usage errors (USAGE_CODES), 130 when interrupted, 1 for every other failure. */

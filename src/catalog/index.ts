@@ -21,7 +21,7 @@ export {
   type Want,
   wants,
 } from './exchange.ts';
-export { type IssueOptions, issueStatement, type OwnStatement } from './issue.ts';
+export { type IssueOptions, issueStatement, issueStatements, type OwnStatement } from './issue.ts';
 export { type Held, type Judgement, judge } from './rules.ts';
 export { SqliteCatalogStore } from './sqlite-store.ts';
 export {

@@ -47,3 +47,29 @@ export function issueStatement(store: CatalogStore, own: OwnStatement, options: 
   if (refusal !== undefined) throw new ArozError(refusal.code, refusal.message);
   return statement;
 }
+
+/**
+ * Signs several statements of this node with consecutive seqs and stores them in one transaction (a
+ * batch upload's indexes: one commit, one fsync, for many files). Returns the refusals by file; the
+ * statements the catalog took are stored whatever happened to the others.
+ */
+export function issueStatements(
+  store: CatalogStore,
+  own: readonly OwnStatement[],
+  options: IssueOptions,
+): Map<string, ArozError> {
+  const first = Math.max(store.maxSeq(options.self) + 1, Math.floor((options.now ?? Date.now)()));
+  if (!Number.isSafeInteger(first + own.length))
+    throw new ArozError('ERR_HOME_INVALID', 'The catalog seq of this node is exhausted');
+  const verified = own.map((s, k) =>
+    verifyStatement(
+      signStatement(
+        { ...s, signer: options.self, seq: first + k } as Parameters<typeof signStatement>[0],
+        options.keyPair,
+      ),
+      options.keys,
+    ),
+  );
+  const result = store.apply(verified);
+  return new Map(result.refused.map((r) => [own[r.position]?.file ?? '', new ArozError(r.code, r.message)]));
+}

@@ -7,8 +7,9 @@ import { resolve } from 'node:path';
 import { checkOutput } from '../chunk/merge.ts';
 import { controlCall } from '../control/client.ts';
 import { writeFileAtomic } from '../durable/index.ts';
+import { ArozError, isArozError } from '../errors.ts';
 import { encodeIndex, type IndexFile } from '../index-file/index.ts';
-import type { ClusterFile } from '../ops/types.ts';
+import type { ClusterFile, FolderListing, FolderRemoval } from '../ops/types.ts';
 import { formatSize } from '../size.ts';
 import type { CliContext, Register } from './context.ts';
 import { Prompts } from './prompt.ts';
@@ -25,6 +26,32 @@ export async function findFile(ctx: CliContext, ref: string): Promise<ClusterFil
   )) as ClusterFile;
 }
 
+/** Whether the catalog has files under folder `path` (`photos/2024` holds `photos/2024/…`). */
+export async function isCatalogFolder(ctx: CliContext, path: string): Promise<boolean> {
+  try {
+    await controlCall(ctx.home, 'POST', '/v1/files/folder', { path }, { signal: ctx.signal });
+    return true;
+  } catch (err) {
+    if (isArozError(err, 'ERR_NOT_FOUND') || isArozError(err, 'ERR_BAD_REQUEST')) return false;
+    throw err;
+  }
+}
+
+function fileRow(f: ClusterFile, name: string): string[] {
+  return [
+    name,
+    formatSize(f.size),
+    uploaderOf(f),
+    f.uploadedAt.replace(/\.\d+Z$/, 'Z'),
+    // Older daemons: copies only.
+    `${f.redundancy ?? String(f.copies)}${f.encrypted === true ? ' sealed' : ''}`,
+    f.health ?? '-',
+    f.id,
+  ];
+}
+
+const HEADER = ['NAME', 'SIZE', 'UPLOADER', 'UPLOADED', 'COPIES', 'HEALTH', 'ID'];
+
 function uploaderOf(f: ClusterFile): string {
   const name = f.uploaderName ?? '';
   return `${name === '' ? '' : `${name} `}(${f.uploader.slice(0, 8)})${f.mine ? ' *' : ''}`;
@@ -32,30 +59,57 @@ function uploaderOf(f: ClusterFile): string {
 
 export const register: Register = (program, action) => {
   program
-    .command('ls')
-    .description("list the cluster's files (from this node's catalog)")
+    .command('ls [folder]')
+    .description(
+      "list the cluster's files (from this node's catalog): the files and folders at the top, or in FOLDER",
+    )
+    .option('-r, --recursive', 'every file under the folder (or in the catalog), at any depth, by full name')
     .action(
-      action<[], Record<string, never>>(async (ctx) => {
-        const { files } = (await controlCall(ctx.home, 'GET', '/v1/files', undefined, {
-          signal: ctx.signal,
-        })) as { files: ClusterFile[] };
-        if (files.length === 0) {
-          ctx.out.result({ files }, 'No files in the cluster yet ("arozdfs upload FILE" stores one).');
+      action<[string | undefined], { recursive?: boolean }>(async (ctx, [folder], options) => {
+        const path = folder ?? '';
+        if (options.recursive === true) {
+          const { files } = (await controlCall(
+            ctx.home,
+            'POST',
+            '/v1/files/under',
+            { path },
+            {
+              signal: ctx.signal,
+            },
+          )) as { files: ClusterFile[] };
+          ctx.out.result(
+            { path, files },
+            files.length === 0
+              ? 'No files in the cluster yet ("arozdfs upload FILE" stores one).'
+              : `${table(
+                  HEADER,
+                  files.map((f) => fileRow(f, f.name)),
+                )}\n(* uploaded by this node)`,
+          );
           return;
         }
-        const rows = files.map((f) => [
-          f.name,
-          formatSize(f.size),
-          uploaderOf(f),
-          f.uploadedAt.replace(/\.\d+Z$/, 'Z'),
-          // Older daemons: copies only.
-          `${f.redundancy ?? String(f.copies)}${f.encrypted === true ? ' sealed' : ''}`,
-          f.health ?? '-',
-          f.id,
-        ]);
+        const listing = (await controlCall(
+          ctx.home,
+          'POST',
+          '/v1/files/folder',
+          { path },
+          {
+            signal: ctx.signal,
+          },
+        )) as FolderListing;
+        const { files, folders } = listing;
+        if (files.length === 0 && folders.length === 0) {
+          ctx.out.result({ ...listing }, 'No files in the cluster yet ("arozdfs upload FILE" stores one).');
+          return;
+        }
+        const prefix = listing.path === '' ? '' : `${listing.path}/`;
+        const rows = [
+          ...folders.map((d) => [`${d.name}/`, formatSize(d.bytes), `${d.files} file(s)`, '', '', '', '']),
+          ...files.map((f) => fileRow(f, f.name.slice(prefix.length))),
+        ];
         ctx.out.result(
-          { files },
-          `${table(['NAME', 'SIZE', 'UPLOADER', 'UPLOADED', 'COPIES', 'HEALTH', 'ID'], rows)}\n(* uploaded by this node)`,
+          { ...listing },
+          `${listing.path === '' ? '' : `${listing.path}/\n`}${table(HEADER, rows)}\n(* uploaded by this node)`,
         );
       }),
     );
@@ -64,9 +118,22 @@ export const register: Register = (program, action) => {
     .command('rm <name-or-id>')
     .description('delete a file this node uploaded, on every node (its copies go to the trash)')
     .option('--yes', 'do not ask to confirm')
+    .option('-r, --recursive', 'delete a folder: every file under it that this node uploaded')
     .action(
-      action<[string], { yes?: boolean }>(async (ctx, [ref], options) => {
-        const file = await findFile(ctx, ref);
+      action<[string], { yes?: boolean; recursive?: boolean }>(async (ctx, [ref], options) => {
+        if (options.recursive === true && (await isCatalogFolder(ctx, ref))) {
+          await removeFolder(ctx, ref, options.yes === true);
+          return;
+        }
+        const file = await findFile(ctx, ref).catch(async (err: unknown) => {
+          if (isArozError(err, 'ERR_NOT_FOUND') && (await isCatalogFolder(ctx, ref))) {
+            throw new ArozError(
+              'ERR_IS_A_FOLDER',
+              `"${ref}" is a folder of the catalog: "arozdfs rm ${ref} --recursive" deletes the files under it`,
+            );
+          }
+          throw err;
+        });
         await new Prompts(ctx).confirm({
           yes: options.yes === true,
           what: `Deleting "${file.name}"`,
@@ -86,6 +153,46 @@ export const register: Register = (program, action) => {
         );
       }),
     );
+
+  const removeFolder = async (ctx: CliContext, ref: string, yes: boolean) => {
+    const path = ref.replace(/^\/+|\/+$/g, '');
+    const { files } = (await controlCall(
+      ctx.home,
+      'POST',
+      '/v1/files/under',
+      { path },
+      {
+        signal: ctx.signal,
+      },
+    )) as { files: ClusterFile[] };
+    const bytes = files.reduce((n, f) => n + f.size, 0);
+    await new Prompts(ctx).confirm({
+      yes,
+      what: `Deleting folder "${path}"`,
+      expected: path,
+      question: `Delete the ${files.length} file(s) under "${path}/" (${formatSize(bytes)}) on every node?\nType the folder's name to delete them: `,
+    });
+    const removal = (await controlCall(
+      ctx.home,
+      'POST',
+      '/v1/files/remove-folder',
+      { path },
+      { signal: ctx.signal },
+    )) as FolderRemoval;
+    ctx.out.result(
+      { ...removal, deleted: removal.removed.length },
+      [
+        `Deleted ${removal.removed.length} file(s) under "${path}/": every node that holds a copy moves it to its trash.`,
+        ...removal.refused.map((r) => `  not deleted: "${r.name}": ${r.message} (${r.code})`),
+      ].join('\n'),
+    );
+    if (removal.refused.length > 0) {
+      throw new ArozError(
+        'ERR_BATCH_INCOMPLETE',
+        `${removal.refused.length} of ${files.length} files could not be deleted`,
+      );
+    }
+  };
 
   const index = program.command('index').description('index files of the catalog');
   index

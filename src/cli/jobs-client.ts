@@ -39,6 +39,7 @@ export async function followJob(
       total: p.total,
       ...(p.chunksDone !== undefined ? { chunksDone: p.chunksDone } : {}),
       ...(p.chunks !== undefined ? { chunks: p.chunks } : {}),
+      ...(p.files !== undefined ? { filesDone: p.filesDone ?? 0, files: p.files } : {}),
     });
   };
   try {
@@ -71,7 +72,11 @@ export async function followJob(
   if (final.state !== 'done') throw jobError(final);
   // The daemon throttles progress lines; the one that says the work is finished is always shown.
   const p = final.progress;
-  if (p !== undefined && (shown?.done !== p.done || shown.chunksDone !== p.chunksDone)) show(p);
+  if (
+    p !== undefined &&
+    (shown?.done !== p.done || shown.chunksDone !== p.chunksDone || shown.filesDone !== p.filesDone)
+  )
+    show(p);
   return final;
 }
 

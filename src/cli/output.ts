@@ -16,6 +16,9 @@ export interface ProgressEvent {
   /** Chunks done so far and in all, when the work is in chunks. */
   chunksDone?: number;
   chunks?: number;
+  /** Files finished (stored, fetched or failed) and in all, for a batch. */
+  filesDone?: number;
+  files?: number;
 }
 
 interface Writable {
@@ -49,6 +52,7 @@ export class Output {
   #stdout: Writable;
   #stderr: Writable;
   #bar: SingleBar | undefined;
+  #resulted = false;
   #jsonProgress = throttle(
     JSON_PROGRESS_INTERVAL_MS,
     (event: ProgressEvent) => this.#line({ type: 'progress', ...event }),
@@ -84,14 +88,14 @@ export class Output {
         return;
       }
       this.#bar = new barLibrary.SingleBar({
-        format: `${event.phase} [{bar}] {percentage}% | {value}/{total} MiB | ETA {eta}s`,
+        format: `${event.phase} [{bar}] {percentage}% | {value}/{total} MiB${event.files !== undefined ? ' | {filesDone}/{files} files' : ''} | ETA {eta}s`,
         stream: this.#stderr as NodeJS.WritableStream,
         hideCursor: true,
         clearOnComplete: true,
       });
-      this.#bar.start(mib(event.total), mib(event.done));
+      this.#bar.start(mib(event.total), mib(event.done), batchPayload(event));
     }
-    this.#bar.update(mib(event.done));
+    this.#bar.update(mib(event.done), batchPayload(event));
     if (finished) this.#stopBar();
   }
 
@@ -110,6 +114,7 @@ export class Output {
   /** The command's result: one JSON line, or the human text on stdout. */
   result(data: Record<string, unknown>, text: string): void {
     this.#stopBar();
+    this.#resulted = true;
     if (this.json) this.#line({ type: 'result', command: this.command, ...data });
     else if (text !== '') this.#stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
@@ -121,7 +126,8 @@ export class Output {
     const code = known ? err.code : 'ERR_INTERNAL';
     const message = oneLine(err instanceof Error ? err.message : String(err));
     if (this.json) {
-      this.#line({ type: 'error', code, message });
+      // A batch with failed files printed its result (which lists them): that stays the final line.
+      if (!this.#resulted) this.#line({ type: 'error', code, message });
       return;
     }
     this.#stderr.write(`arozdfs: ${message} (${code})\n`);
@@ -147,4 +153,8 @@ function mib(bytes: number): number {
 /** Collapses a message to one line (a message is one line by contract; this is the last guard). */
 export function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
+function batchPayload(event: ProgressEvent): Record<string, number> {
+  return event.files === undefined ? {} : { filesDone: event.filesDone ?? 0, files: event.files };
 }

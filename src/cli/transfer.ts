@@ -13,27 +13,23 @@ import { ArozError, isArozError } from '../errors.ts';
 import { NodeHome } from '../home/open.ts';
 import { type IndexFile, isDistributedIndex, readIndexFile } from '../index-file/index.ts';
 import { verifyIndex } from '../keys/index-signature.ts';
-import { IDLE_BOUNDS, jobResult } from '../ops/jobs.ts';
+import { jobResult } from '../ops/jobs.ts';
+import type { ClusterFile } from '../ops/types.ts';
 import { parseChunkSize } from '../size.ts';
 import { DEFAULT_IDLE_MS } from '../transfer/types.ts';
 import { assertUuid } from '../uuid.ts';
+import { downloadFolder, uploadBatch } from './batch.ts';
 import type { CliContext, Register } from './context.ts';
-import { findFile } from './files.ts';
-import { followJob, submitJob } from './jobs-client.ts';
-
-function wholeNumber(text: string | undefined, what: string, min: number, max = 999_999): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d{1,7}$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new ArozError('ERR_USAGE', `${what} "${text}" is not a whole number from ${min} to ${max}`);
-  }
-  return Number(text);
-}
-
-/** `--idle-ms`: how long a silent node is waited for (the daemon's default is DEFAULT_IDLE_MS). */
-function idleOption(text: string | undefined): { idleMs?: number } {
-  const ms = wholeNumber(text, 'The idle timeout (ms)', IDLE_BOUNDS.min, IDLE_BOUNDS.max);
-  return ms === undefined ? {} : { idleMs: ms };
-}
+import { findFile, isCatalogFolder } from './files.ts';
+import {
+  type DownloadOptions,
+  idleOption,
+  nodeNames,
+  redundancyOptions,
+  run,
+  type UploadOptions,
+  wholeNumber,
+} from './job-run.ts';
 
 /**
  * What the CLI checks itself before it asks the daemon for a job, so a mistake makes no failed job:
@@ -60,71 +56,32 @@ async function checkDownloadIndex(ctx: CliContext, index: IndexFile, allowUntrus
   }
 }
 
-async function run(
-  ctx: CliContext,
-  kind: 'upload' | 'download',
-  params: Record<string, unknown>,
-  detach: boolean,
-) {
-  const job = await submitJob(ctx, kind, params);
-  if (detach) {
-    ctx.out.result(
-      { detached: true, job: job.id, state: job.state },
-      `Started job ${job.id}; follow it with "arozdfs jobs wait ${job.id}".`,
-    );
-    return undefined;
-  }
-  ctx.out.info(`Job ${job.id} (${kind}) is running in the daemon.`);
-  return await followJob(ctx, job.id, { cancelOnInterrupt: true });
+/** Whether `path` is a folder (following a symlink). */
+async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() === true;
 }
 
-/** Whether something is at `path`. */
-async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined)) !== undefined;
-}
-
-/** Node UUID → "name (uuid8)" for people, from this node's config and trust store. */
-async function nodeNames(ctx: CliContext): Promise<(uuid: string) => string> {
-  const known = new Map<string, string>();
+/**
+ * What `download NAME` names when no index file is there: a file of the catalog, else a folder;
+ * undefined for something that looks like a path (its index file is read, and says what is wrong).
+ */
+async function findFileOrFolder(ctx: CliContext, ref: string): Promise<ClusterFile | 'folder' | undefined> {
   try {
-    const home = await NodeHome.open(ctx.home);
-    known.set(home.config.nodeUuid, home.config.name);
-    for (const peer of (await home.trustStore()).list()) known.set(peer.nodeUuid, peer.label);
+    return await findFile(ctx, ref);
   } catch (err) {
-    if (!(err instanceof ArozError)) throw err;
+    if (!isArozError(err, 'ERR_NOT_FOUND') && !isArozError(err, 'ERR_BAD_REQUEST')) throw err;
+    if (await isCatalogFolder(ctx, ref)) return 'folder';
+    if (ref.includes('/') || ref.endsWith('.json')) return undefined;
+    throw err;
   }
-  return (uuid) => {
-    const name = known.get(uuid);
-    return name === undefined || name === '' ? uuid : `${name} (${uuid.slice(0, 8)})`;
-  };
-}
-
-interface UploadOptions {
-  idleMs?: string;
-  chunkSize?: string;
-  shift?: string;
-  copies?: string;
-  ec?: string;
-  encrypt?: boolean;
-  readers?: string;
-  nodes?: string;
-  index?: string;
-  force?: boolean;
-  detach?: boolean;
-}
-
-interface DownloadOptions {
-  idleMs?: string;
-  out?: string;
-  force?: boolean;
-  allowUntrustedIndex?: boolean;
-  detach?: boolean;
 }
 
 export const register: Register = (program, action) => {
   program
-    .command('upload <file>')
-    .description('store a file on the cluster (every chunk on two nodes) and write its signed index')
+    .command('upload <paths...>')
+    .description(
+      'store files on the cluster (every chunk on two nodes): one file writes its signed index here; several files or folders are one batch job (names keep the path in the folder)',
+    )
     .option('--chunk-size <size>', 'chunk size (default 64MiB)')
     .option('--shift <x>', 'the second copy goes x places further along the cluster list (default 1)')
     .option('--copies <r>', 'copies of every chunk, on distinct nodes (default 2)')
@@ -141,7 +98,7 @@ export const register: Register = (program, action) => {
       '--nodes <uuids>',
       'cluster list, used in this order, comma-separated (default: every online trusted node and this one, copies spread by free space)',
     )
-    .option('--index <out>', 'where to write the index file (default: FILE_NAME.index.json here)')
+    .option('--index <out>', 'where to write the index file of one file (default: FILE_NAME.index.json here)')
     .option('--force', 'replace an existing index file')
     .option(
       '--idle-ms <ms>',
@@ -149,7 +106,12 @@ export const register: Register = (program, action) => {
     )
     .option('--detach', 'return the job id at once')
     .action(
-      action<[string], UploadOptions>(async (ctx, [fileArg], options) => {
+      action<[string[]], UploadOptions>(async (ctx, [paths], options) => {
+        const [fileArg] = paths;
+        if (paths.length !== 1 || fileArg === undefined || (await isFolder(fileArg))) {
+          await uploadBatch(ctx, paths, options);
+          return;
+        }
         const file = resolve(fileArg);
         const index = resolve(options.index ?? `${basename(file)}.index.json`);
         const params = {
@@ -161,11 +123,7 @@ export const register: Register = (program, action) => {
           ...(options.copies !== undefined
             ? { copies: wholeNumber(options.copies, 'The number of copies', 1) }
             : {}),
-          ...(options.ec !== undefined ? { ec: options.ec } : {}),
-          ...(options.encrypt === true ? { encrypt: true } : {}),
-          ...(options.readers !== undefined
-            ? { readers: options.readers.split(',').map((u) => assertUuid(u.trim(), 'A node in --readers')) }
-            : {}),
+          ...redundancyOptions(options),
           ...(options.nodes !== undefined
             ? { nodes: options.nodes.split(',').map((u) => assertUuid(u.trim(), 'A node in --nodes')) }
             : {}),
@@ -208,16 +166,23 @@ export const register: Register = (program, action) => {
         const indexPath = resolve(indexArg);
         const idle = idleOption(options.idleMs);
         const allowUntrusted = options.allowUntrustedIndex === true;
-        // Something that exists, or a path with a "/", is an index file; else a name or id of the catalog.
+        // A file here, or a path from "/", "./" or "../", is an index file; else a name or id of the
+        // catalog, else a folder of the catalog, else (with a "/") an index file after all.
         let source: { index: string } | { file: string };
         let index: { file: { name: string; size: number; sha256: string } };
-        if (indexArg.includes('/') || (await exists(indexPath))) {
+        const local = await stat(indexPath).catch(() => undefined);
+        const path = local?.isFile() === true || /^\.{0,2}\//.test(indexArg);
+        const found = path ? undefined : await findFileOrFolder(ctx, indexArg);
+        if (found === 'folder') {
+          await downloadFolder(ctx, indexArg, options);
+          return;
+        }
+        if (found === undefined) {
           const read = await readIndexFile(indexPath, { signal: ctx.signal });
           await checkDownloadIndex(ctx, read, allowUntrusted);
           source = { index: indexPath };
           index = read;
         } else {
-          const found = await findFile(ctx, indexArg);
           source = { file: found.id };
           index = { file: found };
         }

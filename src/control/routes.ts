@@ -66,6 +66,9 @@ export function controlRoutes(ops: NodeOps): ControlRoutes {
 
     'GET /v1/files': async () => ({ files: ops.catalog.list() }),
     'POST /v1/files/find': async ({ body }) => ops.catalog.find(field(body, 'ref')),
+    'POST /v1/files/folder': async ({ body }) => ops.catalog.folder(field(body, 'path')),
+    'POST /v1/files/under': async ({ body }) => ({ files: ops.catalog.under(field(body, 'path')) }),
+    'POST /v1/files/remove-folder': ({ body }) => ops.catalog.removeFolder(field(body, 'path'), from),
     'POST /v1/files/index': async ({ body }) => ({ index: ops.catalog.index(field(body, 'ref')) }),
     'POST /v1/files/remove': ({ body }) => ops.catalog.remove(field(body, 'ref'), from),
 

@@ -12,7 +12,11 @@ import { encodeError, knownError } from '../errors-wire.ts';
 import { isDaemonListening } from './client.ts';
 import { controlSocketPath } from './paths.ts';
 
-export const MAX_CONTROL_BODY = 64 * 1024;
+/**
+ * The largest control request: a batch job's list of files (src/ops/jobs.ts MAX_BATCH_FILES entries of
+ * a path and a name) is the largest thing a surface sends. The socket is this user's only.
+ */
+export const MAX_CONTROL_BODY = 32 * 1024 * 1024;
 
 export interface ControlRequest {
   body: unknown;

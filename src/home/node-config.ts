@@ -63,6 +63,8 @@ export interface NodeConfig {
   metricsTokenSha256?: string;
   /** Static addresses of trusted nodes (`host:port` by node UUID), set from the web UI; like `serve --peer`. */
   peerAddresses?: Record<string, string>;
+  /** Jobs (uploads, downloads, batches, repairs) the daemon runs at once (default 4). */
+  jobConcurrency?: number;
   [key: string]: unknown;
 }
 
@@ -150,6 +152,13 @@ export function validateNodeConfig(value: unknown, path: string): NodeConfig {
   const tokenHash = c['metricsTokenSha256'];
   if (tokenHash !== undefined && (typeof tokenHash !== 'string' || !/^[0-9a-f]{64}$/.test(tokenHash))) {
     throw bad('"metricsTokenSha256" is not a SHA-256 in 64 lower-case hex digits');
+  }
+  const jobs = c['jobConcurrency'];
+  if (
+    jobs !== undefined &&
+    !(Number.isSafeInteger(jobs) && (jobs as number) >= 1 && (jobs as number) <= 64)
+  ) {
+    throw bad('"jobConcurrency" is not a whole number from 1 to 64');
   }
   return c as NodeConfig;
 }

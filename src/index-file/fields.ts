@@ -42,6 +42,31 @@ export function isValidFileName(name: unknown): name is string {
   return fileNameProblem(name) === undefined;
 }
 
+/** Most UTF-8 bytes of a file path in `file.name` (its components joined by "/"). */
+export const MAX_PATH_BYTES = 4096;
+/** Most components (folders and the file) of a file path. */
+export const MAX_PATH_DEPTH = 64;
+
+/**
+ * Why `name` cannot be `file.name` of a distributed file (a file of a folder keeps its path:
+ * `photos/2024/img_0001.jpg`), or undefined when it can: one or more file names (`fileNameProblem`)
+ * joined by "/", so no leading, trailing or doubled "/", no `.` or `..` component, at most
+ * MAX_PATH_DEPTH components and MAX_PATH_BYTES UTF-8 bytes (docs/catalog.md "Folders").
+ */
+export function filePathProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'is not a string';
+  if (!name.includes('/')) return fileNameProblem(name);
+  if (Buffer.byteLength(name, 'utf8') > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} UTF-8 bytes`;
+  const parts = name.split('/');
+  if (parts.length > MAX_PATH_DEPTH) return `has more than ${MAX_PATH_DEPTH} components`;
+  for (const part of parts) {
+    if (part === '') return 'has an empty component (a leading, trailing or doubled "/")';
+    const problem = fileNameProblem(part);
+    if (problem !== undefined) return `has a component that ${problem}`;
+  }
+  return undefined;
+}
+
 /**
  * `YYYY-MM-DDTHH:MM:SSZ` with an optional fraction of 1–9 digits, in UTC, naming a real instant
  * (no month 13, no February 30, no leap second 60). `Date.prototype.toISOString()` writes this form.

@@ -19,11 +19,14 @@ export {
 } from './codec.ts';
 export {
   fileNameProblem,
+  filePathProblem,
   isKeyFingerprint,
   isSha256Hex,
   isSignatureValue,
   isUtcTimestamp,
   isValidFileName,
+  MAX_PATH_BYTES,
+  MAX_PATH_DEPTH,
 } from './fields.ts';
 export { assertJsonData } from './json-data.ts';
 export { type ReadIndexOptions, readIndexFile } from './read.ts';

@@ -11,7 +11,7 @@ import { ArozError, type ErrorCode } from '../errors.ts';
 import { isUuid } from '../uuid.ts';
 import { count, describe, formatPath, type JsonPath, quote } from './describe.ts';
 import {
-  fileNameProblem,
+  filePathProblem,
   isKeyFingerprint,
   isSha256Hex,
   isSignatureValue,
@@ -70,7 +70,7 @@ export function validateIndex(value: unknown): IndexFile {
 
   if (!isUuid(top.id)) bad(['id'], top.id, 'a canonical v4 UUID');
   const file = object(top.file, ['file']);
-  const nameProblem = fileNameProblem(file.name);
+  const nameProblem = filePathProblem(file.name);
   if (nameProblem !== undefined) {
     if (typeof file.name !== 'string') bad(['file', 'name'], file.name, 'a file name');
     fail('ERR_INDEX_INVALID', ['file', 'name'], `is ${describe(file.name)}, which ${nameProblem}`);

@@ -10,6 +10,9 @@ export interface JobProgress {
   total: number;
   chunksDone?: number;
   chunks?: number;
+  /** Batch jobs: files finished (stored or failed) and in the batch; `done`/`total` count bytes. */
+  filesDone?: number;
+  files?: number;
 }
 
 export interface JobRecord {

@@ -14,6 +14,7 @@ import {
   type CatalogTombstone,
   catalogKeys,
   issueStatement,
+  issueStatements,
   type OwnStatement,
   type Refusal,
   SqliteCatalogStore,
@@ -121,6 +122,19 @@ export class CatalogService {
   /** Signs an `index` statement for a file this node just uploaded. */
   async indexed(index: IndexFile): Promise<void> {
     await this.#issue({ kind: 'index', file: index.id, body: { index } });
+  }
+
+  /**
+   * A batch's new indexes, signed and stored in one transaction (src/node/batch-jobs.ts); the
+   * refusals by file id (an index over the cap, say), as `indexed` would have thrown them.
+   */
+  async indexedMany(indexes: readonly IndexFile[]): Promise<Map<string, ArozError>> {
+    await this.#refreshKeys();
+    return issueStatements(
+      this.store,
+      indexes.map((index) => ({ kind: 'index', file: index.id, body: { index } })),
+      { self: this.nodeUuid, keyPair: await this.#options.home.activeKeyPair(), keys: this.keys },
+    );
   }
 
   /**

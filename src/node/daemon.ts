@@ -56,6 +56,7 @@ import { CatalogService } from './catalog-service.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
+import { jobRunners } from './job-runners.ts';
 import { handleKept } from './kept.ts';
 import { metricsSource } from './metrics.ts';
 import { createNodeOps } from './ops.ts';
@@ -66,7 +67,6 @@ import { daemonSettings } from './settings.ts';
 import { openNodeStores } from './stores.ts';
 import { type TaskLimits, TaskRunner } from './tasks.ts';
 import { ChunkTraffic } from './traffic.ts';
-import { jobRunners } from './transfers.ts';
 import { TrashPurger } from './trash-purge.ts';
 
 const debug = debuglog('arozdfs');
@@ -399,6 +399,7 @@ export class Daemon {
     };
     const jobs = new JobManager({
       dir: home.paths.jobs,
+      concurrency: settings.jobConcurrency,
       runners: jobRunners({
         nodeUuid,
         home,

@@ -12,7 +12,7 @@ import { ArozError } from '../errors.ts';
 import type { AuditSource } from '../home/audit.ts';
 import type { NodeHome } from '../home/open.ts';
 import { downloadPath, keptIndexPath } from '../home/paths.ts';
-import { type IndexFile, readIndexFile } from '../index-file/index.ts';
+import { filePathProblem, type IndexFile, readIndexFile } from '../index-file/index.ts';
 import type { JobManager } from '../jobs/manager.ts';
 import { sanitizeLabel } from '../keys/label.ts';
 import { formatPairing, parsePastedPeer } from '../keys/pairing.ts';
@@ -24,6 +24,7 @@ import type {
   CheckOptions,
   ClusterFile,
   Discovered,
+  FolderRemoval,
   KeptFile,
   LabelledCheckReport,
   Location,
@@ -210,6 +211,23 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         : `No file named "${ref}" (or with that id) is in the catalog`,
     );
   };
+
+  /** A folder path as asked: no leading or trailing "/"; '' is the top. */
+  const folderPath = (value: unknown): string => {
+    if (typeof value !== 'string' || value.length > 4096)
+      throw new ArozError('ERR_BAD_REQUEST', 'A folder path is needed');
+    const path = value.replace(/^\/+|\/+$/g, '');
+    const problem = path === '' ? undefined : filePathProblem(path);
+    if (problem !== undefined) throw new ArozError('ERR_BAD_REQUEST', `The folder path "${path}" ${problem}`);
+    return path;
+  };
+  /** The catalog's files under folder `path` (every file for the top), by name. */
+  const filesUnder = (path: string): CatalogFile[] => {
+    const prefix = path === '' ? '' : `${path}/`;
+    return [...parts.catalog.store.files()].filter((f) => f.name.startsWith(prefix));
+  };
+  const noFolder = (path: string) =>
+    new ArozError('ERR_NOT_FOUND', `No file named "${path}" and no folder "${path}/" is in the catalog`);
 
   const check = async (index: IndexFile, options: CheckOptions): Promise<LabelledCheckReport> => {
     // The newest revision the catalog knows of the same file finds the copies where they are now.
@@ -427,6 +445,64 @@ export function createNodeOps(parts: OpsParts): NodeOps {
     catalog: {
       list: () => [...parts.catalog.store.files()].map(clusterFile),
       find: (ref) => clusterFile(findFile(ref)),
+      folder: (value) => {
+        const path = folderPath(value);
+        const prefix = path === '' ? '' : `${path}/`;
+        const files: ClusterFile[] = [];
+        const folders = new Map<string, { name: string; path: string; files: number; bytes: number }>();
+        const under = filesUnder(path);
+        if (under.length === 0 && path !== '') throw noFolder(path);
+        for (const f of under) {
+          const rest = f.name.slice(prefix.length);
+          const slash = rest.indexOf('/');
+          if (slash === -1) {
+            files.push(clusterFile(f));
+            continue;
+          }
+          const name = rest.slice(0, slash);
+          const folder = folders.get(name) ?? { name, path: `${prefix}${name}`, files: 0, bytes: 0 };
+          folder.files++;
+          folder.bytes += f.size;
+          folders.set(name, folder);
+        }
+        return { path, folders: [...folders.values()], files };
+      },
+      under: (value) => {
+        const path = folderPath(value);
+        const under = filesUnder(path);
+        if (under.length === 0 && path !== '') throw noFolder(path);
+        return under.map(clusterFile);
+      },
+      removeFolder: async (value, from, authorize) => {
+        const path = folderPath(value);
+        if (path === '') throw new ArozError('ERR_BAD_REQUEST', 'A folder to delete is needed');
+        const under = filesUnder(path);
+        if (under.length === 0) throw noFolder(path);
+        await authorize?.();
+        const removed: FolderRemoval['removed'] = [];
+        const refused: FolderRemoval['refused'] = [];
+        for (const file of under) {
+          if (file.uploader !== nodeUuid) {
+            refused.push({
+              id: file.id,
+              name: file.name,
+              code: 'ERR_NOT_UPLOADER',
+              message: `"${file.name}" was uploaded by node ${file.uploader}: only that node may delete it`,
+            });
+            continue;
+          }
+          try {
+            const tombstone = await parts.catalog.remove(file.id);
+            await rm(keptIndexPath(home.paths, file.id), { force: true });
+            await home.audit({ action: 'file-delete', fileId: file.id, fingerprint: null, from });
+            removed.push({ id: file.id, name: file.name, deletedAt: tombstone.deletedAt });
+          } catch (err) {
+            if (!(err instanceof ArozError)) throw err;
+            refused.push({ id: file.id, name: file.name, code: err.code, message: err.message });
+          }
+        }
+        return { path, removed, refused };
+      },
       index: (ref) => {
         const file = findFile(ref);
         const index = parts.catalog.store.indexOf(file.id);

@@ -17,9 +17,18 @@ export interface SettingOptions {
   catalogSyncMs?: number;
   scrub?: Partial<ScrubSettings>;
   repair?: { goneMs?: number; intervalMs?: number; orphanAgeMs?: number };
+  jobConcurrency?: number;
 }
 
+/**
+ * Jobs the daemon runs at once when node.json does not say (`jobConcurrency`): enough that one job
+ * stuck on a frozen peer (until its idle timeout) does not hold up the queue, few enough that the
+ * transfers do not fight over the disks (docs/transfer.md "Jobs at once").
+ */
+export const DEFAULT_JOB_CONCURRENCY = 4;
+
 export interface DaemonSettings {
+  jobConcurrency: number;
   catalogSyncMs: number;
   trashGraceMs: number;
   scrub: ScrubSettings;
@@ -29,6 +38,7 @@ export interface DaemonSettings {
 export function daemonSettings(options: SettingOptions, config: NodeConfig): DaemonSettings {
   const seconds = (value: number | undefined, fallback: number) => (value ?? fallback) * 1000;
   return {
+    jobConcurrency: options.jobConcurrency ?? config.jobConcurrency ?? DEFAULT_JOB_CONCURRENCY,
     catalogSyncMs: options.catalogSyncMs ?? seconds(config.catalogSyncSeconds, DEFAULT_CATALOG_SYNC_SECONDS),
     trashGraceMs: seconds(options.trashGraceSeconds ?? config.trashGraceSeconds, DEFAULT_TRASH_GRACE_SECONDS),
     scrub: {

@@ -26,21 +26,10 @@ import {
   readIndexFile,
   storedObjects,
 } from '../index-file/index.ts';
-import type { JobContext, JobRunner } from '../jobs/types.ts';
+import type { JobContext } from '../jobs/types.ts';
 import type { KeyPair } from '../keys/rsa.ts';
 import { eachLimited } from '../limit.ts';
-import {
-  type DownloadParams,
-  type DownloadResult,
-  JOB_KINDS,
-  type JobKind,
-  type JobParams,
-  type JobResults,
-  type RepairParams,
-  type RepairResult,
-  type UploadParams,
-  type UploadResult,
-} from '../ops/jobs.ts';
+import type { DownloadParams, DownloadResult, UploadParams, UploadResult } from '../ops/jobs.ts';
 import { defaultClusterList, type NodeSpace } from '../placement/index.ts';
 import {
   DEFAULT_IDLE_MS,
@@ -64,7 +53,7 @@ const PROBE_MS = 3_000;
 export interface TransferParts extends ConnectParts {
   home: NodeHome;
   /** The catalog: an upload enters its index; a download takes the newest revision it knows. */
-  catalog: Pick<CatalogService, 'indexed' | 'store'>;
+  catalog: Pick<CatalogService, 'indexed' | 'indexedMany' | 'store'>;
   /** Runs repair passes (the `repair` job). */
   repair: Pick<RepairService, 'pass'>;
   /** True once the node is shutting down (a job cut now must resume later, not clean up). */
@@ -85,7 +74,7 @@ const CLEANUP_PARALLEL = 8;
  * there is fine; anything else left over is for garbage collection (docs/transfer.md
  * "Failures, cleanup and resume").
  */
-async function removeUploadedCopies(parts: TransferParts, journal: FileUploadJournal, idleMs: number) {
+export async function removeUploadedCopies(parts: TransferParts, journal: FileUploadJournal, idleMs: number) {
   const state = await journal.load();
   if (state === undefined) return;
   const { plan } = state;
@@ -116,7 +105,11 @@ async function removeUploadedCopies(parts: TransferParts, journal: FileUploadJou
  * progress). A peer must answer a request, not only hold a connection: a frozen node keeps its live
  * session open.
  */
-async function onlineNodes(parts: TransferParts, probeMs: number, signal: AbortSignal): Promise<NodeSpace[]> {
+export async function onlineNodes(
+  parts: TransferParts,
+  probeMs: number,
+  signal: AbortSignal,
+): Promise<NodeSpace[]> {
   const probes = parts.trust.list().map(async (peer): Promise<NodeSpace | undefined> => {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(probeMs)]);
     try {
@@ -138,7 +131,7 @@ async function onlineNodes(parts: TransferParts, probeMs: number, signal: AbortS
 const bytes = (free: unknown): number =>
   Number.isSafeInteger(free) && (free as number) > 0 ? (free as number) : 0;
 
-function uploadRunner(parts: TransferParts) {
+export function uploadRunner(parts: TransferParts) {
   return async (params: UploadParams, ctx: JobContext): Promise<UploadResult> => {
     const { file, force, chunkSize, shift, copies, idleMs } = params;
     const ec = params.ec === undefined ? undefined : parseEc(params.ec);
@@ -237,6 +230,23 @@ async function clusterList(
   idleMs: number | undefined,
   ctx: JobContext,
 ): Promise<{ nodes: string[]; free?: number[] }> {
+  return await clusterListOf(parts, asked, idleMs, ctx.signal, async () => {
+    const earlier = ctx.resumed ? await journal.load() : undefined;
+    return earlier?.plan;
+  });
+}
+
+/**
+ * The cluster list of an upload or a batch: `--nodes` as asked; else the one `earlier` gives (what
+ * an interrupted run journaled); else every node online now with its free space, probed once.
+ */
+export async function clusterListOf(
+  parts: TransferParts,
+  asked: unknown[] | undefined,
+  idleMs: number | undefined,
+  signal: AbortSignal,
+  earlierPlan: () => Promise<{ nodes: string[]; free?: number[] | undefined } | undefined>,
+): Promise<{ nodes: string[]; free?: number[] }> {
   if (Array.isArray(asked)) {
     const nodes = asked.map((n) => assertUuid(n, 'A node in --nodes'));
     for (const node of nodes) {
@@ -246,13 +256,13 @@ async function clusterList(
     }
     return { nodes };
   }
-  const earlier = ctx.resumed ? await journal.load() : undefined;
+  const earlier = await earlierPlan();
   if (earlier !== undefined) {
-    const { nodes, free } = earlier.plan;
+    const { nodes, free } = earlier;
     return free !== undefined ? { nodes, free } : { nodes };
   }
   const probeMs = Math.min(PROBE_MS, idleMs ?? PROBE_MS);
-  const online = await onlineNodes(parts, probeMs, ctx.signal);
+  const online = await onlineNodes(parts, probeMs, signal);
   const space = new Map(online.map(({ node, free }) => [node, free]));
   const nodes = defaultClusterList(space.keys());
   return { nodes, free: nodes.map((node) => space.get(node)!) };
@@ -262,7 +272,7 @@ async function clusterList(
  * The pinned keys of the readers of an encrypted upload: the nodes named (each must be trusted
  * here), or every trusted node. ERR_PEER_NOT_FOUND for a reader this node does not trust.
  */
-function readerKeys(parts: TransferParts, readers: readonly string[] | undefined): ReaderKey[] {
+export function readerKeys(parts: TransferParts, readers: readonly string[] | undefined): ReaderKey[] {
   const pinned = parts.trust.list();
   const wanted = readers ?? [...new Set(pinned.map((p) => p.nodeUuid))];
   return wanted.flatMap((node) => {
@@ -279,20 +289,20 @@ function readerKeys(parts: TransferParts, readers: readonly string[] | undefined
 }
 
 /** This node's key pairs that have their private key: what opens a file key wrapped for this node. */
-async function ownKeyPairs(home: NodeHome): Promise<KeyPair[]> {
+export async function ownKeyPairs(home: NodeHome): Promise<KeyPair[]> {
   const active = await home.activeKeyPair();
   const others = (await home.keys.list()).filter((k) => k.hasPrivateKey && k.keyUuid !== active.keyUuid);
   return [active, ...(await Promise.all(others.map((k) => home.keys.load(k.keyUuid))))];
 }
 
 /** Copies of every chunk when the upload does not say (as uploadFile). */
-const DEFAULT_COPIES = 2;
+export const DEFAULT_COPIES = 2;
 
 /**
  * ERR_PLACEMENT when the cluster list has fewer nodes than copies, saying what to do about it: pair
  * (or start) another node, or store fewer copies. (uploadFile checks the same, without the advice.)
  */
-function checkEnoughNodes(
+export function checkEnoughNodes(
   parts: TransferParts,
   nodes: readonly string[],
   copies: number,
@@ -314,7 +324,7 @@ function checkEnoughNodes(
   throw new ArozError('ERR_PLACEMENT', `${what}; ${advice}`);
 }
 
-function downloadRunner(parts: TransferParts) {
+export function downloadRunner(parts: TransferParts) {
   return async (params: DownloadParams, ctx: JobContext): Promise<DownloadResult> => {
     const { out, idleMs } = params;
     const journal = new FileDownloadJournal(join(ctx.workDir, 'download.journal'));
@@ -375,28 +385,8 @@ async function jobIndex(
  * The newest revision the catalog holds of the same file (same id, same uploader), else `index`:
  * an older index file still finds the copies where they are now (docs/catalog.md).
  */
-function newest(parts: TransferParts, index: IndexFile): IndexFile {
+export function newest(parts: TransferParts, index: IndexFile): IndexFile {
   const held = parts.catalog.store.indexOf(index.id);
   if (held === undefined || held.createdBy !== index.createdBy) return index;
   return (held.revision ?? 0) > (index.revision ?? 0) ? held : index;
-}
-
-/** The runner of every kind of the job registry: its parameters parsed, its result typed. */
-export function jobRunners(parts: TransferParts): Record<JobKind, JobRunner> {
-  const runners: { [K in JobKind]: (params: JobParams[K], ctx: JobContext) => Promise<JobResults[K]> } = {
-    upload: uploadRunner(parts),
-    download: downloadRunner(parts),
-    repair: (params: RepairParams, ctx: JobContext): Promise<RepairResult> =>
-      parts.repair.pass({
-        signal: ctx.signal,
-        now: params.now,
-        ...(params.file !== undefined ? { file: params.file } : {}),
-        onProgress: (done, total) => ctx.onProgress({ phase: 'repair', done, total }),
-      }),
-  };
-  const parsed = <K extends JobKind>(kind: K): JobRunner => {
-    const parse = JOB_KINDS[kind].parse as (raw: Record<string, unknown>) => JobParams[K];
-    return (raw, ctx) => runners[kind](parse(raw), ctx);
-  };
-  return { upload: parsed('upload'), download: parsed('download'), repair: parsed('repair') };
 }

@@ -7,7 +7,7 @@
  * the kinds from here.
  */
 import { ArozError } from '../errors.ts';
-import type { IndexFile } from '../index-file/index.ts';
+import { filePathProblem, type IndexFile } from '../index-file/index.ts';
 import { parseEc } from '../transfer/redundancy.ts';
 import type { NodeAnswer } from '../transfer/types.ts';
 import { isUuid } from '../uuid.ts';
@@ -197,6 +197,129 @@ function parseDownload(raw: Record<string, unknown>): DownloadParams {
   });
 }
 
+/** Most files one batch job takes (its parameters are kept in its record). */
+export const MAX_BATCH_FILES = 100_000;
+
+/** One file of an `upload-batch` job: where it is, and its name in the catalog. */
+export interface BatchUploadEntry {
+  path: string;
+  name: string;
+}
+
+export interface UploadBatchParams {
+  files: BatchUploadEntry[];
+  chunkSize?: number;
+  shift?: number;
+  copies?: number;
+  /** Erasure coding "K+M" for every file instead of copies (as for one upload). */
+  ec?: string;
+  /** Seal every file's chunks (docs/encryption.md), each file with its own key. */
+  encrypt?: boolean;
+  readers?: string[];
+  nodes?: unknown[];
+  idleMs?: number;
+}
+
+/** What became of one file of a batch: stored (or downloaded), else failed with the code. */
+export interface BatchFileResult {
+  name: string;
+  /** The local file: read (upload) or written (download). */
+  path: string;
+  state: 'stored' | 'downloaded' | 'failed';
+  id?: string;
+  size?: number;
+  sha256?: string;
+  chunks?: number;
+  error?: { code: string; message: string };
+}
+
+export interface UploadBatchResult {
+  files: BatchFileResult[];
+  stored: number;
+  failed: number;
+  /** Bytes of the stored files. */
+  bytes: number;
+  copies: number;
+  cluster: string[];
+}
+
+/** One file of a `download-batch` job: a file id of the catalog and where it goes. */
+export interface BatchDownloadEntry {
+  file: string;
+  out: string;
+}
+
+export interface DownloadBatchParams {
+  files: BatchDownloadEntry[];
+  force: boolean;
+  allowUntrusted: boolean;
+  idleMs?: number;
+}
+
+export interface DownloadBatchResult {
+  files: BatchFileResult[];
+  downloaded: number;
+  failed: number;
+  bytes: number;
+}
+
+function batchList(raw: unknown): Record<string, unknown>[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BATCH_FILES) {
+    throw new ArozError('ERR_BAD_REQUEST', `The files must be a list of 1 to ${MAX_BATCH_FILES} entries`);
+  }
+  return raw.map((entry) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw new ArozError('ERR_BAD_REQUEST', 'Each file of a batch must be an object');
+    return entry as Record<string, unknown>;
+  });
+}
+
+function parseUploadBatch(raw: Record<string, unknown>): UploadBatchParams {
+  const nodes = raw['nodes'];
+  if (nodes !== undefined && !Array.isArray(nodes)) {
+    throw new ArozError('ERR_BAD_REQUEST', 'The nodes must be a list of node UUIDs');
+  }
+  const names = new Set<string>();
+  const files = batchList(raw['files']).map((entry) => {
+    const name = entry['name'];
+    const problem = filePathProblem(name);
+    if (problem !== undefined) throw new ArozError('ERR_BAD_REQUEST', `A file name of the batch ${problem}`);
+    if (names.has(name as string))
+      throw new ArozError('ERR_BAD_REQUEST', `The batch names "${String(name)}" twice`);
+    names.add(name as string);
+    return { path: absolute(entry['path'], 'A file of the batch'), name: name as string };
+  });
+  return defined<UploadBatchParams>({
+    files,
+    chunkSize: optionalInt(raw['chunkSize'], 'The chunk size'),
+    shift: optionalInt(raw['shift'], 'The shift'),
+    copies: optionalInt(raw['copies'], 'The number of copies'),
+    ec: ecParam(raw),
+    encrypt: raw['encrypt'] === true ? true : undefined,
+    readers: readersParam(raw),
+    idleMs: idleParam(raw['idleMs']),
+    nodes: nodes as unknown[] | undefined,
+  });
+}
+
+function parseDownloadBatch(raw: Record<string, unknown>): DownloadBatchParams {
+  const outs = new Set<string>();
+  const files = batchList(raw['files']).map((entry) => {
+    if (!isUuid(entry['file']))
+      throw new ArozError('ERR_BAD_REQUEST', 'Each file of the batch must be a file id');
+    const out = absolute(entry['out'], 'An output path of the batch');
+    if (outs.has(out)) throw new ArozError('ERR_BAD_REQUEST', `The batch writes "${out}" twice`);
+    outs.add(out);
+    return { file: entry['file'], out };
+  });
+  return defined<DownloadBatchParams>({
+    files,
+    force: raw['force'] === true,
+    allowUntrusted: raw['allowUntrusted'] === true,
+    idleMs: idleParam(raw['idleMs']),
+  });
+}
+
 function parseRepair(raw: Record<string, unknown>): RepairParams {
   const file = raw['file'];
   if (file !== undefined && !isUuid(file))
@@ -209,6 +332,8 @@ export const JOB_KINDS = {
   upload: { parse: parseUpload },
   download: { parse: parseDownload },
   repair: { parse: parseRepair },
+  'upload-batch': { parse: parseUploadBatch },
+  'download-batch': { parse: parseDownloadBatch },
 } as const;
 
 export type JobKind = keyof typeof JOB_KINDS;
@@ -217,6 +342,8 @@ export interface JobResults {
   upload: UploadResult;
   download: DownloadResult;
   repair: RepairResult;
+  'upload-batch': UploadBatchResult;
+  'download-batch': DownloadBatchResult;
 }
 
 export function isJobKind(kind: unknown): kind is JobKind {

@@ -189,6 +189,21 @@ export interface ClusterFile {
   health: 'healthy' | 'degraded' | 'unknown' | 'lost' | null;
 }
 
+/** A folder of the catalog: the files directly in it and its sub-folders (docs/catalog.md "Folders"). */
+export interface FolderListing {
+  /** The folder listed, without a trailing "/"; '' is the top. */
+  path: string;
+  folders: Array<{ name: string; path: string; files: number; bytes: number }>;
+  files: ClusterFile[];
+}
+
+/** What `rm FOLDER --recursive` did: the files it deleted, and those it may not (others' uploads). */
+export interface FolderRemoval {
+  path: string;
+  removed: Array<{ id: string; name: string; deletedAt: string }>;
+  refused: Array<{ id: string; name: string; code: string; message: string }>;
+}
+
 export interface CheckOptions {
   deep?: boolean;
   signal: AbortSignal;
@@ -291,6 +306,15 @@ export interface NodeOps {
   /** The cluster's files, from the local catalog (no network round trip). */
   catalog: {
     list(): ClusterFile[];
+    /**
+     * The files directly in folder `path` ('' the top) and its sub-folders, with the files and bytes
+     * under each. ERR_NOT_FOUND when no file is under a folder other than the top.
+     */
+    folder(path: unknown): FolderListing;
+    /** Every file under folder `path` at any depth, by name (ERR_NOT_FOUND when none). */
+    under(path: unknown): ClusterFile[];
+    /** Signs a tombstone for every file under folder `path` this node uploaded. */
+    removeFolder(path: unknown, from: AuditSource, authorize?: Authorize): Promise<FolderRemoval>;
     /**
      * The file named by `ref`: a file id, else a name. ERR_NOT_FOUND when none, ERR_NAME_AMBIGUOUS
      * (listing their ids) when several files have that name.

@@ -109,6 +109,8 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
   const { file, journaled } = await openPartial(index, { out, force, indexSha256, journal: options.journal });
   let reader: Awaited<ReturnType<typeof open>> | undefined;
   let hasher: OrderedHash | undefined;
+  let ring: BufferRing | undefined;
+  let clean = false;
   try {
     reader = await open(file.tempPath, 'r').catch((err: unknown) => {
       throw fromSystemError(err, `${what}: cannot read "${file.tempPath}"`);
@@ -136,7 +138,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         if (delta > 0) progress();
       },
     };
-    await using ring = new BufferRing(4);
+    ring = options.rings?.borrow(4) ?? new BufferRing(4);
     const ordered = new OrderedHash(ring, reader, `"${file.tempPath}"`, index.chunks);
     hasher = ordered;
     for (const i of verified) ordered.done(i);
@@ -186,6 +188,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         `${what}: the rebuilt file's SHA-256 "${sha256}" differs from the index ("${index.file.sha256}"); it was not kept`,
       );
     }
+    clean = true;
     await reader.close();
     reader = undefined;
     await file.commit();
@@ -200,6 +203,11 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     throw err;
   } finally {
     await reader?.close();
+    if (ring !== undefined) {
+      await ring.settle();
+      if (options.rings !== undefined) await options.rings.giveBack(ring, clean);
+      else await ring.close();
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 /** Types and defaults shared by the upload and download engines. */
+import type { BufferRing } from '../chunk/ring.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { ChunkStore } from '../store/types.ts';
 
@@ -52,6 +53,17 @@ export interface TransferOptions {
   signal?: AbortSignal;
   onProgress?: (event: TransferProgress) => void;
   onNotice?: (notice: TransferNotice) => void;
+  /**
+   * Lends the buffer ring (and its hash worker) instead of a new one per file: a batch of small files
+   * makes its rings once (src/node/batch-jobs.ts).
+   */
+  rings?: RingLender;
+}
+
+/** Lends buffer rings; a ring comes back `clean` when its whole-file hash was digested and nothing failed. */
+export interface RingLender {
+  borrow(slots: number): BufferRing;
+  giveBack(ring: BufferRing, clean: boolean): Promise<void>;
 }
 
 /** How ERR_BUSY (back-pressure) is retried on the same node before the copy moves elsewhere. */

@@ -13,12 +13,13 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { copyRange } from '../chunk/copy.ts';
 import { assertUnchanged, type OpenedFile, openRegularFile } from '../chunk/files.ts';
-import { BufferRing } from '../chunk/ring.ts';
+import { BufferRing, SLOT_COUNT } from '../chunk/ring.ts';
 import { newFileKey, type ReaderKey, wrapFileKey } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import {
   DEFAULT_CHUNK_SIZE,
   fileNameProblem,
+  filePathProblem,
   INDEX_FORMAT,
   INDEX_MAX_CHUNKS,
   INDEX_VERSION,
@@ -78,6 +79,11 @@ export interface UploadOptions extends TransferOptions {
   self: { nodeUuid: string; keyPair: KeyPair };
   /** Journals the plan and every stored copy, so a later call with the same journal resumes. */
   journal?: UploadJournal;
+  /**
+   * The file's name in the index (default: the file's own name). A file of a folder keeps its path
+   * in it, `photos/2024/img_0001.jpg` (index-file `filePathProblem`).
+   */
+  name?: string;
   /** Back-pressure retries (default: 8 answers, 100 ms doubling to 5 s). */
   busy?: Partial<BusyPolicy>;
   /** The file already open (e.g. a web upload still being staged, whose reads wait for its bytes). */
@@ -106,7 +112,8 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
   const source = options.source ?? (await openRegularFile(resolve(path), `${what}: the file`));
   let ctx: UploadContext | undefined;
   try {
-    const problem = fileNameProblem(basename(path));
+    const problem =
+      options.name === undefined ? fileNameProblem(basename(path)) : filePathProblem(options.name);
     if (problem !== undefined) {
       throw new ArozError('ERR_INDEX_INVALID', `${what}: its name ${problem}, which an index cannot hold`);
     }
@@ -159,13 +166,13 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
     const { chunks, sha256 } =
       ec !== undefined || seal !== undefined
         ? await streamPieces(ctx, plan.chunks, chunkSize, layout, seal, run)
-        : await streamChunks(ctx, plan.chunks, records, chunkSize, run);
+        : await streamChunks(ctx, plan.chunks, records, chunkSize, { ...run, rings: options.rings });
     await assertUnchanged(source, `"${path}"`);
     const index: IndexFile = {
       format: INDEX_FORMAT,
       version: fileKey === undefined ? INDEX_VERSION : SEALED_INDEX_VERSION,
       id: plan.indexId,
-      file: { name: basename(path), size: source.size, sha256 },
+      file: { name: options.name ?? basename(path), size: source.size, sha256 },
       chunkSize,
       redundancy: redundancy.record,
       chunks,
@@ -265,7 +272,12 @@ async function streamChunks(
   planned: readonly PlannedChunk[],
   records: ReadonlyMap<number, CopyRecord[]>,
   chunkSize: number,
-  run: { parallel: number; stop: AbortController; onProgress: UploadOptions['onProgress'] },
+  run: {
+    parallel: number;
+    stop: AbortController;
+    onProgress: UploadOptions['onProgress'];
+    rings: UploadOptions['rings'];
+  },
 ): Promise<{ chunks: IndexChunk[]; sha256: string }> {
   const { source, signal } = ctx;
   const doing = `Uploading "${ctx.path}"`;
@@ -277,7 +289,8 @@ async function streamChunks(
   const progress = () =>
     run.onProgress?.({ phase: 'upload', done, total: source.size, chunksDone, chunks: planned.length });
   if (source.size > 0) progress();
-  await using ring = new BufferRing();
+  const ring = run.rings?.borrow(SLOT_COUNT) ?? new BufferRing();
+  let clean = false;
   /**
    * Confirms a chunk's journaled copies and opens writers for the rest. The next chunk's writers
    * open while this one streams, so the round trip of each put's "100 Continue" (and the target's
@@ -347,7 +360,9 @@ async function streamChunks(
     }
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure.err;
-    return { chunks, sha256: await ring.digest() };
+    const sha256 = await ring.digest();
+    clean = true;
+    return { chunks, sha256 };
   } catch (err) {
     run.stop.abort(err);
     throw failure?.err ?? err;
@@ -359,6 +374,8 @@ async function streamChunks(
     }
     await ring.settle();
     await Promise.all(inFlight);
+    if (run.rings !== undefined) await run.rings.giveBack(ring, clean);
+    else await ring.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { type TestContext, test } from 'node:test';
-import { CATALOG_LIMITS, issueStatement, signStatement } from '../../src/catalog/index.ts';
+import { CATALOG_LIMITS, issueStatement, issueStatements, signStatement } from '../../src/catalog/index.ts';
 import { isArozError } from '../../src/errors.ts';
 import { keysOf, makeIndex, openStore, testNode, uuidOf } from './helpers.ts';
 
@@ -69,4 +69,35 @@ test('an index too large for a statement is refused before it is signed into the
     (err) => isArozError(err, 'ERR_CATALOG_TOO_LARGE'),
     `over ${CATALOG_LIMITS.maxStatementBytes} bytes`,
   );
+});
+
+test('issueStatements stores a batch of indexes with consecutive seqs in one call, and reports a refused one by file', async (t: TestContext) => {
+  const a = await testNode(0);
+  const store = await openStore(t);
+  const options = { self: a.uuid, keyPair: a.keyPair, keys: keysOf(a), now: () => 5_000 };
+  const deleted = uuidOf(20);
+  issueStatement(
+    store,
+    { kind: 'index', file: deleted, body: { index: makeIndex(a, { id: deleted }) } },
+    options,
+  );
+  issueStatement(
+    store,
+    { kind: 'tombstone', file: deleted, body: { revision: 0, deletedAt: '2026-12-03T00:00:00Z' } },
+    options,
+  );
+  const ids = [uuidOf(21), deleted, uuidOf(22)];
+  const refused = issueStatements(
+    store,
+    ids.map((id) => ({
+      kind: 'index' as const,
+      file: id,
+      body: { index: makeIndex(a, { id, ...(id === deleted ? { revision: 1 } : {}) }) },
+    })),
+    options,
+  );
+  t.assert.deepStrictEqual([...refused.keys()], [deleted]);
+  t.assert.strictEqual(refused.get(deleted)?.code, 'ERR_CATALOG_DELETED');
+  t.assert.ok(store.getFile(uuidOf(21)) !== undefined && store.getFile(uuidOf(22)) !== undefined);
+  t.assert.strictEqual(store.maxSeq(a.uuid), 5_004);
 });

@@ -210,7 +210,8 @@ test('upload of a missing, unreadable or non-regular file is refused by the CLI 
   ]);
   t.assert.deepStrictEqual(
     runs.map((r) => r.errorCode),
-    ['ERR_FILE_NOT_FOUND', 'ERR_NOT_A_FILE', 'ERR_NOT_A_FILE'],
+    // A folder is a batch (docs/catalog.md "Folders"): an empty one has nothing to upload.
+    ['ERR_FILE_NOT_FOUND', 'ERR_NOT_FOUND', 'ERR_NOT_A_FILE'],
   );
   t.assert.deepStrictEqual((await cliJson(t, ['jobs', 'list'], where)).last['jobs'], []);
   t.assert.deepStrictEqual(await listDir(dir), []);

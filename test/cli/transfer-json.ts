@@ -64,12 +64,14 @@ function table(prefix: string, exact = false): Table {
   return found[1];
 }
 
-const NAMED = ['placement', 'problem', 'job'] as const;
+const NAMED = ['placement', 'problem', 'job', 'batch file', 'skipped entry'] as const;
 const SCHEMA = {
   progress: table('progress'),
   error: table('error'),
   upload: table('upload FILE'),
   download: table('download INDEX'),
+  uploadBatch: table('upload PATH'),
+  downloadFolder: table('download FOLDER'),
   detached: table('upload --detach'),
   jobsList: table('jobs list'),
   jobsOne: table('jobs show ID'),
@@ -124,7 +126,10 @@ function commandOf(args: readonly string[]): string {
 
 function resultTable(command: string, line: Record<string, unknown>): Table {
   if (command === 'upload' || command === 'download') {
-    return line['detached'] === true ? SCHEMA.detached : SCHEMA[command];
+    if (line['detached'] === true) return SCHEMA.detached;
+    if (command === 'upload' && 'stored' in line) return SCHEMA.uploadBatch;
+    if (command === 'download' && 'downloaded' in line) return SCHEMA.downloadFolder;
+    return SCHEMA[command];
   }
   if (command === 'jobs list') return SCHEMA.jobsList;
   return SCHEMA.jobsOne;
@@ -173,8 +178,13 @@ export function contractProblems(args: readonly string[], run: CliRun): string[]
     if (problem !== undefined) problems.push(`${where} ${problem}`);
   }
   const final = lines.at(-1);
+  // A batch whose result lists failed files exits as ERR_BATCH_INCOMPLETE does.
   const expected =
-    final?.['type'] === 'result' ? 0 : exitCodeOf(new ArozError(String(final?.['code']) as ErrorCode, ''));
+    final?.['type'] === 'result'
+      ? typeof final['failed'] === 'number' && final['failed'] > 0
+        ? 1
+        : 0
+      : exitCodeOf(new ArozError(String(final?.['code']) as ErrorCode, ''));
   if (run.code !== expected) problems.push(`exit code ${run.code}, expected ${expected} for the final line`);
   const progress = lines.filter((l) => l['type'] === 'progress');
   const lastProgress = progress.at(-1);

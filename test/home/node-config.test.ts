@@ -8,6 +8,7 @@ import {
   validateNodeConfig,
   writeNodeConfig,
 } from '../../src/home/node-config.ts';
+import { DEFAULT_JOB_CONCURRENCY, daemonSettings } from '../../src/node/settings.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { tmpDir } from '../helpers/context.ts';
 
@@ -86,4 +87,15 @@ test('writeNodeConfig refuses to write an invalid config or replace a file unles
     isArozError(err, 'ERR_OUTPUT_EXISTS'),
   );
   t.assert.strictEqual(await readFile(file, 'utf8'), before);
+});
+
+test('jobConcurrency: 1 to 64 jobs at once, else ERR_HOME_INVALID; the daemon runs 4 when node.json does not say', (t: TestContext) => {
+  for (const n of [1, 4, 64])
+    t.assert.strictEqual(validateNodeConfig({ ...good(), jobConcurrency: n }, 'x').jobConcurrency, n);
+  for (const n of [0, 65, 1.5, '4', -1]) {
+    t.assert.throws(() => validateNodeConfig({ ...good(), jobConcurrency: n }, 'x'), invalid, String(n));
+  }
+  t.assert.strictEqual(daemonSettings({}, good()).jobConcurrency, DEFAULT_JOB_CONCURRENCY);
+  t.assert.strictEqual(DEFAULT_JOB_CONCURRENCY, 4);
+  t.assert.strictEqual(daemonSettings({}, { ...good(), jobConcurrency: 2 }).jobConcurrency, 2);
 });

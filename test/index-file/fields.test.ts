@@ -1,6 +1,7 @@
 import { type TestContext, test } from 'node:test';
 import {
   fileNameProblem,
+  filePathProblem,
   isKeyFingerprint,
   isSha256Hex,
   isSignatureValue,
@@ -41,6 +42,38 @@ test('file names: one path component of 1 to 255 UTF-8 bytes without separators 
   ]) {
     t.assert.ok(!isValidFileName(name), JSON.stringify(name));
     t.assert.strictEqual(typeof fileNameProblem(name), 'string');
+  }
+});
+
+test('file paths (a file of a folder): file names joined by "/", no empty, "." or ".." component, bounded', (t: TestContext) => {
+  for (const name of [
+    'a',
+    'photos/2024/img_0001.jpg',
+    'photos/my holiday/Ĳsselmeer 夏.jpg',
+    '.hidden/...',
+    `${'d/'.repeat(63)}f`,
+    `${'x'.repeat(255)}/${'y'.repeat(255)}`,
+  ]) {
+    t.assert.strictEqual(filePathProblem(name), undefined, name);
+  }
+  for (const name of [
+    '',
+    '/a',
+    'a/',
+    'a//b',
+    '../a',
+    'a/../b',
+    'a/./b',
+    '.',
+    'a\\b/c',
+    'a/b\u0000',
+    `a/${'x'.repeat(256)}`,
+    `${'d/'.repeat(64)}f`,
+    `${'x/'.repeat(2100)}x`,
+    'a/\ud800',
+    1,
+  ]) {
+    t.assert.strictEqual(typeof filePathProblem(name), 'string', JSON.stringify(name));
   }
 });
 

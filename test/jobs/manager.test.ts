@@ -109,3 +109,20 @@ test('an unknown or malformed job id is ERR_JOB_NOT_FOUND or ERR_INVALID_UUID', 
     (err) => isArozError(err, 'ERR_INVALID_UUID'),
   );
 });
+
+test('with a concurrency of 2, a job stuck (on a frozen peer) does not hold up the next one', async (t: TestContext) => {
+  const dir = await tmpDir(t);
+  const stuck = gated();
+  const upload: JobRunner = async (params, ctx) =>
+    params['file'] === '/stuck' ? stuck.runner(params, ctx) : { echoed: params['file'] };
+  const jobs = new JobManager({ dir, runners: { upload }, concurrency: 2 });
+  teardown(t).defer(() => jobs.close());
+  await jobs.start();
+  const first = await jobs.submit('upload', { file: '/stuck' });
+  await stuck.started;
+  const second = await jobs.submit('upload', { file: '/quick' });
+  t.assert.strictEqual((await jobs.wait(second.id)).state, 'done');
+  t.assert.strictEqual(jobs.get(first.id).state, 'running');
+  stuck.release();
+  t.assert.strictEqual((await jobs.wait(first.id)).state, 'done');
+});

@@ -179,3 +179,49 @@ test('rm of an erasure-coded file: every node holding a shard moves it to its tr
     });
   }
 });
+
+test('a batch upload with ec 2+1 and encrypt seals each file with its own key; a download batch on a reader opens them bit-exact', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const [a, b] = (await startTestnet(t, homes, OPTIONS)) as [TestNode, TestNode, TestNode, TestNode];
+  const dir = await tmpDir(t);
+  const files = await Promise.all(
+    ['one.bin', 'two.bin'].map(async (name, i) => {
+      const path = join(dir, name);
+      return { path, name: `album/${name}`, bytes: await randomFile(path, (i + 2) * CHUNK + 17) };
+    }),
+  );
+  const up = await a.daemon.jobs.submit('upload-batch', {
+    files: files.map(({ path, name }) => ({ path, name })),
+    chunkSize: CHUNK,
+    ec: '2+1',
+    encrypt: true,
+  });
+  const stored = await a.daemon.jobs.wait(up.id, { signal: signal(t) });
+  t.assert.strictEqual(stored.state, 'done', JSON.stringify(stored.error));
+  const results = (stored.result as { files: Array<{ state: string; id: string }> }).files;
+  t.assert.deepStrictEqual(
+    results.map((r) => r.state),
+    ['stored', 'stored'],
+  );
+  const indexes = await Promise.all(
+    results.map((r) => until(`node b lists ${r.id}`, () => b.daemon.catalog.store.indexOf(r.id))),
+  );
+  for (const index of indexes) {
+    t.assert.deepStrictEqual(index.redundancy, { scheme: 'rs', data: 2, parity: 1 });
+    t.assert.ok(index.encryption !== undefined, 'the index carries wrapped keys');
+  }
+  t.assert.notDeepStrictEqual(
+    indexes[0]?.encryption?.keys.map((k) => k.wrapped),
+    indexes[1]?.encryption?.keys.map((k) => k.wrapped),
+    'each file has its own key',
+  );
+  const out = await tmpDir(t);
+  const down = await b.daemon.jobs.submit('download-batch', {
+    files: results.map((r, i) => ({ file: r.id, out: join(out, `${i}.bin`) })),
+  });
+  const fetched = await b.daemon.jobs.wait(down.id, { signal: signal(t) });
+  t.assert.strictEqual(fetched.state, 'done', JSON.stringify(fetched.error));
+  for (const [i, file] of files.entries())
+    t.assert.strictEqual(sha256(await readFile(join(out, `${i}.bin`))), sha256(file.bytes));
+});

@@ -1,0 +1,431 @@
+/**
+ * `npm run bench:small-files`: a photo library's worth of small files through arozdfs, beside
+ * Syncthing syncing the same folder A → B in the same run when /usr/bin/syncthing is installed.
+ *
+ * arozdfs: 3 `serve` processes on 127.0.0.2–4 (--no-discovery); FILES files of 1–4 MiB (a fixed seed)
+ * in nested folders uploaded from alpha as one batch (2 copies), then downloaded as a folder on beta.
+ * Syncthing: two instances with their own --home in the temp folder, GUI and sync ports on 127.0.0.x,
+ * global and local discovery, relays, NAT traversal, usage and crash reporting all off; B is told
+ * A's address, A shares the folder send-only, the clock runs until B has every file.
+ *
+ * Printed: files/s, MB/s, the daemons' RSS over the batch (start, peak, end), and the ratios.
+ * `--files 100` is the quick mode for iterating; `--cpu-prof` writes the daemons' CPU profiles and
+ * prints where their time went.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
+import { controlCall } from '../src/control/client.ts';
+import type { JobRecord } from '../src/jobs/types.ts';
+import { peakRss, resetPeak } from './cluster-probes.ts';
+import { formatSummary, summarize } from './cpu-profile.ts';
+
+const MiB = 1024 * 1024;
+const SEED = 20_260_520;
+const SYNCTHING = '/usr/bin/syncthing';
+const { values } = parseArgs({
+  options: {
+    files: { type: 'string', default: '1000' },
+    'min-mib': { type: 'string', default: '1' },
+    'max-mib': { type: 'string', default: '4' },
+    dir: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'no-syncthing': { type: 'boolean', default: false },
+  },
+});
+const count = Number(values.files);
+const minSize = Number(values['min-mib']) * MiB;
+const maxSize = Number(values['max-mib']) * MiB;
+const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
+const say = (text: string) => process.stderr.write(`${text}\n`);
+const out = (text: string) => process.stdout.write(`${text}\n`);
+
+/** xorshift32: the same sizes and bytes on every run. */
+function rng(seed: number) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/** FILES files of MIN–MAX bytes in photos/<year>/<month>/; returns their total bytes. */
+async function makeLibrary(root: string): Promise<number> {
+  const next = rng(SEED);
+  const block = Buffer.alloc(maxSize);
+  for (let k = 0; k < block.length; k += 4) block.writeUInt32LE(next(), k);
+  let total = 0;
+  for (let k = 0; k < count; k++) {
+    const dir = join(root, String(2020 + (k % 5)), String(1 + (k % 12)).padStart(2, '0'));
+    await mkdir(dir, { recursive: true });
+    const size = minSize + (next() % (maxSize - minSize + 1));
+    // Each file differs from the others: its own first 16 bytes, and its own offset in the block.
+    const start = next() % (maxSize - size + 1);
+    const bytes = Buffer.from(block.subarray(start, start + size));
+    bytes.writeUInt32LE(k, 0);
+    bytes.writeUInt32LE(next(), 4);
+    await writeFile(join(dir, `img_${String(k).padStart(5, '0')}.jpg`), bytes);
+    total += size;
+  }
+  return total;
+}
+
+/** Submits a job and waits for it; throws unless it is done. */
+async function runJob(home: string, kind: string, params: Record<string, unknown>): Promise<JobRecord> {
+  const job = (await controlCall(home, 'POST', '/v1/jobs', { kind, params })) as JobRecord;
+  const { job: end } = (await controlCall(home, 'GET', `/v1/jobs/wait/${job.id}`, undefined, {
+    timeoutMs: 2 ** 31 - 1,
+  })) as { job: JobRecord };
+  if (end.state !== 'done') throw new Error(`${kind} ${end.state}: ${end.error?.message}`);
+  return end;
+}
+
+async function listFiles(dir: string, base = dir): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!entry.name.startsWith('.st')) found.push(...(await listFiles(path, base)));
+    } else if (entry.isFile() && !entry.name.startsWith('.syncthing.'))
+      found.push(path.slice(base.length + 1));
+  }
+  return found.sort();
+}
+
+async function sameTree(a: string, b: string): Promise<boolean> {
+  const left = await listFiles(a);
+  const right = await listFiles(b);
+  if (left.join('\n') !== right.join('\n')) return false;
+  for (const name of left) {
+    const [x, y] = await Promise.all([readFile(join(a, name)), readFile(join(b, name))]);
+    if (!createHash('sha256').update(x).digest().equals(createHash('sha256').update(y).digest()))
+      return false;
+  }
+  return true;
+}
+
+/** RSS of the pids now, sampled every 200 ms until `stop`: start, peak, end (bytes, summed). */
+async function rssOver(
+  pids: number[],
+  stop: AbortSignal,
+): Promise<{ start: number; peak: number; end: number; anonStart: number; anonEnd: number }> {
+  const sum = async (field: 'VmRSS' | 'RssAnon' = 'VmRSS') => {
+    let total = 0;
+    for (const pid of pids) {
+      const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+      const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1];
+      total += Number(kb ?? 0) * 1024;
+    }
+    return total;
+  };
+  const start = await sum();
+  const anonStart = await sum('RssAnon');
+  let peak = start;
+  while (!stop.aborted) {
+    await new Promise((r) => setTimeout(r, 200));
+    peak = Math.max(peak, await sum());
+  }
+  return { start, peak, end: await sum(), anonStart, anonEnd: await sum('RssAnon') };
+}
+
+interface Figures {
+  seconds: number;
+  rss: { start: number; peak: number; end: number; anonStart: number; anonEnd: number };
+}
+
+async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promise<Figures> {
+  for (const pid of pids) await resetPeak(pid);
+  const stop = new AbortController();
+  const rss = rssOver(pids, stop.signal);
+  const t0 = performance.now();
+  try {
+    await work();
+  } finally {
+    stop.abort();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const figures = { seconds, rss: await rss };
+  // The kernel's own peak, in case a spike fell between two samples.
+  let kernelPeak = 0;
+  for (const pid of pids) kernelPeak += await peakRss(pid).catch(() => 0);
+  figures.rss.peak = Math.max(figures.rss.peak, kernelPeak);
+  return figures;
+}
+
+/** Files of the per-file cost measurement: small enough that moving their bytes costs nothing. */
+const TINY_FILES = 40;
+const TINY_SIZE = 16 * 1024;
+
+/**
+ * The cost of a file beside its bytes: TINY_FILES files of 16 KiB as that many lone `upload` jobs
+ * submitted at once (each probing the cluster, journaling, its own ring and hash worker), then as one
+ * batch. Milliseconds of wall time per file, each way.
+ */
+async function perFileCost(home: string, dir: string): Promise<{ lone: number; batch: number }> {
+  await mkdir(dir, { recursive: true });
+  const next = rng(SEED + 1);
+  const files: Array<{ path: string; name: string }> = [];
+  for (let k = 0; k < TINY_FILES; k++) {
+    const bytes = Buffer.alloc(TINY_SIZE);
+    for (let o = 0; o < bytes.length; o += 4) bytes.writeUInt32LE(next(), o);
+    const path = join(dir, `t${k}.bin`);
+    await writeFile(path, bytes);
+    files.push({ path, name: `tiny/t${k}.bin` });
+  }
+  say(`  arozdfs: per-file cost, ${TINY_FILES} files of 16 KiB as lone jobs, then as one batch…`);
+  let t0 = performance.now();
+  await Promise.all(
+    files.map((f) => runJob(home, 'upload', { file: f.path, index: `${f.path}.index.json`, force: true })),
+  );
+  const lone = (performance.now() - t0) / TINY_FILES;
+  t0 = performance.now();
+  await runJob(home, 'upload-batch', { files: files.map((f) => ({ ...f, name: `tiny2/${f.name}` })) });
+  const batch = (performance.now() - t0) / TINY_FILES;
+  return { lone, batch };
+}
+
+async function arozdfs(library: string, root: string) {
+  const cluster = await LocalCluster.create(['alpha', 'beta', 'gamma'], {
+    prefix: 'arozdfs-bench-small-',
+    parent,
+  });
+  const profiles = join(root, 'profiles');
+  try {
+    const [alpha, beta, gamma] = cluster.nodes as [LocalNode, LocalNode, LocalNode];
+    const execArgv = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [];
+    await cluster.start(beta, { execArgv });
+    await cluster.start(gamma, { execArgv });
+    await cluster.start(alpha, { execArgv, peers: [beta, gamma] });
+    const pids = cluster.nodes.map((n) => n.child?.pid ?? 0);
+    const overhead = await perFileCost(alpha.home, join(root, 'tiny'));
+    const names = await listFiles(library);
+    const files = names.map((name) => ({ path: join(library, name), name: `photos/${name}` }));
+    say(`  arozdfs: upload of ${count} files from alpha (one batch, 2 copies)…`);
+    const up = await timedWithRss(pids, () => runJob(alpha.home, 'upload-batch', { files, copies: 2 }));
+    // Beta lists the whole folder once the catalog has reached it.
+    const ids = new Map<string, string>();
+    const deadline = Date.now() + 120_000;
+    while (ids.size < count && Date.now() < deadline) {
+      const { files: listed } = (await controlCall(beta.home, 'POST', '/v1/files/under', {
+        path: 'photos',
+      }).catch(() => ({ files: [] }))) as { files: Array<{ id: string; name: string }> };
+      for (const f of listed) ids.set(f.name, f.id);
+      if (ids.size < count) await new Promise((r) => setTimeout(r, 250));
+    }
+    const back = join(root, 'down');
+    say(`  arozdfs: download of the folder on beta…`);
+    const entries = files.map((f) => ({
+      file: ids.get(f.name) ?? '',
+      out: join(back, f.name.slice('photos/'.length)),
+    }));
+    const down = await timedWithRss(pids, () =>
+      runJob(beta.home, 'download-batch', { files: entries, force: false, allowUntrusted: false }),
+    );
+    if (!(await sameTree(library, back))) throw new Error('The downloaded tree differs from the library');
+    await rm(back, { recursive: true, force: true });
+    return { up, down, cluster, overhead };
+  } finally {
+    await cluster.destroy();
+    if (values['cpu-prof'] && existsSync(profiles)) {
+      for (const name of await readdir(profiles)) {
+        out(formatSummary(name, await summarize(join(profiles, name))));
+      }
+    }
+  }
+}
+
+function stConfig(
+  name: string,
+  gui: string,
+  listen: string,
+  folder: string,
+  self: string,
+  peer: { id: string; address: string } | undefined,
+  folderType: string,
+): string {
+  const peerDevice =
+    peer === undefined
+      ? ''
+      : `<device id="${peer.id}" name="peer" compression="never" introducer="false"><address>tcp://${peer.address}</address><autoAcceptFolders>false</autoAcceptFolders></device>`;
+  const folderPeer = peer === undefined ? '' : `<device id="${peer.id}"></device>`;
+  return `<configuration version="36">
+  <folder id="photos" label="photos" path="${folder}" type="${folderType}" rescanIntervalS="3600" fsWatcherEnabled="false" ignorePerms="false" autoNormalize="true">
+    <device id="${self}"></device>${folderPeer}
+    <minDiskFree unit="%">0</minDiskFree>
+  </folder>
+  <device id="${self}" name="${name}" compression="never"><address>dynamic</address></device>
+  ${peerDevice}
+  <gui enabled="true" tls="false"><address>${gui}</address><apikey>bench-${name}</apikey></gui>
+  <options>
+    <listenAddress>tcp://${listen}</listenAddress>
+    <globalAnnounceEnabled>false</globalAnnounceEnabled>
+    <localAnnounceEnabled>false</localAnnounceEnabled>
+    <relaysEnabled>false</relaysEnabled>
+    <natEnabled>false</natEnabled>
+    <urAccepted>-1</urAccepted>
+    <urSeen>3</urSeen>
+    <crashReportingEnabled>false</crashReportingEnabled>
+    <autoUpgradeIntervalH>0</autoUpgradeIntervalH>
+    <startBrowser>false</startBrowser>
+    <minHomeDiskFree unit="%">0</minHomeDiskFree>
+  </options>
+</configuration>
+`;
+}
+
+async function deviceId(home: string): Promise<string> {
+  const child = spawn(SYNCTHING, ['--home', home, '--device-id'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    text += d;
+  });
+  await new Promise((r) => child.once('exit', r));
+  return text.trim();
+}
+
+async function freePort(host: string): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function syncthing(library: string, root: string): Promise<Figures | undefined> {
+  if (values['no-syncthing'] || !existsSync(SYNCTHING)) {
+    say(
+      `  Syncthing: not run (${values['no-syncthing'] ? '--no-syncthing' : `${SYNCTHING} is not installed`})`,
+    );
+    return undefined;
+  }
+  const homeA = join(root, 'st-a');
+  const homeB = join(root, 'st-b');
+  const folderB = join(root, 'st-folder-b');
+  await mkdir(folderB, { recursive: true });
+  const children: ChildProcess[] = [];
+  const env = { ...process.env, STNOUPGRADE: '1', STNODEFAULTFOLDER: '1', HOME: root };
+  try {
+    for (const home of [homeA, homeB]) {
+      const gen = spawn(SYNCTHING, ['generate', '--home', home, '--no-default-folder'], {
+        stdio: 'ignore',
+        env,
+      });
+      await new Promise((r) => gen.once('exit', r));
+    }
+    const [idA, idB] = [await deviceId(homeA), await deviceId(homeB)];
+    const hostA = '127.0.0.5';
+    const hostB = '127.0.0.6';
+    const [guiA, guiB, syncA, syncB] = [
+      await freePort(hostA),
+      await freePort(hostB),
+      await freePort(hostA),
+      await freePort(hostB),
+    ];
+    await writeFile(
+      join(homeA, 'config.xml'),
+      stConfig(
+        'a',
+        `${hostA}:${guiA}`,
+        `${hostA}:${syncA}`,
+        library,
+        idA,
+        { id: idB, address: `${hostB}:${syncB}` },
+        'sendonly',
+      ),
+    );
+    await writeFile(
+      join(homeB, 'config.xml'),
+      stConfig(
+        'b',
+        `${hostB}:${guiB}`,
+        `${hostB}:${syncB}`,
+        folderB,
+        idB,
+        { id: idA, address: `${hostA}:${syncA}` },
+        'receiveonly',
+      ),
+    );
+    // Syncthing marks a folder with .stfolder; A's must exist before it scans.
+    await mkdir(join(library, '.stfolder'), { recursive: true });
+    await mkdir(join(folderB, '.stfolder'), { recursive: true });
+    let gone: string | undefined;
+    const start = (home: string) => {
+      const args = ['serve', '--home', home, '--no-browser', '--no-restart', '--no-upgrade'];
+      const child = spawn(SYNCTHING, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+      let stderr = '';
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        stderr = (stderr + d).slice(-2000);
+      });
+      child.once('exit', (code) => {
+        gone ??= `Syncthing (${home}) exited with code ${code}: ${stderr}`;
+      });
+      children.push(child);
+      return child;
+    };
+    say('  Syncthing: A (send-only) → B (receive-only), until B has every file…');
+    const a = start(homeA);
+    const b = start(homeB);
+    const pids = [a.pid ?? 0, b.pid ?? 0];
+    const total = count;
+    const figures = await timedWithRss(pids, async () => {
+      const deadline = Date.now() + 30 * 60_000;
+      while (Date.now() < deadline) {
+        if (gone !== undefined) throw new Error(gone);
+        const have = await listFiles(folderB).catch(() => []);
+        if (have.length >= total) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error('Syncthing did not sync every file within 30 minutes');
+    });
+    if (!(await sameTree(library, folderB))) throw new Error('Syncthing: B differs from A');
+    return figures;
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(
+      children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
+    );
+    await rm(join(library, '.stfolder'), { recursive: true, force: true });
+  }
+}
+
+const mb = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+const row = (what: string, f: Figures, bytes: number) =>
+  `${what.padEnd(32)} ${f.seconds.toFixed(1).padStart(7)} s ${(count / f.seconds).toFixed(1).padStart(8)} files/s ${mb(bytes, f.seconds).padStart(8)} MB/s   RSS ${mib(f.rss.start)} → peak ${mib(f.rss.peak)} → ${mib(f.rss.end)} (anonymous ${mib(f.rss.anonStart)} → ${mib(f.rss.anonEnd)})`;
+
+const root = await mkdtemp(join(parent, 'arozdfs-bench-small-files-'));
+try {
+  const library = join(root, 'photos');
+  say(
+    `Writing ${count} files of ${values['min-mib']}–${values['max-mib']} MiB (seed ${SEED}) in ${library}…`,
+  );
+  const bytes = await makeLibrary(library);
+  say(`  ${mib(bytes)} in all`);
+  const { up, down, overhead } = await arozdfs(library, root);
+  const st = await syncthing(library, root);
+  out(
+    `${count} files, ${mib(bytes)} (${values['min-mib']}–${values['max-mib']} MiB each, seed ${SEED}); RSS summed over the daemons`,
+  );
+  out(
+    `per-file cost beside the bytes (${TINY_FILES} files of 16 KiB): ${overhead.lone.toFixed(0)} ms as lone jobs (${4} at once), ${overhead.batch.toFixed(0)} ms in one batch`,
+  );
+  out(row('arozdfs upload (2 copies, 3 nodes)', up, bytes));
+  out(row('arozdfs download (another node)', down, bytes));
+  if (st !== undefined) {
+    out(row('Syncthing A → B', st, bytes));
+    out(`ratio upload/Syncthing (files/s): ${(st.seconds / up.seconds).toFixed(2)}×`);
+    out(`ratio download/Syncthing (files/s): ${(st.seconds / down.seconds).toFixed(2)}×`);
+  } else out('Syncthing: not run');
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
