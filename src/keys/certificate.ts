@@ -13,6 +13,7 @@
  * packages, for a certificate whose shape here never changes. Parsing stays with node:crypto.
  */
 import { createPublicKey, type KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { ArozError } from '../errors.ts';
 import { assertUuid, isUuid } from '../uuid.ts';
 import * as der from './der.ts';
@@ -125,9 +126,14 @@ export async function makeNodeCertificate(
 export function makeWebCertificate(
   nodeUuid: string,
   privateKey: KeyObject,
-  options: { now?: Date; days: number },
+  options: { now?: Date; days: number; dnsNames?: readonly string[]; ips?: readonly string[] },
 ): string {
   assertUuid(nodeUuid, 'Node UUID');
+  // subjectAltName (RFC 5280 §4.2.1.6): dNSName [2] IA5String, iPAddress [7] 4 or 16 bytes.
+  const names = [
+    ...(options.dnsNames ?? []).map((n) => der.implicitPrimitive(2, Buffer.from(n, 'ascii'))),
+    ...(options.ips ?? []).map((ip) => der.implicitPrimitive(7, ipBytes(ip))),
+  ];
   if (privateKey.asymmetricKeyType !== 'ec') {
     throw new TypeError(`makeWebCertificate: an EC key is needed, not ${privateKey.asymmetricKeyType}`);
   }
@@ -141,10 +147,35 @@ export function makeWebCertificate(
     extensions: [
       extension(OID.basicConstraints, true, der.sequence()),
       extension(OID.extKeyUsage, false, der.sequence(der.objectIdentifier(OID.serverAuth))),
+      ...(names.length > 0 ? [extension(OID.subjectAltName, false, der.sequence(...names))] : []),
     ],
     notBefore,
     notAfter: new Date(notBefore.getTime() + options.days * DAY_MS),
   });
+}
+
+/** An IPv4 or IPv6 address literal as its 4 or 16 bytes. */
+function ipBytes(ip: string): Buffer {
+  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  if (!isIPv6(ip)) throw new TypeError(`makeWebCertificate: "${ip}" is not an IP address`);
+  // 16-bit words of one side of "::" (an IPv4 tail is two words).
+  const words = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [Number.parseInt(g, 16)];
+          const b = Buffer.from(g.split('.').map(Number));
+          return [b.readUInt16BE(0), b.readUInt16BE(2)];
+        });
+  const [head = '', tail] = ip.split('::');
+  const h = words(head);
+  const t = tail === undefined ? [] : words(tail);
+  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  const out = Buffer.alloc(16);
+  all.forEach((w, i) => {
+    out.writeUInt16BE(w, i * 2);
+  });
+  return out;
 }
 
 function parse(cert: Uint8Array | string | X509Certificate): X509Certificate {

@@ -471,7 +471,7 @@ export class Daemon {
         port: at.port,
         tls:
           options.web.tls === true || !isLoopback(at.host)
-            ? await openWebTls(home.paths.addc, nodeUuid)
+            ? await openWebTls(home.paths.addc, nodeUuid, { host: at.host })
             : undefined,
         nodeUuid,
         auth,

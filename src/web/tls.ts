@@ -4,9 +4,13 @@
  * node's identity key, so a browser is never shown the key peers pin, and switching the identity key
  * (`keys activate`) leaves the web certificate, and the exception a browser keeps for it, alone. The
  * certificate is valid for 825 days (the longest some browsers accept); a start within 30 days of
- * its end makes a new key and certificate. This module must never touch the node's key pairs.
+ * its end makes a new key and certificate. The certificate names `localhost` and the addresses the web
+ * UI serves (subjectAltName), so a client given the certificate (a Prometheus scraper) can verify
+ * it; one lacking a name is made again for the same key. This module must never touch the node's key pairs.
  */
 import { createPrivateKey, generateKeyPair, type KeyObject, X509Certificate } from 'node:crypto';
+import { isIP, isIPv6 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
@@ -51,7 +55,7 @@ function invalid(path: string, why: string, cause?: unknown): ArozError {
   );
 }
 
-function parse(path: string, text: string): WebTls & { certificate: X509Certificate } {
+function parse(path: string, text: string): WebTls & { certificate: X509Certificate; key: KeyObject } {
   const blocks = [...text.matchAll(BLOCK)];
   const keyPem = blocks.filter((b) => b[1] === 'PRIVATE KEY').map((b) => b[0]);
   const certPem = blocks.filter((b) => b[1] === 'CERTIFICATE').map((b) => b[0]);
@@ -70,13 +74,74 @@ function parse(path: string, text: string): WebTls & { certificate: X509Certific
     throw invalid(path, 'the key is not an ECDSA P-256 key');
   }
   if (!certificate.checkPrivateKey(key)) throw invalid(path, 'the certificate is not for that key');
-  return { keyPem: keyPem[0] ?? '', certPem: certPem[0] ?? '', certificate };
+  return { keyPem: keyPem[0] ?? '', certPem: certPem[0] ?? '', certificate, key };
 }
 
-async function create(path: string, nodeUuid: string, now: Date, replace: boolean): Promise<WebTls> {
-  const { privateKey } = await promisify(generateKeyPair)('ec', { namedCurve: 'prime256v1' });
+/** The names the certificate is for: `localhost`, and the IP addresses the web UI is reached at. */
+export interface WebNames {
+  dnsNames: string[];
+  ips: string[];
+}
+
+/**
+ * What a certificate for a web UI listening on `host` names: `localhost` and the loopback
+ * addresses, and the listen address, or every address of this machine's interfaces for a wildcard
+ * (`0.0.0.0`, `::`). Link-local IPv6 addresses (which need a zone) are left out.
+ */
+export function webNames(host: string | undefined): WebNames {
+  const ips = new Set(['127.0.0.1', '::1']);
+  const bare = host?.replace(/^\[|\]$/g, '');
+  if (bare === '0.0.0.0' || bare === '::' || bare === '') {
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) {
+        if (a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80:')) continue;
+        if (bare === '0.0.0.0' && a.family !== 'IPv4') continue;
+        ips.add(a.address);
+      }
+    }
+  } else if (bare !== undefined && isIP(bare) !== 0) ips.add(bare);
+  const dnsNames = ['localhost'];
+  if (bare !== undefined && isIP(bare) === 0 && bare !== '' && bare !== 'localhost') dnsNames.push(bare);
+  return { dnsNames, ips: [...ips] };
+}
+
+/** `subjectAltName` as node:crypto shows it, e.g. `DNS:localhost, IP Address:127.0.0.1`. */
+function sanEntries(certificate: X509Certificate): Set<string> {
+  return new Set((certificate.subjectAltName ?? '').split(', ').filter((e) => e !== ''));
+}
+
+/** Whether the certificate names every one of `names` (an IPv6 address as node:crypto prints it). */
+function namesAll(certificate: X509Certificate, names: WebNames): boolean {
+  const have = sanEntries(certificate);
+  const printed = (ip: string) => (isIPv6(ip) ? ipv6Printed(ip) : ip);
+  return (
+    names.dnsNames.every((n) => have.has(`DNS:${n}`)) &&
+    names.ips.every((ip) => have.has(`IP Address:${printed(ip)}`))
+  );
+}
+
+/** An IPv6 address as OpenSSL prints it in a SAN: eight groups in upper case, no "::". */
+function ipv6Printed(ip: string): string {
+  const [head = '', tail] = ip.split('::');
+  const groups = (p: string) => (p === '' ? [] : p.split(':'));
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  return [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t]
+    .map((g) => Number.parseInt(g, 16).toString(16).toUpperCase())
+    .join(':');
+}
+
+async function create(
+  path: string,
+  nodeUuid: string,
+  now: Date,
+  replace: boolean,
+  names: WebNames,
+  key?: KeyObject,
+): Promise<WebTls> {
+  const privateKey = key ?? (await promisify(generateKeyPair)('ec', { namedCurve: 'prime256v1' })).privateKey;
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const certPem = makeWebCertificate(nodeUuid, privateKey, { now, days: VALID_DAYS });
+  const certPem = makeWebCertificate(nodeUuid, privateKey, { now, days: VALID_DAYS, ...names });
   await writeFileAtomic(path, keyPem + certPem, { mode: FILE_MODE, overwrite: replace });
   return { keyPem, certPem };
 }
@@ -88,10 +153,11 @@ async function create(path: string, nodeUuid: string, now: Date, replace: boolea
 export async function openWebTls(
   addc: string,
   nodeUuid: string,
-  options: { now?: Date } = {},
+  options: { now?: Date; host?: string } = {},
 ): Promise<WebTls> {
   const path = addcPaths(addc).webTls;
   const now = options.now ?? new Date();
+  const names = webNames(options.host);
   let text: string;
   try {
     text = (
@@ -100,7 +166,7 @@ export async function openWebTls(
   } catch (err) {
     if (!isArozError(err, 'ERR_FILE_NOT_FOUND')) throw err;
     try {
-      return await create(path, nodeUuid, now, false);
+      return await create(path, nodeUuid, now, false, names);
     } catch (raced) {
       if (!isArozError(raced, 'ERR_OUTPUT_EXISTS')) throw raced;
       return openWebTls(addc, nodeUuid, options); // another process made it first
@@ -108,7 +174,10 @@ export async function openWebTls(
   }
   const found = parse(path, text);
   if (found.certificate.validToDate.getTime() - now.getTime() < RENEW_DAYS * DAY_MS) {
-    return create(path, nodeUuid, now, true);
+    return create(path, nodeUuid, now, true, names);
   }
+  // A certificate without every name it is reached at (made by an older version, or the machine's
+  // addresses changed) is made again for the same key, valid from now.
+  if (!namesAll(found.certificate, names)) return create(path, nodeUuid, now, true, names, found.key);
   return { keyPem: found.keyPem, certPem: found.certPem };
 }

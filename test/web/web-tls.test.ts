@@ -5,10 +5,12 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { connect } from 'node:tls';
 import { isArozError } from '../../src/errors.ts';
+import { makeWebCertificate } from '../../src/keys/certificate.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { openWebTls, WEB_TLS_FILE } from '../../src/web/tls.ts';
 import { runProcess } from '../helpers/cli.ts';
@@ -130,5 +132,54 @@ test('openssl s_client: TLS 1.3 and TLS 1.2 ECDHE-ECDSA-AES128-GCM connect; stat
     const shown = `openssl s_client ${args.join(' ')}: exit ${run.code}\n${run.stderr.slice(0, 400)}`;
     t.assert.strictEqual(run.code === 0, connects, shown);
     if (connects) t.assert.match(run.stdout, /Cipher is (TLS_AES|ECDHE-ECDSA-AES128-GCM)/, shown);
+  }
+});
+
+test('the web certificate names localhost and the listen address, so a client given it verifies it', async (t: TestContext) => {
+  const home = await template.copy(t);
+  const daemon = await startNode(t, home);
+  const cert = await presented(daemon);
+  const san = cert.subjectAltName ?? '';
+  for (const name of ['DNS:localhost', 'IP Address:127.0.0.1', 'IP Address:127.0.0.2']) {
+    t.assert.ok(san.split(', ').includes(name), `${name} in "${san}"`);
+  }
+  // A scraper given the certificate (no "insecure" switch) verifies the chain and the address.
+  const verified = await new Promise<boolean>((resolve, reject) => {
+    const socket = connect(
+      { host: '127.0.0.2', port: daemon.web!.address().port, ca: cert.toString() },
+      () => {
+        resolve(socket.authorized);
+        socket.destroy();
+      },
+    );
+    socket.on('error', reject);
+  });
+  t.assert.strictEqual(verified, true);
+  const text = await runProcess('openssl', ['x509', '-noout', '-ext', 'subjectAltName'], {
+    input: cert.toString(),
+    timeoutMs: 10_000,
+  }).catch(() => undefined);
+  if (text !== undefined && text.code === 0) t.assert.match(text.stdout, /IP Address:127\.0\.0\.2/);
+});
+
+test('openWebTls() makes again, for the same key, a certificate that lacks the names it serves', async (t: TestContext) => {
+  const home = await template.copy(t);
+  const addc = join(home, 'ADDC');
+  const uuid = '7cce4b05-34a5-401e-920a-98d20e7a0f37';
+  const first = await openWebTls(addc, uuid, { host: '127.0.0.1' });
+  // An older version's certificate: no subjectAltName.
+  const key = createPrivateKey(first.keyPem);
+  const bare = makeWebCertificate(uuid, key, { days: 825 });
+  t.assert.strictEqual(new X509Certificate(bare).subjectAltName, undefined);
+  await writeFile(join(addc, WEB_TLS_FILE), first.keyPem + bare, { mode: 0o600 });
+  const again = await openWebTls(addc, uuid, { host: '127.0.0.3' });
+  t.assert.deepStrictEqual(spki(again.keyPem), spki(first.keyPem), 'the key is kept');
+  t.assert.match(new X509Certificate(again.certPem).subjectAltName ?? '', /IP Address:127\.0\.0\.3/);
+  t.assert.deepStrictEqual(await openWebTls(addc, uuid, { host: '127.0.0.3' }), again, 'then kept');
+  const wildcard = new X509Certificate((await openWebTls(addc, uuid, { host: '0.0.0.0' })).certPem);
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv4') t.assert.ok(wildcard.subjectAltName?.includes(`IP Address:${a.address}`));
+    }
   }
 });
