@@ -12,7 +12,9 @@ import type { JobRecord } from '../jobs/types.ts';
 import { groupFingerprint } from '../keys/fingerprint.ts';
 import type { NodeOps } from '../ops/types.ts';
 import type { Session, WebAuth } from './auth.ts';
+import { BatchStaging } from './batch.ts';
 import { EventStreams } from './events.ts';
+import { folderRoutes, uploadOptions } from './folder-routes.ts';
 import { isLoopback } from './guard.ts';
 import { type WebRequest, type WebRoutes, WebStatus } from './server.ts';
 import { LiveStaging } from './staging.ts';
@@ -34,21 +36,13 @@ async function writePiece(res: ServerResponse, piece: Buffer, signal: AbortSigna
   }
 }
 
-function optionalCount(value: string | null, what: string, min: number, max: number): number | undefined {
-  if (value === null || value === '') return undefined;
-  const n = Number(value);
-  if (!/^\d{1,4}$/.test(value) || n < min || n > max) {
-    throw new ArozError('ERR_BAD_REQUEST', `${what} "${value}" is not a whole number from ${min} to ${max}`);
-  }
-  return n;
-}
-
 export function webRoutes(
   ops: NodeOps,
   auth: WebAuth,
-  parts: { staging?: LiveStaging; events?: EventStreams } = {},
+  parts: { staging?: LiveStaging; events?: EventStreams; batches?: BatchStaging } = {},
 ): WebRoutes {
   const staging = parts.staging ?? new LiveStaging();
+  const batches = parts.batches ?? new BatchStaging(ops.files.uploadsDir());
   const events = parts.events ?? new EventStreams(ops, auth);
   /** An audit line for something the web UI's admin did (or failed to do). */
   const audit = (request: WebRequest, action: AuditAction) => ops.audit(action, 'web', request.client);
@@ -91,6 +85,8 @@ export function webRoutes(
   ops.peers.onRemoved((nodeUuid) => verdicts.delete(nodeUuid));
 
   return {
+    ...folderRoutes(ops, batches, reauth),
+
     'GET /api/session': {
       public: true,
       handler: async ({ session, client }) => ({
@@ -308,8 +304,13 @@ export function webRoutes(
     // The job starts with the request and reads the staging file as it grows (staging.ts).
     'PUT /api/upload': {
       handler: async (request) => {
-        const shift = optionalCount(request.query.get('shift'), 'The shift', 1, 1024);
-        const copies = optionalCount(request.query.get('copies'), 'The number of copies', 1, 16);
+        const q = request.query;
+        const options = uploadOptions({
+          shift: q.get('shift'),
+          copies: q.get('copies'),
+          ec: q.get('ec'),
+          encrypt: q.get('encrypt'),
+        });
         const upload = await prepareUpload(request.req, ops.files.uploadsDir(), request.query.get('name'));
         const growing = staging.begin(upload.path, upload.part, upload.length);
         let job: JobRecord | undefined;
@@ -317,8 +318,7 @@ export function webRoutes(
           job = await ops.jobs.submit('upload', {
             file: upload.path,
             staged: true,
-            ...(shift !== undefined ? { shift } : {}),
-            ...(copies !== undefined ? { copies } : {}),
+            ...options,
           });
           await stageBody(upload, request.req, request.signal, {
             onWritten: (bytes) => growing.advance(bytes),

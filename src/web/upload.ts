@@ -17,12 +17,23 @@ import { newUuid } from '../uuid.ts';
 import { cutError, markBoot } from './staging.ts';
 
 /** Room left on the staging disk after an upload (the chunks of this node's own copies may share it). */
-const HEADROOM = 64 * 1024 * 1024;
+export const HEADROOM = 64 * 1024 * 1024;
 
 /** Whether `file` is a staged upload in `uploads` (only those are deleted when their job ends). */
 function isStaged(uploads: string, file: string): boolean {
   const dir = `${uploads}/`;
   return file.startsWith(dir) && file.slice(dir.length).split('/').length === 2;
+}
+
+/**
+ * A staged file of an upload job: its `file`, or for a browser's folder upload (`upload-batch`, every
+ * file in one staging folder: batch.ts) its first file's path.
+ */
+function stagedFileOf(kind: string, params: Record<string, unknown>): unknown {
+  if (kind === 'upload') return params['file'];
+  if (kind !== 'upload-batch' || !Array.isArray(params['files'])) return undefined;
+  const first: unknown = params['files'][0];
+  return typeof first === 'object' && first !== null ? (first as Record<string, unknown>)['path'] : undefined;
 }
 
 /** Bytes per write of the staging file (the body arrives in pieces of about 64 KiB). */
@@ -39,7 +50,7 @@ async function writeAll(handle: FileHandle, buffer: Buffer, length: number): Pro
  * write, keeps the socket waiting and stages more slowly. Refuses a body longer than `length` as
  * soon as the extra byte arrives; returns how many bytes came.
  */
-async function writeBody(
+export async function writeBody(
   req: IncomingMessage,
   handle: FileHandle,
   length: number,
@@ -182,7 +193,7 @@ export async function tidyStaging(
     jobs
       .list()
       .filter((j) => !isFinished(j.state))
-      .map((j) => j.params['file'])
+      .map((j) => stagedFileOf(j.kind, j.params))
       .filter((f): f is string => typeof f === 'string' && isStaged(dir, f))
       .map((f) => dirname(f)),
   );
@@ -191,8 +202,8 @@ export async function tidyStaging(
     if (!kept.has(join(dir, entry))) await rm(join(dir, entry), { recursive: true, force: true });
   }
   jobs.on('change', (record) => {
-    const file = record.params['file'];
-    if (record.kind !== 'upload' || !isFinished(record.state) || typeof file !== 'string') return;
+    const file = stagedFileOf(record.kind, record.params);
+    if (!isFinished(record.state) || typeof file !== 'string') return;
     if (!isStaged(dir, file)) return;
     rm(dirname(file), { recursive: true, force: true }).catch((err: unknown) =>
       log(`Cannot remove "${dirname(file)}": ${String(err)}`),
