@@ -34,6 +34,9 @@ export function uploadOptions(raw: {
   if (ec !== undefined && typeof ec !== 'string') {
     throw new ArozError('ERR_BAD_REQUEST', 'The erasure coding must be "K+M"');
   }
+  if (ec !== undefined && copies !== undefined) {
+    throw new ArozError('ERR_BAD_REQUEST', 'An upload stores copies or erasure-coded shards (ec), not both');
+  }
   const encrypt = raw.encrypt === true || raw.encrypt === '1' || raw.encrypt === 'true';
   return {
     ...(shift !== undefined ? { shift } : {}),

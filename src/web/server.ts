@@ -53,12 +53,15 @@ export const MODULES = [
   'keys',
   'cluster',
   'files',
+  'folders',
+  'upload',
   'jobs',
 ] as const;
 
 const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+  '/content.css': { file: 'content.css', type: 'text/css; charset=utf-8' },
   ...Object.fromEntries(
     MODULES.map((m) => [`/${m}.js`, { file: `${m}.js`, type: 'text/javascript; charset=utf-8' }]),
   ),

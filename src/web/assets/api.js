@@ -1,7 +1,7 @@
 /**
  * Talking to the daemon: JSON requests with the CSRF token, the upload request, error lines, actions and polling loops.
  */
-import { button, enc, field, h, hidden, p, say, setBusy } from './dom.js';
+import { button, field, h, hidden, p, say, setBusy } from './dom.js';
 
 // ---------------------------------------------------------------- talking to the daemon
 
@@ -61,14 +61,14 @@ export async function api(method, path, body, signal) {
 }
 
 /**
- * Streams a File as the request body (never read into memory), reporting bytes sent. `stop.abort`
- * is set to a function that stops sending (the node then drops what it staged).
+ * Streams a File as the body of a PUT to `url` (never read into memory), reporting bytes sent.
+ * `stop.abort` is set to a function that stops sending (the node then drops what it staged).
  */
-export function sendFile(file, copies, shift, onProgress, stop) {
+export function sendBody(url, file, onProgress, stop) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     stop.abort = () => xhr.abort();
-    xhr.open('PUT', `/api/upload?name=${enc(file.name)}&shift=${shift}&copies=${copies}`);
+    xhr.open('PUT', url);
     xhr.setRequestHeader('X-CSRF-Token', state.csrf ?? '');
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
@@ -84,6 +84,15 @@ export function sendFile(file, copies, shift, onProgress, stop) {
     xhr.onabort = () => reject(new ApiError('ERR_ABORTED', 'The upload was stopped.', 0));
     xhr.send(file);
   });
+}
+
+/** One file as one upload job (`options`: copies or ec, shift, encrypt), staged as it is sent. */
+export function sendFile(file, options, onProgress, stop) {
+  const query = new URLSearchParams({ name: file.name });
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && value !== false) query.set(key, value === true ? '1' : String(value));
+  }
+  return sendBody(`/api/upload?${query}`, file, onProgress, stop);
 }
 
 // ---------------------------------------------------------------- errors and actions

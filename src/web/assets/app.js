@@ -155,7 +155,7 @@ function showApp() {
 }
 
 function route() {
-  const id = location.hash.replace(/^#\/?/, '');
+  const id = location.hash.replace(/^#\/?/, '').split('?')[0];
   const page = PAGES.find((pg) => pg.id === id);
   if (page === undefined) {
     history.replaceState(null, '', '#/host');

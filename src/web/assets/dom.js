@@ -140,7 +140,7 @@ export function tableList(headers, emptyText, makeRow) {
   const tbody = h('tbody');
   const wrap = table(headers, tbody);
   const empty = hidden(p('muted', emptyText));
-  // Each cell names its column: below 600 px the rows are stacked cards and the names show (app.css).
+  // Each cell names its column: below 600 px the rows are stacked cards and the names show (content.css).
   const rows = keyed(tbody, (item) => {
     const row = makeRow(item);
     headers.forEach((name, i) => {

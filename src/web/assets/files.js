@@ -1,28 +1,15 @@
 /**
  * The Files page: upload, the cluster's files with their health and download.
  */
-import {
-  action,
-  api,
-  askPassword,
-  clearError,
-  fail,
-  need,
-  quiet,
-  sendFile,
-  serial,
-  showError,
-} from './api.js';
+import { action, api, askPassword, clearError, fail, quiet, serial, showError } from './api.js';
 import {
   badge,
   button,
   card,
   cells,
   enc,
-  field,
   fill,
   h,
-  hidden,
   hint,
   labelOf,
   note,
@@ -32,8 +19,10 @@ import {
   tableList,
   when,
 } from './dom.js';
+import { folderView } from './folders.js';
 import { jobsSection } from './jobs.js';
 import { onEvent } from './live.js';
+import { uploadForm } from './upload.js';
 import { T } from './words.js';
 
 // ---------------------------------------------------------------- Files
@@ -41,84 +30,8 @@ import { T } from './words.js';
 export function pageFiles(main, signal) {
   const files = filesSection(signal);
   const jobs = jobsSection(signal, files.load);
-  main.append(h('h1', 'Files'), uploadForm(jobs.now), files.el, jobs.el);
+  main.append(h('h1', 'Files'), uploadForm(jobs.now, files.folder), files.el, jobs.el);
   files.load();
-}
-
-export function uploadForm(onStarted) {
-  const file = h('input', { type: 'file', test: 'upload-file' });
-  const copies = h('input', { type: 'number', test: 'upload-copies', min: 1, step: 1, value: 2 });
-  const shift = h('input', { type: 'number', test: 'upload-shift', min: 1, step: 1, value: 1 });
-  const send = button('Upload', 'upload-start', 'submit', 'primary');
-  const sending = {};
-  const stop = hidden(button('Stop sending', 'upload-stop', () => sending.abort?.()));
-  const bar = h('progress', {
-    test: 'upload-progress',
-    max: 100,
-    value: 0,
-    id: 'upload-progress',
-    'aria-labelledby': 'upload-progress-label',
-  });
-  const percent = h('span', { class: 'percent', test: 'upload-percent' }, '0 %');
-  const progress = hidden(
-    h(
-      'div',
-      { class: 'progress-row' },
-      h('label', { id: 'upload-progress-label', for: 'upload-progress' }, 'Sent to this computer'),
-      bar,
-      percent,
-    ),
-  );
-  const said = note();
-  const form = h(
-    'form',
-    { class: 'card stack' },
-    h('h2', 'Upload a file'),
-    p('hint', T.upload),
-    field('File', file),
-    h('div', { class: 'row align-top' }, field('Copies', copies, T.copies), field('Shift', shift, T.shift)),
-    h('div', { class: 'row' }, send, stop),
-    progress,
-    said,
-  );
-  const run = async () => {
-    const chosen = file.files?.[0];
-    const [n, s] = [Number(copies.value), Number(shift.value)];
-    need(chosen !== undefined, 'Choose a file first.');
-    need(Number.isInteger(n) && n >= 1, 'Copies must be a whole number, 1 or more.');
-    need(Number.isInteger(s) && s >= 1, 'Shift must be a whole number, 1 or more.');
-    progress.hidden = false;
-    bar.value = 0;
-    percent.textContent = '0 %';
-    say(said, '');
-    stop.hidden = false;
-    try {
-      await sendFile(
-        chosen,
-        n,
-        s,
-        (sent, total) => {
-          bar.value = total > 0 ? Math.floor((sent / total) * 100) : 100;
-          percent.textContent = `${bar.value} %`;
-        },
-        sending,
-      );
-    } catch (err) {
-      progress.hidden = true;
-      say(said, '');
-      throw err;
-    } finally {
-      stop.hidden = true;
-      sending.abort = undefined;
-    }
-    bar.value = 100;
-    percent.textContent = '100 %';
-    say(said, `Upload job started for “${chosen.name}”. Follow it under Jobs below.`, 'ok');
-    file.value = '';
-    onStarted();
-  };
-  form.addEventListener('submit', action(form, send, 'Sending…', run));
-  return form;
 }
 
 export const HEALTH = {
@@ -210,7 +123,8 @@ export function fileRow(file, queue, downloads, onDownload, onForget, onDelete) 
   const row = {
     el: h('tr', { test: 'file-row', 'data-id': file.id }, td),
     update(f) {
-      td[0].textContent = f.name;
+      td[0].textContent = f.name.slice(f.name.lastIndexOf('/') + 1);
+      td[0].title = f.name;
       td[1].textContent = size(f.size);
       td[2].textContent = f.mine ? 'this computer' : labelOf({ label: f.uploaderName, nodeUuid: f.uploader });
       td[3].textContent = when(f.createdAt);
@@ -225,7 +139,7 @@ export function fileRow(file, queue, downloads, onDownload, onForget, onDelete) 
       // A copy saved on this node by an earlier version's download job.
       forget.hidden = !f.downloaded;
       download.setAttribute('href', `/api/files/${enc(f.id)}/content`);
-      download.setAttribute('download', f.name);
+      download.setAttribute('download', f.name.slice(f.name.lastIndexOf('/') + 1));
       const d = downloads.get(f.id);
       status.textContent = d?.text ?? '';
       status.className = `hint block ${d?.kind === 'bad' ? 'bad-text' : ''}`;
@@ -247,7 +161,15 @@ export function filesSection(signal) {
     ),
   );
   const said = note('ok');
-  const el = card('Files in the cluster', p('hint', T.health), rows.el, said);
+  const folders = folderView(signal, (path) => open(path), said);
+  const el = card('Files in the cluster', p('hint', T.health), folders.el, rows.el, said);
+  /** The folder shown ('' the top), kept in the page's address (#/files?path=…). */
+  let current = new URLSearchParams(location.hash.split('?')[1] ?? '').get('path') ?? '';
+  const open = (path) => {
+    current = path;
+    history.replaceState(null, '', path === '' ? '#/files' : `#/files?path=${enc(path)}`);
+    load();
+  };
   const remove = async (file) => {
     say(said, '');
     const done = await askPassword({
@@ -308,8 +230,22 @@ export function filesSection(signal) {
   };
   const load = serial(async () => {
     try {
-      const { files } = await api('GET', '/api/files', undefined, signal);
+      let listing;
+      for (;;) {
+        try {
+          listing = await api('GET', `/api/folder?path=${enc(current)}`, undefined, signal);
+          break;
+        } catch (err) {
+          // The folder was emptied (deleted here or elsewhere): show the one above it.
+          if (err?.code !== 'ERR_NOT_FOUND' || current === '') throw err;
+          current = current.includes('/') ? current.slice(0, current.lastIndexOf('/')) : '';
+          history.replaceState(null, '', current === '' ? '#/files' : `#/files?path=${enc(current)}`);
+        }
+      }
+      const { files } = listing;
+      folders.show(listing);
       rows.sync(files, (f) => f.id);
+      rows.empty.hidden = files.length > 0 || listing.folders.length > 0;
       for (const f of files) {
         names.set(f.id, f.name);
         if (!queue.results.has(f.id)) queue.add(f.id);
@@ -318,5 +254,5 @@ export function filesSection(signal) {
       if (!signal.aborted) fail(el, err);
     }
   });
-  return { el, load };
+  return { el, load, folder: () => current };
 }

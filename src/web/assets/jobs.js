@@ -12,13 +12,32 @@ export function jobName(job) {
     if (r !== undefined) return `${r.copies} new copies, ${r.underReplicated} of ${r.chunks} chunks short`;
     return typeof job.params?.file === 'string' ? `file ${job.params.file.slice(0, 8)}` : 'all files';
   }
+  if (Array.isArray(job.params?.files)) {
+    // A batch: the folder its files share (or the first file), and how many.
+    const names = job.params.files.map((f) => String(f.name ?? f.file ?? ''));
+    const top = names[0]?.includes('/') ? `${names[0].split('/')[0]}/` : (names[0] ?? '');
+    const same = names.every((n) => n.startsWith(top));
+    return `${same ? top : names[0]}${names.length > 1 ? ` (${names.length} files)` : ''}`;
+  }
   if (typeof job.params?.name === 'string') return job.params.name;
   if (typeof job.params?.file === 'string') return basename(job.params.file);
   if (typeof job.result?.out === 'string') return basename(job.result.out);
   return '—';
 }
 
-export const JOB_KIND = { upload: 'Upload', download: 'Download', repair: 'Repair' };
+export const JOB_KIND = {
+  upload: 'Upload',
+  download: 'Download',
+  repair: 'Repair',
+  'upload-batch': 'Upload (folder)',
+  'download-batch': 'Download (folder)',
+};
+
+/** The files of a finished batch that failed, as one line each. */
+export function failedFiles(job) {
+  const files = Array.isArray(job.result?.files) ? job.result.files : [];
+  return files.filter((f) => f.state === 'failed').map((f) => `${f.name}: ${f.error?.message ?? 'failed'}`);
+}
 export const JOB_STATE = { done: 'ok', failed: 'bad', cancelled: 'muted', running: 'info', queued: 'muted' };
 export const isLive = (s) => s === 'queued' || s === 'running';
 
@@ -38,7 +57,14 @@ export function jobRow(job, onCancel) {
       stateBadge.className = `badge ${JOB_STATE[j.state] ?? 'muted'}`;
       stateBadge.textContent = j.state;
       stateBadge.dataset.state = j.state;
-      error.textContent = j.state === 'failed' ? (j.error?.message ?? 'It failed.') : '';
+      const failed = failedFiles(j);
+      error.textContent =
+        j.state === 'failed'
+          ? (j.error?.message ?? 'It failed.')
+          : failed.length > 0
+            ? `${failed.length} file${failed.length === 1 ? '' : 's'} failed: ${failed.slice(0, 20).join('; ')}`
+            : '';
+      error.dataset.test = 'job-failures';
       const pr = j.progress;
       const total = pr && pr.total > 0 ? pr.total : 1;
       bar.max = total;
@@ -50,7 +76,8 @@ export function jobRow(job, onCancel) {
         j.kind === 'repair'
           ? `${pr?.done} of ${pr?.total} chunks`
           : `${size(pr?.done)} of ${size(pr?.total)}`;
-      counts.textContent = pr ? `${percent} (${amount})${chunks}` : percent;
+      const files = pr?.files !== undefined ? ` · files ${pr.filesDone ?? 0}/${pr.files}` : '';
+      counts.textContent = pr ? `${percent} (${amount})${chunks}${files}` : percent;
       cancel.hidden = !isLive(j.state);
     },
   };
