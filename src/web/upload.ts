@@ -211,8 +211,12 @@ export async function tidyStaging(
   });
 }
 
-/** `Content-Disposition` for a download: an ASCII fallback and the UTF-8 name (RFC 6266 / 8187). */
-export function contentDisposition(name: string): string {
+/**
+ * `Content-Disposition` for a download: an ASCII fallback and the UTF-8 name (RFC 6266 / 8187). A
+ * file in a folder is saved under its own name (`photos/2024/a.jpg` → `a.jpg`).
+ */
+export function contentDisposition(path: string): string {
+  const name = path.slice(path.lastIndexOf('/') + 1);
   const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   const encoded = encodeURIComponent(name).replace(
     /['()*]/g,

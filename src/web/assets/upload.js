@@ -157,7 +157,11 @@ export function uploadForm(onStarted, folderOf) {
     id: 'upload-progress',
     'aria-labelledby': 'upload-progress-label',
   });
-  const label = h('label', { id: 'upload-progress-label', for: 'upload-progress' }, 'Sent to this computer');
+  const label = h(
+    'label',
+    { id: 'upload-progress-label', for: 'upload-progress', test: 'upload-progress-label' },
+    'Sent to this computer',
+  );
   const percent = h('span', { class: 'percent', test: 'upload-percent' }, '0 %');
   const progress = hidden(h('div', { class: 'progress-row' }, label, bar, percent));
   const said = note();
