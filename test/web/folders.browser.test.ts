@@ -102,11 +102,30 @@ test('a folder chosen in the browser is uploaded as one job, browsed, downloaded
     'the browser got the file, byte for byte',
   );
 
+  // Files dropped on the page (a DataTransfer made in the page) go into the folder shown.
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(['x'], 'x.txt'));
+    data.items.add(new File(['yy'], 'y.txt'));
+    const zone = document.querySelector('[data-test="upload-drop"]');
+    zone?.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  await until('the dropped files are chosen', async () =>
+    /^2 files \(.*into “album\/sub”/.test(await text(page.locator(sel('upload-chosen')))),
+  );
+  await page.locator(sel('upload-start')).click();
+  await until(
+    'both files are in the folder',
+    async () =>
+      a!.daemon.ops.catalog.list().filter((f) => /^album\/sub\/[xy]\.txt$/.test(f.name)).length === 2,
+  );
+  await until('the page lists them', async () => (await page.locator(sel('file-row')).count()) === 3);
+
   // Back to the top, then the whole folder goes after the password.
   await page.locator(sel('crumb')).first().click();
   await folder.locator(sel('folder-delete')).click();
   const dialog = page.locator('dialog.reauth');
-  t.assert.match(await text(dialog), /Delete the folder “album” and the 3 files in it\?/);
+  t.assert.match(await text(dialog), /Delete the folder “album” and the 5 files in it\?/);
   await page.locator(sel('reauth-password')).fill(PASSWORD);
   await page.locator(sel('reauth-ok')).click();
   await folder.waitFor({ state: 'detached' });

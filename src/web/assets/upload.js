@@ -198,7 +198,9 @@ export function uploadForm(onStarted, folderOf) {
     const entries = [...(event.dataTransfer?.items ?? [])]
       .map((item) => item.webkitGetAsEntry?.())
       .filter((e) => e !== null && e !== undefined);
-    chosen = await walk(entries, MAX_BATCH_FILES);
+    // Without entries (a browser without them, or files made by a script): the files as they are.
+    const flat = [...(event.dataTransfer?.files ?? [])].map((f) => ({ file: f, path: f.name }));
+    chosen = entries.length > 0 ? await walk(entries, MAX_BATCH_FILES) : flat;
     file.value = '';
     dir.value = '';
     show();
