@@ -40,7 +40,8 @@ export const T = {
     'Each file is cut into pieces, and each piece is stored on several computers of the cluster. A folder keeps its inside folders; everything goes into the folder shown below.',
   redundancy:
     'Copies keep whole pieces on several computers. Erasure coding K+M stores K data and M extra parts on K+M computers: it survives losing M of them and takes less room.',
-  encrypt: '(only the computers this one trusts can read the files; the others store them sealed)',
+  encrypt:
+    '(sealed: only this computer and the computers it trusts now can read the files; others only store them)',
   copies: 'How many computers keep each piece. 2 means the file survives losing one.',
   shift: 'How far along the list of computers the next copy goes. Leave it at 1 if unsure.',
   health: 'Health tells whether every piece of a file still has its copies on the other computers.',
