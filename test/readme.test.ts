@@ -140,7 +140,9 @@ test('README: the two-node quick start runs as written: pair, serve, wait, uploa
   const run = await runAsPerson(t, block('Quick start: two paired nodes'));
   t.assert.strictEqual(run.code, 0, run.screen);
   t.assert.match(run.screen, /\balpha\s+online\s+127\.0\.0\.2:7420\b/, 'cluster nodes: alpha online');
-  t.assert.match(run.screen, /^identical$/m);
+  // The file by its index, by its name, and the folder restored.
+  t.assert.strictEqual(run.screen.match(/^identical$/gm)?.length, 3, run.screen);
+  t.assert.match(run.screen, /^2024\/\s/m, 'ls photos shows the sub-folder');
   t.assert.strictEqual(run.screen.match(/^Stopped\.$/gm)?.length, 2, 'both nodes stopped');
   t.assert.doesNotMatch(run.screen, /EBADENGINE/);
   const [dir] = await scratch(run.screen);
