@@ -36,16 +36,21 @@ import type { PeerPool } from '../transport/pool.ts';
 import type { PeerRequest } from '../transport/server.ts';
 import { sendJson } from '../transport/wire.ts';
 import {
+  CHANGED_PATH,
+  CHANGED_TIMEOUT_MS,
   fetchStatements,
   fetchSummary,
   parseStatementsQuery,
   STATEMENTS_PATH,
   SUMMARY_PATH,
   SUMMARY_TIMEOUT_MS,
+  sendChanged,
 } from './catalog-wire.ts';
 
 const debug = debuglog('arozdfs');
 
+/** New statements are announced to the peers this long after the first of them (more join it). */
+const ANNOUNCE_DELAY_MS = 200;
 /** Default seconds between two syncs with a peer (node.json `catalogSyncSeconds`). */
 export const DEFAULT_CATALOG_SYNC_SECONDS = 60;
 /** Chunks trashed at once for one tombstone. */
@@ -78,6 +83,10 @@ export class CatalogService {
   #holding = new Map<string, Promise<void>>();
   /** When the last complete sync with each peer started (ms since the epoch). */
   #syncedAt = new Map<string, number>();
+  /** The pending announcement of new statements, and the peers being told (docs/catalog.md). */
+  #announceTimer: NodeJS.Timeout | undefined;
+  #announcing = new Set<string>();
+  #announceAgain = new Set<string>();
 
   constructor(options: CatalogServiceOptions) {
     this.#options = options;
@@ -113,6 +122,7 @@ export class CatalogService {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#announceTimer);
     this.#stop.abort(new ArozError('ERR_INTERRUPTED', 'The node is shutting down'));
     await Promise.allSettled([...this.#tasks.values(), ...this.#trashing]);
     this.#store?.close();
@@ -130,11 +140,13 @@ export class CatalogService {
    */
   async indexedMany(indexes: readonly IndexFile[]): Promise<Map<string, ArozError>> {
     await this.#refreshKeys();
-    return issueStatements(
+    const refused = issueStatements(
       this.store,
       indexes.map((index) => ({ kind: 'index', file: index.id, body: { index } })),
       { self: this.nodeUuid, keyPair: await this.#options.home.activeKeyPair(), keys: this.keys },
     );
+    this.#announce();
+    return refused;
   }
 
   /**
@@ -237,6 +249,13 @@ export class CatalogService {
   async handle(req: PeerRequest): Promise<boolean> {
     const path = req.headers[':path'] ?? '';
     const method = req.headers[':method'];
+    if (path === CHANGED_PATH) {
+      if (method !== 'POST') throw new ArozError('ERR_ROUTE_NOT_FOUND', `No endpoint "${method} ${path}"`);
+      // Only the caller is pulled from (its verified UUID), and pulls from one peer never overlap.
+      this.syncSoon(req.peer);
+      req.stream.respond({ ':status': 204 }, { endStream: true });
+      return true;
+    }
     if (path !== SUMMARY_PATH && !path.startsWith(`${STATEMENTS_PATH}?`) && path !== STATEMENTS_PATH)
       return false;
     if (method !== 'GET') throw new ArozError('ERR_ROUTE_NOT_FOUND', `No endpoint "${method} ${path}"`);
@@ -273,6 +292,41 @@ export class CatalogService {
       keyPair: await this.#options.home.activeKeyPair(),
       keys: this.keys,
     });
+    this.#announce();
+  }
+
+  /**
+   * Tells every trusted peer, soon, that this node has new statements, so they pull now instead of
+   * at their next periodic sync: many statements in a short time make one announcement per peer,
+   * one at a time per peer, each bounded by CHANGED_TIMEOUT_MS. A peer that cannot be reached
+   * learns at its next pull, as before.
+   */
+  #announce(): void {
+    if (this.#announceTimer !== undefined || this.#stop.signal.aborted) return;
+    this.#announceTimer = setTimeout(() => {
+      this.#announceTimer = undefined;
+      for (const peer of new Set(this.#options.trust.list().map((p) => p.nodeUuid))) {
+        if (peer === this.nodeUuid) continue;
+        if (this.#announcing.has(peer)) {
+          this.#announceAgain.add(peer);
+          continue;
+        }
+        this.#announcing.add(peer);
+        const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(CHANGED_TIMEOUT_MS)]);
+        this.#options.pool
+          .session(peer, { signal })
+          .then((session) => sendChanged(session, peer, signal))
+          .catch((err: unknown) => {
+            if (isProgrammingError(err)) throw err;
+            debug('catalog: announce to %s: %s', peer, (err as Error).message);
+          })
+          .finally(() => {
+            this.#announcing.delete(peer);
+            if (this.#announceAgain.delete(peer)) this.#announce();
+          });
+      }
+    }, ANNOUNCE_DELAY_MS);
+    this.#announceTimer.unref();
   }
 
   async #refreshKeys(): Promise<void> {

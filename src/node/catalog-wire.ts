@@ -14,6 +14,9 @@ import { isUuid } from '../uuid.ts';
 
 export const SUMMARY_PATH = '/v1/catalog/summary';
 export const STATEMENTS_PATH = '/v1/catalog/statements';
+/** `POST`, no body: "this node's catalog has new statements, pull when you can" (204). */
+export const CHANGED_PATH = '/v1/catalog/changed';
+export const CHANGED_TIMEOUT_MS = 5_000;
 export const SUMMARY_TIMEOUT_MS = 10_000;
 const SUMMARY_MAX_BYTES = 1024 * 1024;
 const STATEMENTS_IDLE_MS = 30_000;
@@ -155,4 +158,19 @@ export async function fetchStatements(
   if (lines.length !== count || lines.length > CATALOG_LIMITS.maxBatchCount)
     throw tooLarge(`with ${lines.length} statements where its header said ${String(count)}`);
   return { lines, last: last as number, more };
+}
+
+/** Tells `peer` that this node issued new statements; it pulls them at once (docs/catalog.md). */
+export async function sendChanged(
+  session: ClientHttp2Session,
+  peer: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const res = await request(
+    session,
+    { ':method': 'POST', ':path': CHANGED_PATH },
+    { signal, timeoutMs: CHANGED_TIMEOUT_MS },
+  );
+  const body = await readBody(res.stream, 64 * 1024);
+  if (res.status !== 204) throw errorFromWire(res.status, body, peer);
 }

@@ -129,4 +129,31 @@ test('the statements endpoint refuses a bad signer, a bad limit and an unknown p
     );
   }
   t.assert.deepStrictEqual(codes, ['ERR_INVALID_UUID', 'ERR_BAD_REQUEST', 'ERR_BAD_REQUEST']);
+  // The announcement of new statements is a POST: a GET of it is no endpoint.
+  await t.assert.rejects(getJson(session, '/v1/catalog/changed', a.uuid), (err: unknown) =>
+    isArozError(err, 'ERR_ROUTE_NOT_FOUND'),
+  );
+});
+
+test('new statements are announced: a node holding nothing of a file lists it long before its next periodic pull', async (t: TestContext) => {
+  const homes = await templates.homes(t);
+  await pairAll(homes);
+  const nodes: TestNode[] = [];
+  // An hour between periodic pulls: within this test, only the announcement can bring the file.
+  for (const home of homes)
+    nodes.push((await startTestnet(t, [home], { catalogSyncMs: 3_600_000, heartbeatMs: 500 }))[0]!);
+  connect(nodes);
+  const [a, b, c] = nodes as [TestNode, TestNode, TestNode];
+  // c's first pull from a comes with its session; the upload's statement comes after it.
+  await c.daemon.catalog.sync(a.uuid);
+  const file = join(await tmpDir(t), 'late.bin');
+  await randomFile(file, CHUNK + 5);
+  const job = await a.daemon.jobs.submit('upload', { file, chunkSize: CHUNK, nodes: [a.uuid, b.uuid] });
+  const done = await a.daemon.jobs.wait(job.id, { signal: t.signal ?? AbortSignal.timeout(60_000) });
+  t.assert.strictEqual(done.state, 'done', JSON.stringify(done.error));
+  const id = (done.result as { id: string }).id;
+  await until('node c to list the file', () => c.daemon.ops.catalog.list().find((f) => f.id === id));
+  // A deletion travels the same way.
+  await a.daemon.ops.catalog.remove(id, 'cli');
+  await until('node c to drop the file', () => !c.daemon.ops.catalog.list().some((f) => f.id === id));
 });
