@@ -17,7 +17,8 @@ export {
 } from './index-file/index.ts';
 export { JobManager, type JobRecord, type JobState } from './jobs/index.ts';
 export { signIndex, verifyIndex } from './keys/index.ts';
-export { Daemon, type DaemonOptions } from './node/daemon.ts';
+export { Daemon } from './node/daemon.ts';
+export type { DaemonOptions } from './node/daemon-options.ts';
 export { parseSize } from './size.ts';
 export { DiskStore } from './store/disk-store.ts';
 export { MemoryStore } from './store/memory-store.ts';

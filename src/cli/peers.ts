@@ -6,22 +6,12 @@
 import { NodeHome } from '../home/open.ts';
 import { fingerprintTail, groupFingerprint } from '../keys/fingerprint.ts';
 import { formatPairing, MAX_PAIRING_INPUT, parsePastedPeer } from '../keys/pairing.ts';
-import type { PinnedPeer } from '../keys/trust-store.ts';
+import { peerView } from '../node/peer-view.ts';
 import { assertUuid } from '../uuid.ts';
 import { viaDaemonOr } from './admin.ts';
 import type { Register } from './context.ts';
 import { Prompts } from './prompt.ts';
 import { table } from './table.ts';
-
-function peerJson(peer: PinnedPeer) {
-  return {
-    nodeUuid: peer.nodeUuid,
-    label: peer.label,
-    bits: peer.bits,
-    fingerprint: peer.fingerprint,
-    addedAt: peer.addedAt ?? null,
-  };
-}
 
 export const register: Register = (program, action) => {
   const peers = program.command('peers').description('trusted remote keys: add, list, revoke');
@@ -48,7 +38,7 @@ export const register: Register = (program, action) => {
         const shown = label === '' ? '(no label)' : `"${label}"`;
         if (trust.check(nodeUuid, key) === 'pinned') {
           ctx.out.result(
-            { ...peerJson(trust.get(nodeUuid)!), added: false },
+            { ...peerView(trust.get(nodeUuid)!), added: false },
             `Node ${shown} (${nodeUuid}) is already trusted with this key; nothing changed.`,
           );
           return;
@@ -73,7 +63,7 @@ export const register: Register = (program, action) => {
         const peer = await viaDaemonOr(
           ctx,
           { method: 'POST', path: '/v1/peers', body: { pairing } },
-          async () => peerJson((await home.addPeer(trust, pasted, 'cli')).peer),
+          async () => peerView((await home.addPeer(trust, pasted, 'cli')).peer),
         );
         ctx.out.result(
           { ...peer, added: true },
@@ -96,7 +86,7 @@ export const register: Register = (program, action) => {
         // Grouped as `keys show` and the pairing prompt print it, so the three compare by eye.
         const rows = list.map((p) => [p.nodeUuid, p.label, String(p.bits), groupFingerprint(p.fingerprint)]);
         ctx.out.result(
-          { peers: list.map(peerJson) },
+          { peers: list.map(peerView) },
           list.length === 0
             ? 'This node trusts no other node yet. To pair, see "arozdfs keys show".'
             : [

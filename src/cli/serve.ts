@@ -4,7 +4,8 @@
  */
 import type { NodeConfig } from '../home/node-config.ts';
 import { NodeHome } from '../home/open.ts';
-import { Daemon, type DaemonOptions } from '../node/daemon.ts';
+import { Daemon } from '../node/daemon.ts';
+import type { DaemonOptions } from '../node/daemon-options.ts';
 import { parsePeerAddress } from '../node/host-port.ts';
 import { checkAddressOptions } from './addresses.ts';
 import type { CliContext, Register } from './context.ts';

@@ -2,173 +2,80 @@
  * The node daemon — the only composition root. Wiring happens here and nowhere else, in two steps
  * (as js-libp2p does: a components record first, services from it):
  *
- * 1. Components, in order: the home, the node identity (a certificate of the active key), the trust
- *    store, the chunk stores, the address book, the peer pool (dials from the book), the cluster
- *    port (its requests go to the handlers registered on it), the cluster services (record exchange
- *    greets every new session), the settings (src/node/settings.ts), the catalog (a pull from each
- *    peer after the record exchange), the trash purger, the tasks peers ask of this node (verify,
- *    copy: src/node/tasks.ts), the scrub, the repair service, the node API; the cluster port's
+ * 1. Components, in order: the home, the node identity (identity.ts: a certificate of the active
+ *    key), the trust store, the chunk stores, the address book and static addresses
+ *    (peer-addresses.ts), the peer pool (dials from both), the cluster port (cluster-port.ts: its
+ *    requests go to the handlers registered on it), the cluster services (record exchange greets
+ *    every new session), the settings (settings.ts), the catalog (a pull from each peer after the
+ *    record exchange), the trash purger, the tasks peers ask of this node (verify, copy: tasks.ts),
+ *    the scrub, the repair service, the node info (info-source.ts) and node API; the cluster port's
  *    handlers in order (cluster services, tasks, catalog, kept indexes, node API); the job manager
- *    (runners from the job registry), the metrics source (src/node/metrics.ts), the operations
- *    (src/node/ops.ts) and the control socket and web UI over them. The scrub's and repair's `busy` read the job manager once the node runs (a repair
- *    job runs the repair service: the one cycle, closed by a function).
+ *    (runners from the job registry), the metrics source (metrics.ts), the operations (ops.ts) and
+ *    the control socket and web UI (web-ui.ts) over them. The scrub's and repair's `busy` read the
+ *    job manager once the node runs (a repair job runs the repair service: the one cycle, closed
+ *    by a function).
  * 2. Services, started by one loop in this order and stopped in reverse: the control socket (it also
  *    refuses a second daemon on this home before anything listens), the catalog (its store open
- *    before the cluster port serves it; closed after the jobs that write to it), the cluster port, the peer pool,
- *    the cluster services, the jobs, the upload staging folder, the web UI, the trash purger, the
- *    scrub, the repair service (src/node/repair.ts), the trust watcher. The stores close last.
+ *    before the cluster port serves it; closed after the jobs that write to it), the cluster port,
+ *    the peer pool, the cluster services, the jobs, the upload staging folder, the web UI, the trash
+ *    purger, the scrub, the repair service (repair.ts), the trust watcher (trust-watch.ts). The
+ *    stores close last.
  *
- * Services get the narrow parts they use, never the daemon. While it runs it is the only writer of ADDC/.
+ * What a start may set: daemon-options.ts. Services get the narrow parts they use, never the daemon.
+ * While it runs it is the only writer of ADDC/.
  */
-import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { AddressBook } from '../cluster/address-book.ts';
 import { controlRoutes } from '../control/routes.ts';
 import { ControlServer } from '../control/server.ts';
-import { ArozError } from '../errors.ts';
-import { type AuditSource, appendAudit } from '../home/audit.ts';
+import { appendAudit } from '../home/audit.ts';
 import { NodeHome } from '../home/open.ts';
 import { JobManager } from '../jobs/index.ts';
-import { makeNodeCertificate } from '../keys/certificate.ts';
-import type { KeyPair } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
 import type { NodeOps } from '../ops/types.ts';
 import { DiskStore } from '../store/disk-store.ts';
 import type { StoreSet } from '../store/store-set.ts';
-import type { StoreStatus } from '../store/types.ts';
 import { removeStreamScratch } from '../transfer/stream.ts';
-import type { NodeInfo, NodeOrphans } from '../transport/node-info.ts';
+import type { NodeInfo } from '../transport/node-info.ts';
 import { type PeerAddress, PeerPool } from '../transport/pool.ts';
-import { type Identity, NodeServer, type RequestHandler } from '../transport/server.ts';
-import { isUuid } from '../uuid.ts';
-import { VERSION } from '../version.ts';
-import { WebAuth } from '../web/auth.ts';
-import { isLoopback } from '../web/guard.ts';
-import { metricsRoutes } from '../web/metrics.ts';
-import { webRoutes } from '../web/routes.ts';
-import { WebServer } from '../web/server.ts';
+import type { NodeServer } from '../transport/server.ts';
+import type { WebServer } from '../web/server.ts';
 import { LiveStaging } from '../web/staging.ts';
-import { openWebTls } from '../web/tls.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
 import { CatalogService } from './catalog-service.ts';
+import { ClusterPort } from './cluster-port.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { connector } from './connect.ts';
+import type { DaemonOptions } from './daemon-options.ts';
 import { formatHostPort, parseHostPort } from './host-port.ts';
+import { type ActivateKey, keySwitch, nodeIdentity } from './identity.ts';
+import { nodeInfoSource } from './info-source.ts';
 import { jobRunners } from './job-runners.ts';
 import { handleKept } from './kept.ts';
 import { metricsSource } from './metrics.ts';
 import { createNodeOps } from './ops.ts';
-import { PairingHints } from './pairing-hints.ts';
+import { PeerAddresses } from './peer-addresses.ts';
 import { RepairService } from './repair.ts';
-import { Scrubber, type ScrubSettings } from './scrub.ts';
+import { Scrubber } from './scrub.ts';
 import { daemonSettings } from './settings.ts';
 import { openNodeStores } from './stores.ts';
-import { type TaskLimits, TaskRunner } from './tasks.ts';
+import { TaskRunner } from './tasks.ts';
 import { ChunkTraffic } from './traffic.ts';
 import { TrashPurger } from './trash-purge.ts';
+import { reloadTrust, trustWatcher } from './trust-watch.ts';
+import { openWebUi } from './web-ui.ts';
 
 const debug = debuglog('arozdfs');
 
 const DEFAULT_LISTEN = '0.0.0.0:7420';
-const TRUST_RELOAD_MS = 2_000;
-const STATUS_CACHE_MS = 1_000;
-
-export interface DaemonOptions {
-  home: string;
-  /** Cluster address `host:port` (else node.json's `listen`, else 0.0.0.0:7420). Port 0 picks one. */
-  listen?: string;
-  /** Extra store folders (registered in node.json the first time). */
-  stores?: string[];
-  /** Static peer addresses. */
-  peers?: Array<{ uuid: string } & PeerAddress>;
-  /** A request body that makes no progress for this long is abandoned. */
-  idleMs?: number;
-  /** mDNS: false for `--no-discovery`; else where to announce and browse (default: the LAN). */
-  discovery?: false | { interface?: string; bind?: string; port?: number };
-  /** Heartbeat interval in ms (default 10 s). */
-  heartbeatMs?: number;
-  /** Seconds a deleted chunk stays in the trash (default: node.json's `trashGraceSeconds`, else a day). */
-  trashGraceSeconds?: number;
-  /** Milliseconds between two catalog syncs with each peer (default: node.json's `catalogSyncSeconds`, else 60 s). */
-  catalogSyncMs?: number;
-  /** One line for people (the daemon entry prints it). */
-  log?: (line: string) => void;
-  /**
-   * The web UI: `host:port` (port 0 picks one), or false for none (the default here; `serve` passes
-   * 127.0.0.1:7421). A non-loopback host, or `tls: true`, serves HTTPS with the web UI's own key and
-   * certificate (ADDC/web-tls.pem, made the first time), never the node's identity key.
-   */
-  web?: false | { address: string; tls?: boolean; machine?: string };
-  /** Limits of the node-to-node tasks this node runs for its peers (docs/protocol.md "Tasks"). */
-  tasks?: Partial<TaskLimits>;
-  /** The scrub (docs/store.md): node.json's `scrubPassSeconds` and `scrubMaxBytesPerSecond`, else defaults. */
-  scrub?: Partial<ScrubSettings>;
-  /**
-   * Repair (docs/repair.md): ms a peer may be unreachable before its copies count no more, and ms
-   * between two periodic passes (0: none). Else node.json's `repairGoneSeconds` and
-   * `repairIntervalSeconds`, else 15 and 10 minutes; the orphans' safety age, else node.json's
-   * `orphanAgeSeconds`, else 24 hours.
-   */
-  repair?: { goneMs?: number; intervalMs?: number; orphanAgeMs?: number };
-}
 
 /** One long-lived part of the node, started and stopped by the daemon's loop. */
 interface Service {
   name: string;
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
-}
-
-async function nodeIdentity(home: NodeHome, pair: KeyPair): Promise<Identity> {
-  const { certPem, keyPem } = await makeNodeCertificate(home.config.nodeUuid, pair);
-  return { nodeUuid: home.config.nodeUuid, certPem, keyPem };
-}
-
-/**
- * What `GET /v1/node` answers. Store status (a marker read and a statfs per store, through the libuv
- * pool that transfers keep busy) is shared by the calls of one second, so status requests stay fast
- * during a job; puts still check the marker themselves every time.
- */
-function nodeInfoSource(parts: {
-  home: NodeHome;
-  stores: StoreSet;
-  trashPurge: TrashPurger;
-  scrub: Scrubber;
-  /** The last full repair pass's orphan figures, once there was one. */
-  orphans: () => NodeOrphans | undefined;
-}) {
-  let statuses: { at: number; pending: Promise<StoreStatus[]> } | undefined;
-  return async (): Promise<NodeInfo> => {
-    const now = Date.now();
-    if (statuses === undefined || now - statuses.at > STATUS_CACHE_MS) {
-      const pending = parts.stores.statuses();
-      statuses = { at: now, pending };
-      pending.catch(() => {
-        if (statuses?.pending === pending) statuses = undefined;
-      });
-    }
-    const stores = await statuses.pending;
-    const online = stores.filter((s) => s.online);
-    return {
-      uuid: parts.home.config.nodeUuid,
-      name: parts.home.config.name,
-      version: VERSION,
-      stores,
-      trash: {
-        chunks: online.reduce((n, s) => n + s.trash.chunks, 0),
-        bytes: online.reduce((n, s) => n + s.trash.bytes, 0),
-        graceSeconds: Math.round(parts.trashPurge.graceMs / 1000),
-        purgedAt: parts.trashPurge.state.purgedAt,
-      },
-      scrub: parts.scrub.status({
-        chunks: online.reduce((n, s) => n + (s.quarantine?.chunks ?? 0), 0),
-        bytes: online.reduce((n, s) => n + (s.quarantine?.bytes ?? 0), 0),
-      }),
-      orphans: parts.orphans() ?? { collected: 0, kept: 0, at: null },
-    };
-  };
 }
 
 export class Daemon {
@@ -200,8 +107,9 @@ export class Daemon {
   readonly staticPeers: Map<string, PeerAddress>;
   readonly info: () => Promise<NodeInfo>;
   /** Switches the identity key; live connections are closed and new ones use the new certificate. */
-  readonly activateKey: (keyUuid: string, from: AuditSource) => Promise<{ pair: KeyPair; previous: string }>;
+  readonly activateKey: ActivateKey;
   #log: (line: string) => void;
+  #addresses: PeerAddresses;
   #services: Service[];
   #started: Service[] = [];
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
@@ -225,7 +133,7 @@ export class Daemon {
     scrub: Scrubber;
     repair: RepairService;
     web: WebServer | undefined;
-    staticPeers: Map<string, PeerAddress>;
+    addresses: PeerAddresses;
     info: () => Promise<NodeInfo>;
     activateKey: Daemon['activateKey'];
     log: (line: string) => void;
@@ -247,7 +155,8 @@ export class Daemon {
     this.scrub = c.scrub;
     this.repair = c.repair;
     this.web = c.web;
-    this.staticPeers = c.staticPeers;
+    this.staticPeers = c.addresses.staticPeers;
+    this.#addresses = c.addresses;
     this.info = c.info;
     this.activateKey = c.activateKey;
     this.#log = c.log;
@@ -273,47 +182,16 @@ export class Daemon {
     const stores = await openNodeStores(home, options.stores ?? []);
     const nodeUuid = home.config.nodeUuid;
     const book = new AddressBook();
-    const staticPeers = new Map<string, PeerAddress>();
-    const pool = new PeerPool({
-      identity,
-      pins: trust,
-      // Where to dial a node, best first: the address book's candidates, then static addresses.
-      addressesOf: (uuid) => {
-        const found = book.endpoints(uuid, { dueOnly: true });
-        const fixed = staticPeers.get(uuid);
-        if (fixed !== undefined && !found.some((a) => a.host === fixed.host && a.port === fixed.port))
-          found.push(fixed);
-        return found;
-      },
-      onDial: (uuid, address, error) => {
-        if (error === undefined) book.markSuccess(uuid, address);
-        else book.markFailure(uuid, address);
-      },
-      ...(listen.host !== '0.0.0.0' && listen.host !== '::' ? { localAddress: listen.host } : {}),
-    });
-    /** The cluster port's handlers, asked in order; the first that takes a request answers it. */
-    const handlers: Array<(request: Parameters<RequestHandler>[0]) => Promise<boolean>> = [];
-    // Nodes that dialled this one with a key it does not trust: shown as pairing hints, never trusted.
-    const hints = new PairingHints({ self: nodeUuid, isKnown: (uuid) => trust.get(uuid) !== undefined });
-    const server = new NodeServer({
-      identity,
-      pins: trust,
-      host: listen.host,
-      port: listen.port,
-      onRefused: (socket) => hints.refused(socket),
-      handler: async (request) => {
-        for (const handle of handlers) if (await handle(request)) return;
-      },
-    });
+    const addresses = new PeerAddresses(book, (uuid, address) => cluster.addStatic(uuid, address));
+    const pool = new PeerPool({ identity, pins: trust, ...addresses.dialing(listen) });
+    const clusterPort = new ClusterPort({ identity, trust, listen });
+    const { server, hints } = clusterPort;
     const cluster = new ClusterServices({
       home,
       trust,
       book,
       pool,
-      listen: () => {
-        const { address, port } = server.address();
-        return { host: address, port };
-      },
+      listen: () => clusterPort.address(),
       log,
       discovery: options.discovery ?? {},
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -378,9 +256,10 @@ export class Daemon {
       ...settings.repair,
       log,
     });
+    const activateKey = keySwitch({ home, server, pool, log });
     const info = nodeInfoSource({ home, stores, trashPurge, scrub, orphans: () => repair.orphans });
     const api = nodeApi({ store: stores, info, idleMs, traffic });
-    handlers.push(
+    clusterPort.use(
       (request) => cluster.handle(request),
       (request) => tasks.handle(request),
       (request) => catalog.handle(request),
@@ -393,10 +272,7 @@ export class Daemon {
     const state = { closing: false, ready: false };
     // Web uploads still arriving: their jobs start at once and read the staging file as it grows.
     const staging = new LiveStaging();
-    const listenAddress = () => {
-      const { address, port } = server.address();
-      return formatHostPort({ host: address, port });
-    };
+    const listenAddress = () => formatHostPort(clusterPort.address());
     const jobs = new JobManager({
       dir: home.paths.jobs,
       concurrency: settings.jobConcurrency,
@@ -412,17 +288,6 @@ export class Daemon {
         stagingSource: (path) => staging.source(path),
       }),
     });
-    const activateKey: Daemon['activateKey'] = async (keyUuid, from) => {
-      const result = await home.activateKey(keyUuid, from);
-      if (result.previous !== keyUuid) {
-        const next = await nodeIdentity(home, result.pair);
-        server.setIdentity(next);
-        pool.setIdentity(next);
-        // The web UI keeps its own certificate (ADDC/web-tls.pem): browsers need not accept a new one.
-        log(`Switched the identity key to ${keyUuid}: every peer must pair again.`);
-      }
-      return result;
-    };
     const metrics = metricsSource({
       nodeUuid,
       name: () => home.config.name,
@@ -444,48 +309,19 @@ export class Daemon {
       jobs,
       cluster,
       catalog,
-      staticPeers,
+      staticPeers: addresses.staticPeers,
       info,
       metrics,
       listenAddress,
       ready: () => state.ready && !state.closing,
       activateKey,
-      live: {
-        hints,
-        setStaticPeer: (uuid, address) => {
-          if (address === null) staticPeers.delete(uuid);
-          else {
-            staticPeers.set(uuid, address);
-            cluster.addStatic(uuid, address);
-          }
-        },
-      },
+      live: { hints, setStaticPeer: (uuid, address) => addresses.set(uuid, address) },
     });
     const control = new ControlServer(options.home, controlRoutes(ops));
-    let web: WebServer | undefined;
-    if (options.web !== undefined && options.web !== false) {
-      const at = parseHostPort(options.web.address, 'The web UI address');
-      const auth = await WebAuth.open(home.paths.addc);
-      web = new WebServer({
-        host: at.host,
-        port: at.port,
-        tls:
-          options.web.tls === true || !isLoopback(at.host)
-            ? await openWebTls(home.paths.addc, nodeUuid, { host: at.host })
-            : undefined,
-        nodeUuid,
-        auth,
-        routes: {
-          ...webRoutes(ops, auth, { staging }),
-          // `/metrics` (off unless node.json says "metrics": true): docs/web.md "Metrics".
-          ...metricsRoutes(ops, {
-            enabled: home.config.metrics === true,
-            tokenSha256: home.config.metricsTokenSha256,
-          }),
-        },
-        ...(options.web.machine !== undefined ? { machine: options.web.machine } : {}),
-      });
-    }
+    const web =
+      options.web !== undefined && options.web !== false
+        ? await openWebUi(options.web, { home, ops, staging })
+        : undefined;
     const daemon = new Daemon({
       home,
       trust,
@@ -503,18 +339,13 @@ export class Daemon {
       scrub,
       repair,
       web,
-      staticPeers,
+      addresses,
       info,
       activateKey,
       log,
       state,
     });
-    // Addresses set on the web UI (node.json), then `--peer` (which wins for the same node).
-    for (const [uuid, address] of Object.entries(home.config.peerAddresses ?? {})) {
-      if (isUuid(uuid)) daemon.addPeerAddress(uuid, parseHostPort(address, `The address of peer ${uuid}`));
-    }
-    for (const peer of options.peers ?? [])
-      daemon.addPeerAddress(peer.uuid, { host: peer.host, port: peer.port });
+    addresses.load(home.config, options.peers ?? []);
     try {
       await daemon.#start();
     } catch (err) {
@@ -526,13 +357,6 @@ export class Daemon {
 
   /** The services, in start order (stopped in reverse). */
   #serviceList(): Service[] {
-    let watcher: FSWatcher | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const onRemoved = (peer: { nodeUuid: string }) => {
-      this.server.dropPeer(peer.nodeUuid);
-      this.pool.drop(peer.nodeUuid);
-      this.#log(`No longer trusting node ${peer.nodeUuid}: its connections were closed.`);
-    };
     return [
       { name: 'control socket', start: () => this.control.start(), stop: () => this.control.close() },
       // Before the cluster port: its catalog endpoints answer from the open store.
@@ -565,21 +389,14 @@ export class Daemon {
       { name: 'trash purger', start: () => this.trashPurge.start(), stop: () => this.trashPurge.close() },
       { name: 'scrub', start: () => this.scrub.start(), stop: () => this.scrub.close() },
       { name: 'repair', start: () => this.repair.start(), stop: () => this.repair.close() },
-      {
-        name: 'trust watcher',
-        start: () => {
-          this.trust.on('removed', onRemoved);
-          watcher = watch(this.home.paths.remote, () => void this.reloadTrust());
-          watcher.on('error', () => {});
-          timer = setInterval(() => void this.reloadTrust(), TRUST_RELOAD_MS);
-          timer.unref();
-        },
-        stop: () => {
-          clearInterval(timer);
-          watcher?.close();
-          this.trust.off('removed', onRemoved);
-        },
-      },
+      trustWatcher({
+        trust: this.trust,
+        remoteDir: this.home.paths.remote,
+        server: this.server,
+        pool: this.pool,
+        reload: () => this.reloadTrust(),
+        log: this.#log,
+      }),
     ];
   }
 
@@ -602,12 +419,7 @@ export class Daemon {
 
   /** Re-reads the trust store from disk; notices a key file deleted by hand. */
   async reloadTrust(): Promise<void> {
-    try {
-      await this.trust.reload();
-    } catch (err) {
-      if (!(err instanceof ArozError)) throw err;
-      this.#log(`Cannot reload the trust store: ${err.message}`);
-    }
+    await reloadTrust(this.trust, this.#log);
   }
 
   /** True once the daemon is shutting down (a job cut now must resume later, not clean up). */
@@ -622,8 +434,7 @@ export class Daemon {
 
   /** A static address of a peer (`--peer`). */
   addPeerAddress(nodeUuid: string, address: PeerAddress): void {
-    this.staticPeers.set(nodeUuid, address);
-    this.cluster.addStatic(nodeUuid, address);
+    this.#addresses.set(nodeUuid, address);
   }
 
   /** Stops in reverse start order; in-flight requests get `graceMs` to finish, then are aborted. */

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, type TestContext } from 'node:test';
 import { initHome } from '../../src/home/init.ts';
 import { pairHomes } from '../../src/home/pair.ts';
-import { Daemon, type DaemonOptions } from '../../src/node/daemon.ts';
+import { Daemon } from '../../src/node/daemon.ts';
+import type { DaemonOptions } from '../../src/node/daemon-options.ts';
 import { teardown, tmpDir } from './context.ts';
 
 export interface TestNode {

@@ -1,0 +1,50 @@
+/**
+ * The web UI's wiring (docs/web.md): where it listens, its sign-in, HTTPS with its own key and
+ * certificate (ADDC/web-tls.pem) off loopback or when asked (never the node's identity key), and its
+ * routes over NodeOps, `/metrics` among them (off unless node.json says "metrics": true).
+ */
+import type { NodeHome } from '../home/open.ts';
+import type { NodeOps } from '../ops/types.ts';
+import { WebAuth } from '../web/auth.ts';
+import { isLoopback } from '../web/guard.ts';
+import { metricsRoutes } from '../web/metrics.ts';
+import { webRoutes } from '../web/routes.ts';
+import { WebServer } from '../web/server.ts';
+import type { LiveStaging } from '../web/staging.ts';
+import { openWebTls } from '../web/tls.ts';
+import { parseHostPort } from './host-port.ts';
+
+/** The daemon's `web` option: `host:port` (port 0 picks one), HTTPS also on loopback, the host name. */
+export interface WebUiOptions {
+  address: string;
+  tls?: boolean;
+  machine?: string;
+}
+
+export async function openWebUi(
+  options: WebUiOptions,
+  parts: { home: NodeHome; ops: NodeOps; staging: LiveStaging },
+): Promise<WebServer> {
+  const { home, ops } = parts;
+  const at = parseHostPort(options.address, 'The web UI address');
+  const auth = await WebAuth.open(home.paths.addc);
+  return new WebServer({
+    host: at.host,
+    port: at.port,
+    tls:
+      options.tls === true || !isLoopback(at.host)
+        ? await openWebTls(home.paths.addc, home.config.nodeUuid, { host: at.host })
+        : undefined,
+    nodeUuid: home.config.nodeUuid,
+    auth,
+    routes: {
+      ...webRoutes(ops, auth, { staging: parts.staging }),
+      // `/metrics`: docs/web.md "Metrics".
+      ...metricsRoutes(ops, {
+        enabled: home.config.metrics === true,
+        tokenSha256: home.config.metricsTokenSha256,
+      }),
+    },
+    ...(options.machine !== undefined ? { machine: options.machine } : {}),
+  });
+}
