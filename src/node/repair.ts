@@ -14,7 +14,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { ArozError, isProgrammingError } from '../errors.ts';
-import type { HomePaths } from '../home/paths.ts';
 import {
   type IndexChunk,
   type IndexFile,
@@ -25,22 +24,14 @@ import {
 import { eachLimited } from '../limit.ts';
 import type { RepairResult } from '../ops/jobs.ts';
 import type { NodeSpace } from '../placement/index.ts';
-import {
-  type CopyState,
-  isExtraCopy,
-  judgeChunk,
-  judgeOrphan,
-  judgeShards,
-  newHolders,
-} from '../repair/index.ts';
-import type { ChunkInfo, ChunkStore, StoreStatus } from '../store/types.ts';
+import { type CopyState, isExtraCopy, judgeChunk, judgeShards, newHolders } from '../repair/index.ts';
+import type { ChunkStore, StoreStatus } from '../store/types.ts';
 import type { Connect } from '../transfer/types.ts';
 import type { NodeOrphans } from '../transport/node-info.ts';
 import { askRebuild } from '../transport/rebuild-task.ts';
 import { askCopy } from '../transport/tasks.ts';
 import type { CatalogService } from './catalog-service.ts';
-import type { ConnectParts } from './connect.ts';
-import { askKept, keepsIndex } from './kept.ts';
+import { type OrphanParts, walkOrphans } from './orphans.ts';
 
 const debug = debuglog('arozdfs');
 
@@ -50,8 +41,6 @@ export const DEFAULT_REPAIR_GONE_SECONDS = 15 * 60;
 export const DEFAULT_REPAIR_INTERVAL_SECONDS = 10 * 60;
 /** Default seconds an unreferenced copy must have been here before it is an orphan (node.json `orphanAgeSeconds`). */
 export const DEFAULT_ORPHAN_AGE_SECONDS = 24 * 60 * 60;
-/** UUIDs listed at once in the orphan walk. */
-const ORPHAN_BATCH = 256;
 /** Chunks looked at (and copies made) at once. */
 const PARALLEL = 2;
 /** How long a peer has to answer the probe of a pass, and each `head` of a copy. */
@@ -61,28 +50,15 @@ const BUSY_POLL_MS = 500;
 /** Failures kept in a report. */
 const MAX_FAILURES = 100;
 
-export interface RepairOptions extends ConnectParts {
+export interface RepairOptions extends OrphanParts {
   stores: ChunkStore & { status(options?: { signal?: AbortSignal }): Promise<StoreStatus> };
   catalog: Pick<CatalogService, 'store' | 'sync' | 'held' | 'syncedAt'>;
-  /** This node's stores that can list their chunks (disk stores): the orphan walk. */
-  listable: () => readonly {
-    id: string;
-    chunksAfter(after: string, limit: number): Promise<string[]>;
-    head(uuid: string): Promise<ChunkInfo | undefined>;
-  }[];
-  /** True while this node has an upload job not finished (queued or running). */
-  uploading: () => boolean;
-  /** An unreferenced copy younger than this stays (docs/repair.md "Orphans"). */
-  orphanAgeMs: number;
-  /** Where this node keeps the indexes it signed (an uploader's own copies stay while it keeps one). */
-  keptIndexes: HomePaths;
   connect: Connect;
   /** True while this node's own transfers run: a pass waits. */
   busy: () => boolean;
   goneMs: number;
   /** Between two periodic passes; 0 turns the periodic pass off. */
   intervalMs: number;
-  log: (line: string) => void;
   now?: () => number;
 }
 
@@ -271,7 +247,7 @@ export class RepairService {
     });
     await eachLimited(sharded, PARALLEL, (item) => this.#rebuildShards(item, online, gone, report, signal));
     if (options.file === undefined) {
-      await this.#orphans(report, signal);
+      await walkOrphans(this.#options, report, this.#now(), signal);
       this.orphans = {
         collected: report.orphans,
         kept: report.orphansKept,
@@ -286,95 +262,6 @@ export class RepairService {
       );
     }
     return report;
-  }
-
-  /**
-   * The orphan walk (docs/repair.md "Orphans"): every copy in this node's own listable stores that no
-   * live file references goes to the trash when `judgeOrphan` says so; copies of an uploader a person
-   * removed are counted (`orphansKept`) and kept.
-   */
-  async #orphans(report: RepairResult, signal: AbortSignal): Promise<void> {
-    const { catalog, trust, nodeUuid, stores } = this.#options;
-    const ownUploads = this.#options.uploading();
-    /** Per uploader and file: does the uploader still keep that index (asked once per pass)? */
-    const kept = new Map<string, Promise<boolean>>();
-    for (const store of this.#options.listable()) {
-      let after = '';
-      for (;;) {
-        signal.throwIfAborted();
-        let batch: string[];
-        try {
-          batch = await store.chunksAfter(after, ORPHAN_BATCH);
-        } catch (err) {
-          if (isProgrammingError(err)) throw err;
-          debug('repair: cannot list store %s: %s', store.id, (err as Error).message);
-          break;
-        }
-        if (batch.length === 0) break;
-        after = batch.at(-1) ?? after;
-        for (const uuid of batch) {
-          const info = await store.head(uuid).catch((err: unknown) => {
-            if (isProgrammingError(err)) throw err;
-            return undefined;
-          });
-          if (info === undefined) continue;
-          const tombstone = info.indexId === undefined ? undefined : catalog.store.tombstoneOf(info.indexId);
-          const index = info.indexId === undefined ? undefined : catalog.store.indexOf(info.indexId);
-          const verdict = judgeOrphan({
-            self: nodeUuid,
-            uploader: info.uploader,
-            storedAt: Date.parse(info.storedAt),
-            now: this.#now(),
-            ageMs: this.#options.orphanAgeMs,
-            tombstoned: tombstone !== undefined && tombstone.uploader === info.uploader,
-            referenced:
-              catalog.store.holdersOf(uuid).length > 0 ||
-              (index?.chunks.some((c) => storedObjects(c).some((o) => o.uuid === uuid)) ?? false),
-            trusted: info.uploader === nodeUuid || trust.get(info.uploader) !== undefined,
-            syncedAt: catalog.syncedAt(info.uploader),
-            ownUploads,
-          });
-          if (verdict === 'removed') report.orphansKept++;
-          if (verdict !== 'orphan') continue;
-          if (tombstone === undefined || tombstone.uploader !== info.uploader) {
-            // Unreferenced: only when its uploader says now that it keeps no index of that file.
-            if (info.indexId === undefined) continue;
-            const key = `${info.uploader}/${info.indexId}`;
-            let keeps = kept.get(key);
-            if (keeps === undefined) {
-              keeps = this.#keeps(info.uploader, info.indexId, signal);
-              kept.set(key, keeps);
-            }
-            if (await keeps) continue;
-          }
-          try {
-            await stores.delete(uuid, { by: info.uploader, signal });
-            report.orphans++;
-          } catch (err) {
-            if (isProgrammingError(err) || signal.aborted) throw err;
-            debug('repair: cannot trash orphan %s: %s', uuid, (err as Error).message);
-          }
-        }
-        if (batch.length < ORPHAN_BATCH) break;
-      }
-    }
-    if (report.orphans > 0)
-      this.#options.log(
-        `Repair: ${report.orphans} cop${report.orphans === 1 ? 'y' : 'ies'} no live file references went to the trash.`,
-      );
-  }
-
-  /** Whether `uploader` keeps its index of `file`; true when it cannot be asked now. */
-  async #keeps(uploader: string, file: string, signal: AbortSignal): Promise<boolean> {
-    if (uploader === this.#options.nodeUuid) return keepsIndex(this.#options.keptIndexes, file);
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(PROBE_MS)]);
-    try {
-      const session = await this.#options.pool.session(uploader, { signal: timeout });
-      return await askKept(session, uploader, file, timeout);
-    } catch (err) {
-      if (isProgrammingError(err) || signal.aborted) throw err;
-      return true;
-    }
   }
 
   /** Moves this node's extra copy to its trash and states its holdings of the file again. */
