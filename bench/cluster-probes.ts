@@ -108,9 +108,13 @@ export interface MemoryUsage {
   arrayBuffers: number;
   /** Garbage collections since the start, by kind: [count, milliseconds]. */
   gc?: Record<string, [number, number]>;
+  /** The same since the previous report (the phase). */
+  phaseGc?: Record<string, [number, number]>;
+  /** Event loop delay since the previous report (the phase), in ms. */
+  loop?: { p50: number; p99: number; max: number };
 }
 
-/** Asks a node started with bench/memory-report.ts for its process.memoryUsage() (SIGUSR2). */
+/** Asks a node started with bench/memory-report.js for its process.memoryUsage() (SIGUSR2). */
 export async function memoryOf(pid: number, dir: string): Promise<MemoryUsage | undefined> {
   const path = join(dir, `${pid}.json`);
   await rm(path, { force: true });

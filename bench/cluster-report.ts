@@ -156,6 +156,21 @@ export function report(f: Figures, chunkSize: number): void {
   );
   out(`  GET /v1/node on alpha during the upload:   ${formatLatency(f.node)}`);
   out(`  GET /v1/jobs (control socket), same time:  ${formatLatency(f.control)}`);
+  const loops = Object.entries(f.memory).flatMap(([name, m]) => {
+    const loop = m.api?.loop;
+    return loop === undefined ? [] : [`${name} p50 ${loop.p50}, p99 ${loop.p99}, max ${loop.max} ms`];
+  });
+  if (loops.length > 0) out(`  event loop delay in that upload: ${loops.join('; ')}`);
+  out('  garbage collections per phase (major and incremental marking: count× ms):');
+  for (const [name, m] of Object.entries(f.memory)) {
+    const per = PHASES.flatMap((ph) => {
+      const g = m[ph]?.phaseGc;
+      if (g === undefined) return [];
+      const of = (k: string) => `${g[k]?.[0] ?? 0}× ${(g[k]?.[1] ?? 0).toFixed(0)}`;
+      return [`${ph} major ${of('major')}, incr ${of('incremental')}, minor ${of('minor')}`];
+    });
+    out(`    ${name.padEnd(6)} ${per.join('; ')} (last round)`);
+  }
   if (f.cli.n > 0) {
     out(`  "arozdfs jobs list" process, during upload: ${formatLatency(f.cli)}`);
     out(`  "arozdfs jobs list" process, idle node:     ${formatLatency(f.cliIdle)}`);

@@ -106,7 +106,7 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
     const execArgv = [
       ...nodeFlags,
       '--import',
-      new URL('./memory-report.ts', import.meta.url).pathname,
+      new URL('./memory-report.js', import.meta.url).pathname,
       ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
     ];
     await cluster.start(beta, { execArgv });

@@ -1,7 +1,8 @@
 /**
  * The one hot loop of slice and merge: moves a byte range from one file to another through the
  * buffer ring, in pieces of at most one slot. The range's own hash (the chunk hash) is updated here,
- * on this thread, in order; the whole-file hash runs in the ring's worker; the write of each piece is
+ * on this thread, in order, or in the ring's worker beside the whole-file hash (an upload, whose main
+ * thread is busy with TLS); the whole-file hash runs in the ring's worker; the write of each piece is
  * left in flight. One read runs ahead of the piece being hashed, so reading, hashing on two cores and
  * writing all overlap.
  */
@@ -24,8 +25,11 @@ export interface CopyRange {
   length: number;
   dst: PieceSink;
   dstPos: number;
-  /** Updated with every byte of the range, in order. */
-  hash: Hash;
+  /**
+   * Updated with every byte of the range, in order: on this thread, or `'ring'` for the ring's
+   * worker (read it with `ring.rangeDigest()` once copyRange returns).
+   */
+  hash: Hash | 'ring';
   /** The error to throw when the source ends before `length` bytes. */
   short: () => ArozError;
   /** Called after each piece with its length. */
@@ -55,8 +59,8 @@ export async function copyRange(ring: BufferRing, r: CopyRange): Promise<{ writt
       const { slot, length } = await next!;
       next = k + 1 < pieces ? read(k + 1) : undefined;
       const view = ring.view(slot, length);
-      const hashed = ring.hashWhole(slot, length);
-      r.hash.update(view);
+      const hashed = ring.hashWhole(slot, length, r.hash === 'ring');
+      if (r.hash !== 'ring') r.hash.update(view);
       const written = r.dst.write(view, r.dstPos + k * ring.slotSize);
       ring.hold(slot, hashed, written);
       writes.push(written);

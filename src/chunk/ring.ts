@@ -19,7 +19,7 @@ const WASM_PAGE = 65536;
 /** How long a closed ring's memory and worker wait for the next ring of the same shape. */
 const IDLE_MS = 10_000;
 
-type Reply = { ack: number } | { digest: string };
+type Reply = { ack: number } | { digest: string } | { range: string };
 
 /** A ring's shared memory and hash worker, which outlive one ring when it closes cleanly. */
 interface RingParts {
@@ -109,6 +109,7 @@ export class BufferRing {
   #worker: Worker;
   #acks: Array<() => void> = [];
   #digests: Array<{ resolve: (hex: string) => void; reject: (err: unknown) => void }> = [];
+  #rangeDigests: Array<{ resolve: (hex: string) => void; reject: (err: unknown) => void }> = [];
   #failure: unknown;
   #failed = false;
   #closed = false;
@@ -154,13 +155,30 @@ export class BufferRing {
     return this.#memory.subarray(start, start + length);
   }
 
-  /** Feeds the slot's first `length` bytes to the whole-file hash; resolves when the worker is done. */
-  hashWhole(slot: number, length: number): Promise<void> {
+  /**
+   * Feeds the slot's first `length` bytes to the whole-file hash, and to the range hash when `range`
+   * (see rangeDigest); resolves when the worker is done with the slot.
+   */
+  hashWhole(slot: number, length: number, range = false): Promise<void> {
     // After close the worker may serve another ring: nothing more goes to it from this one.
     if (this.#failed || this.#closed) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#acks.push(resolve);
-    this.#worker.postMessage({ slot, length });
+    this.#worker.postMessage(range ? { slot, length, range } : { slot, length });
+    return promise;
+  }
+
+  /**
+   * The hex SHA-256 of the pieces fed with `range` since the last range digest (an upload's chunk);
+   * the range hash then starts again. Call it right after the range's last hashWhole: the worker
+   * answers in order, so pieces fed after this call belong to the next range.
+   */
+  rangeDigest(): Promise<string> {
+    if (this.#failed) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(new ArozError('ERR_INTERNAL', 'The buffer ring is closed'));
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    this.#rangeDigests.push({ resolve, reject });
+    this.#worker.postMessage({ rangeDigest: true });
     return promise;
   }
 
@@ -219,7 +237,12 @@ export class BufferRing {
     ]);
     this.#closed = true;
     parts.owner = undefined;
-    const clean = settled && !this.#failed && this.#acks.length === 0 && this.#digests.length === 0;
+    const clean =
+      settled &&
+      !this.#failed &&
+      this.#acks.length === 0 &&
+      this.#digests.length === 0 &&
+      this.#rangeDigests.length === 0;
     if (!clean || !giveIdle(parts)) {
       await parts.stop();
     }
@@ -231,6 +254,7 @@ export class BufferRing {
 
   #onReply(reply: Reply): void {
     if ('ack' in reply) this.#acks.shift()?.();
+    else if ('range' in reply) this.#rangeDigests.shift()?.resolve(reply.range);
     else this.#digests.shift()?.resolve(reply.digest);
   }
 
@@ -239,5 +263,6 @@ export class BufferRing {
     this.fail(new ArozError('ERR_INTERNAL', `The hashing thread failed: ${String(err)}`, { cause: err }));
     for (const ack of this.#acks.splice(0)) ack();
     for (const waiter of this.#digests.splice(0)) waiter.reject(this.#failure);
+    for (const waiter of this.#rangeDigests.splice(0)) waiter.reject(this.#failure);
   }
 }

@@ -2,14 +2,14 @@
  * upload: a file -> chunks on the cluster (R copies each, placed by src/placement) + a signed,
  * distributed index whose holders say where every copy really went (docs/transfer.md).
  *
- * The file is read once, in order, through the chunk ring (src/chunk/ring.ts): each 1 MiB piece is
- * hashed for its chunk on this thread and for the whole file on the ring's worker, and handed to all
+ * The file is read once, in order, through the chunk ring (src/chunk/ring.ts): the ring's worker
+ * hashes each 1 MiB piece for its chunk and for the whole file in one pass (this thread runs TLS for
+ * every copy and hashes nothing), and the piece is handed to all
  * the chunk's writers at once; its slot is reused only when every write is over. While one chunk
  * streams, up to `parallel − 1` earlier chunks finish (the targets' fsync and answer) or re-send a
  * copy whose target failed. Memory: the 8 MiB ring plus one 1 MiB buffer per re-send in flight.
  * The index is produced only when every chunk has R copies whose finish() answered.
  */
-import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { copyRange } from '../chunk/copy.ts';
 import { assertUnchanged, type OpenedFile, openRegularFile } from '../chunk/files.ts';
@@ -316,7 +316,6 @@ async function streamChunks(
       const copies = await opening;
       const following = planned[k + 1];
       if (following !== undefined) next = prepare(following);
-      const hash = createHash('sha256');
       let written: Promise<void>;
       try {
         ({ written } = await copyRange(ring, {
@@ -326,7 +325,7 @@ async function streamChunks(
           length: up.size,
           dst: { write: (piece) => up.fanOut(copies, piece) },
           dstPos: 0,
-          hash,
+          hash: 'ring', // the chunk hash runs in the ring's worker beside the file's
           short: ctx.changed,
           onBytes: (bytes) => {
             done += bytes;
@@ -339,14 +338,20 @@ async function streamChunks(
         ChunkUpload.abortAll(copies, err);
         throw err;
       }
-      const sha256 = hash.digest('hex');
-      if (journaled.some((record) => record.sha256 !== sha256)) {
-        ChunkUpload.abortAll(copies, ctx.changed());
-        throw ctx.changed();
-      }
-      const task = written
-        .then(() => up.complete(copies, sha256))
-        .then(() => {
+      // Asked now, answered once the worker has hashed the chunk's last piece; the next chunk
+      // streams meanwhile (its pieces come after this request, so they are not in this digest).
+      const digest = ring.rangeDigest();
+      digest.catch(() => {});
+      const task = Promise.all([written, digest])
+        .then(async ([, sha256]) => {
+          if (journaled.some((record) => record.sha256 !== sha256)) {
+            ChunkUpload.abortAll(copies, ctx.changed());
+            throw ctx.changed();
+          }
+          await up.complete(copies, sha256);
+          return sha256;
+        })
+        .then((sha256) => {
           const holders = up.holders.map((node) => ({ node: node! }));
           chunks[plan.i] = { i: plan.i, offset, size: up.size, sha256, uuid: up.uuid, holders };
           chunksDone++;
