@@ -18,7 +18,7 @@ import { sanitizeLabel } from '../keys/label.ts';
 import { formatPairing, parsePastedPeer } from '../keys/pairing.ts';
 import { GENERATE_RSA_BITS, type KeyPair, publicKeyPem } from '../keys/rsa.ts';
 import type { PinnedPeer, TrustStore } from '../keys/trust-store.ts';
-import { isJobKind, JOB_KIND_LIST } from '../ops/jobs.ts';
+import { isJobKind, JOB_KIND_LIST, listedJob } from '../ops/jobs.ts';
 import type { NodeMetrics } from '../ops/metrics.ts';
 import type {
   CheckOptions,
@@ -380,7 +380,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         }
         return await jobs.submit(kind, params as Record<string, unknown>);
       },
-      list: () => jobs.list(),
+      list: () => jobs.list().map(listedJob),
       get: (id) => jobs.get(id),
       cancel: (id) => jobs.cancel(id),
       wait: (id, options) => jobs.wait(id, options),
