@@ -6,33 +6,59 @@
  * Plain JavaScript on purpose: a .ts worker makes Node load its type stripper again inside the
  * worker (about 12 MB more peak memory and 25 ms more start-up per slice or merge).
  *
- * Protocol (in order, one message at a time): `{ slot, length }` hashes the first `length` bytes of
- * that slot and answers `{ ack: slot }`; `{ digest: true }` answers `{ digest: hex }` and starts a new
- * hash; `{ reset: true }` (a ring given back to be reused) starts a new hash without an answer. It
- * never writes to the shared memory and never holds a slot after its ack.
+ * One worker serves one ring (its memory given as workerData, lane 0), or several rings of a
+ * HashThread (a batch's pool: one thread instead of one per ring), each a lane with its own memory
+ * and its own hash. Protocol (in order, one message at a time; `lane` absent means 0):
+ * `{ lane, buffer, slotSize }` adds a lane; `{ lane, slot, length }` hashes the first `length` bytes
+ * of that slot and answers `{ lane, ack: slot }`; `{ lane, digest: true }` answers
+ * `{ lane, digest: hex }` and starts a new hash; `{ lane, reset: true }` (a ring given back to be
+ * reused) starts a new hash without an answer; `{ lane, drop: true }` forgets the lane. It never
+ * writes to the shared memory and never holds a slot after its ack.
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** @typedef {{ slot: number, length: number } | { digest: true } | { reset: true }} Request */
+/**
+ * @typedef {{ lane?: number }} Lane
+ * @typedef {Lane & ({ slot: number, length: number } | { digest: true } | { reset: true } | { drop: true } | { buffer: SharedArrayBuffer, slotSize: number })} Request
+ */
 
 const port = parentPort;
 if (port === null) throw new Error('hash-worker.js must run as a worker thread');
-const { buffer, slotSize } = /** @type {{ buffer: SharedArrayBuffer, slotSize: number }} */ (workerData);
-const memory = Buffer.from(buffer);
-let hash = createHash('sha256');
+
+/** @type {Map<number, { memory: Buffer, slotSize: number, hash: import('node:crypto').Hash }>} */
+const lanes = new Map();
+const first = /** @type {{ buffer?: SharedArrayBuffer, slotSize: number }} */ (workerData);
+if (first.buffer !== undefined) {
+  lanes.set(0, { memory: Buffer.from(first.buffer), slotSize: first.slotSize, hash: createHash('sha256') });
+}
 
 port.on('message', (/** @type {Request} */ request) => {
+  const id = request.lane ?? 0;
+  if ('buffer' in request) {
+    lanes.set(id, {
+      memory: Buffer.from(request.buffer),
+      slotSize: request.slotSize,
+      hash: createHash('sha256'),
+    });
+    return;
+  }
+  if ('drop' in request) {
+    lanes.delete(id);
+    return;
+  }
+  const lane = lanes.get(id);
+  if (lane === undefined) throw new Error(`hash-worker.js has no lane ${id}`);
   if ('reset' in request) {
-    hash = createHash('sha256');
+    lane.hash = createHash('sha256');
     return;
   }
   if ('digest' in request) {
-    port.postMessage({ digest: hash.digest('hex') });
-    hash = createHash('sha256');
+    port.postMessage({ lane: id, digest: lane.hash.digest('hex') });
+    lane.hash = createHash('sha256');
     return;
   }
-  const start = request.slot * slotSize;
-  hash.update(memory.subarray(start, start + request.length));
-  port.postMessage({ ack: request.slot });
+  const start = request.slot * lane.slotSize;
+  lane.hash.update(lane.memory.subarray(start, start + request.length));
+  port.postMessage({ lane: id, ack: request.slot });
 });
