@@ -16,6 +16,8 @@ import { ArozError } from '../errors.ts';
 export const SLOT_SIZE = 1024 * 1024;
 export const SLOT_COUNT = 8;
 const WASM_PAGE = 65536;
+/** The hash worker's script (scripts/build-exe.ts replaces this one expression in the executable). */
+const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
 /** How long a closed ring's memory and worker wait for the next ring of the same shape. */
 const IDLE_MS = 10_000;
 
@@ -50,7 +52,7 @@ function newMemory(slotCount: number, slotSize: number): SharedArrayBuffer {
 
 function newParts(slotCount: number, slotSize: number): RingParts {
   const shared = newMemory(slotCount, slotSize);
-  const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
+  const worker = new Worker(WORKER_URL, {
     workerData: { buffer: shared, slotSize },
   });
   const parts: RingParts = {
@@ -125,7 +127,7 @@ export class HashThread {
 
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { slotSize: 0 } });
+    const worker = new Worker(WORKER_URL, { workerData: { slotSize: 0 } });
     worker.on('message', (reply: Reply) => this.#lanes.get(reply.lane ?? 0)?.reply(reply));
     const gone = (err: unknown) => {
       this.#gone ??= err;
