@@ -105,15 +105,15 @@ class BatchProgress {
   }
 }
 
+/** Slots (of SLOT_SIZE, 1 MiB) of the rings a batch lends to its small files. */
+const SMALL_FILE_SLOTS = 4;
+
 /**
  * The batch's buffer rings: made at most BATCH_PARALLEL times per batch instead of once per file,
  * and all hashing on one worker thread of the pool's (a thread costs tens of ms to start and about
  * 13 MiB resident: six of them were most of what a batch added to the uploader's RSS). A ring that
  * saw a failure is closed, not lent again.
  */
-/** Slots (of SLOT_SIZE, 1 MiB) of the rings a batch lends to its small files. */
-const SMALL_FILE_SLOTS = 4;
-
 class RingPool implements RingLender {
   #free = new Map<number, BufferRing[]>();
   #thread = new HashThread();
