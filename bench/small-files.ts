@@ -197,6 +197,7 @@ async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promi
     stop.abort();
   }
   const seconds = (performance.now() - t0) / 1000;
+  // A process added after the start (Syncthing's own, below its monitor) counts from its birth.
   const cpu1 = await Promise.all(pids.map(cpuSeconds));
   const figures = { seconds, rss: await rss, cpu: cpu1.map((c, k) => c - (cpu0[k] ?? 0)) };
   // The kernel's own peak, in case a spike fell between two samples.
@@ -345,6 +346,24 @@ async function deviceId(home: string): Promise<string> {
   return text.trim();
 }
 
+/** The child processes of `pid` (from each process's /proc/PID/stat), once it has some (within 10 s). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const found: number[] = [];
+    for (const name of await readdir('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+      // The parent's pid is the 2nd field after the command name (which may hold spaces).
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) found.push(Number(name));
+    }
+    if (found.length > 0) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return [];
+}
+
 async function freePort(host: string): Promise<number> {
   const { createServer } = await import('node:net');
   const server = createServer();
@@ -428,14 +447,17 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
     say('  Syncthing: A (send-only) → B (receive-only), until B has every file…');
     const a = start(homeA);
     const b = start(homeB);
+    // `syncthing serve` is a monitor process that runs Syncthing itself as its child (even with
+    // --no-restart): both are counted, the children from when they are found (the clock runs).
     const pids = [a.pid ?? 0, b.pid ?? 0];
+    const inner = Promise.all(pids.map(childrenOf)).then((found) => pids.push(...found.flat()));
     const total = count;
     const figures = await timedWithRss(pids, async () => {
       const deadline = Date.now() + 30 * 60_000;
       while (Date.now() < deadline) {
         if (gone !== undefined) throw new Error(gone);
         const have = await listFiles(folderB).catch(() => []);
-        if (have.length >= total) return;
+        if (have.length >= total) return await inner;
         await new Promise((r) => setTimeout(r, 250));
       }
       throw new Error('Syncthing did not sync every file within 30 minutes');
