@@ -385,6 +385,8 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
   const folderB = join(root, 'st-folder-b');
   await mkdir(folderB, { recursive: true });
   const children: ChildProcess[] = [];
+  /** Syncthing's processes below the ones spawned here (they may outlive their monitor). */
+  const below: number[] = [];
   const env = { ...process.env, STNOUPGRADE: '1', STNODEFAULTFOLDER: '1', HOME: root };
   try {
     for (const home of [homeA, homeB]) {
@@ -450,7 +452,10 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
     // `syncthing serve` is a monitor process that runs Syncthing itself as its child (even with
     // --no-restart): both are counted, the children from when they are found (the clock runs).
     const pids = [a.pid ?? 0, b.pid ?? 0];
-    const inner = Promise.all(pids.map(childrenOf)).then((found) => pids.push(...found.flat()));
+    const inner = Promise.all(pids.map(childrenOf)).then((found) => {
+      below.push(...found.flat());
+      pids.push(...found.flat());
+    });
     const total = count;
     const figures = await timedWithRss(pids, async () => {
       const deadline = Date.now() + 30 * 60_000;
@@ -466,6 +471,13 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
     return figures;
   } finally {
     for (const child of children) child.kill('SIGTERM');
+    for (const pid of below) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // Gone already.
+      }
+    }
     await Promise.all(
       children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
     );
