@@ -10,7 +10,8 @@
  *
  * Printed: files/s, MB/s, the daemons' RSS over the batch (start, peak, end), and the ratios.
  * `--files 100` is the quick mode for iterating; `--cpu-prof` writes the daemons' CPU profiles and
- * prints where their time went.
+ * prints where their time went; `--upload-only` runs only the batch upload (no per-file cost, no
+ * download), for profiling it. AROZDFS_BENCH_NODE_FLAGS adds node flags to the daemons' command line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'no-syncthing': { type: 'boolean', default: false },
+    'upload-only': { type: 'boolean', default: false },
   },
 });
 const count = Number(values.files);
@@ -137,13 +139,55 @@ async function rssOver(
   return { start, peak, end: await sum(), anonStart, anonEnd: await sum('RssAnon') };
 }
 
+/**
+ * Where a process's resident memory is, from /proc/PID/smaps: glibc's [heap], other anonymous
+ * mappings (V8's heap pages, thread arenas and stacks, mmap'ed buffers), shared memory (the rings'
+ * SharedArrayBuffers), and file pages (the executable, libraries).
+ */
+async function memoryOf(pid: number): Promise<string> {
+  const text = await readFile(`/proc/${pid}/smaps`, 'utf8').catch(() => '');
+  const sums = { heap: 0, anon: 0, shared: 0, file: 0 };
+  let kind: keyof typeof sums = 'anon';
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head !== null) {
+      const name = head[1] ?? '';
+      kind =
+        name === '[heap]'
+          ? 'heap'
+          : name === '' || name.startsWith('[')
+            ? 'anon'
+            : name.startsWith('/memfd') || name.startsWith('/dev/zero') || name.includes('SYSV')
+              ? 'shared'
+              : 'file';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null) sums[kind] += Number(rss[1]) * 1024;
+  }
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const field = (f: string) => Number(new RegExp(`${f}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+  return `RSS ${mib(field('VmRSS'))} (shmem ${mib(field('RssShmem'))}, threads ${/Threads:\s+(\d+)/.exec(status)?.[1]}): [heap] ${mib(sums.heap)}, other anonymous ${mib(sums.anon)}, shared ${mib(sums.shared)}, files ${mib(sums.file)}`;
+}
+
 interface Figures {
   seconds: number;
   rss: { start: number; peak: number; end: number; anonStart: number; anonEnd: number };
+  /** CPU seconds (user + system) each process used over the run, from /proc/PID/stat. */
+  cpu: number[];
+}
+
+/** User + system CPU seconds of a process so far (0 once it is gone). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces) in parentheses: utime is the 14th field.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 }
 
 async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promise<Figures> {
   for (const pid of pids) await resetPeak(pid);
+  const cpu0 = await Promise.all(pids.map(cpuSeconds));
   const stop = new AbortController();
   const rss = rssOver(pids, stop.signal);
   const t0 = performance.now();
@@ -153,7 +197,9 @@ async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promi
     stop.abort();
   }
   const seconds = (performance.now() - t0) / 1000;
-  const figures = { seconds, rss: await rss };
+  // A process added after the start (Syncthing's own, below its monitor) counts from its birth.
+  const cpu1 = await Promise.all(pids.map(cpuSeconds));
+  const figures = { seconds, rss: await rss, cpu: cpu1.map((c, k) => c - (cpu0[k] ?? 0)) };
   // The kernel's own peak, in case a spike fell between two samples.
   let kernelPeak = 0;
   for (const pid of pids) kernelPeak += await peakRss(pid).catch(() => 0);
@@ -201,16 +247,24 @@ async function arozdfs(library: string, root: string) {
   const profiles = join(root, 'profiles');
   try {
     const [alpha, beta, gamma] = cluster.nodes as [LocalNode, LocalNode, LocalNode];
-    const execArgv = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [];
+    const execArgv = [
+      ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
+      ...(process.env['AROZDFS_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== ''),
+    ];
     await cluster.start(beta, { execArgv });
     await cluster.start(gamma, { execArgv });
     await cluster.start(alpha, { execArgv, peers: [beta, gamma] });
     const pids = cluster.nodes.map((n) => n.child?.pid ?? 0);
-    const overhead = await perFileCost(alpha.home, join(root, 'tiny'));
+    const overhead = values['upload-only']
+      ? { lone: Number.NaN, batch: Number.NaN }
+      : await perFileCost(alpha.home, join(root, 'tiny'));
     const names = await listFiles(library);
     const files = names.map((name) => ({ path: join(library, name), name: `photos/${name}` }));
+    for (const [k, pid] of pids.entries()) say(`  ${cluster.nodes[k]?.name}: ${await memoryOf(pid)}`);
     say(`  arozdfs: upload of ${count} files from alpha (one batch, 2 copies)…`);
     const up = await timedWithRss(pids, () => runJob(alpha.home, 'upload-batch', { files, copies: 2 }));
+    for (const [k, pid] of pids.entries()) say(`  ${cluster.nodes[k]?.name}: ${await memoryOf(pid)}`);
+    if (values['upload-only']) return { up, down: undefined, cluster, overhead };
     // Beta lists the whole folder once the catalog has reached it.
     const ids = new Map<string, string>();
     const deadline = Date.now() + 120_000;
@@ -292,6 +346,24 @@ async function deviceId(home: string): Promise<string> {
   return text.trim();
 }
 
+/** The child processes of `pid` (from each process's /proc/PID/stat), once it has some (within 10 s). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const found: number[] = [];
+    for (const name of await readdir('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+      // The parent's pid is the 2nd field after the command name (which may hold spaces).
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) found.push(Number(name));
+    }
+    if (found.length > 0) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return [];
+}
+
 async function freePort(host: string): Promise<number> {
   const { createServer } = await import('node:net');
   const server = createServer();
@@ -313,6 +385,8 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
   const folderB = join(root, 'st-folder-b');
   await mkdir(folderB, { recursive: true });
   const children: ChildProcess[] = [];
+  /** Syncthing's processes below the ones spawned here (they may outlive their monitor). */
+  const below: number[] = [];
   const env = { ...process.env, STNOUPGRADE: '1', STNODEFAULTFOLDER: '1', HOME: root };
   try {
     for (const home of [homeA, homeB]) {
@@ -375,14 +449,20 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
     say('  Syncthing: A (send-only) → B (receive-only), until B has every file…');
     const a = start(homeA);
     const b = start(homeB);
+    // `syncthing serve` is a monitor process that runs Syncthing itself as its child (even with
+    // --no-restart): both are counted, the children from when they are found (the clock runs).
     const pids = [a.pid ?? 0, b.pid ?? 0];
+    const inner = Promise.all(pids.map(childrenOf)).then((found) => {
+      below.push(...found.flat());
+      pids.push(...found.flat());
+    });
     const total = count;
     const figures = await timedWithRss(pids, async () => {
       const deadline = Date.now() + 30 * 60_000;
       while (Date.now() < deadline) {
         if (gone !== undefined) throw new Error(gone);
         const have = await listFiles(folderB).catch(() => []);
-        if (have.length >= total) return;
+        if (have.length >= total) return await inner;
         await new Promise((r) => setTimeout(r, 250));
       }
       throw new Error('Syncthing did not sync every file within 30 minutes');
@@ -391,6 +471,13 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
     return figures;
   } finally {
     for (const child of children) child.kill('SIGTERM');
+    for (const pid of below) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // Gone already.
+      }
+    }
     await Promise.all(
       children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
     );
@@ -400,8 +487,13 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
 
 const mb = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
-const row = (what: string, f: Figures, bytes: number) =>
-  `${what.padEnd(32)} ${f.seconds.toFixed(1).padStart(7)} s ${(count / f.seconds).toFixed(1).padStart(8)} files/s ${mb(bytes, f.seconds).padStart(8)} MB/s   RSS ${mib(f.rss.start)} → peak ${mib(f.rss.peak)} → ${mib(f.rss.end)} (anonymous ${mib(f.rss.anonStart)} → ${mib(f.rss.anonEnd)})`;
+const row = (what: string, f: Figures, bytes: number) => {
+  const cpu = f.cpu.reduce((a, b) => a + b, 0);
+  return [
+    `${what.padEnd(32)} ${f.seconds.toFixed(1).padStart(7)} s ${(count / f.seconds).toFixed(1).padStart(8)} files/s ${mb(bytes, f.seconds).padStart(8)} MB/s   RSS ${mib(f.rss.start)} → peak ${mib(f.rss.peak)} → ${mib(f.rss.end)} (anonymous ${mib(f.rss.anonStart)} → ${mib(f.rss.anonEnd)})`,
+    `${''.padEnd(32)} CPU ${cpu.toFixed(1)} s (${f.cpu.map((c) => c.toFixed(1)).join(' + ')}), ${((1000 * cpu) / count).toFixed(1)} ms a file`,
+  ].join('\n');
+};
 
 const root = await mkdtemp(join(parent, 'arozdfs-bench-small-files-'));
 try {
@@ -420,11 +512,12 @@ try {
     `per-file cost beside the bytes (${TINY_FILES} files of 16 KiB): ${overhead.lone.toFixed(0)} ms as lone jobs (${4} at once), ${overhead.batch.toFixed(0)} ms in one batch`,
   );
   out(row('arozdfs upload (2 copies, 3 nodes)', up, bytes));
-  out(row('arozdfs download (another node)', down, bytes));
+  if (down !== undefined) out(row('arozdfs download (another node)', down, bytes));
   if (st !== undefined) {
     out(row('Syncthing A → B', st, bytes));
     out(`ratio upload/Syncthing (files/s): ${(st.seconds / up.seconds).toFixed(2)}×`);
-    out(`ratio download/Syncthing (files/s): ${(st.seconds / down.seconds).toFixed(2)}×`);
+    if (down !== undefined)
+      out(`ratio download/Syncthing (files/s): ${(st.seconds / down.seconds).toFixed(2)}×`);
   } else out('Syncthing: not run');
 } finally {
   await rm(root, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Worker thread of the buffer ring (ring.ts): computes the whole-file SHA-256 on the second core
- * from the ring's shared buffers, while the main thread hashes the chunk and keeps I/O in flight.
+ * from the ring's shared buffers, while the main thread keeps I/O in flight.
  *
  * Plain JavaScript on purpose: a .ts worker makes Node load its type stripper again inside the
  * worker (about 12 MB more peak memory and 25 ms more start-up per slice or merge).
@@ -9,47 +9,72 @@
  * Besides the whole-file hash it can keep a range's hash (an upload's chunk hash), so the main thread,
  * which also runs TLS for every copy, hashes nothing: one pass over each slot feeds both.
  *
- * Protocol (in order, one message at a time): `{ slot, length, range? }` hashes the first `length`
- * bytes of that slot (into the range hash too when `range` is true) and answers `{ ack: slot }`;
- * `{ digest: true }` answers `{ digest: hex }` and starts a new whole-file hash; `{ rangeDigest: true }`
- * answers `{ range: hex }` and starts a new range hash; `{ reset: true }` (a ring given back to be
- * reused) starts both afresh without an answer. It never writes to the shared memory and never holds
- * a slot after its ack.
+ * One worker serves one ring (its memory given as workerData, lane 0), or several rings of a
+ * HashThread (a batch's pool: one thread instead of one per ring), each a lane with its own memory
+ * and its own two hashes. Protocol (in order, one message at a time; `lane` absent means 0):
+ * `{ lane, buffer, slotSize }` adds a lane; `{ lane, slot, length, range? }` hashes the first `length`
+ * bytes of that slot (into the range hash too when `range` is true) and answers `{ lane, ack: slot }`;
+ * `{ lane, digest: true }` answers `{ lane, digest: hex }` and starts a new whole-file hash;
+ * `{ lane, rangeDigest: true }` answers `{ lane, range: hex }` and starts a new range hash;
+ * `{ lane, reset: true }` (a ring given back to be reused) starts both afresh without an answer;
+ * `{ lane, drop: true }` forgets the lane. It never writes to the shared memory and never holds a slot
+ * after its ack.
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /**
- * @typedef {{ slot: number, length: number, range?: boolean } | { digest: true } | { rangeDigest: true }
- *   | { reset: true }} Request
+ * @typedef {{ lane?: number }} Lane
+ * @typedef {Lane & ({ slot: number, length: number, range?: boolean } | { digest: true } | { rangeDigest: true }
+ *   | { reset: true } | { drop: true } | { buffer: SharedArrayBuffer, slotSize: number })} Request
+ * @typedef {{ memory: Buffer, slotSize: number, hash: import('node:crypto').Hash, range: import('node:crypto').Hash }} LaneState
  */
 
 const port = parentPort;
 if (port === null) throw new Error('hash-worker.js must run as a worker thread');
-const { buffer, slotSize } = /** @type {{ buffer: SharedArrayBuffer, slotSize: number }} */ (workerData);
-const memory = Buffer.from(buffer);
-let hash = createHash('sha256');
-let range = createHash('sha256');
+
+/** @type {Map<number, LaneState>} */
+const lanes = new Map();
+/** @returns {LaneState} */
+const newLane = (/** @type {SharedArrayBuffer} */ buffer, /** @type {number} */ slotSize) => ({
+  memory: Buffer.from(buffer),
+  slotSize,
+  hash: createHash('sha256'),
+  range: createHash('sha256'),
+});
+const first = /** @type {{ buffer?: SharedArrayBuffer, slotSize: number }} */ (workerData);
+if (first.buffer !== undefined) lanes.set(0, newLane(first.buffer, first.slotSize));
 
 port.on('message', (/** @type {Request} */ request) => {
+  const id = request.lane ?? 0;
+  if ('buffer' in request) {
+    lanes.set(id, newLane(request.buffer, request.slotSize));
+    return;
+  }
+  if ('drop' in request) {
+    lanes.delete(id);
+    return;
+  }
+  const lane = lanes.get(id);
+  if (lane === undefined) throw new Error(`hash-worker.js has no lane ${id}`);
   if ('reset' in request) {
-    hash = createHash('sha256');
-    range = createHash('sha256');
+    lane.hash = createHash('sha256');
+    lane.range = createHash('sha256');
     return;
   }
   if ('rangeDigest' in request) {
-    port.postMessage({ range: range.digest('hex') });
-    range = createHash('sha256');
+    port.postMessage({ lane: id, range: lane.range.digest('hex') });
+    lane.range = createHash('sha256');
     return;
   }
   if ('digest' in request) {
-    port.postMessage({ digest: hash.digest('hex') });
-    hash = createHash('sha256');
+    port.postMessage({ lane: id, digest: lane.hash.digest('hex') });
+    lane.hash = createHash('sha256');
     return;
   }
-  const start = request.slot * slotSize;
-  const piece = memory.subarray(start, start + request.length);
-  hash.update(piece);
-  if (request.range === true) range.update(piece);
-  port.postMessage({ ack: request.slot });
+  const start = request.slot * lane.slotSize;
+  const piece = lane.memory.subarray(start, start + request.length);
+  lane.hash.update(piece);
+  if (request.range === true) lane.range.update(piece);
+  port.postMessage({ lane: id, ack: request.slot });
 });

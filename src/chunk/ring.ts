@@ -16,10 +16,17 @@ import { ArozError } from '../errors.ts';
 export const SLOT_SIZE = 1024 * 1024;
 export const SLOT_COUNT = 8;
 const WASM_PAGE = 65536;
+/** The hash worker's script (scripts/build-exe.ts replaces this one expression in the executable). */
+const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
 /** How long a closed ring's memory and worker wait for the next ring of the same shape. */
 const IDLE_MS = 10_000;
 
-type Reply = { ack: number } | { digest: string } | { range: string };
+type Reply = ({ ack: number } | { digest: string } | { range: string }) & { lane?: number };
+type Request =
+  | { slot: number; length: number; range?: boolean }
+  | { digest: true }
+  | { rangeDigest: true }
+  | { reset: true };
 
 /** A ring's shared memory and hash worker, which outlive one ring when it closes cleanly. */
 interface RingParts {
@@ -29,19 +36,27 @@ interface RingParts {
   /** The ring using them now; undefined while idle. */
   owner: { reply: (reply: Reply) => void; gone: (err: unknown) => void } | undefined;
   stopped: boolean;
+  /** Kept for the next ring when clean; a HashThread's lane is not (its pool reuses the ring). */
+  shared: boolean;
+  post: (request: Request) => void;
   stop: () => Promise<void>;
 }
 
 /** At most one idle set of parts per shape (slot count × size). */
 const idleParts = new Map<string, { parts: RingParts; timer: NodeJS.Timeout }>();
 
-function newParts(slotCount: number, slotSize: number): RingParts {
+function newMemory(slotCount: number, slotSize: number): SharedArrayBuffer {
   // Shared WebAssembly memory is a SharedArrayBuffer that starts on a page boundary, so every slot
   // (a multiple of 4 KiB from the start) can be written with O_DIRECT (writer.ts).
   const pages = Math.ceil((slotCount * slotSize) / WASM_PAGE);
   const shared: unknown = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
   if (!(shared instanceof SharedArrayBuffer)) throw new Error('Shared WebAssembly memory is not available');
-  const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
+  return shared;
+}
+
+function newParts(slotCount: number, slotSize: number): RingParts {
+  const shared = newMemory(slotCount, slotSize);
+  const worker = new Worker(WORKER_URL, {
     workerData: { buffer: shared, slotSize },
   });
   const parts: RingParts = {
@@ -50,6 +65,8 @@ function newParts(slotCount: number, slotSize: number): RingParts {
     worker,
     owner: undefined,
     stopped: false,
+    shared: false,
+    post: (request) => worker.postMessage(request),
     stop: async () => {
       if (parts.stopped) return;
       parts.stopped = true;
@@ -82,9 +99,9 @@ function takeIdle(slotCount: number, slotSize: number): RingParts | undefined {
 
 /** Keeps clean parts for the next ring; false when there is no room (the caller stops them). */
 function giveIdle(parts: RingParts): boolean {
-  if (parts.stopped || idleParts.has(parts.shape)) return false;
+  if (parts.stopped || parts.shared || idleParts.has(parts.shape)) return false;
   // A failed or cut job may have fed part of a file: start the next ring's hash afresh.
-  parts.worker.postMessage({ reset: true });
+  parts.post({ reset: true });
   parts.worker.unref();
   const timer = setTimeout(() => void parts.stop(), IDLE_MS);
   timer.unref();
@@ -99,6 +116,77 @@ function forgetIdle(parts: RingParts): void {
   clearTimeout(idle.timer);
 }
 
+/**
+ * One hash worker for several rings (a batch's pool, src/node/batch-jobs.ts): each ring is a lane
+ * with its own memory and hash, so six rings cost one thread (about 13 MiB each) instead of six.
+ * The rings' messages share one queue, in order; the whole-file hashes of all the rings then run
+ * on one core, at most ~1 GB/s, well above what small files move. Closing it stops the worker;
+ * a ring still using it then fails as it would when its own worker dies.
+ */
+export class HashThread {
+  #worker: Worker | undefined;
+  #lanes = new Map<number, NonNullable<RingParts['owner']> | undefined>();
+  #next = 1;
+  #gone: unknown;
+
+  #start(): Worker {
+    if (this.#worker !== undefined) return this.#worker;
+    const worker = new Worker(WORKER_URL, { workerData: { slotSize: 0 } });
+    worker.on('message', (reply: Reply) => this.#lanes.get(reply.lane ?? 0)?.reply(reply));
+    const gone = (err: unknown) => {
+      this.#gone ??= err;
+      for (const owner of this.#lanes.values()) owner?.gone(err);
+    };
+    worker.on('error', gone);
+    worker.on('exit', (code) => gone(new Error(`the hash worker exited with code ${code}`)));
+    this.#worker = worker;
+    return worker;
+  }
+
+  /** Parts of a ring on this thread: fresh memory, a lane of its own. */
+  parts(slotCount: number, slotSize: number): RingParts {
+    if (this.#gone !== undefined) throw new ArozError('ERR_INTERNAL', 'The hashing thread is stopped');
+    const worker = this.#start();
+    const buffer = newMemory(slotCount, slotSize);
+    const lane = this.#next++;
+    const lanes = this.#lanes;
+    lanes.set(lane, undefined);
+    worker.postMessage({ lane, buffer, slotSize });
+    const parts: RingParts = {
+      shape: `${slotCount}x${slotSize}#${lane}`,
+      memory: Buffer.from(buffer),
+      worker,
+      get owner() {
+        return lanes.get(lane);
+      },
+      set owner(owner) {
+        if (lanes.has(lane)) lanes.set(lane, owner);
+      },
+      stopped: false,
+      shared: true,
+      post: (request) => worker.postMessage({ ...request, lane }),
+      stop: async () => {
+        if (parts.stopped) return;
+        parts.stopped = true;
+        lanes.delete(lane);
+        if (this.#gone === undefined) worker.postMessage({ lane, drop: true });
+      },
+    };
+    return parts;
+  }
+
+  /** Stops the worker (idempotent). */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#gone ??= new ArozError('ERR_INTERRUPTED', 'The hashing thread was closed');
+    if (worker !== undefined) await worker.terminate();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
 export class BufferRing {
   readonly slotSize: number;
   readonly slotCount: number;
@@ -108,14 +196,15 @@ export class BufferRing {
   #next = 0;
   #worker: Worker;
   #acks: Array<() => void> = [];
-  #digests: Array<{ resolve: (hex: string) => void; reject: (err: unknown) => void }> = [];
   #rangeDigests: Array<{ resolve: (hex: string) => void; reject: (err: unknown) => void }> = [];
+  #digests: Array<{ resolve: (hex: string) => void; reject: (err: unknown) => void }> = [];
   #failure: unknown;
   #failed = false;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(slotCount = SLOT_COUNT, slotSize = SLOT_SIZE) {
+  /** `thread`: hash on that shared worker (a lane of its own) instead of a worker of the ring's own. */
+  constructor(slotCount = SLOT_COUNT, slotSize = SLOT_SIZE, thread?: HashThread) {
     // copyRange reads one piece ahead of the one it hashes: with one slot they would share it.
     if (!Number.isInteger(slotCount) || slotCount < 2) throw new RangeError('A ring needs at least 2 slots');
     if (!Number.isInteger(slotSize) || slotSize <= 0 || slotSize % 4096 !== 0) {
@@ -123,7 +212,8 @@ export class BufferRing {
     }
     this.slotSize = slotSize;
     this.slotCount = slotCount;
-    const parts = takeIdle(slotCount, slotSize) ?? newParts(slotCount, slotSize);
+    const parts =
+      thread?.parts(slotCount, slotSize) ?? takeIdle(slotCount, slotSize) ?? newParts(slotCount, slotSize);
     this.#parts = parts;
     this.#memory = parts.memory;
     this.#worker = parts.worker;
@@ -164,7 +254,7 @@ export class BufferRing {
     if (this.#failed || this.#closed) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#acks.push(resolve);
-    this.#worker.postMessage(range ? { slot, length, range } : { slot, length });
+    this.#parts.post(range ? { slot, length, range } : { slot, length });
     return promise;
   }
 
@@ -178,7 +268,7 @@ export class BufferRing {
     if (this.#closed) return Promise.reject(new ArozError('ERR_INTERNAL', 'The buffer ring is closed'));
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     this.#rangeDigests.push({ resolve, reject });
-    this.#worker.postMessage({ rangeDigest: true });
+    this.#parts.post({ rangeDigest: true });
     return promise;
   }
 
@@ -213,7 +303,7 @@ export class BufferRing {
     if (this.#closed) throw new ArozError('ERR_INTERNAL', 'The buffer ring is closed');
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     this.#digests.push({ resolve, reject });
-    this.#worker.postMessage({ digest: true });
+    this.#parts.post({ digest: true });
     return promise;
   }
 

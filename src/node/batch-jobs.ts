@@ -14,13 +14,14 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
-import { BufferRing } from '../chunk/ring.ts';
+import { BufferRing, HashThread, SLOT_SIZE } from '../chunk/ring.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import { keptIndexPath } from '../home/paths.ts';
 import { DEFAULT_CHUNK_SIZE, encodeIndex, type IndexFile, isSealed } from '../index-file/index.ts';
 import type { JobContext } from '../jobs/types.ts';
 import type { SignerKey } from '../keys/index-signature.ts';
+import type { KeyPair } from '../keys/rsa.ts';
 import { eachLimited } from '../limit.ts';
 import type {
   BatchFileResult,
@@ -104,16 +105,37 @@ class BatchProgress {
   }
 }
 
+/** Slots (of SLOT_SIZE, 1 MiB) of the rings a batch lends to its small files. */
+const SMALL_FILE_SLOTS = 4;
+
 /**
- * The batch's buffer rings, each with its hash worker thread: made at most BATCH_PARALLEL times per
- * batch instead of once per file (a worker thread costs tens of ms and megabytes to start). A ring
- * that saw a failure is closed, not lent again.
+ * The batch's buffer rings: made at most BATCH_PARALLEL times per batch instead of once per file,
+ * and all hashing on one worker thread of the pool's (a thread costs tens of ms to start and about
+ * 13 MiB resident: six of them were most of what a batch added to the uploader's RSS). A ring that
+ * saw a failure is closed, not lent again.
  */
 class RingPool implements RingLender {
   #free = new Map<number, BufferRing[]>();
+  #thread = new HashThread();
 
   borrow(slots: number): BufferRing {
-    return this.#free.get(slots)?.pop() ?? new BufferRing(slots);
+    const free = this.#free.get(slots)?.pop();
+    if (free !== undefined) return free;
+    // A ring of another shape that nobody uses goes: the pool keeps at most BATCH_PARALLEL rings.
+    for (const list of this.#free.values()) void list.pop()?.close();
+    return new BufferRing(slots, SLOT_SIZE, this.#thread);
+  }
+
+  /**
+   * The lender for one file of `size` bytes: a file of at most SMALL_FILE_SLOTS slots never has
+   * more pieces than that in flight, so it borrows a ring of that many (4 MiB) instead of 8.
+   */
+  forFile(size: number): RingLender {
+    return {
+      borrow: (slots) =>
+        this.borrow(size <= SMALL_FILE_SLOTS * SLOT_SIZE ? Math.min(slots, SMALL_FILE_SLOTS) : slots),
+      giveBack: (ring, clean) => this.giveBack(ring, clean),
+    };
   }
 
   async giveBack(ring: BufferRing, clean: boolean): Promise<void> {
@@ -127,6 +149,7 @@ class RingPool implements RingLender {
     const rings = [...this.#free.values()].flat();
     this.#free.clear();
     await Promise.all(rings.map((r) => r.close()));
+    await this.#thread.close();
   }
 }
 
@@ -206,7 +229,7 @@ export function uploadBatchRunner(parts: TransferParts) {
     const size = chunkSize ?? DEFAULT_CHUNK_SIZE;
     const pending = params.files.flatMap((entry, i) => (results[i] === undefined ? [{ entry, i }] : []));
     await using rings = new RingPool();
-    const keeper = new Keeper(parts);
+    const keeper = new Keeper(parts, keyPair);
     const keeping: Array<Promise<void>> = [];
     const upload = eachLimited(pending, BATCH_PARALLEL, async ({ entry, i }) => {
       // Only a file of several chunks is worth a journal: the others start again after a cut.
@@ -226,7 +249,7 @@ export function uploadBatchRunner(parts: TransferParts) {
           ...(idleMs !== undefined ? { idleMs } : {}),
           self: { nodeUuid: parts.nodeUuid, keyPair },
           connect,
-          rings,
+          rings: rings.forFile(sizes[i] ?? 0),
           ...(journal !== undefined ? { journal } : {}),
           signal: ctx.signal,
           onProgress: (p) => progress.moved(i, p.done),
@@ -303,11 +326,15 @@ function stored(
  */
 class Keeper {
   #parts: TransferParts;
+  #keyPair: KeyPair;
+  #folderMade = false;
   #waiting: Array<{ index: IndexFile; done: () => void; failed: (err: unknown) => void }> = [];
   #writing = false;
 
-  constructor(parts: TransferParts) {
+  /** `keyPair`: the one the batch signs its indexes with; its catalog statements are signed with it too. */
+  constructor(parts: TransferParts, keyPair: KeyPair) {
     this.#parts = parts;
+    this.#keyPair = keyPair;
   }
 
   keep(index: IndexFile): Promise<void> {
@@ -333,7 +360,8 @@ class Keeper {
 
   async #write(indexes: IndexFile[]): Promise<void> {
     const { home, catalog } = this.#parts;
-    await ensureDir(home.paths.indexes, 0o700);
+    if (!this.#folderMade) await ensureDir(home.paths.indexes, 0o700);
+    this.#folderMade = true;
     await Promise.all(
       indexes.map((index) =>
         writeFileAtomic(keptIndexPath(home.paths, index.id), encodeIndex(index), {
@@ -344,7 +372,7 @@ class Keeper {
     );
     // A failure leaves the kept indexes: the next start enters them (as for a lone upload).
     try {
-      const refused = await catalog.indexedMany(indexes);
+      const refused = await catalog.indexedMany(indexes, this.#keyPair);
       for (const [id, err] of refused) debug('upload %s: the catalog refused the index: %s', id, err.message);
     } catch (err) {
       if (isProgrammingError(err)) throw err;

@@ -29,7 +29,7 @@ import {
   storedObjects,
   storedObjectsOf,
 } from '../index-file/index.ts';
-import type { PublicKeyInfo } from '../keys/rsa.ts';
+import type { KeyPair, PublicKeyInfo } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
 import type { ChunkStore } from '../store/types.ts';
 import type { PeerPool } from '../transport/pool.ts';
@@ -136,14 +136,21 @@ export class CatalogService {
 
   /**
    * A batch's new indexes, signed and stored in one transaction (src/node/batch-jobs.ts); the
-   * refusals by file id (an index over the cap, say), as `indexed` would have thrown them.
+   * refusals by file id (an index over the cap, say), as `indexed` would have thrown them. `keyPair`:
+   * the key pair the batch signed its indexes with (read once per batch); the statements are signed
+   * with it, and this node's keys are read again from its home only when that key is not among them.
    */
-  async indexedMany(indexes: readonly IndexFile[]): Promise<Map<string, ArozError>> {
-    await this.#refreshKeys();
+  async indexedMany(indexes: readonly IndexFile[], keyPair?: KeyPair): Promise<Map<string, ArozError>> {
+    if (keyPair === undefined || !this.#ownKeys.some((k) => k.fingerprint === keyPair.fingerprint))
+      await this.#refreshKeys();
     const refused = issueStatements(
       this.store,
       indexes.map((index) => ({ kind: 'index', file: index.id, body: { index } })),
-      { self: this.nodeUuid, keyPair: await this.#options.home.activeKeyPair(), keys: this.keys },
+      {
+        self: this.nodeUuid,
+        keyPair: keyPair ?? (await this.#options.home.activeKeyPair()),
+        keys: this.keys,
+      },
     );
     this.#announce();
     return refused;

@@ -17,7 +17,7 @@ import type { JobManager } from '../jobs/manager.ts';
 import { formatPairing } from '../keys/pairing.ts';
 import { GENERATE_RSA_BITS, type KeyPair, publicKeyPem } from '../keys/rsa.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
-import { isJobKind, JOB_KIND_LIST } from '../ops/jobs.ts';
+import { isJobKind, JOB_KIND_LIST, listedJob } from '../ops/jobs.ts';
 import type { NodeMetrics } from '../ops/metrics.ts';
 import type { CheckOptions, ClusterFile, KeptFile, LabelledCheckReport, NodeOps } from '../ops/types.ts';
 import type { NodeInfo } from '../transport/node-info.ts';
@@ -198,7 +198,7 @@ export function createNodeOps(parts: OpsParts): NodeOps {
         }
         return await jobs.submit(kind, params as Record<string, unknown>);
       },
-      list: () => jobs.list(),
+      list: () => jobs.list().map(listedJob),
       get: (id) => jobs.get(id),
       cancel: (id) => jobs.cancel(id),
       wait: (id, options) => jobs.wait(id, options),

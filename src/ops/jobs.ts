@@ -362,3 +362,40 @@ export function jobResult<K extends JobKind>(
 ): Partial<JobResults[K]> {
   return (record.result ?? {}) as Partial<JobResults[K]>;
 }
+
+/** How many names a list's summary of a batch's files shows. */
+export const LISTED_FILE_NAMES = 3;
+
+/** A batch's list of files as a job list shows it: how many, and the first few names. */
+export interface BatchFilesSummary {
+  count: number;
+  first: string[];
+}
+
+function filesSummary(files: unknown): BatchFilesSummary | unknown {
+  if (!Array.isArray(files)) return files;
+  const first = files.slice(0, LISTED_FILE_NAMES).map((f: unknown) => {
+    const entry = (typeof f === 'object' && f !== null ? f : {}) as Record<string, unknown>;
+    const name = entry['name'] ?? entry['out'] ?? entry['file'];
+    return typeof name === 'string' ? name : '';
+  });
+  return { count: files.length, first };
+}
+
+/**
+ * A job's record as lists show it (`jobs list`, `GET /v1/jobs`, the web UI's jobs): a batch's
+ * `params.files` and `result.files` (one entry per file, up to MAX_BATCH_FILES) become a summary,
+ * so a list polled during a batch of thousands of files stays small. `jobs show` has them whole.
+ */
+export function listedJob<
+  R extends { kind: string; params: Record<string, unknown>; result?: Record<string, unknown> },
+>(record: R): R {
+  if (record.kind !== 'upload-batch' && record.kind !== 'download-batch') return record;
+  return {
+    ...record,
+    params: { ...record.params, files: filesSummary(record.params['files']) },
+    ...(record.result !== undefined
+      ? { result: { ...record.result, files: filesSummary(record.result['files']) } }
+      : {}),
+  };
+}

@@ -277,6 +277,7 @@ export interface NodeOps {
   jobs: {
     /** ERR_BAD_REQUEST for a kind the registry (src/ops/jobs.ts) does not have. */
     submit(kind: unknown, params: unknown): Promise<JobRecord>;
+    /** Every job, a batch's files summarized (src/ops/jobs.ts listedJob); `get` has them whole. */
     list(): JobRecord[];
     get(id: string): JobRecord;
     cancel(id: string): Promise<JobRecord>;

@@ -98,9 +98,26 @@ test('a folder of 200 files is uploaded as one batch, listed as a tree, download
   );
   const progress = up.all.filter((l) => l['type'] === 'progress');
   t.assert.deepStrictEqual([progress.at(-1)?.['filesDone'], progress.at(-1)?.['files']], [200, 200]);
-  // One job for the batch.
-  const jobs = await json(a, ['jobs', 'list']);
-  t.assert.strictEqual((jobs.last['jobs'] as unknown[]).length, 1);
+  // One job for the batch. A list shows its files as a summary (count, first names); `jobs show`
+  // has every file, in its params and its result.
+  const jobs = await cliJson(t, ['jobs', 'list'], { home: a.home });
+  const listed = jobs.last['jobs'] as Array<{
+    id: string;
+    params: { files: unknown };
+    result: { files: unknown; stored: number };
+  }>;
+  t.assert.strictEqual(listed.length, 1);
+  const summary = { count: 200, first: files.slice(0, 3).map((f) => f.name) };
+  t.assert.deepStrictEqual(listed[0]?.params.files, summary);
+  t.assert.deepStrictEqual(listed[0]?.result.files, summary);
+  t.assert.strictEqual(listed[0]?.result.stored, 200);
+  const shown = await cliJson(t, ['jobs', 'show', listed[0]?.id ?? ''], { home: a.home });
+  const job = shown.last['job'] as {
+    params: { files: Array<{ name: string }> };
+    result: { files: unknown[] };
+  };
+  t.assert.strictEqual(job.params.files.length, 200);
+  t.assert.strictEqual(job.result.files.length, 200);
 
   // Node b lists the tree once its catalog has every file.
   const top = await until('node b to list the 200 files', async () => {
