@@ -10,17 +10,14 @@ import { controlCall } from '../control/client.ts';
 import { ArozError } from '../errors.ts';
 import { type BatchFileResult, jobResult } from '../ops/jobs.ts';
 import type { ClusterFile } from '../ops/types.ts';
-import { parseChunkSize } from '../size.ts';
-import { assertUuid } from '../uuid.ts';
 import type { CliContext } from './context.ts';
 import {
   type DownloadOptions,
   idleOption,
   nodeNames,
-  redundancyOptions,
   run,
   type UploadOptions,
-  wholeNumber,
+  uploadParams,
 } from './job-run.ts';
 import { planBatch } from './walk.ts';
 
@@ -55,16 +52,7 @@ export async function uploadBatch(ctx: CliContext, paths: string[], options: Upl
   }
   const params = {
     files: plan.files,
-    ...(options.chunkSize !== undefined ? { chunkSize: parseChunkSize(options.chunkSize) } : {}),
-    ...(options.shift !== undefined ? { shift: wholeNumber(options.shift, 'The shift', 0) } : {}),
-    ...(options.copies !== undefined
-      ? { copies: wholeNumber(options.copies, 'The number of copies', 1) }
-      : {}),
-    ...redundancyOptions(options),
-    ...(options.nodes !== undefined
-      ? { nodes: options.nodes.split(',').map((u) => assertUuid(u.trim(), 'A node in --nodes')) }
-      : {}),
-    ...idleOption(options.idleMs),
+    ...uploadParams(options),
   };
   // Detached, what the CLI itself found is in the answer: the job's result has the rest.
   const job = await run(ctx, 'upload-batch', params, options.detach === true, {

@@ -5,6 +5,7 @@
 import { ArozError } from '../errors.ts';
 import { NodeHome } from '../home/open.ts';
 import { IDLE_BOUNDS } from '../ops/jobs.ts';
+import { parseChunkSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
 import type { CliContext } from './context.ts';
 import { followJob, submitJob } from './jobs-client.ts';
@@ -85,17 +86,22 @@ export interface DownloadOptions {
   detach?: boolean;
 }
 
-/** `--ec`, `--encrypt` and `--readers` as job parameters (one upload or a batch). */
-export function redundancyOptions(options: UploadOptions): {
-  ec?: string;
-  encrypt?: true;
-  readers?: string[];
-} {
+/**
+ * The options an upload shares with a batch of uploads, as job parameters: `--chunk-size`,
+ * `--shift`, `--copies`, `--ec`, `--encrypt`, `--readers`, `--nodes` and `--idle-ms`.
+ */
+export function uploadParams(options: UploadOptions) {
+  const uuids = (text: string, what: string) => text.split(',').map((u) => assertUuid(u.trim(), what));
   return {
-    ...(options.ec !== undefined ? { ec: options.ec } : {}),
-    ...(options.encrypt === true ? { encrypt: true } : {}),
-    ...(options.readers !== undefined
-      ? { readers: options.readers.split(',').map((u) => assertUuid(u.trim(), 'A node in --readers')) }
+    ...(options.chunkSize !== undefined ? { chunkSize: parseChunkSize(options.chunkSize) } : {}),
+    ...(options.shift !== undefined ? { shift: wholeNumber(options.shift, 'The shift', 0) } : {}),
+    ...(options.copies !== undefined
+      ? { copies: wholeNumber(options.copies, 'The number of copies', 1) }
       : {}),
+    ...(options.ec !== undefined ? { ec: options.ec } : {}),
+    ...(options.encrypt === true ? { encrypt: true as const } : {}),
+    ...(options.readers !== undefined ? { readers: uuids(options.readers, 'A node in --readers') } : {}),
+    ...(options.nodes !== undefined ? { nodes: uuids(options.nodes, 'A node in --nodes') } : {}),
+    ...idleOption(options.idleMs),
   };
 }

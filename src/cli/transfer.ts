@@ -15,9 +15,7 @@ import { type IndexFile, isDistributedIndex, readIndexFile } from '../index-file
 import { verifyIndex } from '../keys/index-signature.ts';
 import { jobResult } from '../ops/jobs.ts';
 import type { ClusterFile } from '../ops/types.ts';
-import { parseChunkSize } from '../size.ts';
 import { DEFAULT_IDLE_MS } from '../transfer/types.ts';
-import { assertUuid } from '../uuid.ts';
 import { downloadFolder, uploadBatch } from './batch.ts';
 import type { CliContext, Register } from './context.ts';
 import { findFile, isCatalogFolder } from './files.ts';
@@ -25,10 +23,9 @@ import {
   type DownloadOptions,
   idleOption,
   nodeNames,
-  redundancyOptions,
   run,
   type UploadOptions,
-  wholeNumber,
+  uploadParams,
 } from './job-run.ts';
 
 /**
@@ -118,16 +115,7 @@ export const register: Register = (program, action) => {
           file,
           index,
           force: options.force === true,
-          ...(options.chunkSize !== undefined ? { chunkSize: parseChunkSize(options.chunkSize) } : {}),
-          ...(options.shift !== undefined ? { shift: wholeNumber(options.shift, 'The shift', 0) } : {}),
-          ...(options.copies !== undefined
-            ? { copies: wholeNumber(options.copies, 'The number of copies', 1) }
-            : {}),
-          ...redundancyOptions(options),
-          ...(options.nodes !== undefined
-            ? { nodes: options.nodes.split(',').map((u) => assertUuid(u.trim(), 'A node in --nodes')) }
-            : {}),
-          ...idleOption(options.idleMs),
+          ...uploadParams(options),
         };
         await checkSource(file);
         await checkOutput(index, options.force === true, 'Cannot write the index');
