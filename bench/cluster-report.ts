@@ -7,7 +7,7 @@
 import { formatSize } from '../src/size.ts';
 import type { PlainFigures } from './cluster-baselines.ts';
 import { formatLatency, formatMemory, type Latency, type MemoryUsage } from './cluster-probes.ts';
-import type { SyncthingRound } from './cluster-syncthing.ts';
+import type { SyncthingRound } from './syncthing.ts';
 
 const MiB = 1024 * 1024;
 const out = (text: string) => process.stdout.write(`${text}\n`);

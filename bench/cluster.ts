@@ -2,7 +2,7 @@
  * `npm run bench:cluster`: three arozdfs nodes as processes on 127.0.0.2–4 move one file (upload
  * alpha → beta + gamma, 2 copies; download on alpha with every chunk remote), in rounds interleaved
  * with the baselines of the same run — `dd` twice at once, the plain TLS pipelines, and Syncthing A → B
- * when `syncthing` is installed (bench/cluster-syncthing.ts). Prints medians, CPU seconds per GiB,
+ * when `syncthing` is installed (bench/syncthing.ts). Prints medians, CPU seconds per GiB,
  * cores kept busy, peak and idle RSS of every daemon, RSS after each successive job, and the latency
  * of the status calls during an upload. `--quick` (or AROZDFS_BENCH_QUICK=1): 256 MiB, 2 rounds.
  */
@@ -32,9 +32,9 @@ import {
   sampleAnon,
 } from './cluster-probes.ts';
 import { type Figures, type PerPhase, PHASES, type Phase, report } from './cluster-report.ts';
-import { findSyncthing, SyncthingPair, type SyncthingRound } from './cluster-syncthing.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
 import { writeRandomFile } from './random-file.ts';
+import { findSyncthing, SyncthingPair, type SyncthingRound } from './syncthing.ts';
 
 const MiB = 1024 * 1024;
 const { values } = parseArgs({
@@ -151,7 +151,7 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
       pair = await SyncthingPair.start(work);
     }
     const st = pair;
-    const syncthingIdle = st === undefined ? [] : await Promise.all(st.pids.map(currentRss));
+    const syncthingIdle = st === undefined ? undefined : await st.rss();
     const dd: number[] = [];
     const plain: PlainFigures[] = [];
     const sync: SyncthingRound[] = [];
@@ -182,13 +182,7 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
         : [
             [
               'Syncthing A → B',
-              async (k: number) =>
-                sync.push(
-                  await st.round(file, size, `round-${k}.bin`, cpuSeconds, {
-                    reset: resetPeak,
-                    read: peakRss,
-                  }),
-                ),
+              async (k: number) => sync.push(await st.round(file, size, `round-${k}.bin`)),
             ] as [string, (k: number) => Promise<unknown>],
           ]),
     ];
@@ -254,9 +248,7 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
       memory,
       afterJob,
       idleAfter,
-      ...(st === undefined
-        ? {}
-        : { syncthing: { rounds: sync, idle: syncthingIdle.map((r) => r.idle) as [number, number] } }),
+      ...(st === undefined ? {} : { syncthing: { rounds: sync, idle: syncthingIdle ?? [0, 0] } }),
       node: latency(node),
       control: latency(control),
       cli: latency(cli),

@@ -1,19 +1,17 @@
 /**
  * `npm run bench:small-files`: a photo library's worth of small files through arozdfs, beside
- * Syncthing syncing the same folder A → B in the same run when /usr/bin/syncthing is installed.
+ * Syncthing syncing the same folder A → B in the same run when syncthing is installed.
  *
  * arozdfs: 3 `serve` processes on 127.0.0.2–4 (--no-discovery); FILES files of 1–4 MiB (a fixed seed)
  * in nested folders uploaded from alpha as one batch (2 copies), then downloaded as a folder on beta.
- * Syncthing: two instances with their own --home in the temp folder, GUI and sync ports on 127.0.0.x,
- * global and local discovery, relays, NAT traversal, usage and crash reporting all off; B is told
- * A's address, A shares the folder send-only, the clock runs until B has every file.
+ * Syncthing (bench/syncthing.ts, loopback only): A shares the folder send-only, B receives it; the
+ * clock runs from their start until B has every file.
  *
  * Printed: files/s, MB/s, the daemons' RSS over the batch (start, peak, end), and the ratios.
  * `--files 100` is the quick mode for iterating; `--cpu-prof` writes the daemons' CPU profiles and
  * prints where their time went; `--upload-only` runs only the batch upload (no per-file cost, no
  * download), for profiling it. AROZDFS_BENCH_NODE_FLAGS adds node flags to the daemons' command line.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -25,10 +23,10 @@ import { controlCall } from '../src/control/client.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { peakRss, resetPeak } from './cluster-probes.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
+import { findSyncthing, SyncthingPair } from './syncthing.ts';
 
 const MiB = 1024 * 1024;
 const SEED = 20_260_520;
-const SYNCTHING = '/usr/bin/syncthing';
 const { values } = parseArgs({
   options: {
     files: { type: 'string', default: '1000' },
@@ -297,172 +295,37 @@ async function arozdfs(library: string, root: string) {
   }
 }
 
-function stConfig(
-  name: string,
-  gui: string,
-  listen: string,
-  folder: string,
-  self: string,
-  peer: { id: string; address: string } | undefined,
-  folderType: string,
-): string {
-  const peerDevice =
-    peer === undefined
-      ? ''
-      : `<device id="${peer.id}" name="peer" compression="never" introducer="false"><address>tcp://${peer.address}</address><autoAcceptFolders>false</autoAcceptFolders></device>`;
-  const folderPeer = peer === undefined ? '' : `<device id="${peer.id}"></device>`;
-  return `<configuration version="36">
-  <folder id="photos" label="photos" path="${folder}" type="${folderType}" rescanIntervalS="3600" fsWatcherEnabled="false" ignorePerms="false" autoNormalize="true">
-    <device id="${self}"></device>${folderPeer}
-    <minDiskFree unit="%">0</minDiskFree>
-  </folder>
-  <device id="${self}" name="${name}" compression="never"><address>dynamic</address></device>
-  ${peerDevice}
-  <gui enabled="true" tls="false"><address>${gui}</address><apikey>bench-${name}</apikey></gui>
-  <options>
-    <listenAddress>tcp://${listen}</listenAddress>
-    <globalAnnounceEnabled>false</globalAnnounceEnabled>
-    <localAnnounceEnabled>false</localAnnounceEnabled>
-    <relaysEnabled>false</relaysEnabled>
-    <natEnabled>false</natEnabled>
-    <urAccepted>-1</urAccepted>
-    <urSeen>3</urSeen>
-    <crashReportingEnabled>false</crashReportingEnabled>
-    <autoUpgradeIntervalH>0</autoUpgradeIntervalH>
-    <startBrowser>false</startBrowser>
-    <minHomeDiskFree unit="%">0</minHomeDiskFree>
-  </options>
-</configuration>
-`;
-}
-
-async function deviceId(home: string): Promise<string> {
-  const child = spawn(SYNCTHING, ['--home', home, '--device-id'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    text += d;
-  });
-  await new Promise((r) => child.once('exit', r));
-  return text.trim();
-}
-
-/** The child processes of `pid` (from each process's /proc/PID/stat), once it has some (within 10 s). */
-async function childrenOf(pid: number): Promise<number[]> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const found: number[] = [];
-    for (const name of await readdir('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-      // The parent's pid is the 2nd field after the command name (which may hold spaces).
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) found.push(Number(name));
-    }
-    if (found.length > 0) return found;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return [];
-}
-
-async function freePort(host: string): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, host, () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 async function syncthing(library: string, root: string): Promise<Figures | undefined> {
-  if (values['no-syncthing'] || !existsSync(SYNCTHING)) {
-    say(
-      `  Syncthing: not run (${values['no-syncthing'] ? '--no-syncthing' : `${SYNCTHING} is not installed`})`,
-    );
+  const why = values['no-syncthing']
+    ? '--no-syncthing'
+    : (await findSyncthing()) === undefined
+      ? 'syncthing is not installed'
+      : undefined;
+  if (why !== undefined) {
+    say(`  Syncthing: not run (${why})`);
     return undefined;
   }
-  const homeA = join(root, 'st-a');
-  const homeB = join(root, 'st-b');
-  const folderB = join(root, 'st-folder-b');
-  await mkdir(folderB, { recursive: true });
-  const children: ChildProcess[] = [];
-  /** Syncthing's processes below the ones spawned here (they may outlive their monitor). */
-  const below: number[] = [];
-  const env = { ...process.env, STNOUPGRADE: '1', STNODEFAULTFOLDER: '1', HOME: root };
+  // A shares the library itself; B's folder is new.
+  const pair = await SyncthingPair.create(root, {
+    folder: library,
+    folderId: 'photos',
+    rescanS: 3600,
+    compression: 'never',
+  });
   try {
-    for (const home of [homeA, homeB]) {
-      const gen = spawn(SYNCTHING, ['generate', '--home', home, '--no-default-folder'], {
-        stdio: 'ignore',
-        env,
-      });
-      await new Promise((r) => gen.once('exit', r));
-    }
-    const [idA, idB] = [await deviceId(homeA), await deviceId(homeB)];
-    const hostA = '127.0.0.5';
-    const hostB = '127.0.0.6';
-    const [guiA, guiB, syncA, syncB] = [
-      await freePort(hostA),
-      await freePort(hostB),
-      await freePort(hostA),
-      await freePort(hostB),
-    ];
-    await writeFile(
-      join(homeA, 'config.xml'),
-      stConfig(
-        'a',
-        `${hostA}:${guiA}`,
-        `${hostA}:${syncA}`,
-        library,
-        idA,
-        { id: idB, address: `${hostB}:${syncB}` },
-        'sendonly',
-      ),
-    );
-    await writeFile(
-      join(homeB, 'config.xml'),
-      stConfig(
-        'b',
-        `${hostB}:${guiB}`,
-        `${hostB}:${syncB}`,
-        folderB,
-        idB,
-        { id: idA, address: `${hostA}:${syncA}` },
-        'receiveonly',
-      ),
-    );
-    // Syncthing marks a folder with .stfolder; A's must exist before it scans.
-    await mkdir(join(library, '.stfolder'), { recursive: true });
-    await mkdir(join(folderB, '.stfolder'), { recursive: true });
-    let gone: string | undefined;
-    const start = (home: string) => {
-      const args = ['serve', '--home', home, '--no-browser', '--no-restart', '--no-upgrade'];
-      const child = spawn(SYNCTHING, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-      let stderr = '';
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-        stderr = (stderr + d).slice(-2000);
-      });
-      child.once('exit', (code) => {
-        gone ??= `Syncthing (${home}) exited with code ${code}: ${stderr}`;
-      });
-      children.push(child);
-      return child;
-    };
     say('  Syncthing: A (send-only) → B (receive-only), until B has every file…');
-    const a = start(homeA);
-    const b = start(homeB);
-    // `syncthing serve` is a monitor process that runs Syncthing itself as its child (even with
-    // --no-restart): both are counted, the children from when they are found (the clock runs).
-    const pids = [a.pid ?? 0, b.pid ?? 0];
-    const inner = Promise.all(pids.map(childrenOf)).then((found) => {
-      below.push(...found.flat());
-      pids.push(...found.flat());
-    });
-    const total = count;
+    const folderB = pair.folders[1];
+    pair.start();
+    // The monitors are counted from the start, the processes below them from when they are found
+    // (the clock runs).
+    const pids: number[] = [...pair.monitors];
+    const inner = pair.processes().then((groups) => pids.push(...groups.flatMap((g) => g.slice(1))));
     const figures = await timedWithRss(pids, async () => {
       const deadline = Date.now() + 30 * 60_000;
       while (Date.now() < deadline) {
-        if (gone !== undefined) throw new Error(gone);
+        if (pair.failed !== undefined) throw new Error(pair.failed);
         const have = await listFiles(folderB).catch(() => []);
-        if (have.length >= total) return await inner;
+        if (have.length >= count) return await inner;
         await new Promise((r) => setTimeout(r, 250));
       }
       throw new Error('Syncthing did not sync every file within 30 minutes');
@@ -470,18 +333,7 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
     if (!(await sameTree(library, folderB))) throw new Error('Syncthing: B differs from A');
     return figures;
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    for (const pid of below) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // Gone already.
-      }
-    }
-    await Promise.all(
-      children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
-    );
-    await rm(join(library, '.stfolder'), { recursive: true, force: true });
+    await pair.stop();
   }
 }
 
