@@ -254,7 +254,13 @@ export class SyncthingPair {
     const groups: number[][] = [];
     for (const s of [this.#a, this.#b]) {
       const pid = s.child?.pid ?? 0;
-      while (s.below.length === 0 && Date.now() < deadline) {
+      // A monitor that has exited starts nothing more (its children were found before, or never ran).
+      while (
+        s.below.length === 0 &&
+        s.child?.exitCode === null &&
+        s.child.signalCode === null &&
+        Date.now() < deadline
+      ) {
         s.below = await descendants([pid]);
         if (s.below.length === 0) await sleep(50);
       }
@@ -340,6 +346,8 @@ export class SyncthingPair {
 
   /** Stops every process it started and those below them (SIGTERM, SIGKILL after 10 s). Idempotent. */
   async stop(): Promise<void> {
+    // A monitor that is running starts its child soon: wait for it, so it is not left behind.
+    await this.processes();
     const monitors = [this.#a, this.#b].flatMap((s) => (s.child?.pid === undefined ? [] : [s.child.pid]));
     const all = [...monitors, ...this.#a.below, ...this.#b.below, ...(await descendants(monitors))];
     const started = [this.#a.child, this.#b.child];
