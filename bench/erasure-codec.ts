@@ -1,12 +1,13 @@
 /**
  * bench:ec-codec — the Reed–Solomon code of src/erasure against SHA-256 on this machine, in MB/s of
  * data (the K data shards' bytes) per core: encode K+M, rebuild one data shard, and SHA-256 of the
- * same bytes. `node bench/erasure-codec.ts [MiB]`.
+ * same bytes. `npm run bench:ec-codec [-- MiB]` (default 256).
  */
 import { createHash } from 'node:crypto';
 import { ReedSolomon, STRIPE_UNIT } from '../src/erasure/index.ts';
 
 const mib = Number(process.argv[2] ?? 256);
+if (!Number.isSafeInteger(mib) || mib < 1) throw new Error(`"${process.argv[2]}" is not a whole number of MiB`);
 const unit = STRIPE_UNIT;
 const rounds = Math.max(1, Math.round((mib * 1024 * 1024) / unit));
 
