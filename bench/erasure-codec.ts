@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { ReedSolomon, STRIPE_UNIT } from '../src/erasure/index.ts';
 
 const mib = Number(process.argv[2] ?? 256);
-if (!Number.isSafeInteger(mib) || mib < 1) throw new Error(`"${process.argv[2]}" is not a whole number of MiB`);
+if (!Number.isSafeInteger(mib) || mib < 1)
+  throw new Error(`"${process.argv[2]}" is not a whole number of MiB`);
 const unit = STRIPE_UNIT;
 const rounds = Math.max(1, Math.round((mib * 1024 * 1024) / unit));
 
