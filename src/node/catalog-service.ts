@@ -6,6 +6,7 @@
  * peer stalls only its own task. When a tombstone is accepted (from a peer or from `rm` here), the
  * chunks of that file whose sidecar names the same file and uploader go to this node's trash.
  */
+import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { debuglog } from 'node:util';
 import {
@@ -65,7 +66,8 @@ export interface CatalogServiceOptions {
   intervalMs: number;
 }
 
-export class CatalogService {
+/** `change`: statements were stored here (issued by this node or pulled from a peer). */
+export class CatalogService extends EventEmitter<{ change: [] }> {
   #options: CatalogServiceOptions;
   #store: SqliteCatalogStore | undefined;
   #ownKeys: PublicKeyInfo[] = [];
@@ -89,6 +91,7 @@ export class CatalogService {
   #announceAgain = new Set<string>();
 
   constructor(options: CatalogServiceOptions) {
+    super();
     this.#options = options;
     const self = {
       nodeUuid: options.home.config.nodeUuid,
@@ -153,6 +156,7 @@ export class CatalogService {
       },
     );
     this.#announce();
+    this.emit('change');
     return refused;
   }
 
@@ -300,6 +304,7 @@ export class CatalogService {
       keys: this.keys,
     });
     this.#announce();
+    this.emit('change');
   }
 
   /**
@@ -377,6 +382,7 @@ export class CatalogService {
         const chunks = this.#chunksOfTombstones(answer.lines);
         const result = applyBatch(this.store, this.keys, answer.lines, { signer: want.signer, after });
         for (const refusal of result.refused) this.#logRefusal(peer, want.signer, refusal);
+        if (result.accepted > 0) this.emit('change');
         if (result.deleted.length > 0) this.#trashLater(result.deleted, chunks);
         if (result.stopped) return;
         if (!answer.more || answer.last <= after) break;

@@ -30,7 +30,7 @@ export interface LiveParts extends ConnectParts {
   home: NodeHome;
   trust: TrustStore;
   jobs: JobManager;
-  catalog: Pick<CatalogService, 'store'>;
+  catalog: Pick<CatalogService, 'store' | 'on'>;
   cluster: Pick<ClusterServices, 'book'>;
   hints: PairingHints;
   /** Sets or removes a static address of a node at once (the daemon's address sources). */
@@ -65,6 +65,7 @@ export function liveOps(
     emit({ type: 'job', job });
   });
   hints.on('change', () => emit({ type: 'hints' }));
+  parts.catalog.on('change', () => listeners.size > 0 && emit({ type: 'files' }));
   trust.on('added', (peer) => {
     hints.forget(peer.nodeUuid);
     emit({ type: 'cluster' });

@@ -34,7 +34,7 @@ import { readSigners } from './read-trust.ts';
 /** The parts NodeOps works through; the daemon's own state comes as functions. */
 export interface OpsParts extends ConnectParts {
   home: NodeHome;
-  catalog: Pick<CatalogService, 'store' | 'remove'>;
+  catalog: Pick<CatalogService, 'store' | 'remove' | 'on'>;
   trust: TrustStore;
   jobs: JobManager;
   cluster: Pick<

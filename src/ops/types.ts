@@ -134,7 +134,12 @@ export interface PairingHintsView {
 }
 
 /** What changed on the node, for surfaces that push updates (the web UI's event stream). */
-export type NodeEvent = { type: 'job'; job: JobRecord } | { type: 'cluster' } | { type: 'hints' };
+export type NodeEvent =
+  | { type: 'job'; job: JobRecord }
+  | { type: 'cluster' }
+  | { type: 'hints' }
+  /** The catalog changed (a file uploaded, deleted or newly held here or on another node). */
+  | { type: 'files' };
 
 /** Where a streamed file goes (the web UI's one-click download). */
 export interface FileSink {

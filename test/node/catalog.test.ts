@@ -146,6 +146,10 @@ test('new statements are announced: a node holding nothing of a file lists it lo
   const [a, b, c] = nodes as [TestNode, TestNode, TestNode];
   // c's first pull from a comes with its session; the upload's statement comes after it.
   await c.daemon.catalog.sync(a.uuid);
+  // What the web UI's Files page listens for: a `files` event when the catalog changed.
+  const events: string[] = [];
+  const unsubscribe = c.daemon.ops.events((event) => events.push(event.type));
+  t.after(unsubscribe);
   const file = join(await tmpDir(t), 'late.bin');
   await randomFile(file, CHUNK + 5);
   const job = await a.daemon.jobs.submit('upload', { file, chunkSize: CHUNK, nodes: [a.uuid, b.uuid] });
@@ -153,6 +157,7 @@ test('new statements are announced: a node holding nothing of a file lists it lo
   t.assert.strictEqual(done.state, 'done', JSON.stringify(done.error));
   const id = (done.result as { id: string }).id;
   await until('node c to list the file', () => c.daemon.ops.catalog.list().find((f) => f.id === id));
+  await until('node c to tell its listeners that the files changed', () => events.includes('files'));
   // A deletion travels the same way.
   await a.daemon.ops.catalog.remove(id, 'cli');
   await until('node c to drop the file', () => !c.daemon.ops.catalog.list().some((f) => f.id === id));

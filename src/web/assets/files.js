@@ -254,5 +254,7 @@ export function filesSection(signal) {
       if (!signal.aborted) fail(el, err);
     }
   });
+  // The catalog changed (here, or a file another node announced): the list again.
+  onEvent('files', () => load(), signal);
   return { el, load, folder: () => current };
 }

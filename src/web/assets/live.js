@@ -6,7 +6,7 @@
  */
 import { poll, state } from './api.js';
 
-const TYPES = ['cluster', 'hints', 'job', 'download'];
+const TYPES = ['cluster', 'hints', 'job', 'download', 'files'];
 /** Polling while the stream is up: a slow safety net only. */
 const LIVE_POLL_MS = 60_000;
 const RETRY_MS = 5_000;
