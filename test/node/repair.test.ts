@@ -291,11 +291,16 @@ test('a node that seemed to have room but refuses the copy (ERR_NO_SPACE) is rep
   await until('node x runs one copy and has one waiting', () => x.daemon.tasks.active === 2);
   await lose(lost, [a, x]);
   // A pass asks only the nodes its probe reached (5 s each): on a busy machine a pass may miss x, so
-  // passes run until one has asked it.
-  const refused = await until('a pass of node a asks node x for the copy', async () => {
-    const result = await repair(t, a);
-    return result.failures.length > 0 || result.copies > 0 ? result : undefined;
-  });
+  // passes run until one has asked it (with room for several slow passes: two test runs side by side
+  // on 2 cores once needed more than 30 s).
+  const refused = await until(
+    'a pass of node a asks node x for the copy',
+    async () => {
+      const result = await repair(t, a);
+      return result.failures.length > 0 || result.copies > 0 ? result : undefined;
+    },
+    { timeoutMs: 80_000 },
+  );
   t.assert.strictEqual(refused.copies, 0, JSON.stringify(refused));
   t.assert.strictEqual(refused.stillShort, 1);
   t.assert.deepStrictEqual(
