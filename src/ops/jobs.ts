@@ -15,24 +15,28 @@ import { isUuid } from '../uuid.ts';
 /** Bounds of the `idleMs` job parameter: the no-progress timeout for every node a job talks to. */
 export const IDLE_BOUNDS = { min: 100, max: 3_600_000 } as const;
 
-export interface UploadParams {
-  file: string;
+/** How an upload stores its chunks: the same for one file and for every file of a batch. */
+export interface StoreOptions {
   chunkSize?: number;
   shift?: number;
   copies?: number;
   /** Erasure coding "K+M" instead of copies (docs/transfer.md "Erasure coding"). */
   ec?: string;
-  /** Seal every chunk before it leaves (docs/encryption.md). */
+  /** Seal every chunk before it leaves (docs/encryption.md); each file gets its own key. */
   encrypt?: boolean;
   /** With `encrypt`: the reader nodes (default: every trusted node); the uploader always reads. */
   readers?: string[];
   /** The cluster list as asked (checked against the trust store when the job runs). */
   nodes?: unknown[];
+  /** No-progress timeout per node, in ms (default 30 s). */
+  idleMs?: number;
+}
+
+export interface UploadParams extends StoreOptions {
+  file: string;
   /** Where to write a copy of the index (the daemon always keeps one in <home>/indexes/). */
   index?: string;
   force: boolean;
-  /** No-progress timeout per node, in ms (default 30 s). */
-  idleMs?: number;
   /** The file is a web UI upload staged in <home>/uploads/ (deleted when the job ends). */
   staged?: boolean;
 }
@@ -206,18 +210,8 @@ export interface BatchUploadEntry {
   name: string;
 }
 
-export interface UploadBatchParams {
+export interface UploadBatchParams extends StoreOptions {
   files: BatchUploadEntry[];
-  chunkSize?: number;
-  shift?: number;
-  copies?: number;
-  /** Erasure coding "K+M" for every file instead of copies (as for one upload). */
-  ec?: string;
-  /** Seal every file's chunks (docs/encryption.md), each file with its own key. */
-  encrypt?: boolean;
-  readers?: string[];
-  nodes?: unknown[];
-  idleMs?: number;
 }
 
 /** What became of one file of a batch: stored (or downloaded), else failed with the code. */
