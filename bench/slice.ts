@@ -220,7 +220,7 @@ function report(results: Map<Label, Measured[]>, where: string): void {
     '',
     `slice / (split+sync): ${sliceRatio.toFixed(2)}x of the medians, ${roundRatio('arozdfs slice', 'split+sync').toFixed(2)}x median per round  (target <= 1.2x: ${verdict(sliceRatio <= 1.2)})`,
     'On a busy machine a ratio of wall times drifts towards the ratio of CPU seconds (each process gets',
-    'its share of the cores); slice and merge hash every byte twice (chunk and whole file), split and cat',
+    'its share of the cores); slice hashes every byte twice (chunk and whole file), merge once, split and cat',
     'only copy.',
     `slice / sha256sum:    ${(seconds('arozdfs slice') / seconds('sha256sum')).toFixed(2)}x  (slice hashes every byte twice)`,
     `merge / (cat+sync):   ${mergeRatio.toFixed(2)}x of the medians, ${roundRatio('arozdfs merge', 'cat+sync').toFixed(2)}x median per round  (target <= 1.2x: ${verdict(mergeRatio <= 1.2)})`,

@@ -27,9 +27,10 @@ export interface CopyRange {
   dstPos: number;
   /**
    * Updated with every byte of the range, in order: on this thread, or `'ring'` for the ring's
-   * worker (read it with `ring.rangeDigest()` once copyRange returns).
+   * worker (read it with `ring.rangeDigest()` once copyRange returns); `'none'` when the range needs
+   * no hash of its own (merge: the whole-file hash covers every byte).
    */
-  hash: Hash | 'ring';
+  hash: Hash | 'ring' | 'none';
   /** The error to throw when the source ends before `length` bytes. */
   short: () => ArozError;
   /** Called after each piece with its length. */
@@ -60,7 +61,7 @@ export async function copyRange(ring: BufferRing, r: CopyRange): Promise<{ writt
       next = k + 1 < pieces ? read(k + 1) : undefined;
       const view = ring.view(slot, length);
       const hashed = ring.hashWhole(slot, length, r.hash === 'ring');
-      if (r.hash !== 'ring') r.hash.update(view);
+      if (typeof r.hash !== 'string') r.hash.update(view);
       const written = r.dst.write(view, r.dstPos + k * ring.slotSize);
       ring.hold(slot, hashed, written);
       writes.push(written);

@@ -1,8 +1,12 @@
 /**
- * merge: index + chunk files -> the original file, verified. Every chunk's size and SHA-256 and the
- * whole file's SHA-256 are checked while the bytes stream into a temp file beside the output, which is
- * renamed into place only when everything matched. Chunk files are looked up only by the canonical
- * UUID of a validated index entry, never by a path taken from the index.
+ * merge: index + chunk files -> the original file, verified. Every chunk's size and the whole file's
+ * SHA-256 (in the ring's worker, on the second core) are checked while the bytes stream into a temp
+ * file beside the output, which is renamed into place only when everything matched. A matching file
+ * hash proves every byte, so the chunks' own hashes are computed only when it does not match: a second
+ * pass over the chunk files then names the corrupted chunk (ERR_CHUNK_HASH), or, when every chunk
+ * matches, the index whose file hash disagrees with its chunks (ERR_FILE_HASH). One SHA-256 pass
+ * instead of two on the common path (docs/architecture.md, "Memory and speed"). Chunk files are looked
+ * up only by the canonical UUID of a validated index entry, never by a path taken from the index.
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -12,7 +16,7 @@ import { ArozError, fromSystemError } from '../errors.ts';
 import { readIndexFile } from '../index-file/index.ts';
 import type { IndexChunk, IndexFile } from '../index-file/types.ts';
 import { isUuid } from '../uuid.ts';
-import { copyRange, throwIfAborted } from './copy.ts';
+import { copyRange, readFully, throwIfAborted } from './copy.ts';
 import { exists, openRegularFile, RING_SLOT_SIZE, RING_SLOTS } from './files.ts';
 import type { ChunkProgress } from './progress.ts';
 import { BufferRing } from './ring.ts';
@@ -81,7 +85,6 @@ export async function mergeFile(
         throwIfAborted(signal, `Merging "${name}"`);
         const chunkWhat = `${what}: chunk ${chunk.i} ("${chunk.uuid}")`;
         const opened = await openChunk(chunksDir, chunk, chunkWhat);
-        const hash = createHash('sha256');
         try {
           await copyRange(ring, {
             src: opened.fh,
@@ -90,7 +93,7 @@ export async function mergeFile(
             length: chunk.size,
             dst: writer,
             dstPos: chunk.offset,
-            hash,
+            hash: 'none',
             short: () => sizeError(chunkWhat, 'became shorter while it was read'),
             onBytes: (bytes) => {
               done += bytes;
@@ -106,12 +109,10 @@ export async function mergeFile(
         } finally {
           await opened.fh.close();
         }
-        if (hash.digest('hex') !== chunk.sha256) {
-          throw new ArozError('ERR_CHUNK_HASH', `${chunkWhat} does not match its SHA-256: it is corrupted`);
-        }
       }
       const sha256 = await ring.digest(); // after every write and hash is over; throws a failed write
       if (sha256 !== index.file.sha256) {
+        await findCorruptChunk(index, chunksDir, what);
         throw new ArozError(
           'ERR_FILE_HASH',
           `${what}: the rebuilt file's SHA-256 "${sha256}" differs from the index ("${index.file.sha256}"); it was not kept`,
@@ -128,6 +129,33 @@ export async function mergeFile(
     await file.abort();
   }
   return { index, out, chunksDir };
+}
+
+/**
+ * After a file hash mismatch: hashes each chunk file against its index entry and throws
+ * ERR_CHUNK_HASH for the first that differs; returns when every chunk matches.
+ */
+async function findCorruptChunk(index: IndexFile, chunksDir: string, what: string): Promise<void> {
+  const buffer = Buffer.allocUnsafe(RING_SLOT_SIZE);
+  for (const chunk of index.chunks) {
+    const chunkWhat = `${what}: chunk ${chunk.i} ("${chunk.uuid}")`;
+    const opened = await openChunk(chunksDir, chunk, chunkWhat);
+    const hash = createHash('sha256');
+    try {
+      for (let at = 0; at < chunk.size; at += buffer.length) {
+        const piece = buffer.subarray(0, Math.min(buffer.length, chunk.size - at));
+        await readFully(opened.fh, piece, at, `chunk ${chunk.i} ("${chunk.uuid}")`, () =>
+          sizeError(chunkWhat, 'became shorter while it was read'),
+        );
+        hash.update(piece);
+      }
+    } finally {
+      await opened.fh.close();
+    }
+    if (hash.digest('hex') !== chunk.sha256) {
+      throw new ArozError('ERR_CHUNK_HASH', `${chunkWhat} does not match its SHA-256: it is corrupted`);
+    }
+  }
 }
 
 export async function checkOutput(out: string, force: boolean, what: string): Promise<void> {

@@ -14,6 +14,7 @@ import { byteCount, WIRE } from '../transport/chunk-headers.ts';
 import type { PeerRequest } from '../transport/server.ts';
 import { sendJson } from '../transport/wire.ts';
 import { assertUuid } from '../uuid.ts';
+import { noteReceived } from '../young-gc.ts';
 
 /** Filled buffers a put hands to the store at once before it pauses the stream. */
 const PUT_DEPTH = 4;
@@ -170,6 +171,7 @@ function receiveBody(
       );
     };
     const onData = (data: Buffer) => {
+      noteReceived(data.length);
       for (let at = 0; at < data.length; ) {
         const n = data.copy(buffer, filled, at);
         filled += n;

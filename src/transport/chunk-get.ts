@@ -10,6 +10,7 @@ import { type ClientHttp2Session, type ClientHttp2Stream, constants as h2 } from
 import { ArozError } from '../errors.ts';
 import { checkChunkUuid, interrupted, PIECE_SIZE } from '../store/checks.ts';
 import type { ChunkInfo, ChunkReader } from '../store/types.ts';
+import { noteReceived } from '../young-gc.ts';
 import { byteCount, infoFromHeaders, parseContentRange, rangeHeader, WIRE } from './chunk-headers.ts';
 import { type PeerResponse, readBody, request } from './client.ts';
 import { LIMITS } from './limits.ts';
@@ -208,6 +209,7 @@ export class RemoteChunkReader implements ChunkReader {
   }
 
   #onData(data: Buffer): void {
+    noteReceived(data.length);
     if (this.#closed) return;
     this.#arrived += data.length;
     if (this.#arrived > this.length) {
