@@ -46,9 +46,26 @@ function collector(): Collect | null {
   return collect;
 }
 
-/** Counts `bytes` of network data handed to JavaScript; after every 4 MiB, one young collection. */
+/** Quiet time after the last received bytes before one full collection gives memory back. */
+export const SETTLE_MS = 2_000;
+let settle: NodeJS.Timeout | undefined;
+
+/**
+ * Counts `bytes` of network data handed to JavaScript; after every 4 MiB, one young collection. Once
+ * no data came for 2 s (a transfer ended), one full collection returns what the transfer's garbage
+ * still held, instead of leaving it to the next transfer's allocations.
+ */
 export function noteReceived(bytes: number): void {
   received += bytes;
+  if (settle === undefined) {
+    settle = setTimeout(() => {
+      settle = undefined;
+      collector()?.({ type: 'major' });
+    }, SETTLE_MS);
+    settle.unref();
+  } else {
+    settle.refresh();
+  }
   if (received < YOUNG_GC_EVERY) return;
   received = 0;
   collector()?.({ type: 'minor' });

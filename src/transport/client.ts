@@ -82,7 +82,7 @@ export async function dialPeer(options: DialOptions): Promise<ClientHttp2Session
     createConnection: () => socket,
     maxSessionMemory: LIMITS.maxSessionMemoryMB,
     maxHeaderListPairs: LIMITS.maxHeaderListPairs,
-    settings: { initialWindowSize: LIMITS.streamWindow, maxHeaderListSize: LIMITS.maxHeaderListSize },
+    settings: { initialWindowSize: LIMITS.clientStreamWindow, maxHeaderListSize: LIMITS.maxHeaderListSize },
   });
   session.on('error', () => {}); // surfaced on the streams that were in flight
   // In TLS 1.3 the client finishes its handshake before the server has judged the client's key: the

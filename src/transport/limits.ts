@@ -10,8 +10,15 @@
 import { MiB } from '../index-file/types.ts';
 
 export const LIMITS = {
-  /** Per-stream flow-control window (bytes a sender may have in flight on one stream). */
+  /** Per-stream flow-control window the server gives (a put's bytes a client may have in flight). */
   streamWindow: 4 * MiB,
+  /**
+   * Per-stream window the client gives (a get's bytes a node may send ahead of our reads). A download
+   * runs 4 gets at once, each holding its unread bytes in the socket reads' Buffers: at 4 MiB the
+   * downloader's malloc heap grew by 45–75 MiB over a 1 GiB download, at 2 MiB by 20–25, at the same
+   * speed on loopback (docs/transfer.md, "Memory").
+   */
+  clientStreamWindow: 2 * MiB,
   /** Per-session (connection) window. */
   sessionWindow: 16 * MiB,
   /** nghttp2's cap on a session's buffered memory, in MB. */
