@@ -12,8 +12,9 @@
  * One worker serves one ring (its memory given as workerData, lane 0), or several rings of a
  * HashThread (a batch's pool: one thread instead of one per ring), each a lane with its own memory
  * and its own two hashes. Protocol (in order, one message at a time; `lane` absent means 0):
- * `{ lane, buffer, slotSize }` adds a lane; `{ lane, slot, length, range? }` hashes the first `length`
- * bytes of that slot (into the range hash too when `range` is true) and answers `{ lane, ack: slot }`;
+ * `{ lane, buffer, slotSize }` adds a lane; `{ lane, slot, length, range?, whole? }` hashes the first
+ * `length` bytes of that slot (into the range hash too when `range` is true; not into the whole-file
+ * hash when `whole` is false: a download's chunk hash) and answers `{ lane, ack: slot }`;
  * `{ lane, digest: true }` answers `{ lane, digest: hex }` and starts a new whole-file hash;
  * `{ lane, rangeDigest: true }` answers `{ lane, range: hex }` and starts a new range hash;
  * `{ lane, reset: true }` (a ring given back to be reused) starts both afresh without an answer;
@@ -25,7 +26,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 /**
  * @typedef {{ lane?: number }} Lane
- * @typedef {Lane & ({ slot: number, length: number, range?: boolean } | { digest: true } | { rangeDigest: true }
+ * @typedef {Lane & ({ slot: number, length: number, range?: boolean, whole?: boolean } | { digest: true } | { rangeDigest: true }
  *   | { reset: true } | { drop: true } | { buffer: SharedArrayBuffer, slotSize: number })} Request
  * @typedef {{ memory: Buffer, slotSize: number, hash: import('node:crypto').Hash, range: import('node:crypto').Hash }} LaneState
  */
@@ -74,7 +75,7 @@ port.on('message', (/** @type {Request} */ request) => {
   }
   const start = request.slot * lane.slotSize;
   const piece = lane.memory.subarray(start, start + request.length);
-  lane.hash.update(piece);
+  if (request.whole !== false) lane.hash.update(piece);
   if (request.range === true) lane.range.update(piece);
   port.postMessage({ lane: id, ack: request.slot });
 });

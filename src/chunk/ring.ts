@@ -23,7 +23,7 @@ const IDLE_MS = 10_000;
 
 type Reply = ({ ack: number } | { digest: string } | { range: string }) & { lane?: number };
 type Request =
-  | { slot: number; length: number; range?: boolean }
+  | { slot: number; length: number; range?: boolean; whole?: false }
   | { digest: true }
   | { rangeDigest: true }
   | { reset: true };
@@ -125,6 +125,12 @@ function forgetIdle(parts: RingParts): void {
  */
 export class HashThread {
   #worker: Worker | undefined;
+  #unref: boolean;
+
+  /** `unref`: the thread alone does not keep the process alive (a pool that outlives its jobs). */
+  constructor(options: { unref?: boolean } = {}) {
+    this.#unref = options.unref === true;
+  }
   #lanes = new Map<number, NonNullable<RingParts['owner']> | undefined>();
   #next = 1;
   #gone: unknown;
@@ -132,6 +138,7 @@ export class HashThread {
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
     const worker = new Worker(WORKER_URL, { workerData: { slotSize: 0 } });
+    if (this.#unref) worker.unref();
     worker.on('message', (reply: Reply) => this.#lanes.get(reply.lane ?? 0)?.reply(reply));
     const gone = (err: unknown) => {
       this.#gone ??= err;
@@ -259,6 +266,24 @@ export class BufferRing {
   }
 
   /**
+   * Feeds the slot's first `length` bytes to the range hash only (a download's chunk, whose pieces do
+   * not come in file order); resolves when the worker is done with the slot.
+   */
+  hashRange(slot: number, length: number): Promise<void> {
+    if (this.#failed || this.#closed) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#acks.push(resolve);
+    this.#parts.post({ slot, length, range: true, whole: false });
+    return promise;
+  }
+
+  /** Starts both hashes afresh (a new attempt at a range); ordered after every piece fed before. */
+  restartHashes(): void {
+    if (this.#failed || this.#closed) return;
+    this.#parts.post({ reset: true });
+  }
+
+  /**
    * The hex SHA-256 of the pieces fed with `range` since the last range digest (an upload's chunk);
    * the range hash then starts again. Call it right after the range's last hashWhole: the worker
    * answers in order, so pieces fed after this call belong to the next range.
@@ -285,6 +310,11 @@ export class BufferRing {
     if (this.#failed) return;
     this.#failed = true;
     this.#failure = err;
+  }
+
+  /** True once a failure was recorded (the ring is then never reused). */
+  get failed(): boolean {
+    return this.#failed;
   }
 
   throwIfFailed(): void {

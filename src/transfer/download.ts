@@ -12,7 +12,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { checkOutput } from '../chunk/merge.ts';
-import { BufferRing } from '../chunk/ring.ts';
+import { type BufferRing, SLOT_SIZE } from '../chunk/ring.ts';
 import { unwrapFileKey } from '../crypto/index.ts';
 import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../errors.ts';
 import {
@@ -26,6 +26,7 @@ import { type SignerKey, verifyIndex } from '../keys/index.ts';
 import { eachLimited } from '../limit.ts';
 import { dataLost, fetchShardedChunk } from './erasure-fetch.ts';
 import { FetchBuffers, type FetchContext, fetchChunk } from './fetch.ts';
+import { dropLaneRing, laneRing } from './hash-lanes.ts';
 import { throwIfAborted } from './idle.ts';
 import type { DownloadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
@@ -138,7 +139,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         if (delta > 0) progress();
       },
     };
-    ring = options.rings?.borrow(4) ?? new BufferRing(4);
+    ring = options.rings?.borrow(4) ?? laneRing(4, SLOT_SIZE);
     const ordered = new OrderedHash(ring, reader, `"${file.tempPath}"`, index.chunks);
     hasher = ordered;
     for (const i of verified) ordered.done(i);
@@ -146,7 +147,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     hashing.catch(() => {}); // awaited below; a failure before then must not go unhandled
     const todo = index.chunks.filter((c) => !verified.has(c.i));
     const pairs: FetchBuffers[] = [];
-    await eachLimited(
+    const fetched = eachLimited(
       todo,
       parallel,
       async (chunk, buffers) => {
@@ -177,8 +178,17 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         onError: (err) => stop.abort(err),
       },
     );
-    // Every fetch is over and none failed: no read can still land in these buffers.
-    for (const pair of pairs) pair.release();
+    // Every fetch is over (eachLimited waits for all): when none failed, no read can still land in
+    // these buffers and they serve the next download; else they are let go.
+    await fetched.then(
+      () => {
+        for (const pair of pairs) pair.release();
+      },
+      (err: unknown) => {
+        for (const pair of pairs) pair.drop();
+        throw err;
+      },
+    );
     throwIfAborted(signal, doing);
     if (lostChunks.length > 0) throw dataLost(name, lostChunks);
     const sha256 = await hashing;
@@ -206,7 +216,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     if (ring !== undefined) {
       await ring.settle();
       if (options.rings !== undefined) await options.rings.giveBack(ring, clean);
-      else await ring.close();
+      else await dropLaneRing(ring);
     }
   }
 }

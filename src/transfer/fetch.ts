@@ -5,12 +5,13 @@
  * the file — hashing as it goes; a copy of the wrong size or hash, a refusal or a node that makes no
  * progress for `idleMs` moves on to the next source. Every failure is recorded as that node's answer.
  */
-import { createHash } from 'node:crypto';
 import type { promises as fsp } from 'node:fs';
 import { writeFully } from '../chunk/copy.ts';
+import type { BufferRing } from '../chunk/ring.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
 import type { ChunkReader } from '../store/types.ts';
+import { dropLaneRing, laneRing } from './hash-lanes.ts';
 import { answerOf, formatAnswer, idle, isFatal } from './idle.ts';
 import type { RunNodes } from './nodes.ts';
 import { type NodeAnswer, PIECE, type TransferNotice } from './types.ts';
@@ -34,34 +35,48 @@ export interface FetchContext {
   onBytes: (delta: number) => void;
 }
 
+const freshRing = (): BufferRing => laneRing(2, PIECE);
+const dropRing = dropLaneRing;
+
 /**
- * Pairs given back by downloads that ended well, for the next download (at most 4, dropped after 10 s
- * unused): a daemon downloading one file after another reuses them instead of allocating 8 MiB per
- * download, which glibc's allocator would keep in its heap, fragmented, download after download.
+ * Rings given back by downloads that ended well, for the next download (at most 4, dropped after 10 s
+ * unused): a daemon downloading one file after another reuses them instead of mapping fresh memory
+ * per download.
  */
-const idlePairs: Array<[Buffer, Buffer]> = [];
-const IDLE_PAIRS = 4;
+const idleRings: BufferRing[] = [];
+const IDLE_RINGS = 4;
 const IDLE_MS = 10_000;
 let dropTimer: NodeJS.Timeout | undefined;
 
-const freshPair = (): [Buffer, Buffer] => [Buffer.allocUnsafeSlow(PIECE), Buffer.allocUnsafeSlow(PIECE)];
-
-/** A worker's two buffers. After a timeout they are given up: the abandoned read may still fill them. */
+/**
+ * A fetch worker's two 1 MiB buffers: a ring of 2 slots whose pieces the hash thread hashes (the
+ * chunk hash) while they are written. After a timeout they are given up: the abandoned read may still
+ * fill them. Call `release` once no fetch uses them any more.
+ */
 export class FetchBuffers {
-  pair: [Buffer, Buffer] = idlePairs.pop() ?? freshPair();
+  ring: BufferRing = idleRings.pop() ?? freshRing();
 
   retire(): void {
-    this.pair = freshPair();
+    void dropRing(this.ring).catch(() => {});
+    this.ring = freshRing();
   }
 
-  /** Gives the pair back for the next download; only when nothing can still write into it. */
+  /** Lets the ring go (a failed download): its lane is dropped, its memory never used again. */
+  drop(): void {
+    void dropRing(this.ring).catch(() => {});
+  }
+
+  /** Gives the ring back for the next download; only when nothing can still write into it. */
   release(): void {
-    if (idlePairs.length >= IDLE_PAIRS) return;
-    idlePairs.push(this.pair);
+    if (idleRings.length >= IDLE_RINGS || this.ring.failed) {
+      this.drop();
+      return;
+    }
+    idleRings.push(this.ring);
     dropTimer?.refresh();
     dropTimer ??= setTimeout(() => {
-      idlePairs.length = 0;
       dropTimer = undefined;
+      for (const ring of idleRings.splice(0)) void dropRing(ring).catch(() => {});
     }, IDLE_MS).unref();
   }
 }
@@ -179,7 +194,7 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
     throw err;
   });
   let written = 0;
-  let pending: Promise<void> | undefined;
+  const { ring } = buffers;
   try {
     if (reader.length !== chunk.size) {
       const err = new ArozError(
@@ -190,9 +205,10 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
       if (reader.length === reader.info.size) intactCopies.set(err, reader.info.sha256);
       throw err;
     }
-    const hash = createHash('sha256');
-    for (let k = 0; written < chunk.size; k++) {
-      const buffer = buffers.pair[k % 2]!;
+    ring.restartHashes();
+    while (written < chunk.size) {
+      const slot = await ring.acquire(); // once its previous piece is hashed and written
+      const buffer = ring.view(slot);
       const want = Math.min(buffer.length, chunk.size - written);
       const n = await fill(reader, buffer, want, wait);
       if (n < want) {
@@ -202,15 +218,14 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
         );
       }
       const piece = buffer.subarray(0, n);
-      hash.update(piece);
-      await pending; // the other buffer's write: then it may be filled next
-      pending = writeLocal(ctx, piece, chunk.offset + written);
-      pending.catch(() => {}); // surfaced by the next await
+      const write = writeLocal(ctx, piece, chunk.offset + written);
+      ring.hold(slot, ring.hashRange(slot, n), write);
       written += n;
       ctx.onBytes(n);
     }
-    await pending;
-    const sha256 = hash.digest('hex');
+    await ring.settle();
+    ring.throwIfFailed(); // a failed write of ours
+    const sha256 = await ring.rangeDigest();
     if (sha256 !== chunk.sha256) {
       if (sha256 === reader.info.sha256) {
         const err = new ArozError(
@@ -230,7 +245,7 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
     throw err;
   } finally {
     attempt.abort();
-    await pending?.catch(() => {}); // no write of this attempt may land after the next one's
+    await ring.settle(); // no write of this attempt may land after the next one's
     if (timedOut) buffers.retire();
     void reader.close().catch(() => {});
   }

@@ -153,6 +153,10 @@ export async function streamFile(index: IndexFile, options: StreamOptions): Prom
     give(-1);
     await launcher.catch(() => {});
     await Promise.allSettled(fetching);
+    for (const b of buffers) {
+      if (failure === undefined) b.release();
+      else b.drop();
+    }
     await fh.close().catch(() => {});
     await rm(scratch, { force: true });
   };
