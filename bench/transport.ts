@@ -7,7 +7,8 @@
  * are separate processes, so both cores work; a fresh pair per run gives each its own peak RSS
  * (process.resourceUsage().maxRSS; "+N": above the RSS when it was ready). Both receivers gather
  * the body into reused 1 MiB buffers; both senders hash while they send. Prints MB/s, the ratio to
- * the TLS pipeline of the same round, and peak RSS. A last row puts two chunks in flight at once, as
+ * the TLS pipeline of the same round, peak RSS, and the receiver's CPU time (user + system) from
+ * ready to stop. A last row puts two chunks in flight at once, as
  * an upload engine may (not a like-for-like comparison: the plain pipeline has one stream).
  */
 import { fork } from 'node:child_process';
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
       sendRss0: number;
       recvRss: number;
       recvRss0: number;
+      recvUser: number;
+      recvSystem: number;
     }> = [];
     const rounds = Number(values.rounds);
     for (let r = 0; r < rounds; r++) {
@@ -110,13 +113,16 @@ async function main(): Promise<void> {
           receiver.proc.once('message', (m) => ok(m as Record<string, number>)),
         );
         receiver.proc.send('stop');
+        const stopped = await recvRss;
         rows.push({
           mode,
           mbps: total / 1e6 / (sent['seconds'] ?? 1),
           sendRss: sent['rss'] ?? 0,
           sendRss0: sent['rss0'] ?? 0,
-          recvRss: (await recvRss)['rss'] ?? 0,
+          recvRss: stopped['rss'] ?? 0,
           recvRss0,
+          recvUser: stopped['user'] ?? 0,
+          recvSystem: stopped['system'] ?? 0,
         });
         await rm(join(work, 'h2-store'), { recursive: true, force: true });
         for (let i = 0; i < chunks; i++) await rm(join(work, `tls-${i}`), { force: true });
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
       const ratio = row.mode.startsWith('h2') && tls !== undefined ? row.mbps / tls.mbps : undefined;
       if (ratio !== undefined && row.mode === 'h2') ratios.push(ratio);
       process.stdout.write(
-        `${label[row.mode].padEnd(44)} ${row.mbps.toFixed(0).padStart(6)} MB/s  peak RSS sender ${mib(row.sendRss)} (+${mib(row.sendRss - row.sendRss0)}), receiver ${mib(row.recvRss)} (+${mib(row.recvRss - row.recvRss0)})${ratio === undefined ? '' : `  ${(100 * ratio).toFixed(0)} % of the TLS pipeline`}\n`,
+        `${label[row.mode].padEnd(44)} ${row.mbps.toFixed(0).padStart(6)} MB/s  peak RSS sender ${mib(row.sendRss)} (+${mib(row.sendRss - row.sendRss0)}), receiver ${mib(row.recvRss)} (+${mib(row.recvRss - row.recvRss0)}), receiver CPU ${row.recvUser.toFixed(2)} s user + ${row.recvSystem.toFixed(2)} s sys${ratio === undefined ? '' : `  ${(100 * ratio).toFixed(0)} % of the TLS pipeline`}\n`,
       );
     }
     const sorted = ratios.sort((a, b) => a - b);
@@ -156,9 +162,11 @@ else {
     process.disconnect?.();
   } else {
     const stop = await receive(mode, values.work ?? '', ids);
+    const cpu0 = process.cpuUsage();
     process.once('message', async () => {
       await stop();
-      process.send?.({ rss: maxRss() });
+      const cpu = process.cpuUsage(cpu0);
+      process.send?.({ rss: maxRss(), user: cpu.user / 1e6, system: cpu.system / 1e6 });
       process.disconnect?.();
     });
   }

@@ -5,8 +5,8 @@
  *
  * Data moves in pieces of at most 1 MiB through a small ring of reused shared buffers (ring.ts); the
  * chunk hash runs on the calling thread and the whole-file hash on a worker thread, overlapped with
- * reads and writes (copy.ts); aligned pieces are written with O_DIRECT where the file system allows,
- * which keeps the CPU for hashing (writer.ts). Buffers take 8 MiB for any file or chunk size; what
+ * reads and writes (copy.ts); aligned pieces of page-aligned memory (aligned.ts) are written with
+ * O_DIRECT where the file system allows, which keeps the CPU for hashing (writer.ts). Buffers take 8 MiB for any file or chunk size; what
  * else grows with the file is the index itself (one small entry per chunk).
  *
  * This module must never: hold a whole chunk in memory; reuse a buffer before both its write and its

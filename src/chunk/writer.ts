@@ -1,19 +1,21 @@
 /**
- * Where copyRange puts its pieces. A file is written through its ordinary handle and, where the file
- * system allows it, through a second O_DIRECT handle for every piece whose position and length are
- * multiples of 4 KiB (the ring's buffers are page-aligned, see ring.ts). Direct writes skip the page
- * cache: no copy into freshly allocated cache pages (slow on these VMs), no later write-back, and the
- * CPU stays free for hashing. Anything else — the short last piece of a chunk, an unaligned offset, a
- * file system that refuses O_DIRECT — goes through the ordinary handle. The durability step (fsync of
- * the ordinary handle) covers both.
+ * Where copyRange and a disk store's put (store/disk-put.ts) put their pieces. A file is written
+ * through its ordinary handle and, where the file system allows it, through a second O_DIRECT handle
+ * for every piece whose position and length are multiples of 4 KiB and whose memory is known to start
+ * on a page boundary (aligned.ts: the ring's slots, the buffers of alignedBuffers). Direct writes skip
+ * the page cache: no copy into freshly allocated cache pages (slow on these VMs), no later write-back,
+ * and the CPU stays free for hashing. Anything else — the short last piece of a chunk, an unaligned
+ * offset, memory of unknown alignment, a file system that refuses O_DIRECT — goes through the ordinary
+ * handle. The durability step (fsync of the ordinary handle: the same inode) covers both.
  */
 import { constants, type promises as fsp } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isProgrammingError } from '../errors.ts';
+import { isPageAligned, PAGE_SIZE } from './aligned.ts';
 import { type PieceSink, writeFully } from './copy.ts';
 
 /** Covers the logical block size of every common device (512 B or 4 KiB). */
-export const DIRECT_ALIGN = 4096;
+export const DIRECT_ALIGN = PAGE_SIZE;
 
 export class PieceWriter implements PieceSink {
   readonly name: string;
@@ -21,6 +23,7 @@ export class PieceWriter implements PieceSink {
   /** The O_DIRECT handle while direct writes are in use; `#opened` keeps it for close(). */
   #direct: fsp.FileHandle | undefined;
   #opened: fsp.FileHandle | undefined;
+  #directBytes = 0;
 
   private constructor(name: string, handle: fsp.FileHandle, direct: fsp.FileHandle | undefined) {
     this.name = name;
@@ -32,6 +35,11 @@ export class PieceWriter implements PieceSink {
   /** True while pieces may go through O_DIRECT. */
   get direct(): boolean {
     return this.#direct !== undefined;
+  }
+
+  /** Bytes written through O_DIRECT so far. */
+  get directBytes(): number {
+    return this.#directBytes;
   }
 
   /**
@@ -49,11 +57,17 @@ export class PieceWriter implements PieceSink {
   }
 
   /** Writes all of `data` at `position`. */
-  async write(data: Buffer, position: number): Promise<void> {
+  async write(data: Uint8Array, position: number): Promise<void> {
     const direct = this.#direct;
-    if (direct !== undefined && position % DIRECT_ALIGN === 0 && data.length % DIRECT_ALIGN === 0) {
+    if (
+      direct !== undefined &&
+      position % DIRECT_ALIGN === 0 &&
+      data.byteLength % DIRECT_ALIGN === 0 &&
+      isPageAligned(data)
+    ) {
       try {
         await writeFully(direct, data, position, this.name);
+        this.#directBytes += data.byteLength;
         return;
       } catch (err) {
         // EINVAL: this file system takes O_DIRECT at open but not for this write; stop trying.

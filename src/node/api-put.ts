@@ -7,6 +7,7 @@
  * An error answer is followed by a reset without error (RFC 9113 §8.1), so the sender stops sending.
  */
 import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { alignedBuffers } from '../chunk/aligned.ts';
 import { ArozError } from '../errors.ts';
 import { PIECE_SIZE } from '../store/checks.ts';
 import type { ChunkMeta, ChunkStore, ChunkWriter } from '../store/types.ts';
@@ -19,21 +20,37 @@ import { noteReceived } from '../young-gc.ts';
 /** Filled buffers a put hands to the store at once before it pauses the stream. */
 const PUT_DEPTH = 4;
 
-/** Reused 1 MiB buffers (fresh memory is slow to touch on these machines); keeps at most `max` idle. */
+/**
+ * Reused 1 MiB buffers (fresh memory is slow to touch on these machines). The first `max` are one
+ * block of page-aligned memory (chunk/aligned.ts), so the store can write whole pieces of them with
+ * O_DIRECT; they always come back to the pool, so at most `max` are kept idle. When all of them are in
+ * use, a take gets an ordinary buffer (written through the page cache), dropped when given back.
+ */
 export class PiecePool {
   #free: Buffer[] = [];
   #max: number;
+  /** The aligned block, made at the first take; its pages are touched only as buffers are used. */
+  #block: ArrayBufferLike | undefined;
 
   constructor(max = 16) {
     this.#max = max;
   }
 
   take(): Buffer {
-    return this.#free.pop() ?? Buffer.allocUnsafeSlow(PIECE_SIZE);
+    const free = this.#free.pop();
+    if (free !== undefined) return free;
+    if (this.#block === undefined && this.#max > 0) {
+      const buffers = alignedBuffers(this.#max, PIECE_SIZE);
+      this.#block = buffers[0]!.buffer;
+      // Handed out from the start of the block, so a light load touches only its first pages.
+      this.#free = buffers.reverse();
+      return this.#free.pop()!;
+    }
+    return Buffer.allocUnsafeSlow(PIECE_SIZE);
   }
 
   give(buffer: Buffer): void {
-    if (this.#free.length < this.#max) this.#free.push(buffer);
+    if (buffer.buffer === this.#block) this.#free.push(buffer);
   }
 }
 

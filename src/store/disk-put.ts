@@ -1,12 +1,17 @@
 /**
  * Where the bytes of a disk put go: a temp file in the chunk's shard folder, written with the
- * caller's pieces (no copies). `commit` fdatasyncs it and hands it to the store, which makes it
- * visible without ever replacing a chunk; `discard` removes it. Either way the reservation ends.
+ * caller's pieces (no copies). Whole 4 KiB pieces of page-aligned memory (a receiving node's pooled
+ * buffers, an upload's ring) go through a second O_DIRECT handle where the file system allows it,
+ * past the page cache; everything else through the ordinary handle (chunk/writer.ts). `commit`
+ * fdatasyncs the file (one inode: both handles' writes) and hands it to the store, which makes it
+ * visible without ever replacing a chunk; `discard` removes it. Either way the reservation ends and
+ * both handles are closed.
  */
 import { randomBytes } from 'node:crypto';
 import type { promises as fsp } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { DIRECT_ALIGN, PieceWriter } from '../chunk/writer.ts';
 import { fsyncDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError } from '../errors.ts';
 import type { PutTarget } from './checked-writer.ts';
@@ -62,42 +67,62 @@ export async function commitChunkFile(root: string, temp: string, info: ChunkInf
 export class DiskPutTarget implements PutTarget {
   readonly tempPath: string;
   #fh: fsp.FileHandle;
+  #writer: PieceWriter;
   #reservation: Reservation;
   #commitFile: CommitFile;
   #closed = false;
   #discarding: Promise<void> | undefined;
 
-  private constructor(tempPath: string, fh: fsp.FileHandle, reservation: Reservation, commit: CommitFile) {
+  private constructor(
+    tempPath: string,
+    fh: fsp.FileHandle,
+    writer: PieceWriter,
+    reservation: Reservation,
+    commit: CommitFile,
+  ) {
     this.tempPath = tempPath;
     this.#fh = fh;
+    this.#writer = writer;
     this.#reservation = reservation;
     this.#commitFile = commit;
   }
 
-  /** Opens a new temp file (named like durable's temp files, so removeStaleTemps finds it). */
+  /**
+   * Opens a new temp file (named like durable's temp files, so removeStaleTemps finds it) for a chunk
+   * of `size` bytes; one of 4 KiB or more also gets an O_DIRECT handle where the file system allows.
+   */
   static async create(
     shard: string,
     uuid: string,
+    size: number,
     reservation: Reservation,
     commit: CommitFile,
   ): Promise<DiskPutTarget> {
     const tempPath = join(shard, `.${uuid}.${randomBytes(6).toString('hex')}.arozdfs-tmp`);
     const fh = await open(tempPath, 'wx', 0o644);
-    return new DiskPutTarget(tempPath, fh, reservation, commit);
+    try {
+      const writer = await PieceWriter.open(tempPath, fh, `chunk "${uuid}"`, size >= DIRECT_ALIGN);
+      return new DiskPutTarget(tempPath, fh, writer, reservation, commit);
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await rm(tempPath, { force: true });
+      throw err;
+    }
+  }
+
+  /** True while whole aligned pieces of page-aligned memory go through O_DIRECT. */
+  get direct(): boolean {
+    return this.#writer.direct;
+  }
+
+  /** Bytes of this put written through O_DIRECT so far. */
+  get directBytes(): number {
+    return this.#writer.directBytes;
   }
 
   async write(piece: Uint8Array, position: number): Promise<void> {
-    let offset = 0;
-    while (offset < piece.byteLength) {
-      const { bytesWritten } = await this.#fh.write(
-        piece,
-        offset,
-        piece.byteLength - offset,
-        position + offset,
-      );
-      offset += bytesWritten;
-      this.#reservation.written += bytesWritten;
-    }
+    await this.#writer.write(piece, position);
+    this.#reservation.written += piece.byteLength;
   }
 
   async commit(info: ChunkInfo): Promise<PutResult> {
@@ -126,6 +151,7 @@ export class DiskPutTarget implements PutTarget {
   async #close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#writer.close().catch(() => {});
     await this.#fh.close().catch(() => {});
   }
 }

@@ -162,7 +162,7 @@ export class DiskStore implements T.ChunkStore {
     const reservation = this.#reservations.reserve(size);
     try {
       const shard = await ensureShard(this.path, uuid);
-      const target = await DiskPutTarget.create(shard, uuid, reservation, (temp, info) =>
+      const target = await DiskPutTarget.create(shard, uuid, size, reservation, (temp, info) =>
         this.#locks.run(uuid, () => this.#commitFile(temp, info)),
       );
       return this.#track(uuid, size, meta, target, signal);

@@ -1,0 +1,58 @@
+/**
+ * Page-aligned memory (src/chunk/aligned.ts) and the O_DIRECT writes it allows (src/chunk/writer.ts):
+ * only memory recorded as page-aligned goes direct, and copyRange's ring memory is such memory.
+ */
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { alignedBuffers, isPageAligned } from '../../src/chunk/aligned.ts';
+import { copyRange } from '../../src/chunk/copy.ts';
+import { BufferRing } from '../../src/chunk/ring.ts';
+import { PieceWriter } from '../../src/chunk/writer.ts';
+import { ArozError } from '../../src/errors.ts';
+import { teardown, tmpDir } from '../helpers/context.ts';
+import { directIoWorks } from '../helpers/direct-io.ts';
+import { testBytes } from '../helpers/random.ts';
+import { KiB, MiB } from './fixtures.ts';
+
+test('only views at 4 KiB steps of recorded aligned memory count as page-aligned', (t: TestContext) => {
+  const [a, b] = alignedBuffers(2, 64 * KiB);
+  t.assert.ok(a !== undefined && b !== undefined);
+  t.assert.strictEqual(a.buffer, b.buffer, 'one block');
+  t.assert.deepStrictEqual([a.length, b.byteOffset], [64 * KiB, 64 * KiB]);
+  t.assert.ok(isPageAligned(a) && isPageAligned(b) && isPageAligned(b.subarray(8 * KiB)));
+  t.assert.ok(!isPageAligned(a.subarray(1)));
+  t.assert.ok(!isPageAligned(Buffer.allocUnsafeSlow(MiB)), 'malloc memory is of unknown alignment');
+  t.assert.throws(() => alignedBuffers(1, 1000), RangeError);
+});
+
+test('copyRange writes whole pieces of the ring with O_DIRECT, and the bytes arrive intact', async (t: TestContext) => {
+  const dir = await tmpDir(t);
+  const bytes = testBytes(3 * MiB + 5);
+  await writeFile(join(dir, 'src'), bytes);
+  const src = await open(join(dir, 'src'), 'r');
+  teardown(t).defer(() => src.close());
+  const dstPath = join(dir, 'dst');
+  const dst = await open(dstPath, 'w');
+  teardown(t).defer(() => dst.close());
+  const writer = await PieceWriter.open(dstPath, dst, 'dst');
+  teardown(t).defer(() => writer.close());
+  const ring = new BufferRing();
+  teardown(t).defer(() => ring.close());
+  const { written } = await copyRange(ring, {
+    src,
+    srcName: 'src',
+    srcPos: 0,
+    length: bytes.length,
+    dst: writer,
+    dstPos: 0,
+    hash: 'none',
+    short: () => new ArozError('ERR_FILE_CHANGED', 'short'),
+    onBytes: () => {},
+    signal: undefined,
+    doing: 'Copying',
+  });
+  await written;
+  t.assert.strictEqual(writer.directBytes, (await directIoWorks(dir)) ? 3 * MiB : 0);
+  t.assert.ok((await readFile(dstPath)).equals(bytes));
+});
