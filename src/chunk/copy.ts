@@ -9,7 +9,6 @@
 import type { Hash } from 'node:crypto';
 import type { promises as fsp } from 'node:fs';
 import { ArozError, fromSystemError } from '../errors.ts';
-import { markPageAligned } from './aligned.ts';
 import type { BufferRing } from './ring.ts';
 
 /** Where pieces go (writer.ts; tests use a deliberately slow one). */
@@ -46,9 +45,6 @@ export interface CopyRange {
  * writes are on their way out of the ring too (they may still be in flight when this returns).
  */
 export async function copyRange(ring: BufferRing, r: CopyRange): Promise<{ written: Promise<void> }> {
-  // The ring's slots are WebAssembly memory, which starts on a page boundary (ring.ts): whole 4 KiB
-  // pieces of them may go to the disk with O_DIRECT (writer.ts).
-  markPageAligned(ring.view(0, 0).buffer);
   const writes: Array<Promise<void>> = [];
   const pieces = Math.ceil(r.length / ring.slotSize);
   const read = async (k: number): Promise<{ slot: number; length: number }> => {

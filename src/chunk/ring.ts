@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ArozError } from '../errors.ts';
+import { markPageAligned } from './aligned.ts';
 
 export const SLOT_SIZE = 1024 * 1024;
 export const SLOT_COUNT = 8;
@@ -51,6 +52,7 @@ function newMemory(slotCount: number, slotSize: number): SharedArrayBuffer {
   const pages = Math.ceil((slotCount * slotSize) / WASM_PAGE);
   const shared: unknown = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
   if (!(shared instanceof SharedArrayBuffer)) throw new Error('Shared WebAssembly memory is not available');
+  markPageAligned(shared); // whole 4 KiB pieces of it may go to the disk with O_DIRECT (writer.ts)
   return shared;
 }
 
