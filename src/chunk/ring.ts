@@ -211,6 +211,9 @@ export class BufferRing {
   #failed = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** A second thread for the range hash (splitRangeHash), over the same memory. */
+  #rangeWorker: Worker | undefined;
+  #rangeAcks: Array<() => void> = [];
 
   /** `thread`: hash on that shared worker (a lane of its own) instead of a worker of the ring's own. */
   constructor(slotCount = SLOT_COUNT, slotSize = SLOT_SIZE, thread?: HashThread) {
@@ -263,8 +266,42 @@ export class BufferRing {
     if (this.#failed || this.#closed) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#acks.push(resolve);
+    const split = this.#rangeWorker;
+    if (range && split !== undefined) {
+      this.#parts.post({ slot, length });
+      const other = Promise.withResolvers<void>();
+      this.#rangeAcks.push(other.resolve);
+      split.postMessage({ slot, length, range: true, whole: false });
+      return Promise.all([promise, other.promise]).then(() => {});
+    }
     this.#parts.post(range ? { slot, length, range } : { slot, length });
     return promise;
+  }
+
+  /**
+   * Runs the range hash on a thread of its own from now on, over the same memory, so the two hashes
+   * of every piece run on two cores at once (slice: a chunk's hash and the file's; the main thread
+   * then only moves the bytes). The thread is stopped when the ring closes. Call before any range
+   * piece is fed.
+   */
+  splitRangeHash(): void {
+    if (this.#rangeWorker !== undefined || this.#closed) return;
+    const worker = new Worker(WORKER_URL, {
+      workerData: { buffer: this.#memory.buffer, slotSize: this.slotSize },
+    });
+    worker.on('message', (reply: Reply) => {
+      if ('ack' in reply) this.#rangeAcks.shift()?.();
+      else if ('range' in reply) this.#rangeDigests.shift()?.resolve(reply.range);
+    });
+    const gone = (err: unknown) => {
+      this.#workerGone(err);
+      for (const ack of this.#rangeAcks.splice(0)) ack();
+    };
+    worker.on('error', gone);
+    worker.on('exit', (code) => {
+      if (this.#rangeWorker === worker) gone(new Error(`the hash worker exited with code ${code}`));
+    });
+    this.#rangeWorker = worker;
   }
 
   /**
@@ -295,7 +332,8 @@ export class BufferRing {
     if (this.#closed) return Promise.reject(new ArozError('ERR_INTERNAL', 'The buffer ring is closed'));
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     this.#rangeDigests.push({ resolve, reject });
-    this.#parts.post({ rangeDigest: true });
+    if (this.#rangeWorker !== undefined) this.#rangeWorker.postMessage({ rangeDigest: true });
+    else this.#parts.post({ rangeDigest: true });
     return promise;
   }
 
@@ -359,10 +397,14 @@ export class BufferRing {
     ]);
     this.#closed = true;
     parts.owner = undefined;
+    const split = this.#rangeWorker;
+    this.#rangeWorker = undefined;
+    if (split !== undefined) await split.terminate();
     const clean =
       settled &&
       !this.#failed &&
       this.#acks.length === 0 &&
+      this.#rangeAcks.length === 0 &&
       this.#digests.length === 0 &&
       this.#rangeDigests.length === 0;
     if (!clean || !giveIdle(parts)) {

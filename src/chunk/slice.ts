@@ -1,12 +1,12 @@
 /**
  * slice: a file -> chunk files named by fresh v4 UUIDs + `index.json`, in one streaming pass that
- * computes every chunk's SHA-256 (this thread) and the whole file's SHA-256 (the ring's worker).
+ * computes every chunk's SHA-256 and the whole file's SHA-256, each on a worker thread of the ring
+ * (splitRangeHash), so both cores hash while this thread only moves the bytes.
  *
  * Each chunk is written to a temp file and appears under its UUID only when complete and durable;
  * index.json is written last, atomically. On any failure every chunk file this run made is removed,
  * and so is the output folder if this run created it.
  */
-import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AtomicFile, fsyncDir, writeFileAtomic } from '../durable/index.ts';
@@ -131,6 +131,8 @@ class SliceRun {
     let done = 0;
     if (size > 0) onProgress?.({ phase: 'slice', done, total: size, chunksDone: 0, chunks: chunkCount });
     await using ring = new BufferRing(RING_SLOTS, RING_SLOT_SIZE);
+    ring.splitRangeHash();
+    const digests: Array<Promise<void>> = [];
     try {
       for (let i = 0; i < chunkCount; i++) {
         throwIfAborted(signal, doing);
@@ -141,7 +143,6 @@ class SliceRun {
         const file = await AtomicFile.create(join(this.#outDir, uuid));
         const open = { file, writer: await this.#writerFor(file) };
         this.#open.add(open);
-        const hash = createHash('sha256');
         const { written } = await copyRange(ring, {
           src: this.#source.fh,
           srcName: `"${this.#path}"`,
@@ -149,7 +150,7 @@ class SliceRun {
           length,
           dst: open.writer,
           dstPos: 0,
-          hash,
+          hash: 'ring',
           short: () => this.#changed(),
           onBytes: (bytes) => {
             done += bytes;
@@ -159,7 +160,15 @@ class SliceRun {
           signal,
           doing,
         });
-        this.#chunks.push({ i, offset, size: length, sha256: hash.digest('hex'), uuid });
+        const chunk: IndexChunk = { i, offset, size: length, sha256: '', uuid };
+        this.#chunks.push(chunk);
+        // Asked right after the chunk's last piece, answered once the worker hashed it; the next
+        // chunk streams meanwhile (its pieces come after this request, so they are not in it).
+        const digest = ring.rangeDigest().then((sha256) => {
+          chunk.sha256 = sha256;
+        });
+        digest.catch(() => {}); // awaited below; a failure before then must not go unhandled
+        digests.push(digest);
         while (inFlight.length >= COMMITS_IN_FLIGHT) await inFlight.shift();
         const commit = written.then(async () => {
           await open.writer.close();
@@ -171,6 +180,7 @@ class SliceRun {
       }
       await Promise.all(inFlight);
       ring.throwIfFailed();
+      await Promise.all(digests);
       const sha256 = await ring.digest();
       await assertUnchanged(this.#source, `"${this.#path}"`);
       throwIfAborted(signal, doing);
