@@ -184,6 +184,11 @@ export class HashThread {
     return parts;
   }
 
+  /** True once the thread was closed or died: it gives no new lanes. */
+  get stopped(): boolean {
+    return this.#gone !== undefined;
+  }
+
   /** Stops the worker (idempotent). */
   async close(): Promise<void> {
     const worker = this.#worker;

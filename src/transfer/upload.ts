@@ -13,7 +13,7 @@
 import { basename, resolve } from 'node:path';
 import { copyRange } from '../chunk/copy.ts';
 import { assertUnchanged, type OpenedFile, openRegularFile } from '../chunk/files.ts';
-import { BufferRing, SLOT_COUNT } from '../chunk/ring.ts';
+import { SLOT_COUNT, SLOT_SIZE } from '../chunk/ring.ts';
 import { newFileKey, type ReaderKey, wrapFileKey } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import {
@@ -35,6 +35,7 @@ import { type KeyPair, signIndex } from '../keys/index.ts';
 import { checkPlacement } from '../placement/index.ts';
 import { checkChunkSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
+import { dropLaneRing, laneRing } from './hash-lanes.ts';
 import { throwIfAborted } from './idle.ts';
 import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
@@ -289,7 +290,7 @@ async function streamChunks(
   const progress = () =>
     run.onProgress?.({ phase: 'upload', done, total: source.size, chunksDone, chunks: planned.length });
   if (source.size > 0) progress();
-  const ring = run.rings?.borrow(SLOT_COUNT) ?? new BufferRing();
+  const ring = run.rings?.borrow(SLOT_COUNT) ?? laneRing(SLOT_COUNT, SLOT_SIZE);
   let clean = false;
   /**
    * Confirms a chunk's journaled copies and opens writers for the rest. The next chunk's writers
@@ -380,7 +381,7 @@ async function streamChunks(
     await ring.settle();
     await Promise.all(inFlight);
     if (run.rings !== undefined) await run.rings.giveBack(ring, clean);
-    else await ring.close();
+    else await dropLaneRing(ring);
   }
 }
 
