@@ -19,8 +19,7 @@ RUN node scripts/build-lib.ts
 FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production \
     AROZDFS_HOME=/var/lib/arozdfs \
-    MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=65536
+    MALLOC_ARENA_MAX=2
 WORKDIR /opt/arozdfs
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force

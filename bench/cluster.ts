@@ -262,17 +262,15 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
 
 // Daemon tuning for memory (docs/transfer.md, "Memory"): glibc gives each thread that allocates its
 // own malloc arena and returns little of them, and V8 grows its young generation to 16 MiB semi-
-// spaces under a high allocation rate. The nodes inherit MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_
-// (as the systemd unit and the container set them) and get --max-semi-space-size;
-// AROZDFS_BENCH_TUNING=default leaves all three at their defaults.
+// spaces under a high allocation rate. The nodes inherit MALLOC_ARENA_MAX and get
+// --max-semi-space-size; AROZDFS_BENCH_TUNING=default leaves both at their defaults.
 const tuned = process.env['AROZDFS_BENCH_TUNING'] !== 'default';
 if (tuned) process.env['MALLOC_ARENA_MAX'] ??= '2';
-if (tuned) process.env['MALLOC_MMAP_THRESHOLD_'] ??= '65536';
 const nodeFlags = (process.env['AROZDFS_BENCH_NODE_FLAGS'] ?? (tuned ? '--max-semi-space-size=2' : ''))
   .split(' ')
   .filter((f) => f !== '');
 out(
-  `Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}, MALLOC_MMAP_THRESHOLD_=${process.env['MALLOC_MMAP_THRESHOLD_'] ?? '(glibc default)'}${nodeFlags.length > 0 ? ` and ${nodeFlags.join(' ')}` : ''}.`,
+  `Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}${nodeFlags.length > 0 ? ` and ${nodeFlags.join(' ')}` : ''}.`,
 );
 const version = values['no-syncthing'] ? undefined : await findSyncthing();
 if (version === undefined && !values['no-syncthing']) {

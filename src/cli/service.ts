@@ -67,10 +67,9 @@ export function renderUnit(spec: UnitSpec): string {
     ...(system ? [`User=${spec.user}`, `Group=${spec.user}`] : []),
     // Settings live in the home's ADDC/node.json (docs/config.md), so this line stays short.
     `ExecStart=${exec.map(systemdWord).join(' ')}`,
-    // Two malloc arenas instead of one per thread: glibc otherwise keeps each thread's freed memory;
-    // and blocks of 64 KiB or more (the socket reads' Buffers) mapped on their own, so freeing one
-    // gives it back instead of leaving a hole in the heap (docs/transfer.md "Memory").
-    'Environment=MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536',
+    // Two malloc arenas instead of one per thread: glibc otherwise keeps each thread's freed memory
+    // (docs/transfer.md "Memory").
+    'Environment=MALLOC_ARENA_MAX=2',
     'Restart=on-failure',
     'RestartSec=5s',
     // serve stops gracefully on SIGTERM (transfers in flight finish or are aborted).

@@ -49,7 +49,6 @@ test('the system unit is hardened, runs start with the home, and passes systemd-
     'ProtectSystem=strict',
     'PrivateTmp=yes',
     'Restart=on-failure',
-    'Environment=MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536',
     `ReadWritePaths=-"${home.replaceAll('%', '%%')}" -${store}`,
     `ExecStart=${process.execPath} --home "${home.replaceAll('%', '%%')}" start --store ${store}`,
     'WantedBy=multi-user.target',
