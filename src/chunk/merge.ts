@@ -5,7 +5,7 @@
  * hash proves every byte, so the chunks' own hashes are computed only when it does not match: a second
  * pass over the chunk files then names the corrupted chunk (ERR_CHUNK_HASH), or, when every chunk
  * matches, the index whose file hash disagrees with its chunks (ERR_FILE_HASH). One SHA-256 pass
- * instead of two on the common path (docs/architecture.md, "Memory and speed"). Chunk files are looked
+ * instead of two on the common path (docs/architecture.md, "Speed of slice and merge"). Chunk files are looked
  * up only by the canonical UUID of a validated index entry, never by a path taken from the index.
  */
 import { createHash } from 'node:crypto';
