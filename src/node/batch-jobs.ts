@@ -14,7 +14,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
-import { BufferRing, HashThread, SLOT_SIZE } from '../chunk/ring.ts';
+import { type BufferRing, SLOT_SIZE } from '../chunk/ring.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import { keptIndexPath } from '../home/paths.ts';
@@ -30,6 +30,7 @@ import type {
   UploadBatchParams,
   UploadBatchResult,
 } from '../ops/jobs.ts';
+import { dropLaneRing, laneRing } from '../transfer/hash-lanes.ts';
 import {
   DEFAULT_IDLE_MS,
   downloadFile,
@@ -110,20 +111,22 @@ const SMALL_FILE_SLOTS = 4;
 
 /**
  * The batch's buffer rings: made at most BATCH_PARALLEL times per batch instead of once per file,
- * and all hashing on one worker thread of the pool's (a thread costs tens of ms to start and about
- * 13 MiB resident: six of them were most of what a batch added to the uploader's RSS). A ring that
- * saw a failure is closed, not lent again.
+ * and all hashing on the node's one hashing thread (src/transfer/hash-lanes.ts; a thread costs tens
+ * of ms to start and 12–20 MiB resident: six of them were most of what a batch added to the
+ * uploader's RSS). A ring that saw a failure is closed, not lent again.
  */
 class RingPool implements RingLender {
   #free = new Map<number, BufferRing[]>();
-  #thread = new HashThread();
 
   borrow(slots: number): BufferRing {
     const free = this.#free.get(slots)?.pop();
     if (free !== undefined) return free;
     // A ring of another shape that nobody uses goes: the pool keeps at most BATCH_PARALLEL rings.
-    for (const list of this.#free.values()) void list.pop()?.close();
-    return new BufferRing(slots, SLOT_SIZE, this.#thread);
+    for (const list of this.#free.values()) {
+      const unused = list.pop();
+      if (unused !== undefined) void dropLaneRing(unused);
+    }
+    return laneRing(slots, SLOT_SIZE);
   }
 
   /**
@@ -139,7 +142,7 @@ class RingPool implements RingLender {
   }
 
   async giveBack(ring: BufferRing, clean: boolean): Promise<void> {
-    if (!clean) return await ring.close();
+    if (!clean) return await dropLaneRing(ring);
     const list = this.#free.get(ring.slotCount) ?? [];
     list.push(ring);
     this.#free.set(ring.slotCount, list);
@@ -148,8 +151,7 @@ class RingPool implements RingLender {
   async [Symbol.asyncDispose](): Promise<void> {
     const rings = [...this.#free.values()].flat();
     this.#free.clear();
-    await Promise.all(rings.map((r) => r.close()));
-    await this.#thread.close();
+    await Promise.all(rings.map((r) => dropLaneRing(r)));
   }
 }
 
