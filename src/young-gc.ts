@@ -57,24 +57,16 @@ let settle: NodeJS.Timeout | undefined;
  */
 export function noteReceived(bytes: number): void {
   received += bytes;
-  collectSoon();
+  if (settle === undefined) {
+    settle = setTimeout(() => {
+      settle = undefined;
+      collector()?.({ type: 'major' });
+    }, SETTLE_MS);
+    settle.unref();
+  } else {
+    settle.refresh();
+  }
   if (received < YOUNG_GC_EVERY) return;
   received = 0;
   collector()?.({ type: 'minor' });
-}
-
-/**
- * One full collection 2 s from now, or 2 s after the last received bytes if more come: after a
- * transfer, and once after start-up (the daemon's start leaves its garbage behind).
- */
-export function collectSoon(): void {
-  if (settle !== undefined) {
-    settle.refresh();
-    return;
-  }
-  settle = setTimeout(() => {
-    settle = undefined;
-    collector()?.({ type: 'major' });
-  }, SETTLE_MS);
-  settle.unref();
 }

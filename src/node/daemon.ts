@@ -43,7 +43,6 @@ import type { NodeServer } from '../transport/server.ts';
 import type { WebServer } from '../web/server.ts';
 import { LiveStaging } from '../web/staging.ts';
 import { tidyStaging } from '../web/upload.ts';
-import { collectSoon } from '../young-gc.ts';
 import { nodeApi } from './api.ts';
 import { CatalogService } from './catalog-service.ts';
 import { ClusterPort } from './cluster-port.ts';
@@ -411,7 +410,6 @@ export class Daemon {
       await service.start();
     }
     this.#shared.ready = true;
-    collectSoon(); // start-up's garbage, before the node sits idle
   }
 
   /** True once every service listens (the control socket answers before the rest has started). */
