@@ -128,6 +128,8 @@ function forgetIdle(parts: RingParts): void {
 export class HashThread {
   #worker: Worker | undefined;
   #unref: boolean;
+  /** Requests posted and not answered yet. */
+  #awaited = 0;
 
   /** `unref`: the thread alone does not keep the process alive (a pool that outlives its jobs). */
   constructor(options: { unref?: boolean } = {}) {
@@ -140,14 +142,19 @@ export class HashThread {
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
     const worker = new Worker(WORKER_URL, { workerData: { slotSize: 0 } });
-    if (this.#unref) worker.unref();
-    worker.on('message', (reply: Reply) => this.#lanes.get(reply.lane ?? 0)?.reply(reply));
+    worker.on('message', (reply: Reply) => {
+      // Held (ref'd) only while an answer is awaited: an idle thread never keeps a process alive.
+      if (--this.#awaited === 0 && this.#unref) worker.unref();
+      this.#lanes.get(reply.lane ?? 0)?.reply(reply);
+    });
     const gone = (err: unknown) => {
       this.#gone ??= err;
       for (const owner of this.#lanes.values()) owner?.gone(err);
     };
     worker.on('error', gone);
     worker.on('exit', (code) => gone(new Error(`the hash worker exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    if (this.#unref) worker.unref();
     this.#worker = worker;
     return worker;
   }
@@ -173,7 +180,12 @@ export class HashThread {
       },
       stopped: false,
       shared: true,
-      post: (request) => worker.postMessage({ ...request, lane }),
+      post: (request) => {
+        if ('slot' in request || 'digest' in request || 'rangeDigest' in request) {
+          if (this.#awaited++ === 0) worker.ref(); // each of these is answered once
+        }
+        worker.postMessage({ ...request, lane });
+      },
       stop: async () => {
         if (parts.stopped) return;
         parts.stopped = true;
