@@ -62,7 +62,7 @@ export class CheckedWriter implements ChunkWriter {
   }
 
   write(piece: Uint8Array): Promise<void> {
-    if (this.#state !== 'open') return Promise.reject(this.#refusal('write to'));
+    if (this.#state !== 'open') return this.#refuse('write to');
     const position = this.#received;
     if (position + piece.byteLength > this.size) {
       return this.#fail(
@@ -98,7 +98,7 @@ export class CheckedWriter implements ChunkWriter {
 
   finish(expectedSha256: string): Promise<PutResult> {
     if (this.#finishing !== undefined) return this.#finishing;
-    if (this.#state !== 'open') return Promise.reject(this.#refusal('finish'));
+    if (this.#state !== 'open') return this.#refuse('finish');
     this.#state = 'finishing';
     this.#finishing = this.#finish(expectedSha256);
     return this.#finishing;
@@ -179,9 +179,20 @@ export class CheckedWriter implements ChunkWriter {
     settled?.();
   }
 
-  #refusal(what: string): unknown {
-    if (this.#state === 'failed') return this.#error;
-    return new ArozError('ERR_INTERNAL', `Cannot ${what} chunk "${this.uuid}": the put is already finishing`);
+  /**
+   * Refuses a call after the put ended. After a failure (an abort, a signal) it rejects only once the
+   * cleanup is over, so a caller that sees the refusal also sees the bytes and the reservation gone.
+   */
+  #refuse(what: string): Promise<never> {
+    if (this.#state === 'failed') {
+      const error = this.#error;
+      return (this.#failing ?? Promise.resolve()).then(() => {
+        throw error;
+      });
+    }
+    return Promise.reject(
+      new ArozError('ERR_INTERNAL', `Cannot ${what} chunk "${this.uuid}": the put is already finishing`),
+    );
   }
 }
 
