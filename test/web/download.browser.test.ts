@@ -171,13 +171,10 @@ test('job progress and the finished file reach the Files page through the event 
   t.assert.strictEqual(put.status, 202);
   const job = page.locator(`${sel('job-row')}[data-id="${put.json.job.id}"]`);
   let shown: string | null = null;
-  await until(
-    'the job is done on the page',
-    async () => {
-      shown = await job.locator(sel('job-state')).getAttribute('data-state');
-      return shown === 'done';
-    },
-  ).catch((err: unknown) => {
+  await until('the job is done on the page', async () => {
+    shown = await job.locator(sel('job-state')).getAttribute('data-state');
+    return shown === 'done';
+  }).catch((err: unknown) => {
     // Say what the node saw, so a failure tells a stuck job from a page that missed an event.
     const record = a!.daemon.ops.jobs.get(put.json.job.id);
     throw new Error(`the page shows "${shown}"; the node's job: ${JSON.stringify(record)}`, { cause: err });
