@@ -102,6 +102,12 @@ export class LiveStaging {
       // Its descriptor outlives the rename of the .part file into place.
       fh = await open(growing.partPath, 'r');
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Renamed into place between the lookup and the open: staged whole (or failed, which
+        // waitFor throws), so the job reads the file itself.
+        await growing.waitFor(growing.size);
+        return undefined;
+      }
       throw fromSystemError(err, `Cannot read the staging file "${growing.partPath}"`);
     }
     const reader = {
