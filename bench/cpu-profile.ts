@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 interface Profile {
@@ -20,7 +21,7 @@ export interface ProfileSummary {
   /** Seconds sampled, and of those not idle. */
   total: number;
   busy: number;
-  functions: Array<{ name: string; seconds: number }>;
+  functions: Array<{ name: string; seconds: number; caller?: string }>;
   files: Array<{ name: string; seconds: number }>;
 }
 
@@ -34,6 +35,12 @@ function shortUrl(url: string): string {
 export async function summarize(path: string, top = 12): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(path, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
+  const label = (frame: ProfileNode['callFrame']) =>
+    `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}${frame.url ? `:${frame.lineNumber + 1}` : ''}`;
+  /** Per function, the time of each of its callers (a native function's JavaScript caller). */
+  const callers = new Map<string, Map<string, number>>();
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
   let total = 0;
@@ -48,8 +55,14 @@ export async function summarize(path: string, top = 12): Promise<ProfileSummary>
       continue;
     }
     const where = shortUrl(frame.url);
-    const name = `${frame.functionName || '(anonymous)'} ${where}${frame.url ? `:${frame.lineNumber + 1}` : ''}`;
+    const name = label(frame);
     fn.set(name, (fn.get(name) ?? 0) + us);
+    const parent = parentOf.get(id)?.callFrame;
+    if (parent !== undefined) {
+      const of = callers.get(name) ?? new Map<string, number>();
+      of.set(label(parent), (of.get(label(parent)) ?? 0) + us);
+      callers.set(name, of);
+    }
     const group = frame.url === '' ? frame.functionName : where;
     file.set(group, (file.get(group) ?? 0) + us);
   }
@@ -58,7 +71,13 @@ export async function summarize(path: string, top = 12): Promise<ProfileSummary>
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, seconds: us / 1e6 }));
-  return { total: total / 1e6, busy: (total - idle) / 1e6, functions: ranked(fn), files: ranked(file) };
+  const functions = ranked(fn).map((f) => {
+    const [caller] = [...(callers.get(f.name) ?? new Map<string, number>()).entries()].sort(
+      (a, b) => b[1] - a[1],
+    );
+    return caller === undefined ? f : { ...f, caller: caller[0] };
+  });
+  return { total: total / 1e6, busy: (total - idle) / 1e6, functions, files: ranked(file) };
 }
 
 export function formatSummary(label: string, s: ProfileSummary): string {
@@ -68,7 +87,7 @@ export function formatSummary(label: string, s: ProfileSummary): string {
     '  self time by file:',
     ...s.files.map((f) => `    ${pct(f.seconds)}  ${f.name}`),
     '  self time by function:',
-    ...s.functions.map((f) => `    ${pct(f.seconds)}  ${f.name}`),
+    ...s.functions.map((f) => `    ${pct(f.seconds)}  ${f.name}${f.caller ? `  ← ${f.caller}` : ''}`),
   ].join('\n');
 }
 
