@@ -12,7 +12,7 @@ import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
 import type { ChunkReader } from '../store/types.ts';
 import { dropLaneRing, laneRing } from './hash-lanes.ts';
-import { answerOf, formatAnswer, idle, isFatal } from './idle.ts';
+import { answerOf, formatAnswer, idle, isFatal, Watchdog } from './idle.ts';
 import type { RunNodes } from './nodes.ts';
 import { type NodeAnswer, PIECE, type TransferNotice } from './types.ts';
 
@@ -171,21 +171,21 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
   const attempt = new AbortController();
   const signal = AbortSignal.any([ctx.signal, attempt.signal]);
   let timedOut = false;
-  const wait = <T>(work: Promise<T>): Promise<T> =>
-    idle(work, {
-      ms: ctx.idleMs,
-      signal: ctx.signal,
-      doing: `Downloading "${ctx.name}"`,
-      timeout: () =>
-        new ArozError(
-          'ERR_TIMEOUT',
-          `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
-        ),
-      onTimeout: () => {
-        timedOut = true;
-        attempt.abort();
-      },
-    });
+  const limits = {
+    ms: ctx.idleMs,
+    signal: ctx.signal,
+    doing: `Downloading "${ctx.name}"`,
+    timeout: () =>
+      new ArozError(
+        'ERR_TIMEOUT',
+        `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
+      ),
+    onTimeout: () => {
+      timedOut = true;
+      attempt.abort();
+    },
+  };
+  const wait = <T>(work: Promise<T>): Promise<T> => idle(work, limits);
   const store = await ctx.nodes.store(node);
   const getting = store.get(chunk.uuid, { signal });
   // A reader that opens after we gave up on it is closed at once.
@@ -195,6 +195,8 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
   });
   let written = 0;
   const { ring } = buffers;
+  // Each read returns what has arrived (often one 16 KiB frame): one timer for all of them.
+  const watch = new Watchdog(limits);
   try {
     if (reader.length !== chunk.size) {
       const err = new ArozError(
@@ -210,7 +212,7 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
       const slot = await ring.acquire(); // once its previous piece is hashed and written
       const buffer = ring.view(slot);
       const want = Math.min(buffer.length, chunk.size - written);
-      const n = await fill(reader, buffer, want, wait);
+      const n = await fill(reader, buffer, want, watch);
       if (n < want) {
         throw new ArozError(
           'ERR_CHUNK_SIZE',
@@ -244,6 +246,7 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
     ctx.onBytes(-written);
     throw err;
   } finally {
+    watch.dispose();
     attempt.abort();
     await ring.settle(); // no write of this attempt may land after the next one's
     if (timedOut) buffers.retire();
@@ -252,15 +255,10 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
 }
 
 /** Reads until `want` bytes are in `buffer` or the reader ends; each read has its own timeout. */
-async function fill(
-  reader: ChunkReader,
-  buffer: Buffer,
-  want: number,
-  wait: <T>(work: Promise<T>) => Promise<T>,
-): Promise<number> {
+async function fill(reader: ChunkReader, buffer: Buffer, want: number, watch: Watchdog): Promise<number> {
   let n = 0;
   while (n < want) {
-    const got = await wait(reader.read(buffer.subarray(n, want)));
+    const got = await watch.race(reader.read(buffer.subarray(n, want)));
     if (got === 0) break;
     n += got;
   }

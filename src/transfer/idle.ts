@@ -52,6 +52,60 @@ export async function idle<T>(
   }
 }
 
+/**
+ * `idle` for a run of operations on one source (the reads that fill a piece of a download): one timer
+ * and one abort listener for all of them instead of one of each per operation. Each `race` gets `ms`
+ * of its own, as with `idle`; time between operations (our own writes and hashes) is not counted.
+ * Call `dispose` when the run is over.
+ */
+export class Watchdog {
+  #options: Parameters<typeof idle>[1];
+  #timer: NodeJS.Timeout;
+  #waiting = false;
+  #stop: Promise<never>;
+  #reject!: (err: unknown) => void;
+  /** Set once it fired or the signal aborted: every operation from then on fails with it. */
+  #failure: unknown;
+  #onAbort = (): void => this.#fail(interrupted(this.#options.signal, this.#options.doing));
+
+  constructor(options: Parameters<typeof idle>[1]) {
+    this.#options = options;
+    this.#stop = new Promise<never>((_, reject) => {
+      this.#reject = reject;
+    });
+    this.#stop.catch(() => {}); // seen through race; a run that never races again must not leak it
+    this.#timer = setTimeout(() => {
+      if (!this.#waiting) return; // fired between two operations: the next race re-arms it
+      options.onTimeout?.();
+      this.#fail(options.timeout());
+    }, options.ms);
+    if (options.signal.aborted) this.#onAbort();
+    else options.signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** Resolves as `work` does, unless `ms` pass first or the signal aborts (as `idle`). */
+  async race<T>(work: Promise<T>): Promise<T> {
+    if (this.#failure !== undefined) throw this.#failure;
+    this.#waiting = true;
+    this.#timer.refresh();
+    try {
+      return await Promise.race([work, this.#stop]);
+    } finally {
+      this.#waiting = false;
+    }
+  }
+
+  #fail(err: unknown): void {
+    this.#failure ??= err;
+    this.#reject(err);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#options.signal.removeEventListener('abort', this.#onAbort);
+  }
+}
+
 /** Waits `ms`, or rejects with ERR_INTERRUPTED when `signal` aborts. */
 export async function sleep(ms: number, signal: AbortSignal, doing: string): Promise<void> {
   try {
