@@ -120,6 +120,8 @@ export class RemoteChunkReader implements ChunkReader {
   #closed = false;
   #error: ArozError | undefined;
   #wake: (() => void) | undefined;
+  /** One no-progress timer for all the waits of this read, started again at each (see #nextEvent). */
+  #idleTimer: NodeJS.Timeout | undefined;
   #onAbort = (): void => {
     if (this.#signal) this.#failWith(interrupted(this.#signal, `The read of chunk "${this.info.uuid}"`));
   };
@@ -196,6 +198,7 @@ export class RemoteChunkReader implements ChunkReader {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
     this.#queue = [];
     this.#queued = 0;
     this.#signal?.removeEventListener('abort', this.#onAbort);
@@ -238,6 +241,7 @@ export class RemoteChunkReader implements ChunkReader {
   #failWith(error: ArozError): void {
     if (this.#error !== undefined || this.#closed) return;
     this.#error = error;
+    clearTimeout(this.#idleTimer);
     this.#queue = [];
     this.#queued = 0;
     this.#signal?.removeEventListener('abort', this.#onAbort);
@@ -249,22 +253,28 @@ export class RemoteChunkReader implements ChunkReader {
     this.#wake?.();
   }
 
-  /** Resolves at the next thing that happens to the stream; fails the read after idleMs of nothing. */
+  /**
+   * Resolves at the next thing that happens to the stream; fails the read after idleMs of nothing.
+   * A wait comes every frame or so (16 KiB), so they share one timer: time between waits (the
+   * caller's own work) does not count.
+   */
   #nextEvent(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#failWith(
-          new ArozError(
-            'ERR_TIMEOUT',
-            `Node "${this.#peer}" sent nothing of chunk "${this.info.uuid}" for ${this.#idleMs} ms`,
-          ),
-        );
-      }, this.#idleMs);
       this.#wake = () => {
-        clearTimeout(timer);
         this.#wake = undefined;
         resolve();
       };
+      if (this.#idleTimer === undefined) {
+        this.#idleTimer = setTimeout(() => {
+          if (this.#wake === undefined) return; // not waiting: the next wait starts it again
+          this.#failWith(
+            new ArozError(
+              'ERR_TIMEOUT',
+              `Node "${this.#peer}" sent nothing of chunk "${this.info.uuid}" for ${this.#idleMs} ms`,
+            ),
+          );
+        }, this.#idleMs);
+      } else this.#idleTimer.refresh();
     });
   }
 }

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { ChunkStore } from '../../src/store/types.ts';
 import { RemoteStore } from '../../src/transport/remote-store.ts';
@@ -122,6 +123,45 @@ test('a remote read that gets no bytes for idleMs fails with ERR_TIMEOUT', async
   const reader = await store.get(uuid);
   t.assert.strictEqual(reader.length, 100);
   await rejectsWith(t, readAll(reader), 'ERR_TIMEOUT');
+});
+
+test('time between reads does not count as no progress; the next wait for bytes gets idleMs again', {
+  timeout: 30_000,
+}, async (t: TestContext) => {
+  const [me, peer] = await Promise.all([member(0), member(1)]);
+  const more = Promise.withResolvers<void>();
+  const server = new NodeServer({
+    identity: peer.identity,
+    pins: { isPinned: (u, spki) => u === me.uuid && me.keyPair.spkiDer.equals(spki) },
+    host: '127.0.0.2',
+    port: 0,
+    handler: async ({ stream }) => {
+      stream.respond({
+        ':status': 200,
+        'content-length': 100,
+        'x-arozdfs-sha256': createHash('sha256').digest('hex'),
+        'x-arozdfs-chunk-size': 100,
+        'x-arozdfs-uploader': me.uuid,
+        'x-arozdfs-stored-at': new Date().toISOString(),
+      });
+      stream.write(Buffer.alloc(10));
+      await more.promise;
+      stream.write(Buffer.alloc(40)); // then nothing
+    },
+  });
+  teardown(t).defer(() => server.destroy());
+  const { port } = await server.start();
+  const session = await connect(t, me, { ...peer, host: '127.0.0.2', port });
+  const store = new RemoteStore(session, peer.uuid, { idleMs: 200 });
+  const reader = await store.get(newUuid());
+  const into = Buffer.alloc(100);
+  t.assert.strictEqual(await reader.read(into), 10);
+  await sleep(600); // the caller's own work, three times idleMs: not the peer's silence
+  const waiting = reader.read(into);
+  more.resolve();
+  t.assert.strictEqual(await waiting, 40);
+  // The peer now sends nothing: the next wait fails after idleMs, as the first one would.
+  await rejectsWith(t, reader.read(into), 'ERR_TIMEOUT');
 });
 
 test('a remote read is cancelled by its signal with ERR_INTERRUPTED', async (t: TestContext) => {
