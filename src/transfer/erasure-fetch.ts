@@ -14,7 +14,7 @@ import { ArozError } from '../errors.ts';
 import type { IndexChunk, IndexShard } from '../index-file/index.ts';
 import type { ChunkReader } from '../store/types.ts';
 import type { FetchContext } from './fetch.ts';
-import { answerOf, formatAnswer, idle, isFatal } from './idle.ts';
+import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import { type ChunkSink, localFailures, type OpenKey, plainSink, sealedSink } from './sealed-fetch.ts';
 import type { NodeAnswer } from './types.ts';
 
@@ -200,17 +200,16 @@ async function stream(
 }
 
 async function fill(ctx: FetchContext, chunk: IndexChunk, s: Source, into: Buffer): Promise<number> {
-  let n = 0;
-  while (n < into.length) {
-    const got = await wait(ctx, chunk, s.node, s.reader.read(into.subarray(n)));
-    if (got === 0) break;
-    n += got;
+  const watch = new Watchdog(noProgress(ctx, chunk, s.node));
+  try {
+    return await readFull(s.reader, into, watch);
+  } finally {
+    watch.dispose();
   }
-  return n;
 }
 
-function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promise<T>): Promise<T> {
-  return idle(work, {
+function noProgress(ctx: FetchContext, chunk: IndexChunk, node: string) {
+  return {
     ms: ctx.idleMs,
     signal: ctx.signal,
     doing: `Downloading "${ctx.name}"`,
@@ -219,7 +218,11 @@ function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promi
         'ERR_TIMEOUT',
         `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
       ),
-  });
+  };
+}
+
+function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promise<T>): Promise<T> {
+  return idle(work, noProgress(ctx, chunk, node));
 }
 
 function lost(name: string, chunk: IndexChunk, good: number, data: number, answers: NodeAnswer[]): ArozError {

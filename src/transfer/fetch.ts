@@ -10,9 +10,8 @@ import { writeFully } from '../chunk/copy.ts';
 import type { BufferRing } from '../chunk/ring.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
-import type { ChunkReader } from '../store/types.ts';
 import { dropLaneRing, laneRing } from './hash-lanes.ts';
-import { answerOf, formatAnswer, idle, isFatal, Watchdog } from './idle.ts';
+import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import type { RunNodes } from './nodes.ts';
 import { type NodeAnswer, PIECE, type TransferNotice } from './types.ts';
 
@@ -212,7 +211,7 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
       const slot = await ring.acquire(); // once its previous piece is hashed and written
       const buffer = ring.view(slot);
       const want = Math.min(buffer.length, chunk.size - written);
-      const n = await fill(reader, buffer, want, watch);
+      const n = await readFull(reader, buffer.subarray(0, want), watch);
       if (n < want) {
         throw new ArozError(
           'ERR_CHUNK_SIZE',
@@ -252,17 +251,6 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
     if (timedOut) buffers.retire();
     void reader.close().catch(() => {});
   }
-}
-
-/** Reads until `want` bytes are in `buffer` or the reader ends; each read has its own timeout. */
-async function fill(reader: ChunkReader, buffer: Buffer, want: number, watch: Watchdog): Promise<number> {
-  let n = 0;
-  while (n < want) {
-    const got = await watch.race(reader.read(buffer.subarray(n, want)));
-    if (got === 0) break;
-    n += got;
-  }
-  return n;
 }
 
 async function writeLocal(ctx: FetchContext, piece: Buffer, position: number): Promise<void> {

@@ -106,6 +106,24 @@ export class Watchdog {
   }
 }
 
+/**
+ * Reads until `into` is full or the reader ends (a network read gives what has arrived, often one
+ * 16 KiB frame), each read under `watch`; resolves with the bytes read.
+ */
+export async function readFull(
+  reader: { read(into: Uint8Array): Promise<number> },
+  into: Buffer,
+  watch: Watchdog,
+): Promise<number> {
+  let n = 0;
+  while (n < into.length) {
+    const got = await watch.race(reader.read(into.subarray(n)));
+    if (got === 0) break;
+    n += got;
+  }
+  return n;
+}
+
 /** Waits `ms`, or rejects with ERR_INTERRUPTED when `signal` aborts. */
 export async function sleep(ms: number, signal: AbortSignal, doing: string): Promise<void> {
   try {

@@ -11,7 +11,7 @@ import { ChunkOpener, TAG_BYTES } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/index.ts';
 import type { FetchContext } from './fetch.ts';
-import { answerOf, formatAnswer, idle, isFatal } from './idle.ts';
+import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import { type NodeAnswer, PIECE } from './types.ts';
 
 /** The file key and index id a chunk was sealed under. */
@@ -95,15 +95,17 @@ export async function fetchSealedCopy(ctx: FetchContext, chunk: IndexChunk, open
         const buffers = [Buffer.allocUnsafeSlow(PIECE), Buffer.allocUnsafeSlow(PIECE)];
         let pending: Promise<void> | undefined;
         let pos = 0;
+        const watch = new Watchdog(noProgress(ctx, chunk, node));
         try {
           for (let k = 0; pos < stored; k++) {
             const buffer = buffers[k % 2]!;
             const want = Math.min(PIECE, stored - pos);
-            const n = await wait(ctx, chunk, node, reader.read(buffer.subarray(0, want)));
-            if (n === 0) {
+            // Whole pieces: a read gives what has arrived, often one 16 KiB frame.
+            const n = await readFull(reader, buffer.subarray(0, want), watch);
+            if (n < want) {
               throw new ArozError(
                 'ERR_CHUNK_SIZE',
-                `Node "${node}" sent only ${pos} of the ${stored} bytes of chunk ${chunk.i}`,
+                `Node "${node}" sent only ${pos + n} of the ${stored} bytes of chunk ${chunk.i}`,
               );
             }
             const piece = buffer.subarray(0, n);
@@ -118,6 +120,7 @@ export async function fetchSealedCopy(ctx: FetchContext, chunk: IndexChunk, open
           }
           await pending;
         } finally {
+          watch.dispose();
           await pending?.catch(() => {}); // no write of this attempt may land after the next one's
         }
         if (hash.digest('hex') !== chunk.sha256) {
@@ -157,8 +160,8 @@ export async function fetchSealedCopy(ctx: FetchContext, chunk: IndexChunk, open
   );
 }
 
-function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promise<T>): Promise<T> {
-  return idle(work, {
+function noProgress(ctx: FetchContext, chunk: IndexChunk, node: string) {
+  return {
     ms: ctx.idleMs,
     signal: ctx.signal,
     doing: `Downloading "${ctx.name}"`,
@@ -167,5 +170,9 @@ function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promi
         'ERR_TIMEOUT',
         `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
       ),
-  });
+  };
+}
+
+function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promise<T>): Promise<T> {
+  return idle(work, noProgress(ctx, chunk, node));
 }
