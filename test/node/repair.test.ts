@@ -283,10 +283,11 @@ test('a node that seemed to have room but refuses the copy (ERR_NO_SPACE) is rep
   const waiting = await putChunk(a, 768 * 1024);
   const stop = new AbortController();
   teardown(t).defer(() => stop.abort(new Error('the test is over')));
-  // The two copies hold x until the test is over: the asker's default deadline (60 s) would cancel
-  // them on a slow machine, and x, with room again, would take the 1 MiB copy at 1 KiB/s. They are
-  // asked one after the other: two asked at once reach x's queue in the order their first disk reads
-  // end (1 run in 10 under load, the large one ran: the probe saw 0.96 MiB and no pass asked x).
+  // The two copies hold x until the test is over (the small one alone takes 128 s at 1 KiB/s): the
+  // asker's default deadline (60 s) would cancel them on a slow machine, and x, with room again, would
+  // take the 1 MiB copy at 1 KiB/s, holding that pass until its own deadline. They are asked one after
+  // the other: two asked at once reach x's queue in the order their first disk reads end (1 run in 10
+  // under load, the large one ran: the probe saw 0.96 MiB and no pass asked x).
   const ask = (chunk: PutChunk) =>
     askCopy(
       peerOf(a, x),
