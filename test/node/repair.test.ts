@@ -20,7 +20,7 @@ import { randomFile, sha256 } from '../cli/transfer-cluster.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
 import { pairAll, startTestnet, type TestNode, testnetTemplates } from '../helpers/testnet.ts';
 import { until } from '../helpers/until.ts';
-import { flipByte, peerOf, putChunk } from './task-helpers.ts';
+import { flipByte, type PutChunk, peerOf, putChunk } from './task-helpers.ts';
 
 const exec = promisify(execFile);
 const templates = testnetTemplates(4);
@@ -283,16 +283,29 @@ test('a node that seemed to have room but refuses the copy (ERR_NO_SPACE) is rep
   const waiting = await putChunk(a, 768 * 1024);
   const stop = new AbortController();
   teardown(t).defer(() => stop.abort(new Error('the test is over')));
-  for (const chunk of [running, waiting]) {
-    askCopy(peerOf(a, x), { ...chunk, chunk: chunk.uuid, from: [a.uuid] }, { signal: stop.signal }).catch(
-      () => {},
-    );
-  }
+  // The two copies hold x until the test is over (the small one alone takes 128 s at 1 KiB/s): the
+  // asker's default deadline (60 s) would cancel them on a slow machine, and x, with room again, would
+  // take the 1 MiB copy at 1 KiB/s, holding that pass until its own deadline. They are asked one after
+  // the other: two asked at once reach x's queue in the order their first disk reads end (1 run in 10
+  // under load, the large one ran: the probe saw 0.96 MiB and no pass asked x).
+  const ask = (chunk: PutChunk) =>
+    askCopy(
+      peerOf(a, x),
+      { ...chunk, chunk: chunk.uuid, from: [a.uuid] },
+      { signal: stop.signal, timeoutMs: 10 * 60_000 },
+    ).catch(() => {});
+  ask(running);
+  await until(
+    'node x runs the small copy (its put holds the space)',
+    async () => (await x.daemon.stores.status()).reserved === running.size,
+  );
+  ask(waiting);
   await until('node x runs one copy and has one waiting', () => x.daemon.tasks.active === 2);
+  const seen = await x.daemon.stores.status();
+  t.assert.ok(seen.free >= file.size, `node x seems to have room: ${JSON.stringify(seen)}`);
   await lose(lost, [a, x]);
   // A pass asks only the nodes its probe reached (5 s each): on a busy machine a pass may miss x, so
-  // passes run until one has asked it (with room for several slow passes: two test runs side by side
-  // on 2 cores once needed more than 30 s).
+  // passes run until one has asked it.
   const refused = await until(
     'a pass of node a asks node x for the copy',
     async () => {
