@@ -201,6 +201,8 @@ test('the periodic pass replaces the copies of a node unreachable for longer tha
     async () => (await c.daemon.stores.status()).chunks === 3,
   );
   await until('a pass of node a reports node b as gone', () => a.daemon.repair.last?.gone.includes(b.uuid));
+  // c stores a copy before node a has its answer: wait for a to count all three, then no more.
+  await until('node a counts the three copies', () => a.daemon.repair.counts.copies >= 3);
   t.assert.strictEqual(a.daemon.repair.counts.copies, 3);
 });
 
