@@ -13,7 +13,7 @@ import { ReedSolomon, STRIPE_UNIT, stripes } from '../erasure/index.ts';
 import { ArozError } from '../errors.ts';
 import type { IndexChunk, IndexShard } from '../index-file/index.ts';
 import type { ChunkReader } from '../store/types.ts';
-import type { FetchContext } from './fetch.ts';
+import { type FetchContext, noProgress } from './fetch.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import { type ChunkSink, localFailures, type OpenKey, plainSink, sealedSink } from './sealed-fetch.ts';
 import type { NodeAnswer } from './types.ts';
@@ -206,19 +206,6 @@ async function fill(ctx: FetchContext, chunk: IndexChunk, s: Source, into: Buffe
   } finally {
     watch.dispose();
   }
-}
-
-function noProgress(ctx: FetchContext, chunk: IndexChunk, node: string) {
-  return {
-    ms: ctx.idleMs,
-    signal: ctx.signal,
-    doing: `Downloading "${ctx.name}"`,
-    timeout: () =>
-      new ArozError(
-        'ERR_TIMEOUT',
-        `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
-      ),
-  };
 }
 
 function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promise<T>): Promise<T> {

@@ -166,11 +166,9 @@ function missing(
   );
 }
 
-async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buffers: FetchBuffers) {
-  const attempt = new AbortController();
-  const signal = AbortSignal.any([ctx.signal, attempt.signal]);
-  let timedOut = false;
-  const limits = {
+/** The no-progress limits (`idle`, `Watchdog`) of fetching `chunk` from `node`. */
+export function noProgress(ctx: FetchContext, chunk: IndexChunk, node: string, onTimeout?: () => void) {
+  return {
     ms: ctx.idleMs,
     signal: ctx.signal,
     doing: `Downloading "${ctx.name}"`,
@@ -179,11 +177,18 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
         'ERR_TIMEOUT',
         `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
       ),
-    onTimeout: () => {
-      timedOut = true;
-      attempt.abort();
-    },
+    ...(onTimeout === undefined ? {} : { onTimeout }),
   };
+}
+
+async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buffers: FetchBuffers) {
+  const attempt = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, attempt.signal]);
+  let timedOut = false;
+  const limits = noProgress(ctx, chunk, node, () => {
+    timedOut = true;
+    attempt.abort();
+  });
   const wait = <T>(work: Promise<T>): Promise<T> => idle(work, limits);
   const store = await ctx.nodes.store(node);
   const getting = store.get(chunk.uuid, { signal });

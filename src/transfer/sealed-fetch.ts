@@ -10,7 +10,7 @@ import { writeFully } from '../chunk/copy.ts';
 import { ChunkOpener, TAG_BYTES } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/index.ts';
-import type { FetchContext } from './fetch.ts';
+import { type FetchContext, noProgress } from './fetch.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import { type NodeAnswer, PIECE } from './types.ts';
 
@@ -158,19 +158,6 @@ export async function fetchSealedCopy(ctx: FetchContext, chunk: IndexChunk, open
     `Cannot download "${ctx.name}": no node could give chunk ${chunk.i} ("${chunk.uuid}"): ${answers.map(formatAnswer).join('; ') || 'the index lists no holder'}`,
     { cause: new AggregateError(errors) },
   );
-}
-
-function noProgress(ctx: FetchContext, chunk: IndexChunk, node: string) {
-  return {
-    ms: ctx.idleMs,
-    signal: ctx.signal,
-    doing: `Downloading "${ctx.name}"`,
-    timeout: () =>
-      new ArozError(
-        'ERR_TIMEOUT',
-        `Node "${node}" made no progress on chunk ${chunk.i} ("${chunk.uuid}") for ${ctx.idleMs} ms`,
-      ),
-  };
 }
 
 function wait<T>(ctx: FetchContext, chunk: IndexChunk, node: string, work: Promise<T>): Promise<T> {

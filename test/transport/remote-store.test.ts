@@ -8,6 +8,7 @@
  * handlers first. The rest are RemoteStore's own cases.
  */
 import { createHash } from 'node:crypto';
+import type { ServerHttp2Stream } from 'node:http2';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore } from '../../src/store/memory-store.ts';
@@ -96,40 +97,12 @@ test('RemoteStore.status() reports a peer that went away as offline instead of t
   t.assert.deepStrictEqual([status.online, status.reason], [false, 'io-error']);
 });
 
-test('a remote read that gets no bytes for idleMs fails with ERR_TIMEOUT', async (t: TestContext) => {
+/**
+ * A peer that answers a chunk GET with a 100-byte chunk's headers, then sends what `send` writes and
+ * nothing more; returns a RemoteStore on it whose no-progress time is 200 ms.
+ */
+async function slowPeer(t: TestContext, send: (stream: ServerHttp2Stream) => Promise<void> | void) {
   const [me, peer] = await Promise.all([member(0), member(1)]);
-  const uuid = newUuid();
-  const stalled = new NodeServer({
-    identity: peer.identity,
-    pins: { isPinned: (u, spki) => u === me.uuid && me.keyPair.spkiDer.equals(spki) },
-    host: '127.0.0.2',
-    port: 0,
-    handler: async ({ stream }) => {
-      stream.respond({
-        ':status': 200,
-        'content-length': 100,
-        'x-arozdfs-sha256': createHash('sha256').digest('hex'),
-        'x-arozdfs-chunk-size': 100,
-        'x-arozdfs-uploader': me.uuid,
-        'x-arozdfs-stored-at': new Date().toISOString(),
-      });
-      stream.write(Buffer.alloc(10)); // then nothing
-    },
-  });
-  teardown(t).defer(() => stalled.destroy());
-  const { port } = await stalled.start();
-  const session = await connect(t, me, { ...peer, host: '127.0.0.2', port });
-  const store = new RemoteStore(session, peer.uuid, { idleMs: 200 });
-  const reader = await store.get(uuid);
-  t.assert.strictEqual(reader.length, 100);
-  await rejectsWith(t, readAll(reader), 'ERR_TIMEOUT');
-});
-
-test('time between reads does not count as no progress; the next wait for bytes gets idleMs again', {
-  timeout: 30_000,
-}, async (t: TestContext) => {
-  const [me, peer] = await Promise.all([member(0), member(1)]);
-  const more = Promise.withResolvers<void>();
   const server = new NodeServer({
     identity: peer.identity,
     pins: { isPinned: (u, spki) => u === me.uuid && me.keyPair.spkiDer.equals(spki) },
@@ -144,15 +117,33 @@ test('time between reads does not count as no progress; the next wait for bytes 
         'x-arozdfs-uploader': me.uuid,
         'x-arozdfs-stored-at': new Date().toISOString(),
       });
-      stream.write(Buffer.alloc(10));
-      await more.promise;
-      stream.write(Buffer.alloc(40)); // then nothing
+      await send(stream);
     },
   });
   teardown(t).defer(() => server.destroy());
   const { port } = await server.start();
   const session = await connect(t, me, { ...peer, host: '127.0.0.2', port });
-  const store = new RemoteStore(session, peer.uuid, { idleMs: 200 });
+  return new RemoteStore(session, peer.uuid, { idleMs: 200 });
+}
+
+test('a remote read that gets no bytes for idleMs fails with ERR_TIMEOUT', async (t: TestContext) => {
+  const store = await slowPeer(t, (stream) => {
+    stream.write(Buffer.alloc(10)); // then nothing
+  });
+  const reader = await store.get(newUuid());
+  t.assert.strictEqual(reader.length, 100);
+  await rejectsWith(t, readAll(reader), 'ERR_TIMEOUT');
+});
+
+test('time between reads does not count as no progress; the next wait for bytes gets idleMs again', {
+  timeout: 30_000,
+}, async (t: TestContext) => {
+  const more = Promise.withResolvers<void>();
+  const store = await slowPeer(t, async (stream) => {
+    stream.write(Buffer.alloc(10));
+    await more.promise;
+    stream.write(Buffer.alloc(40)); // then nothing
+  });
   const reader = await store.get(newUuid());
   const into = Buffer.alloc(100);
   t.assert.strictEqual(await reader.read(into), 10);
