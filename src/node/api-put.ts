@@ -54,8 +54,12 @@ export class PiecePool {
   }
 }
 
-/** Aborts when the stream closes (the peer cancelled, timed out, or went away). */
-export function closeSignal(stream: ServerHttp2Stream): AbortSignal {
+/** Aborts when the stream (or a bulk connection's socket) closes: the peer cancelled, timed out, or went away. */
+export function closeSignal(stream: {
+  destroyed: boolean;
+  closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+}): AbortSignal {
   const controller = new AbortController();
   const abort = () => controller.abort(new ArozError('ERR_INTERRUPTED', 'The request was closed'));
   if (stream.destroyed || stream.closed) abort();

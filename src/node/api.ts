@@ -181,14 +181,19 @@ async function getChunk(
   await sendBody(reader, stream, signal, pool, onSent);
 }
 
+/** Where `sendPieces` writes: an HTTP/2 stream or a TLS socket. */
+export interface PieceSink {
+  write(chunk: Uint8Array, callback: (err?: Error | null) => void): boolean;
+}
+
 /**
- * Streams a reader into an HTTP/2 stream through pooled 1 MiB buffers, at most GET_DEPTH in flight.
- * A buffer goes back to the pool only in its write callback: HTTP/2 sends from the buffer itself,
- * without a copy, until then.
+ * Streams a reader into `out` through pooled 1 MiB buffers, at most GET_DEPTH in flight, and waits
+ * until every write is done. A buffer goes back to the pool only in its write callback: HTTP/2 and
+ * TLS send from the buffer itself until then.
  */
-async function sendBody(
+export async function sendPieces(
   reader: ChunkReader,
-  stream: ServerHttp2Stream,
+  out: PieceSink,
   signal: AbortSignal,
   pool: PiecePool,
   onSent: (n: number) => void,
@@ -196,10 +201,11 @@ async function sendBody(
   let inFlight = 0;
   let wake: (() => void) | undefined;
   const onAbort = () => wake?.();
+  const pause = () => new Promise<void>((resolve) => (wake = resolve));
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      while (inFlight >= GET_DEPTH && !signal.aborted) await new Promise<void>((resolve) => (wake = resolve));
+      while (inFlight >= GET_DEPTH && !signal.aborted) await pause();
       signal.throwIfAborted();
       const buffer = pool.take();
       let n: number;
@@ -215,17 +221,30 @@ async function sendBody(
       }
       inFlight++;
       onSent(n);
-      stream.write(buffer.subarray(0, n), () => {
+      out.write(buffer.subarray(0, n), () => {
         inFlight--;
         pool.give(buffer);
         wake?.();
       });
     }
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      stream.end(resolve);
-    });
+    while (inFlight > 0 && !signal.aborted) await pause();
+    signal.throwIfAborted();
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** Streams a reader into an HTTP/2 stream and ends it. */
+async function sendBody(
+  reader: ChunkReader,
+  stream: ServerHttp2Stream,
+  signal: AbortSignal,
+  pool: PiecePool,
+  onSent: (n: number) => void,
+): Promise<void> {
+  await sendPieces(reader, stream, signal, pool, onSent);
+  await new Promise<void>((resolve) => {
+    signal.addEventListener('abort', () => resolve(), { once: true });
+    stream.end(resolve);
+  });
 }

@@ -17,7 +17,8 @@ export interface ConnectParts {
   nodeUuid: string;
   stores: ChunkStore;
   trust: Pick<TrustStore, 'get' | 'list'>;
-  pool: Pick<PeerPool, 'session'>;
+  /** Sessions to peers, and bulk lanes for chunk reads (docs/protocol.md, "Bulk reads"). */
+  pool: Pick<PeerPool, 'session' | 'lane' | 'bulkRefused'>;
 }
 
 /** Connects to a node's chunks; every request to a peer takes `idleMs` without progress at most. */
@@ -27,10 +28,15 @@ export function connector(parts: ConnectParts, idleMs: number | undefined): Conn
     if (parts.trust.get(nodeUuid) === undefined) {
       throw new ArozError('ERR_PEER_NOT_FOUND', `Node "${nodeUuid}" is not a trusted peer of this node`);
     }
-    const session = await parts.pool.session(nodeUuid, { signal });
+    const { pool } = parts;
+    const session = await pool.session(nodeUuid, { signal });
     return new RemoteStore(session, nodeUuid, {
       self: parts.nodeUuid,
       ...(idleMs !== undefined ? { idleMs } : {}),
+      bulk: {
+        lane: (s) => pool.lane(nodeUuid, s !== undefined ? { signal: s } : {}),
+        refused: () => pool.bulkRefused(nodeUuid),
+      },
     });
   };
 }

@@ -44,6 +44,7 @@ import type { WebServer } from '../web/server.ts';
 import { LiveStaging } from '../web/staging.ts';
 import { tidyStaging } from '../web/upload.ts';
 import { nodeApi } from './api.ts';
+import { bulkApi } from './api-bulk.ts';
 import { CatalogService } from './catalog-service.ts';
 import { ClusterPort } from './cluster-port.ts';
 import { ClusterServices } from './cluster-services.ts';
@@ -259,6 +260,7 @@ export class Daemon {
     const activateKey = keySwitch({ home, server, pool, log });
     const info = nodeInfoSource({ home, stores, trashPurge, scrub, orphans: () => repair.orphans });
     const api = nodeApi({ store: stores, info, idleMs, traffic });
+    server.setBulk(bulkApi({ store: stores, idleMs, traffic }));
     clusterPort.use(
       (request) => cluster.handle(request),
       (request) => tasks.handle(request),

@@ -29,12 +29,18 @@ export function verifiedPeerOf(socket: object): string | undefined {
 }
 
 /**
- * Checks a freshly handshaken socket: TLS 1.3, ALPN h2, exactly one self-issued RSA certificate of
- * 3072–8192 bits and e = 65537 naming one canonical node UUID (CN and SAN URI agree), whose SPKI is the
- * pinned key for that UUID — and, when dialling, the UUID we meant to reach.
+ * Checks a freshly handshaken socket: TLS 1.3, ALPN h2 (or, with `bulk`, also no ALPN: a bulk-read
+ * connection, docs/protocol.md), exactly one self-issued RSA certificate of 3072–8192 bits and
+ * e = 65537 naming one canonical node UUID (CN and SAN URI agree), whose SPKI is the pinned key for
+ * that UUID — and, when dialling, the UUID we meant to reach.
  */
-export function checkPeer(socket: TLSSocket, pins: PinSource, expectedUuid?: string): PeerCheck {
-  const check = inspect(socket, pins, expectedUuid);
+export function checkPeer(
+  socket: TLSSocket,
+  pins: PinSource,
+  expectedUuid?: string,
+  options: { bulk?: boolean } = {},
+): PeerCheck {
+  const check = inspect(socket, pins, expectedUuid, options.bulk === true);
   if (check.ok) (socket as Marked)[kVerifiedPeer] = check.uuid;
   return check;
 }
@@ -45,14 +51,21 @@ export function checkPeer(socket: TLSSocket, pins: PinSource, expectedUuid?: str
  * (a node that dialled this one, so pins this node's UUID, but whose key this node does not trust).
  */
 export function presentedNode(socket: TLSSocket): { uuid: string; spki: Buffer } | undefined {
-  const check = inspect(socket, { isPinned: () => true }, undefined);
+  const check = inspect(socket, { isPinned: () => true }, undefined, false);
   return check.ok ? { uuid: check.uuid, spki: check.spki } : undefined;
 }
 
-function inspect(socket: TLSSocket, pins: PinSource, expectedUuid: string | undefined): PeerCheck {
+function inspect(
+  socket: TLSSocket,
+  pins: PinSource,
+  expectedUuid: string | undefined,
+  bulk: boolean,
+): PeerCheck {
   if (socket.getProtocol() !== 'TLSv1.3')
     return { ok: false, reason: `protocol ${socket.getProtocol()} is not TLSv1.3` };
-  if (socket.alpnProtocol !== 'h2') return { ok: false, reason: 'ALPN h2 was not negotiated' };
+  if (socket.alpnProtocol !== 'h2' && !(bulk && socket.alpnProtocol === false)) {
+    return { ok: false, reason: 'ALPN h2 was not negotiated' };
+  }
   const cert = socket.getPeerX509Certificate();
   if (cert === undefined) return { ok: false, reason: 'no certificate was presented' };
   const chain = socket.getPeerCertificate(true);

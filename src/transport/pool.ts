@@ -5,6 +5,7 @@
  */
 import type { ClientHttp2Session } from 'node:http2';
 import { ArozError } from '../errors.ts';
+import { BulkLane } from './bulk-client.ts';
 import { dialPeer } from './client.ts';
 import type { PinSource } from './peer-identity.ts';
 import type { Identity } from './server.ts';
@@ -27,10 +28,20 @@ export interface PeerPoolOptions {
   onDial?: (nodeUuid: string, address: PeerAddress, error: ArozError | undefined) => void;
 }
 
+/** Idle bulk lanes kept per peer, and how long one is kept unused (the server waits longer). */
+const IDLE_LANES = 8;
+const LANE_IDLE_MS = 10_000;
+/** After a peer closed a new lane before answering (it does not serve bulk reads), HTTP/2 for this long. */
+const NO_BULK_MS = 60_000;
+
 export class PeerPool {
   #options: PeerPoolOptions;
   #sessions = new Map<string, Promise<ClientHttp2Session>>();
   #closed = false;
+  /** Every open bulk lane per peer, and the idle ones (most recently used last) with their timers. */
+  #lanes = new Map<string, Set<BulkLane>>();
+  #idle = new Map<string, Map<BulkLane, NodeJS.Timeout>>();
+  #noBulk = new Map<string, number>();
 
   constructor(options: PeerPoolOptions) {
     this.#options = options;
@@ -53,6 +64,86 @@ export class PeerPool {
     return dialling;
   }
 
+  /**
+   * A bulk-read lane to `nodeUuid` (docs/protocol.md, "Bulk reads"): an idle one, or a new one
+   * dialled to the address of the live session. Rejects with ERR_NOT_IMPLEMENTED while the peer is
+   * known not to serve bulk reads (`bulkRefused`).
+   */
+  async lane(nodeUuid: string, options: { signal?: AbortSignal } = {}): Promise<BulkLane> {
+    if (this.#closed) throw new ArozError('ERR_INTERRUPTED', 'The node is shutting down');
+    if ((this.#noBulk.get(nodeUuid) ?? 0) > Date.now()) {
+      throw new ArozError('ERR_NOT_IMPLEMENTED', `Node "${nodeUuid}" does not serve bulk reads`);
+    }
+    const idle = this.#idle.get(nodeUuid);
+    for (const [lane, timer] of [...(idle ?? [])].reverse()) {
+      clearTimeout(timer);
+      idle?.delete(lane);
+      if (lane.usable) return lane;
+    }
+    const session = await this.session(nodeUuid, options);
+    const host = session.socket?.remoteAddress;
+    const port = session.socket?.remotePort;
+    if (host === undefined || port === undefined) {
+      throw new ArozError('ERR_PEER_UNREACHABLE', `The connection to node "${nodeUuid}" is closed`);
+    }
+    const lane = await BulkLane.dial({
+      uuid: nodeUuid,
+      host,
+      port,
+      identity: this.#options.identity,
+      pins: this.#options.pins,
+      ...(this.#options.localAddress !== undefined ? { localAddress: this.#options.localAddress } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    });
+    if (this.#closed) {
+      lane.destroy();
+      throw new ArozError('ERR_INTERRUPTED', 'The node is shutting down');
+    }
+    let open = this.#lanes.get(nodeUuid);
+    if (open === undefined) {
+      open = new Set();
+      this.#lanes.set(nodeUuid, open);
+    }
+    const all = open;
+    all.add(lane);
+    lane.onDead = () => {
+      all.delete(lane);
+      const timer = this.#idle.get(nodeUuid)?.get(lane);
+      clearTimeout(timer);
+      this.#idle.get(nodeUuid)?.delete(lane);
+    };
+    lane.onIdle = () => this.#park(nodeUuid, lane);
+    return lane;
+  }
+
+  /** The peer closed a new lane before answering: it does not serve bulk reads; HTTP/2 for a while. */
+  bulkRefused(nodeUuid: string): void {
+    this.#noBulk.set(nodeUuid, Date.now() + NO_BULK_MS);
+  }
+
+  #park(nodeUuid: string, lane: BulkLane): void {
+    if (this.#closed) {
+      lane.destroy();
+      return;
+    }
+    let idle = this.#idle.get(nodeUuid);
+    if (idle === undefined) {
+      idle = new Map();
+      this.#idle.set(nodeUuid, idle);
+    }
+    if (idle.size >= IDLE_LANES) {
+      lane.destroy();
+      return;
+    }
+    idle.set(lane, setTimeout(() => lane.destroy(), LANE_IDLE_MS).unref());
+  }
+
+  #dropLanes(nodeUuid: string): void {
+    for (const lane of this.#lanes.get(nodeUuid) ?? []) lane.destroy();
+    this.#lanes.delete(nodeUuid);
+    this.#idle.delete(nodeUuid);
+  }
+
   /** Sets what runs first on every new session (the cluster services' record exchange). */
   greet(onSession: NonNullable<PeerPoolOptions['onSession']>): void {
     this.#options = { ...this.#options, onSession };
@@ -63,17 +154,18 @@ export class PeerPool {
     const live = this.#sessions.get(nodeUuid);
     this.#sessions.delete(nodeUuid);
     live?.then((s) => s.destroy()).catch(() => {});
+    this.#dropLanes(nodeUuid);
   }
 
   /** Uses a new identity (the key was switched): every live session is closed. */
   setIdentity(identity: Identity): void {
     this.#options = { ...this.#options, identity };
-    for (const uuid of [...this.#sessions.keys()]) this.drop(uuid);
+    for (const uuid of new Set([...this.#sessions.keys(), ...this.#lanes.keys()])) this.drop(uuid);
   }
 
   close(): void {
     this.#closed = true;
-    for (const uuid of [...this.#sessions.keys()]) this.drop(uuid);
+    for (const uuid of new Set([...this.#sessions.keys(), ...this.#lanes.keys()])) this.drop(uuid);
   }
 
   /**

@@ -21,12 +21,14 @@ import {
   checkMeta,
   checkRange,
   checkSize,
+  interrupted,
   missingError,
   throwIfAborted,
 } from '../store/checks.ts';
 import { RangeReader } from '../store/range-reader.ts';
 import type * as T from '../store/types.ts';
 import { assertUuid } from '../uuid.ts';
+import type { BulkLane } from './bulk-client.ts';
 import { getRemoteChunk, RemoteChunkReader } from './chunk-get.ts';
 import { RemoteChunkWriter } from './chunks.ts';
 import { getJson, readBody, request } from './client.ts';
@@ -38,6 +40,16 @@ export interface RemoteStoreOptions {
   self?: string;
   /** A put or read that makes no progress for this long fails (default LIMITS.requestTimeoutMs). */
   idleMs?: number;
+  /** Where reads go when given: bulk lanes to the peer (docs/protocol.md, "Bulk reads"). */
+  bulk?: BulkSource;
+}
+
+/** Bulk lanes to one peer (a PeerPool's). */
+export interface BulkSource {
+  /** An idle lane or a new one; rejects when the peer cannot be reached that way. */
+  lane(signal?: AbortSignal): Promise<BulkLane>;
+  /** A new lane closed before its first answer: the peer does not serve bulk reads. */
+  refused(): void;
 }
 
 /** How long `close()` lets reads in progress finish before it cuts the session. */
@@ -50,6 +62,7 @@ export class RemoteStore implements T.ChunkStore {
   readonly self: string;
   #session: ClientHttp2Session;
   #idleMs: number | undefined;
+  #bulk: BulkSource | undefined;
   #closed = false;
   #writers = new Set<RemoteChunkWriter>();
 
@@ -58,6 +71,7 @@ export class RemoteStore implements T.ChunkStore {
     this.self = assertUuid(options.self ?? ownUuid(session), 'This node UUID');
     this.#session = session;
     this.#idleMs = options.idleMs;
+    this.#bulk = options.bulk;
   }
 
   async status(options: T.SignalOptions = {}): Promise<T.StoreStatus> {
@@ -105,6 +119,8 @@ export class RemoteStore implements T.ChunkStore {
     }
     if (start !== undefined && end !== undefined && start > end) checkRange(options, end, uuid);
     this.#ensureOpen();
+    const bulk = (start ?? 0) === end ? undefined : await this.#bulkGet(uuid, options);
+    if (bulk !== undefined) return bulk;
     // HTTP has no empty byte range: ask for the info and check the range here.
     const empty = (start ?? 0) === end ? await this.#emptyRange(uuid, options) : undefined;
     if (empty !== undefined) return empty;
@@ -122,6 +138,41 @@ export class RemoteStore implements T.ChunkStore {
       ...(this.#idleMs !== undefined ? { idleMs: this.#idleMs } : {}),
       ...(signal !== undefined ? { signal } : {}),
     });
+  }
+
+  /**
+   * A read over a bulk lane; undefined (read over HTTP/2 instead) when no lane could be had, or when
+   * the lane closed before the peer answered: a pooled lane the peer had let go, or a peer that does
+   * not serve bulk reads (then HTTP/2 for a while). Once the peer answered, its answer stands.
+   */
+  async #bulkGet(uuid: string, options: T.GetOptions): Promise<T.ChunkReader | undefined> {
+    if (this.#bulk === undefined) return undefined;
+    const { signal } = options;
+    let lane: BulkLane;
+    try {
+      lane = await this.#bulk.lane(signal);
+    } catch (err) {
+      if (signal?.aborted) throw interrupted(signal, `The read of chunk "${uuid}"`);
+      if (!(err instanceof ArozError)) throw err;
+      return undefined;
+    }
+    try {
+      return await lane.get(
+        {
+          uuid,
+          ...(options.start !== undefined ? { start: options.start } : {}),
+          ...(options.end !== undefined ? { end: options.end } : {}),
+        },
+        {
+          ...(signal !== undefined ? { signal } : {}),
+          ...(this.#idleMs !== undefined ? { idleMs: this.#idleMs } : {}),
+        },
+      );
+    } catch (err) {
+      if (signal?.aborted || lane.answered || !isArozError(err, 'ERR_PEER_UNREACHABLE')) throw err;
+      if (lane.requests === 1) this.#bulk.refused();
+      return undefined;
+    }
   }
 
   /**

@@ -2,8 +2,10 @@
  * The cluster port: HTTP/2 over mutual TLS 1.3 with SPKI pinning (docs/protocol.md "The pin check").
  * The pin check runs synchronously in a *prepended* `secureConnection` listener, so an untrusted client
  * is destroyed before the HTTP/2 layer reads a single frame; every stream handler is then given the
- * session's verified node UUID. No session resumption, ALPN h2 only, bounded handshakes (in number,
- * per source and in time: handshakes.ts), streams, headers, windows and idle time.
+ * session's verified node UUID. A verified connection that offered no ALPN goes to the bulk handler
+ * (bulk reads, docs/protocol.md) when one is set, and is closed otherwise. No session resumption,
+ * bounded handshakes (in number, per source and in time: handshakes.ts), streams, headers, windows,
+ * bulk connections and idle time.
  */
 import { constants as cryptoConstants } from 'node:crypto';
 import {
@@ -50,7 +52,18 @@ export interface NodeServerOptions {
   port: number;
   /** A client refused by the pin check (synchronous, just before its socket is closed): for pairing hints. */
   onRefused?: (socket: TLSSocket) => void;
+  /**
+   * Serves a verified connection that offered no ALPN: bulk reads (docs/protocol.md). It must settle
+   * once the socket closes, and stop taking requests once `closing` aborts. Without it such
+   * connections are closed.
+   */
+  bulk?: BulkHandler;
 }
+
+export type BulkHandler = (socket: TLSSocket, peer: string, closing: AbortSignal) => Promise<void>;
+
+/** Bulk connections one peer may hold open at once; more are closed at once. */
+export const MAX_BULK_PER_PEER = 16;
 
 function tlsContext(identity: Identity) {
   return {
@@ -79,6 +92,8 @@ export class NodeServer {
   #sessions = new Map<string, Set<ServerHttp2Session>>();
   #allSessions = new Set<ServerHttp2Session>();
   #inFlight = new Set<Promise<void>>();
+  #bulk = new Map<string, Set<TLSSocket>>();
+  #closing = new AbortController();
   /** The reasons of the latest refusals (at most `MAX_REFUSALS_KEPT`), oldest first; for tests and diagnostics. */
   readonly refusals: string[] = [];
 
@@ -107,6 +122,8 @@ export class NodeServer {
     this.#server.prependListener('secureConnection', (socket: TLSSocket) => this.#onSecureConnection(socket));
     this.#server.on('session', (session) => this.#onSession(session));
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    // A verified client that offered no ALPN (any other is closed in the pin check).
+    this.#server.on('unknownProtocol', (socket: TLSSocket) => this.#onBulk(socket));
     this.#server.on('tlsClientError', (err) => debug('cluster port: TLS client error: %s', err.message));
   }
 
@@ -141,16 +158,30 @@ export class NodeServer {
     return this.#handshakes.stats;
   }
 
+  /** Bulk connections open now (for tests and diagnostics). */
+  get bulkConnections(): number {
+    let n = 0;
+    for (const sockets of this.#bulk.values()) n += sockets.size;
+    return n;
+  }
+
+  /** Serves bulk reads from now on (see `NodeServerOptions.bulk`). */
+  setBulk(handler: BulkHandler): void {
+    this.#options = { ...this.#options, bulk: handler };
+  }
+
   /** Presents a new certificate from now on (the key was switched) and closes every live session. */
   setIdentity(identity: Identity): void {
     this.#server.setSecureContext(tlsContext(identity));
     for (const session of this.#allSessions) session.destroy();
+    for (const sockets of this.#bulk.values()) for (const socket of sockets) socket.destroy();
   }
 
   /** Closes every live session of `uuid` at once (its key was revoked or replaced). */
   dropPeer(uuid: string): void {
     for (const session of this.#sessions.get(uuid) ?? []) session.destroy();
     this.#sessions.delete(uuid);
+    for (const socket of this.#bulk.get(uuid) ?? []) socket.destroy();
   }
 
   /** Stops accepting, lets in-flight requests finish, then closes every session. Idempotent. */
@@ -164,6 +195,7 @@ export class NodeServer {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       this.#handshakes.clear();
       for (const session of this.#allSessions) session.close();
+      this.#closing.abort();
       await Promise.allSettled([...this.#inFlight]);
       await closed;
       this.#state = 'closed';
@@ -173,6 +205,8 @@ export class NodeServer {
   /** Aborts every session and stream now. */
   destroy(): void {
     for (const session of this.#allSessions) session.destroy();
+    for (const sockets of this.#bulk.values()) for (const socket of sockets) socket.destroy();
+    this.#closing.abort();
     this.#server.close();
     this.#handshakes.clear();
     this.#state = 'closed';
@@ -189,7 +223,9 @@ export class NodeServer {
 
   #onSecureConnection(socket: TLSSocket): void {
     this.#handshakes.completed(socket);
-    const check = checkPeer(socket, this.#options.pins);
+    const check = checkPeer(socket, this.#options.pins, undefined, {
+      bulk: this.#options.bulk !== undefined,
+    });
     if (!check.ok) {
       // Anyone can connect: keep only the latest reasons, so refused clients cannot grow memory.
       if (this.refusals.length >= MAX_REFUSALS_KEPT) this.refusals.shift();
@@ -222,6 +258,38 @@ export class NodeServer {
       set.delete(session);
       this.#allSessions.delete(session);
     });
+  }
+
+  #onBulk(socket: TLSSocket): void {
+    const peer = verifiedPeerOf(socket);
+    const serve = this.#options.bulk;
+    let sockets = peer === undefined ? undefined : this.#bulk.get(peer);
+    if (
+      peer === undefined ||
+      serve === undefined ||
+      this.#state !== 'listening' ||
+      socket.destroyed ||
+      (sockets?.size ?? 0) >= MAX_BULK_PER_PEER
+    ) {
+      socket.destroy();
+      return;
+    }
+    if (sockets === undefined) {
+      sockets = new Set();
+      this.#bulk.set(peer, sockets);
+    }
+    const set = sockets;
+    set.add(socket);
+    socket.once('close', () => {
+      set.delete(socket);
+      if (set.size === 0 && this.#bulk.get(peer) === set) this.#bulk.delete(peer);
+    });
+    const work = serve(socket, peer, this.#closing.signal).catch((err: unknown) => {
+      debug('cluster port: bulk connection of %s failed: %o', peer, err);
+      socket.destroy();
+    });
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {

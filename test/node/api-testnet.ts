@@ -2,7 +2,7 @@
  * In-process nodes for the node API tests: each node has a real identity (an RSA key and the
  * certificate `makeNodeCertificate` makes), a real TrustStore in its own temp home pinning the other
  * nodes, a chunk store (a DiskStore in the home unless given one), and a NodeServer running `nodeApi`
- * on 127.0.0.x. `node.idle()` waits until every request the node received has been handled, so a test
+ * on 127.0.0.x, and bulk reads (`bulkApi`) unless told not to. `node.idle()` waits until every request the node received has been handled, so a test
  * can look at the store after the peer side of a cancelled request is cleaned up.
  */
 import { mkdir } from 'node:fs/promises';
@@ -13,9 +13,12 @@ import { makeNodeCertificate } from '../../src/keys/certificate.ts';
 import type { KeyPair } from '../../src/keys/rsa.ts';
 import { TrustStore } from '../../src/keys/trust-store.ts';
 import { nodeApi } from '../../src/node/api.ts';
+import { bulkApi } from '../../src/node/api-bulk.ts';
 import { DiskStore } from '../../src/store/disk-store.ts';
 import type { ChunkStore } from '../../src/store/types.ts';
 import { dialPeer } from '../../src/transport/client.ts';
+import type { PinSource } from '../../src/transport/peer-identity.ts';
+import { PeerPool } from '../../src/transport/pool.ts';
 import { RemoteStore, type RemoteStoreOptions } from '../../src/transport/remote-store.ts';
 import { type Identity, NodeServer, type RequestHandler } from '../../src/transport/server.ts';
 import { newUuid } from '../../src/uuid.ts';
@@ -52,6 +55,9 @@ export interface NodeOptions {
   idleMs?: number;
   /** Listen address (default 127.0.0.2 + the node's position). */
   host?: string;
+  /** Serve bulk reads (default true), closing a bulk connection after `bulkWaitMs` without a request. */
+  bulk?: boolean;
+  bulkWaitMs?: number;
 }
 
 /** A node identity made from the process's k-th test key (keys are shared; UUIDs are new). */
@@ -122,6 +128,15 @@ export async function startNode(
     host: options.host ?? '127.0.0.2',
     port: 0,
   });
+  if (options.bulk !== false) {
+    server.setBulk(
+      bulkApi({
+        store: chunkStore,
+        idleMs: options.idleMs ?? 30_000,
+        ...(options.bulkWaitMs !== undefined ? { waitMs: options.bulkWaitMs } : {}),
+      }),
+    );
+  }
   teardown(t).defer(() => server.destroy());
   const { address, port } = await server.start();
   return {
@@ -171,13 +186,48 @@ export async function connect(
     host: to.host,
     port: to.port,
     identity: from.identity,
-    pins:
-      'trust' in from
-        ? from.trust
-        : { isPinned: (uuid, spki) => uuid === to.uuid && to.keyPair.spkiDer.equals(spki) },
+    pins: pinsOf(from, to),
   });
   teardown(t).defer(() => session.destroy());
   return session;
+}
+
+function pinsOf(from: Member | ApiNode, to: Pick<ApiNode, 'uuid' | 'keyPair'>): PinSource {
+  if ('trust' in from) return from.trust;
+  return { isPinned: (uuid, spki) => uuid === to.uuid && to.keyPair.spkiDer.equals(spki) };
+}
+
+/** A PeerPool of `from` that reaches node `to` at its address, closed after the test. */
+export function peerPool(t: TestContext, from: Member | ApiNode, to: ApiNode): PeerPool {
+  const pool = new PeerPool({
+    identity: from.identity,
+    pins: pinsOf(from, to),
+    addressesOf: () => [{ host: to.host, port: to.port }],
+  });
+  teardown(t).defer(() => pool.close());
+  return pool;
+}
+
+/**
+ * A RemoteStore of `from` onto node `to` whose reads go over bulk lanes (through a PeerPool, as in a
+ * daemon), closed after the test.
+ */
+export async function bulkRemoteStore(
+  t: TestContext,
+  from: Member,
+  to: ApiNode,
+  options: RemoteStoreOptions = {},
+): Promise<{ store: RemoteStore; pool: PeerPool }> {
+  const pool = peerPool(t, from, to);
+  const store = new RemoteStore(await pool.session(to.uuid), to.uuid, {
+    ...options,
+    bulk: {
+      lane: (signal) => pool.lane(to.uuid, signal ? { signal } : {}),
+      refused: () => pool.bulkRefused(to.uuid),
+    },
+  });
+  teardown(t).defer(() => store.close());
+  return { store, pool };
 }
 
 /** A RemoteStore of `from` onto node `to`, closed after the test. */

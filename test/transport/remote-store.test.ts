@@ -18,11 +18,11 @@ import { NodeServer } from '../../src/transport/server.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { teardown } from '../helpers/context.ts';
 import { testBytes } from '../helpers/random.ts';
-import { connect, member, remoteStore, startNode } from '../node/api-testnet.ts';
+import { bulkRemoteStore, connect, member, remoteStore, startNode } from '../node/api-testnet.ts';
 import { type MakeStore, runStoreCompliance } from '../store/compliance.ts';
 import { listTree, OTHER_NODE, put, readAll, rejectsWith, UPLOADER } from '../store/helpers.ts';
 
-function remoteOver(kind: 'memory' | 'disk'): MakeStore {
+function remoteOver(kind: 'memory' | 'disk', bulk = false): MakeStore {
   return async (t, { limit }) => {
     const [uploader, server, other] = await Promise.all([
       member(0, UPLOADER),
@@ -40,9 +40,11 @@ function remoteOver(kind: 'memory' | 'disk'): MakeStore {
       ...(backing !== undefined ? { store: backing } : {}),
     });
     const dir = node.storeDir;
+    const open = async (from: typeof uploader) =>
+      bulk ? (await bulkRemoteStore(t, from, node)).store : await remoteStore(t, from, node);
     return {
-      store: await remoteStore(t, uploader, node),
-      as: (uuid) => remoteStore(t, uuid === OTHER_NODE ? other : uploader, node),
+      store: await open(uploader),
+      as: (uuid) => open(uuid === OTHER_NODE ? other : uploader),
       purgeTrash: (options) => node.store.purgeTrash(options),
       ...(dir !== undefined ? { files: () => node.idle().then(() => listTree(dir)) } : {}),
     };
@@ -51,6 +53,8 @@ function remoteOver(kind: 'memory' | 'disk'): MakeStore {
 
 runStoreCompliance('RemoteStore → MemoryStore', remoteOver('memory'));
 runStoreCompliance('RemoteStore → DiskStore', remoteOver('disk'));
+runStoreCompliance('RemoteStore with bulk reads → MemoryStore', remoteOver('memory', true));
+runStoreCompliance('RemoteStore with bulk reads → DiskStore', remoteOver('disk', true));
 
 async function pair(t: TestContext, options: { idleMs?: number } = {}) {
   const [me, peer] = await Promise.all([member(0), member(1)]);
