@@ -16,6 +16,9 @@ import { sendPieces } from './api.ts';
 import { closeSignal, PiecePool } from './api-put.ts';
 import type { ChunkTraffic } from './traffic.ts';
 
+/** Pieces of 1 MiB an answer keeps in flight (see `answer`). */
+const BULK_DEPTH = 2;
+
 export interface BulkApiOptions {
   store: ChunkStore;
   /** An answer that makes no progress for this long closes the connection. */
@@ -89,7 +92,9 @@ async function serve(
     }
     await using _ = reader;
     socket.write(answerLine(reader.info, reader.start, reader.end));
-    await sendPieces(reader, socket, closed, pool, (n) => options.traffic?.sent(peer, n));
+    // Two in flight, not HTTP/2's four: a TLS socket encrypts a write at once and keeps the
+    // ciphertext until the kernel takes it, with no flow-control window to hold it back.
+    await sendPieces(reader, socket, closed, pool, (n) => options.traffic?.sent(peer, n), BULK_DEPTH);
     return true;
   }
 }

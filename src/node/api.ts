@@ -187,7 +187,7 @@ export interface PieceSink {
 }
 
 /**
- * Streams a reader into `out` through pooled 1 MiB buffers, at most GET_DEPTH in flight, and waits
+ * Streams a reader into `out` through pooled 1 MiB buffers, at most `depth` in flight, and waits
  * until every write is done. A buffer goes back to the pool only in its write callback: HTTP/2 and
  * TLS send from the buffer itself until then.
  */
@@ -197,6 +197,7 @@ export async function sendPieces(
   signal: AbortSignal,
   pool: PiecePool,
   onSent: (n: number) => void,
+  depth = GET_DEPTH,
 ): Promise<void> {
   let inFlight = 0;
   let wake: (() => void) | undefined;
@@ -205,7 +206,7 @@ export async function sendPieces(
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      while (inFlight >= GET_DEPTH && !signal.aborted) await pause();
+      while (inFlight >= depth && !signal.aborted) await pause();
       signal.throwIfAborted();
       const buffer = pool.take();
       let n: number;

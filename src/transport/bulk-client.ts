@@ -12,15 +12,13 @@
  * A read that ends cleanly leaves the lane ready for the next request (the pool keeps it); a read
  * closed early, timed out or aborted destroys the lane, since its bytes would still be on the way.
  */
-import type { OnReadOpts } from 'node:net';
-import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { ArozError } from '../errors.ts';
 import { interrupted } from '../store/checks.ts';
 import type { ChunkInfo, ChunkReader } from '../store/types.ts';
 import { type BulkRequest, MAX_ANSWER_LINE, parseAnswerLine, requestLine } from './bulk-wire.ts';
+import { type DialOptions, dialTls } from './client.ts';
 import { LIMITS } from './limits.ts';
-import { checkPeer, type PinSource } from './peer-identity.ts';
-import type { Identity } from './server.ts';
 
 /** The receive buffer; it is moved to its start when less than `ROOM` is left at its end. */
 const RX = 1024 * 1024;
@@ -36,17 +34,6 @@ const MAX_RX = 4 * RX;
 const rxPool: Buffer[] = [];
 const piecePool: Buffer[] = [];
 const POOLED = 8;
-
-export interface LaneDial {
-  uuid: string;
-  host: string;
-  port: number;
-  localAddress?: string;
-  identity: Identity;
-  pins: PinSource;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
 
 type State = 'idle' | 'answer' | 'body' | 'dead';
 
@@ -80,54 +67,10 @@ export class BulkLane {
   }
 
   /** Dials `options.host:port` and checks that the peer holds the key pinned for `options.uuid`. */
-  static async dial(options: LaneDial): Promise<BulkLane> {
+  static async dial(options: DialOptions): Promise<BulkLane> {
     const lane = new BulkLane(options.uuid);
-    const signal = AbortSignal.any([
-      ...(options.signal ? [options.signal] : []),
-      AbortSignal.timeout(options.timeoutMs ?? LIMITS.connectTimeoutMs),
-    ]);
-    signal.throwIfAborted();
-    const where = `${options.host}:${options.port}`;
-    lane.#socket = await new Promise<TLSSocket>((resolve, reject) => {
-      // Node's types omit `onread` for TLS, which takes it like net.Socket.
-      const tlsOptions: ConnectionOptions & { onread: OnReadOpts } = {
-        host: options.host,
-        port: options.port,
-        ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
-        cert: options.identity.certPem,
-        key: options.identity.keyPem,
-        minVersion: 'TLSv1.3',
-        maxVersion: 'TLSv1.3',
-        rejectUnauthorized: false, // the pin is checked below
-        onread: { buffer: () => lane.#nextBuffer(), callback: (n: number) => lane.#onRead(n) },
-      };
-      const s = tlsConnect(tlsOptions);
-      const onAbort = () => {
-        s.destroy();
-        reject(
-          new ArozError('ERR_TIMEOUT', `Cannot reach node "${options.uuid}" at ${where}: no answer in time`),
-        );
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      s.once('secureConnect', () => {
-        signal.removeEventListener('abort', onAbort);
-        const check = checkPeer(s, options.pins, options.uuid, { bulk: true });
-        if (!check.ok) {
-          s.destroy();
-          reject(new ArozError('ERR_PEER_UNTRUSTED', `Refused node at ${where}: ${check.reason}`));
-          return;
-        }
-        resolve(s);
-      });
-      s.once('error', (err) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(
-          new ArozError(
-            'ERR_PEER_UNREACHABLE',
-            `Cannot reach node "${options.uuid}" at ${where}: ${err.message}`,
-          ),
-        );
-      });
+    lane.#socket = await dialTls(options, {
+      onread: { buffer: () => lane.#nextBuffer(), callback: (n: number) => lane.#onRead(n) },
     });
     const socket = lane.#socket;
     socket.on('error', (err) => lane.#fail(lane.#brokeOff(err)));

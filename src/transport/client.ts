@@ -9,7 +9,8 @@ import {
   connect as h2connect,
   type OutgoingHttpHeaders,
 } from 'node:http2';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { OnReadOpts } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import { LIMITS } from './limits.ts';
 import { checkPeer, type PinSource } from './peer-identity.ts';
@@ -29,16 +30,29 @@ export interface DialOptions {
   timeoutMs?: number;
 }
 
-/** Connects and verifies; resolves with an HTTP/2 session to the verified peer. */
-export async function dialPeer(options: DialOptions): Promise<ClientHttp2Session> {
-  const signal = AbortSignal.any([
+/** The signal of a dial: the caller's, and the dial's own deadline. */
+function dialSignal(options: Pick<DialOptions, 'signal' | 'timeoutMs'>): AbortSignal {
+  return AbortSignal.any([
     ...(options.signal ? [options.signal] : []),
     AbortSignal.timeout(options.timeoutMs ?? LIMITS.connectTimeoutMs),
   ]);
+}
+
+/**
+ * TCP + TLS 1.3 with this node's certificate, then the pin check against the UUID we meant to reach.
+ * With `bulk`, a bulk-read connection (docs/protocol.md): no ALPN, and TLS decrypts into the buffers
+ * `bulk.onread` gives.
+ */
+export async function dialTls(
+  options: DialOptions,
+  bulk?: { onread: OnReadOpts },
+  signal: AbortSignal = dialSignal(options),
+): Promise<TLSSocket> {
   signal.throwIfAborted();
   const where = `${options.host}:${options.port}`;
-  const socket = await new Promise<TLSSocket>((resolve, reject) => {
-    const s = tlsConnect({
+  return await new Promise<TLSSocket>((resolve, reject) => {
+    // Node's types omit `onread` for TLS, which takes it like net.Socket.
+    const tlsOptions: ConnectionOptions & { onread?: OnReadOpts } = {
       host: options.host,
       port: options.port,
       ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
@@ -46,9 +60,10 @@ export async function dialPeer(options: DialOptions): Promise<ClientHttp2Session
       key: options.identity.keyPem,
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
-      ALPNProtocols: ['h2'],
+      ...(bulk === undefined ? { ALPNProtocols: ['h2'] } : { onread: bulk.onread }),
       rejectUnauthorized: false, // pins are checked below; Node skips checkServerIdentity for self-signed certs
-    });
+    };
+    const s = tlsConnect(tlsOptions);
     const onAbort = () => {
       s.destroy();
       reject(
@@ -60,7 +75,7 @@ export async function dialPeer(options: DialOptions): Promise<ClientHttp2Session
     signal.addEventListener('abort', onAbort, { once: true });
     s.once('secureConnect', () => {
       signal.removeEventListener('abort', onAbort);
-      const check = checkPeer(s, options.pins, options.uuid);
+      const check = checkPeer(s, options.pins, options.uuid, { bulk: bulk !== undefined });
       if (!check.ok) {
         s.destroy();
         reject(new ArozError('ERR_PEER_UNTRUSTED', `Refused node at ${where}: ${check.reason}`));
@@ -78,6 +93,13 @@ export async function dialPeer(options: DialOptions): Promise<ClientHttp2Session
       );
     });
   });
+}
+
+/** Connects and verifies; resolves with an HTTP/2 session to the verified peer. */
+export async function dialPeer(options: DialOptions): Promise<ClientHttp2Session> {
+  const signal = dialSignal(options);
+  const where = `${options.host}:${options.port}`;
+  const socket = await dialTls(options, undefined, signal);
   const session = h2connect(`https://${where}`, {
     createConnection: () => socket,
     maxSessionMemory: LIMITS.maxSessionMemoryMB,
