@@ -94,7 +94,7 @@ async function serve(
     socket.write(answerLine(reader.info, reader.start, reader.end));
     // Two in flight, not HTTP/2's four: a TLS socket encrypts a write at once and keeps the
     // ciphertext until the kernel takes it, with no flow-control window to hold it back.
-    await sendPieces(reader, socket, closed, pool, (n) => options.traffic?.sent(peer, n), BULK_DEPTH);
+    await sendPieces(reader, socket, closed, pool, (n) => options.traffic?.sent(peer, n, true), BULK_DEPTH);
     return true;
   }
 }

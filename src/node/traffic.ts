@@ -19,8 +19,12 @@ export class ChunkTraffic {
     };
   }
 
-  sent(peer: string, bytes: number): void {
+  /** Chunk bytes served over bulk connections (docs/protocol.md, "Bulk reads"), also in `served`. */
+  servedOverBulk = 0;
+
+  sent(peer: string, bytes: number, bulk = false): void {
     this.served.set(peer, (this.served.get(peer) ?? 0) + bytes);
+    if (bulk) this.servedOverBulk += bytes;
   }
 
   got(peer: string, bytes: number): void {

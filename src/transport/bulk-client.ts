@@ -16,6 +16,7 @@ import type { TLSSocket } from 'node:tls';
 import { ArozError } from '../errors.ts';
 import { interrupted } from '../store/checks.ts';
 import type { ChunkInfo, ChunkReader } from '../store/types.ts';
+import { settleLater } from '../young-gc.ts';
 import { type BulkRequest, MAX_ANSWER_LINE, parseAnswerLine, requestLine } from './bulk-wire.ts';
 import { type DialOptions, dialTls } from './client.ts';
 import { LIMITS } from './limits.ts';
@@ -189,6 +190,7 @@ export class BulkLane {
 
   /** The body is over: back to idle, and to the pool. */
   #ready(): void {
+    settleLater();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#state = 'idle';

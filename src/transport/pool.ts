@@ -42,6 +42,8 @@ export class PeerPool {
   #lanes = new Map<string, Set<BulkLane>>();
   #idle = new Map<string, Map<BulkLane, NodeJS.Timeout>>();
   #noBulk = new Map<string, number>();
+  /** The address each live session was dialled at: bulk lanes go there too. */
+  #addressOf = new WeakMap<ClientHttp2Session, PeerAddress>();
 
   constructor(options: PeerPoolOptions) {
     this.#options = options;
@@ -66,7 +68,7 @@ export class PeerPool {
 
   /**
    * A bulk-read lane to `nodeUuid` (docs/protocol.md, "Bulk reads"): an idle one, or a new one
-   * dialled to the address of the live session. Rejects with ERR_NOT_IMPLEMENTED while the peer is
+   * dialled to the address the live session was dialled at. Rejects with ERR_NOT_IMPLEMENTED while the peer is
    * known not to serve bulk reads (`bulkRefused`).
    */
   async lane(nodeUuid: string, options: { signal?: AbortSignal } = {}): Promise<BulkLane> {
@@ -81,15 +83,13 @@ export class PeerPool {
       if (lane.usable) return lane;
     }
     const session = await this.session(nodeUuid, options);
-    const host = session.socket?.remoteAddress;
-    const port = session.socket?.remotePort;
-    if (host === undefined || port === undefined) {
+    const address = this.#addressOf.get(session);
+    if (address === undefined || session.closed || session.destroyed) {
       throw new ArozError('ERR_PEER_UNREACHABLE', `The connection to node "${nodeUuid}" is closed`);
     }
     const lane = await BulkLane.dial({
       uuid: nodeUuid,
-      host,
-      port,
+      ...address,
       identity: this.#options.identity,
       pins: this.#options.pins,
       ...(this.#options.localAddress !== undefined ? { localAddress: this.#options.localAddress } : {}),
@@ -229,6 +229,7 @@ export class PeerPool {
           ...(signal !== undefined ? { signal } : {}),
         });
         this.#options.onDial?.(nodeUuid, address, undefined);
+        this.#addressOf.set(session, { host: address.host, port: address.port });
         await this.#greet(nodeUuid, session, signal);
         return session;
       } catch (err) {

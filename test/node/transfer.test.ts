@@ -86,6 +86,23 @@ test('an upload cut by a shutdown resumes at the next start on its journaled clu
   t.assert.ok((await readFile(out)).equals(bytes));
 });
 
+test('a download job reads every chunk from the other nodes over bulk connections, none over HTTP/2', async (t: TestContext) => {
+  const [a, b, c] = (await cluster(t)) as [TestNode, TestNode, TestNode];
+  const dir = await tmpDir(t);
+  const file = join(dir, 'a.bin');
+  const bytes = await randomFile(file, 9 * CHUNK + 3);
+  const index = join(dir, 'a.index.json');
+  const up = await a.daemon.jobs.submit('upload', { file, chunkSize: CHUNK, index, nodes: [b.uuid, c.uuid] });
+  t.assert.strictEqual((await a.daemon.jobs.wait(up.id)).state, 'done');
+  const out = join(dir, 'back.bin');
+  const down = await a.daemon.jobs.submit('download', { index, out });
+  t.assert.strictEqual((await a.daemon.jobs.wait(down.id)).state, 'done');
+  t.assert.ok((await readFile(out)).equals(bytes));
+  const served = (n: TestNode) => n.daemon.traffic.served.get(a.uuid) ?? 0;
+  t.assert.strictEqual(served(b) + served(c), bytes.length, 'each chunk was read once');
+  t.assert.strictEqual(b.daemon.traffic.servedOverBulk + c.daemon.traffic.servedOverBulk, bytes.length);
+});
+
 test('job parameters are checked again by the daemon: a bad idleMs or a relative path fails the job', async (t: TestContext) => {
   const [a] = await cluster(t);
   const file = join(await tmpDir(t), 'a.bin');
