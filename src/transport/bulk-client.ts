@@ -58,6 +58,8 @@ export class BulkLane {
   #expected = 0;
   /** The lane stopped reading the socket (TCP holds the rest) until the reader catches up. */
   #paused = false;
+  /** The node closed the connection; what it sent before is still read. */
+  #ended = false;
   #error: ArozError | undefined;
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -75,14 +77,19 @@ export class BulkLane {
     });
     const socket = lane.#socket;
     socket.on('error', (err) => lane.#fail(lane.#brokeOff(err)));
-    socket.on('close', () => lane.#fail(lane.#brokeOff()));
-    socket.on('end', () => lane.#fail(lane.#brokeOff()));
+    socket.on('close', () => lane.#closed());
+    socket.on('end', () => lane.#closed());
     return lane;
   }
 
   /** The receive buffer's size (1 MiB unless TLS once handed over more than there was room for). */
   get bufferSize(): number {
     return this.#rx.length;
+  }
+
+  /** True once the node closed the connection (what it sent before is still read). */
+  get ended(): boolean {
+    return this.#ended || this.#state === 'dead';
   }
 
   /** True while the lane can take a request. */
@@ -188,11 +195,28 @@ export class BulkLane {
     return () => signal.removeEventListener('abort', onAbort);
   }
 
+  /**
+   * The node closed the connection. What it sent before is still read (a node that closes after its
+   * last answer); the read fails only when it needs more, and the lane closes after the answer.
+   */
+  #closed(): void {
+    if (this.#state !== 'answer' && this.#state !== 'body') {
+      this.#fail(this.#brokeOff());
+      return;
+    }
+    this.#ended = true;
+    this.#wake?.();
+  }
+
   /** The body is over: back to idle, and to the pool. */
   #ready(): void {
     settleLater();
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#ended) {
+      this.destroy();
+      return;
+    }
     this.#state = 'idle';
     this.#expected = 0;
     if (this.#head !== this.#tail) {
@@ -206,10 +230,10 @@ export class BulkLane {
   async #line(): Promise<string> {
     for (;;) {
       if (this.#error !== undefined) throw this.#error;
-      const at = this.#rx.indexOf(10, this.#head);
-      if (at !== -1 && at < this.#tail) {
-        const line = this.#rx.toString('utf8', this.#head, at);
-        this.#head = at + 1;
+      const at = this.#rx.subarray(this.#head, this.#tail).indexOf(10);
+      if (at !== -1) {
+        const line = this.#rx.toString('utf8', this.#head, this.#head + at);
+        this.#head += at + 1;
         return line;
       }
       if (this.#tail - this.#head >= MAX_ANSWER_LINE) {
@@ -226,6 +250,10 @@ export class BulkLane {
 
   /** Resolves at the next thing that happens; fails the lane after idleMs of nothing (one timer). */
   #next(): Promise<void> {
+    if (this.#ended) {
+      this.#fail(this.#brokeOff()); // nothing more can come
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       this.#wake = () => {
         this.#wake = undefined;

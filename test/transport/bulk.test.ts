@@ -303,6 +303,31 @@ test('a lane fails with ERR_TIMEOUT on a silent node and ERR_PEER_UNREACHABLE on
   await rejectsWith(t, readAll(await breaks.get({ uuid })), 'ERR_PEER_UNREACHABLE');
 });
 
+test('a node that closes right after its answer: the reader still gets every byte, then the lane closes', async (t: TestContext) => {
+  const [me, peer] = await Promise.all([member(0), member(1)]);
+  const uuid = newUuid();
+  const body = 'y'.repeat(100_000);
+  const lane = await laneTo(
+    t,
+    me,
+    peer,
+    await fakeNode(t, peer, (s) => s.end(okLine(me, body.length) + body)),
+  );
+  const reader = await lane.get({ uuid });
+  await until('the close reached the lane before any read', () => lane.ended);
+  t.assert.strictEqual((await readAll(reader)).toString('latin1'), body);
+  t.assert.strictEqual(lane.usable, false);
+  const missing = await laneTo(
+    t,
+    me,
+    peer,
+    await fakeNode(t, peer, (s) =>
+      s.end('{"ok":false,"status":404,"code":"ERR_CHUNK_MISSING","message":"gone"}\n'),
+    ),
+  );
+  await rejectsWith(t, missing.get({ uuid }), 'ERR_CHUNK_MISSING');
+});
+
 test('a lane to a node that holds another key than the pinned one is refused before anything is sent', async (t: TestContext) => {
   const [me, peer, other] = await Promise.all([member(0), member(1), member(2)]);
   let asked = false;
