@@ -197,6 +197,8 @@ export class NodeServer {
       for (const session of this.#allSessions) session.close();
       this.#closing.abort();
       await Promise.allSettled([...this.#inFlight]);
+      // Every bulk answer is over; a connection whose client has not closed it yet is closed here.
+      for (const sockets of this.#bulk.values()) for (const socket of sockets) socket.destroy();
       await closed;
       this.#state = 'closed';
     }

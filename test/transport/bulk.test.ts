@@ -116,6 +116,21 @@ test('revoking the peer, or dropping it from the pool, closes its bulk connectio
   await until('the client closed its lane', () => node.server.bulkConnections === 0);
 });
 
+test('a node that stops lets a read in progress finish, then closes its bulk connections', async (t: TestContext) => {
+  const { node, store, pool, chunk } = await setup(t);
+  const { uuid, bytes } = await chunk(16 * MiB);
+  const idle = await pool.lane(node.uuid); // a second, idle connection
+  const reader = await store.get(uuid);
+  const first = Buffer.alloc(64 * 1024);
+  const n = await reader.read(first);
+  const closing = node.server.close();
+  const rest = await readAll(reader);
+  t.assert.strictEqual(sha256(Buffer.concat([first.subarray(0, n), rest])), sha256(bytes));
+  await closing;
+  t.assert.strictEqual(node.server.bulkConnections, 0);
+  await until('the idle lane saw the close', () => idle.ended);
+});
+
 test('a node that does not serve bulk reads is read over HTTP/2, and not asked again for a while', async (t: TestContext) => {
   const { node, store, chunk } = await setup(t, { bulk: false });
   const { uuid, bytes } = await chunk(2 * MiB);
