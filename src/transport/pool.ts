@@ -1,7 +1,8 @@
 /**
  * Live sessions to peers, one per node UUID, dialled on demand from the addresses a resolver gives
  * and dropped at once when the peer's key is revoked. A session that closes is forgotten, so the next
- * call dials again (perhaps at a new address).
+ * call dials again (perhaps at a new address). Beside them, bulk-read lanes to each peer (`lane`),
+ * the idle ones kept for the next read, dropped with the peer's sessions.
  */
 import type { ClientHttp2Session } from 'node:http2';
 import { ArozError } from '../errors.ts';
@@ -68,8 +69,8 @@ export class PeerPool {
 
   /**
    * A bulk-read lane to `nodeUuid` (docs/protocol.md, "Bulk reads"): an idle one, or a new one
-   * dialled to the address the live session was dialled at. Rejects with ERR_NOT_IMPLEMENTED while the peer is
-   * known not to serve bulk reads (`bulkRefused`).
+   * dialled to the address the live session was dialled at. Rejects with ERR_NOT_IMPLEMENTED while
+   * the peer is known not to serve bulk reads (`bulkRefused`).
    */
   async lane(nodeUuid: string, options: { signal?: AbortSignal } = {}): Promise<BulkLane> {
     if (this.#closed) throw new ArozError('ERR_INTERRUPTED', 'The node is shutting down');
