@@ -9,7 +9,7 @@ import { ArozError } from '../errors.ts';
 import { BulkLane } from './bulk-client.ts';
 import { dialPeer } from './client.ts';
 import type { PinSource } from './peer-identity.ts';
-import type { Identity } from './server.ts';
+import { type Identity, MAX_BULK_PER_PEER } from './server.ts';
 
 export interface PeerAddress {
   host: string;
@@ -70,7 +70,8 @@ export class PeerPool {
   /**
    * A bulk-read lane to `nodeUuid` (docs/protocol.md, "Bulk reads"): an idle one, or a new one
    * dialled to the address the live session was dialled at. Rejects with ERR_NOT_IMPLEMENTED while
-   * the peer is known not to serve bulk reads (`bulkRefused`).
+   * the peer is known not to serve bulk reads (`bulkRefused`), and with ERR_BUSY while as many lanes
+   * are open to it as a node accepts from one peer (MAX_BULK_PER_PEER).
    */
   async lane(nodeUuid: string, options: { signal?: AbortSignal } = {}): Promise<BulkLane> {
     if (this.#closed) throw new ArozError('ERR_INTERRUPTED', 'The node is shutting down');
@@ -82,6 +83,10 @@ export class PeerPool {
       clearTimeout(timer);
       idle?.delete(lane);
       if (lane.usable) return lane;
+    }
+    // The peer closes connections beyond its limit at once; past it, reads go over HTTP/2.
+    if ((this.#lanes.get(nodeUuid)?.size ?? 0) >= MAX_BULK_PER_PEER) {
+      throw new ArozError('ERR_BUSY', `Node "${nodeUuid}" has ${MAX_BULK_PER_PEER} bulk connections in use`);
     }
     const session = await this.session(nodeUuid, options);
     const address = this.#addressOf.get(session);

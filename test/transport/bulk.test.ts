@@ -131,6 +131,19 @@ test('a node that stops lets a read in progress finish, then closes its bulk con
   await until('the idle lane saw the close', () => idle.ended);
 });
 
+test('past the lanes a node accepts from one peer, reads go over HTTP/2; bulk reads are not given up', async (t: TestContext) => {
+  const { node, pool, store, chunk } = await setup(t);
+  const { uuid, bytes } = await chunk(300_000);
+  const held = [];
+  for (let k = 0; k < MAX_BULK_PER_PEER; k++) held.push(await pool.lane(node.uuid));
+  await rejectsWith(t, pool.lane(node.uuid), 'ERR_BUSY');
+  t.assert.strictEqual(sha256(await readAll(await store.get(uuid))), sha256(bytes));
+  t.assert.strictEqual(node.requests, 1, 'that read went over HTTP/2');
+  for (const lane of held) lane.destroy();
+  t.assert.strictEqual(sha256(await readAll(await store.get(uuid))), sha256(bytes));
+  t.assert.strictEqual(node.requests, 1, 'the next read went over a bulk connection again');
+});
+
 test('a node that does not serve bulk reads is read over HTTP/2, and not asked again for a while', async (t: TestContext) => {
   const { node, store, chunk } = await setup(t, { bulk: false });
   const { uuid, bytes } = await chunk(2 * MiB);
