@@ -22,7 +22,12 @@ import { MiB } from './index-file/types.ts';
 /** Network bytes between two young collections (docs/architecture.md, "Memory"). */
 export const YOUNG_GC_EVERY = 4 * MiB;
 
-type Collect = (options: { type: 'minor' | 'major' }) => void;
+/** V8's `gc` extension; the `last-resort` flavour is the collection V8 runs under memory pressure. */
+type Collect = (options: {
+  type: 'minor' | 'major';
+  execution?: 'sync' | 'async';
+  flavor?: 'regular' | 'last-resort';
+}) => void;
 
 /** The collector: undefined until first needed, null when it cannot be had. */
 let collect: Collect | null | undefined;
@@ -46,14 +51,13 @@ function collector(): Collect | null {
   return collect;
 }
 
-/** Quiet time after the last received bytes before one full collection gives memory back. */
+/** Quiet time after the last received bytes (or a job's end) before the settling collection. */
 export const SETTLE_MS = 2_000;
 let settle: NodeJS.Timeout | undefined;
 
 /**
  * Counts `bytes` of network data handed to JavaScript; after every 4 MiB, one young collection. Once
- * no data came for 2 s (a transfer ended), one full collection returns what the transfer's garbage
- * still held, instead of leaving it to the next transfer's allocations.
+ * no data came for 2 s (a transfer ended), one settling collection gives back what the transfer left.
  */
 export function noteReceived(bytes: number): void {
   received += bytes;
@@ -64,16 +68,18 @@ export function noteReceived(bytes: number): void {
 }
 
 /**
- * Received data came (a bulk read's piece, which leaves no Buffer behind, or any network data): one
- * full collection once nothing came for 2 s, so what the transfer's own objects left in V8's old
- * generation is given back after it, not kept until V8 next decides to collect (a bulk download
- * left alpha with 83 MiB of heap without it).
+ * Work that leaves garbage behind happened (a bulk read's piece, any network data, a job's end, the
+ * daemon's start): once 2 s pass without more, one settling collection. It is V8's memory-reducing
+ * full collection (the `last-resort` flavour, what V8 runs under memory pressure): it also compacts
+ * the old generation and releases the pages it no longer needs, where a plain full collection keeps
+ * them for later. An idle daemon kept 8–9 MiB more without it (docs/architecture.md, "Memory"); a
+ * bulk download left alpha with 83 MiB of heap with no collection at all.
  */
 export function settleLater(): void {
   if (settle === undefined) {
     settle = setTimeout(() => {
       settle = undefined;
-      collector()?.({ type: 'major' });
+      collector()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     }, SETTLE_MS);
     settle.unref();
   } else {

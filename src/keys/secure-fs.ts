@@ -119,9 +119,17 @@ export async function readSecureFile(path: string, options: SecureReadOptions): 
         `"${path}" is ${stats.size} bytes; at most ${options.maxBytes} are expected here`,
       );
     }
-    const buffer = Buffer.alloc(options.maxBytes + 1);
+    // Sized by the file (one byte more, to notice growth), not by the cap: a cap of 1 MiB for a
+    // config of a few hundred bytes made every start and every CLI command zero-fill megabytes.
+    let buffer = Buffer.alloc(stats.size + 1);
     let length = 0;
     for (;;) {
+      if (length === buffer.length) {
+        const bigger = Buffer.alloc(Math.min(options.maxBytes + 1, buffer.length * 2));
+        buffer.copy(bigger, 0, 0, length);
+        buffer.fill(0); // a secret's bytes are not left behind in the smaller buffer
+        buffer = bigger;
+      }
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;

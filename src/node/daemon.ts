@@ -31,7 +31,7 @@ import { controlRoutes } from '../control/routes.ts';
 import { ControlServer } from '../control/server.ts';
 import { appendAudit } from '../home/audit.ts';
 import { NodeHome } from '../home/open.ts';
-import { JobManager } from '../jobs/index.ts';
+import { isFinished, JobManager } from '../jobs/index.ts';
 import type { TrustStore } from '../keys/trust-store.ts';
 import type { NodeOps } from '../ops/types.ts';
 import { DiskStore } from '../store/disk-store.ts';
@@ -43,6 +43,7 @@ import type { NodeServer } from '../transport/server.ts';
 import type { WebServer } from '../web/server.ts';
 import { LiveStaging } from '../web/staging.ts';
 import { tidyStaging } from '../web/upload.ts';
+import { settleLater } from '../young-gc.ts';
 import { nodeApi } from './api.ts';
 import { bulkApi } from './api-bulk.ts';
 import { CatalogService } from './catalog-service.ts';
@@ -290,6 +291,8 @@ export class Daemon {
         stagingSource: (path) => staging.source(path),
       }),
     });
+    // A finished job leaves its garbage (an upload receives nothing that would settle it).
+    jobs.on('change', (job) => isFinished(job.state) && settleLater());
     const metrics = metricsSource({
       nodeUuid,
       name: () => home.config.name,
@@ -412,6 +415,7 @@ export class Daemon {
       await service.start();
     }
     this.#shared.ready = true;
+    settleLater(); // what starting up left behind
   }
 
   /** True once every service listens (the control socket answers before the rest has started). */
