@@ -147,7 +147,7 @@ export function report(f: Figures, chunkSize: number): void {
     `    plain download:   downloader ${pc((p) => p.cpu.down.downloader)}, servers ${pc((p) => p.cpu.down.servers[0] ?? 0)} + ${pc((p) => p.cpu.down.servers[1] ?? 0)}`,
   );
   out(
-    '  RSS per daemon: idle at start → peak (VmHWM) [private: RssAnon] in upload, download, upload+API, upload+CLI → idle at the end',
+    '  RSS per daemon: idle at start → peak (VmHWM) [private: RssAnon] in upload, download, upload+API, upload+CLI → idle at the end (idle: 3 s after the last work, once settled)',
   );
   for (const [name, r] of Object.entries(f.rss)) {
     const at = (p: Phase) =>
@@ -160,11 +160,11 @@ export function report(f: Figures, chunkSize: number): void {
     const peaks = [0, 1].map((k) => mib(max(st.rounds.map((r) => r.peak[k] ?? 0))));
     out(`    Syncthing A, B: idle ${st.idle.map(mib).join(', ')}; peak ${peaks.join(', ')}`);
   }
-  out('  RSS (VmRSS) of each daemon after each successive job (creep):');
+  out('  RSS (VmRSS) of each daemon 3 s after each successive job, once settled (creep):');
   for (const [name, xs] of Object.entries(f.afterJob)) {
     out(`    ${name.padEnd(6)} ${xs.map((x) => (x / MiB).toFixed(0)).join(' ')} MiB`);
   }
-  out('  where the memory of each node was at the end of its largest phase (process.memoryUsage()):');
+  out('  where the memory of each node was 3 s after its largest phase (process.memoryUsage()):');
   for (const [name, r] of Object.entries(f.rss)) {
     const worst = PHASES.reduce((a, b) => (max(r.anon[b]) > max(r.anon[a]) ? b : a));
     out(`    ${name.padEnd(6)} after ${worst.padEnd(8)} ${formatMemory(f.memory[name]?.[worst])}`);

@@ -9,6 +9,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
 import { controlCall } from '../src/control/client.ts';
@@ -19,6 +20,7 @@ import { generateKeyPair } from '../src/keys/rsa.ts';
 import { formatSize, parseSize } from '../src/size.ts';
 import { dialPeer, getJson } from '../src/transport/client.ts';
 import { newUuid } from '../src/uuid.ts';
+import { SETTLE_MS } from '../src/young-gc.ts';
 import { ddTwice, type PlainFigures, plainPipelines, timed } from './cluster-baselines.ts';
 import {
   cpuSeconds,
@@ -113,6 +115,10 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
     await cluster.start(gamma, { execArgv });
     await cluster.start(alpha, { execArgv, peers: [beta, gamma] });
     const pids = new Map(cluster.nodes.map((n) => [n.name, n.child?.pid ?? 0]));
+    // A daemon gives back what starting up and each job left behind once 2 s pass without more work
+    // (src/young-gc.ts): idle RSS, and RSS after a job, are read after that, as `ps` would see them.
+    const settled = () => delay(SETTLE_MS + 1_000);
+    await settled();
     const zero = () => Object.fromEntries(PHASES.map((p) => [p, [] as number[]])) as PerPhase;
     const rss: Figures['rss'] = {};
     for (const [name, pid] of pids) rss[name] = { ...(await currentRss(pid)), peak: zero(), anon: zero() };
@@ -136,6 +142,9 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
         rss[node]!.peak[name].push(await peakRss(pid));
         rss[node]!.anon[name].push(anonPeaks[k] ?? 0);
         cpu[node]![name].push((await cpuSeconds(pid)) - (cpu0[k] ?? 0));
+      }
+      await settled();
+      for (const [node, pid] of pids) {
         afterJob[node]!.push((await currentRss(pid)).idle);
         const usage = await memoryOf(pid, memoryDir);
         if (usage !== undefined) memory[node]![name] = usage;
@@ -223,6 +232,7 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
       await phase('cli', () => upload('cli')().finally(() => stopCli.abort()));
       cli = await cliProbe;
     }
+    await settled();
     const idleAfter: Figures['idleAfter'] = {};
     for (const [name, pid] of pids) idleAfter[name] = (await currentRss(pid)).idle;
 
