@@ -7,6 +7,7 @@
  * An error answer is followed by a reset without error (RFC 9113 §8.1), so the sender stops sending.
  */
 import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { POOL_IDLE_MS } from '../buffer-pool.ts';
 import { alignedBuffers } from '../chunk/aligned.ts';
 import { ArozError } from '../errors.ts';
 import { PIECE_SIZE } from '../store/checks.ts';
@@ -15,7 +16,7 @@ import { byteCount, WIRE } from '../transport/chunk-headers.ts';
 import type { PeerRequest } from '../transport/server.ts';
 import { sendJson } from '../transport/wire.ts';
 import { assertUuid } from '../uuid.ts';
-import { noteReceived } from '../young-gc.ts';
+import { noteReceived, settleLater } from '../young-gc.ts';
 
 /** Filled buffers a put hands to the store at once before it pauses the stream. */
 const PUT_DEPTH = 4;
@@ -25,18 +26,24 @@ const PUT_DEPTH = 4;
  * block of page-aligned memory (chunk/aligned.ts), so the store can write whole pieces of them with
  * O_DIRECT; they always come back to the pool, so at most `max` are kept idle. When all of them are in
  * use, a take gets an ordinary buffer (written through the page cache), dropped when given back.
+ * Once every buffer of the block is back and none was taken for 10 s, the block is let go (the
+ * settling collection unmaps it): an idle node does not keep the pages its last transfer touched.
  */
 export class PiecePool {
   #free: Buffer[] = [];
   #max: number;
   /** The aligned block, made at the first take; its pages are touched only as buffers are used. */
   #block: ArrayBufferLike | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #idleMs: number;
 
-  constructor(max = 16) {
+  constructor(max = 16, idleMs = POOL_IDLE_MS) {
     this.#max = max;
+    this.#idleMs = idleMs;
   }
 
   take(): Buffer {
+    this.#used();
     const free = this.#free.pop();
     if (free !== undefined) return free;
     if (this.#block === undefined && this.#max > 0) {
@@ -50,7 +57,30 @@ export class PiecePool {
   }
 
   give(buffer: Buffer): void {
-    if (buffer.buffer === this.#block) this.#free.push(buffer);
+    if (buffer.buffer !== this.#block) return;
+    this.#free.push(buffer);
+    this.#used();
+  }
+
+  /** True while the pool holds its block of memory. */
+  get holding(): boolean {
+    return this.#block !== undefined;
+  }
+
+  #used(): void {
+    if (this.#timer !== undefined) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      // A buffer still out (a write in flight) keeps the block: the next give comes back here.
+      if (this.#block === undefined || this.#free.length < this.#max) return;
+      this.#block = undefined;
+      this.#free = [];
+      settleLater();
+    }, this.#idleMs);
+    this.#timer.unref();
   }
 }
 

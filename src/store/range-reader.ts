@@ -3,6 +3,7 @@
  * yields views of one pooled 1 MiB buffer (see the contract on ChunkReader); `read(into)` fills the
  * caller's buffer. Fresh memory is slow to touch on these machines, so read buffers are pooled.
  */
+import { BufferPool } from '../buffer-pool.ts';
 import { ArozError } from '../errors.ts';
 import { interrupted, PIECE_SIZE } from './checks.ts';
 import type { ChunkInfo, ChunkReader } from './types.ts';
@@ -13,16 +14,7 @@ export interface PositionalSource {
   close(): Promise<void>;
 }
 
-const pool: Buffer[] = [];
-const POOL_MAX = 8;
-
-function takeBuffer(): Buffer {
-  return pool.pop() ?? Buffer.allocUnsafeSlow(PIECE_SIZE);
-}
-
-function giveBuffer(buffer: Buffer): void {
-  if (pool.length < POOL_MAX) pool.push(buffer);
-}
+const pool = new BufferPool(PIECE_SIZE, 8);
 
 export class RangeReader implements ChunkReader {
   readonly info: ChunkInfo;
@@ -78,7 +70,7 @@ export class RangeReader implements ChunkReader {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    const buffer = takeBuffer();
+    const buffer = pool.take();
     try {
       while (this.#position < this.end && this.#closing === undefined) {
         const n = await this.read(buffer);
@@ -86,7 +78,7 @@ export class RangeReader implements ChunkReader {
         yield buffer.subarray(0, n);
       }
     } finally {
-      giveBuffer(buffer);
+      pool.give(buffer);
       await this.close();
     }
   }

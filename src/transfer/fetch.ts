@@ -10,6 +10,7 @@ import { writeFully } from '../chunk/copy.ts';
 import type { BufferRing } from '../chunk/ring.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
+import { settleLater } from '../young-gc.ts';
 import { dropLaneRing, laneRing } from './hash-lanes.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import type { RunNodes } from './nodes.ts';
@@ -76,6 +77,7 @@ export class FetchBuffers {
     dropTimer ??= setTimeout(() => {
       dropTimer = undefined;
       for (const ring of idleRings.splice(0)) void dropRing(ring).catch(() => {});
+      settleLater(); // their memory is freed once collected
     }, IDLE_MS).unref();
   }
 }

@@ -13,6 +13,7 @@
  * closed early, timed out or aborted destroys the lane, since its bytes would still be on the way.
  */
 import type { TLSSocket } from 'node:tls';
+import { BufferPool } from '../buffer-pool.ts';
 import { ArozError } from '../errors.ts';
 import { interrupted } from '../store/checks.ts';
 import type { ChunkInfo, ChunkReader } from '../store/types.ts';
@@ -32,9 +33,8 @@ const MAX_RX = 4 * RX;
  * Receive buffers of closed lanes, and the iteration buffers of readers, for the next ones (a few
  * each): a node downloading one file after another does not allocate them per lane or per read.
  */
-const rxPool: Buffer[] = [];
-const piecePool: Buffer[] = [];
-const POOLED = 8;
+const rxPool = new BufferPool(RX, 8);
+const piecePool = new BufferPool(RX, 8);
 
 type State = 'idle' | 'answer' | 'body' | 'dead';
 
@@ -49,7 +49,7 @@ export class BulkLane {
   requests = 0;
   answered = false;
   #socket: TLSSocket | undefined;
-  #rx = rxPool.pop() ?? Buffer.allocUnsafeSlow(RX);
+  #rx = rxPool.take();
   #head = 0;
   #tail = 0;
   #given = 0;
@@ -331,7 +331,7 @@ export class BulkLane {
     // Its receive buffer goes back once TLS can no longer write into it (the socket is gone).
     const rx = this.#rx;
     const release = () => {
-      if (rx.length === RX && rxPool.length < POOLED) rxPool.push(rx);
+      rxPool.give(rx); // not one that grew past RX
     };
     if (this.#socket === undefined || this.#socket.closed) release();
     else this.#socket.once('close', release);
@@ -370,11 +370,11 @@ class BulkChunkReader implements ChunkReader {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    const buffer = piecePool.pop() ?? Buffer.allocUnsafeSlow(RX);
+    const buffer = piecePool.take();
     try {
       for (let n = await this.read(buffer); n > 0; n = await this.read(buffer)) yield buffer.subarray(0, n);
     } finally {
-      if (piecePool.length < POOLED) piecePool.push(buffer);
+      piecePool.give(buffer);
       await this.close();
     }
   }

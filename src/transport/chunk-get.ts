@@ -7,6 +7,7 @@
  * the bytes against the index, as with a local store.
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, constants as h2 } from 'node:http2';
+import { BufferPool } from '../buffer-pool.ts';
 import { ArozError } from '../errors.ts';
 import { checkChunkUuid, interrupted, PIECE_SIZE } from '../store/checks.ts';
 import type { ChunkInfo, ChunkReader } from '../store/types.ts';
@@ -102,7 +103,7 @@ export async function getRemoteChunk(
 
 /** Largest number of received bytes kept here before the stream is paused. */
 const HIGH_WATER = PIECE_SIZE;
-const pool: Buffer[] = [];
+const pool = new BufferPool(PIECE_SIZE, 8);
 
 export class RemoteChunkReader implements ChunkReader {
   readonly info: ChunkInfo;
@@ -185,11 +186,11 @@ export class RemoteChunkReader implements ChunkReader {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    const buffer = pool.pop() ?? Buffer.allocUnsafeSlow(PIECE_SIZE);
+    const buffer = pool.take();
     try {
       for (let n = await this.read(buffer); n > 0; n = await this.read(buffer)) yield buffer.subarray(0, n);
     } finally {
-      if (pool.length < 8) pool.push(buffer);
+      pool.give(buffer);
       await this.close();
     }
   }

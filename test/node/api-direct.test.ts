@@ -7,6 +7,7 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { isPageAligned } from '../../src/chunk/aligned.ts';
 import { PiecePool } from '../../src/node/api-put.ts';
 import { chunkPath } from '../../src/store/disk-layout.ts';
@@ -35,6 +36,25 @@ test('the piece pool hands out page-aligned 1 MiB buffers, then ordinary ones, a
   pool.give(taken[1]!);
   t.assert.strictEqual(pool.take(), taken[1], 'the ordinary one was not kept');
   t.assert.ok(!isPageAligned(pool.take()));
+});
+
+test('the piece pool lets its block go once every buffer is back and none was taken for its idle time', async (t: TestContext) => {
+  const pool = new PiecePool(2, 200);
+  const until = async (done: () => boolean) => {
+    const deadline = Date.now() + 20_000;
+    while (!done() && Date.now() < deadline) await delay(10);
+    return done();
+  };
+  const [a, b] = [pool.take(), pool.take()];
+  pool.give(a!);
+  // One buffer is still out (a write in flight): the block stays past the idle time.
+  const start = Date.now();
+  await until(() => Date.now() - start > 600);
+  t.assert.ok(pool.holding, 'kept while a buffer is out');
+  pool.give(b!);
+  t.assert.ok(await until(() => !pool.holding), 'let go once all came back');
+  const next = pool.take();
+  t.assert.ok(isPageAligned(next) && next !== a && next !== b, 'a new block after that');
 });
 
 /** Node `a` (a member only) and node `b` serving the node API over `makeStore` (default: a DiskStore). */

@@ -1,0 +1,60 @@
+/**
+ * A few reusable buffers of one size, given back once unused for a while.
+ *
+ * Fresh memory is slow to touch on these machines (every page faults in), so a transfer takes its
+ * pieces from a pool instead of allocating them per read. But a pool that never lets go keeps a
+ * transfer's buffers for the rest of the process: an idle node then sits megabytes above where it
+ * started. So once no buffer was taken or given back for 10 s, the pool empties, and the settling
+ * collection (young-gc.ts) frees what it held.
+ */
+import { settleLater } from './young-gc.ts';
+
+/** Unused time after which a pool lets its buffers go. */
+export const POOL_IDLE_MS = 10_000;
+
+export class BufferPool {
+  readonly size: number;
+  readonly max: number;
+  #idleMs: number;
+  #free: Buffer[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  /** Keeps at most `max` idle buffers of `size` bytes, for `idleMs` after the last use. */
+  constructor(size: number, max: number, idleMs = POOL_IDLE_MS) {
+    this.size = size;
+    this.max = max;
+    this.#idleMs = idleMs;
+  }
+
+  /** A pooled buffer, else a fresh one (its bytes are not cleared). */
+  take(): Buffer {
+    this.#used();
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  /** Keeps `buffer` for the next take, if it has the pool's size and the pool has room. */
+  give(buffer: Buffer): void {
+    if (buffer.length !== this.size || this.#free.length >= this.max) return;
+    this.#free.push(buffer);
+    this.#used();
+  }
+
+  /** Idle buffers held now. */
+  get idle(): number {
+    return this.#free.length;
+  }
+
+  #used(): void {
+    if (this.#timer !== undefined) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#free.length === 0) return;
+      this.#free = [];
+      settleLater();
+    }, this.#idleMs);
+    this.#timer.unref();
+  }
+}

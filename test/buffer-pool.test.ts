@@ -1,0 +1,39 @@
+import { type TestContext, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BufferPool } from '../src/buffer-pool.ts';
+
+/** Waits until `done()` holds, for at most 20 s (a busy machine runs timers late). */
+async function until(done: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + 20_000;
+  while (!done() && Date.now() < deadline) await delay(10);
+  return done();
+}
+
+test('a BufferPool hands back what was given, keeps at most its max, and only its own size', (t: TestContext) => {
+  const pool = new BufferPool(1024, 2);
+  const [a, b, c] = [pool.take(), pool.take(), pool.take()];
+  t.assert.ok(a !== b && b !== c && a.length === 1024);
+  pool.give(a);
+  pool.give(b);
+  pool.give(c); // over the max: dropped
+  pool.give(Buffer.alloc(512)); // another size: dropped
+  t.assert.strictEqual(pool.idle, 2);
+  const again = [pool.take(), pool.take()];
+  t.assert.deepStrictEqual(new Set(again), new Set([a, b]));
+  t.assert.strictEqual(pool.idle, 0);
+});
+
+test('a BufferPool lets its buffers go once unused for its idle time, and not before', async (t: TestContext) => {
+  const pool = new BufferPool(1024, 4, 300);
+  const buffers = [pool.take(), pool.take()];
+  for (const b of buffers) pool.give(b);
+  t.assert.strictEqual(pool.idle, 2);
+  // Used again within the idle time: the countdown starts over, the buffers stay.
+  const start = Date.now();
+  pool.give(pool.take());
+  t.assert.strictEqual(pool.idle, 2);
+  t.assert.ok(await until(() => pool.idle === 0), 'emptied');
+  t.assert.ok(Date.now() - start >= 290, `not before its idle time (${Date.now() - start} ms)`);
+  const fresh = pool.take();
+  t.assert.ok(!buffers.includes(fresh), 'a fresh buffer after that');
+});
