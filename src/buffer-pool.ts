@@ -7,7 +7,18 @@
  * started. So once no buffer was taken or given back for 10 s, the pool empties, and the settling
  * collection (young-gc.ts) frees what it held.
  */
+import { alignedBuffers, PAGE_SIZE } from './chunk/aligned.ts';
 import { settleLater } from './young-gc.ts';
+
+/**
+ * A buffer of its own mapping where it can be (WebAssembly memory, page by page: chunk/aligned.ts),
+ * so that letting it go gives its pages back. A malloc'd one of 1 MiB did not: after the first such
+ * buffer is freed, glibc serves the next ones from its heap, and a pool's buffers freed there stayed
+ * in the process (alpha's malloc heap grew by what its pools had let go).
+ */
+function fresh(size: number): Buffer {
+  return size % PAGE_SIZE === 0 ? alignedBuffers(1, size)[0]! : Buffer.allocUnsafeSlow(size);
+}
 
 /** Unused time after which a pool lets its buffers go. */
 export const POOL_IDLE_MS = 10_000;
@@ -29,7 +40,7 @@ export class BufferPool {
   /** A pooled buffer, else a fresh one (its bytes are not cleared). */
   take(): Buffer {
     this.#used();
-    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+    return this.#free.pop() ?? fresh(this.size);
   }
 
   /** Keeps `buffer` for the next take, if it has the pool's size and the pool has room. */
