@@ -15,6 +15,7 @@
  * is needed (the same way leak detectors do it); where that is not possible nothing happens and the
  * program works as before, only with more memory.
  */
+import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { MiB } from './index-file/types.ts';
@@ -68,21 +69,37 @@ export function noteReceived(bytes: number): void {
 }
 
 /**
- * Work that leaves garbage behind happened (a bulk read's piece, any network data, a job's end, the
- * daemon's start): once 2 s pass without more, one settling collection. It is V8's memory-reducing
- * full collection (the `last-resort` flavour, what V8 runs under memory pressure): it also compacts
- * the old generation and releases the pages it no longer needs, where a plain full collection keeps
- * them for later. An idle daemon kept 8–9 MiB more without it (docs/architecture.md, "Memory"); a
- * bulk download left alpha with 83 MiB of heap with no collection at all.
+ * Work that leaves garbage behind happened (a bulk read's piece, any network data, a job's end, a
+ * pool letting its buffers go, the daemon's start): once 2 s pass without more, one settling
+ * collection. It is V8's memory-reducing full collection (the `last-resort` flavour, what V8 runs
+ * under memory pressure): it also compacts the old generation and releases the pages it no longer
+ * needs, where a plain full collection keeps them for later. An idle daemon kept 8–9 MiB more
+ * without it (docs/transfer.md, "Memory"); a bulk download left alpha with 83 MiB of heap with no
+ * collection at all. It stops the main thread for tens of milliseconds, so it runs only on a quiet
+ * node: while the event loop was busy for more than a tenth of the last 2 s (an upload sends and
+ * receives nothing that would put the timer off), it waits another 2 s.
  */
 export function settleLater(): void {
-  if (settle === undefined) {
-    settle = setTimeout(() => {
-      settle = undefined;
-      collector()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-    }, SETTLE_MS);
-    settle.unref();
-  } else {
+  if (settle !== undefined) {
     settle.refresh();
+    return;
   }
+  let since = performance.eventLoopUtilization();
+  const fire = () => {
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, since).utilization;
+    since = now;
+    if (busy > QUIET_UTILIZATION) {
+      settle = setTimeout(fire, SETTLE_MS);
+      settle.unref();
+      return;
+    }
+    settle = undefined;
+    collector()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  };
+  settle = setTimeout(fire, SETTLE_MS);
+  settle.unref();
 }
+
+/** The event loop's busy share, over the last quiet time, above which the node is not quiet. */
+export const QUIET_UTILIZATION = 0.1;

@@ -1,5 +1,6 @@
 import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { type TestContext, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import { MiB } from '../src/index-file/types.ts';
 import { noteReceived, SETTLE_MS, YOUNG_GC_EVERY } from '../src/young-gc.ts';
@@ -45,12 +46,7 @@ test('2 s after the last received data, one memory-reducing collection gives the
   // A fragmented old generation: 600,000 objects, of which every 20th stays alive. A plain full
   // collection frees the dead ones but keeps their pages (checked: 127 → 127 MiB physical); the
   // memory-reducing one compacts the survivors and releases the pages (126 → 93 MiB).
-  let kept: object[] = [];
-  {
-    const all: object[] = [];
-    for (let i = 0; i < 600_000; i++) all.push({ a: i, b: [i, i + 1, i + 2], c: `x${i}` });
-    kept = all.filter((_, i) => i % 20 === 0);
-  }
+  const kept = fragmentedHeap();
   const before = getHeapStatistics().total_physical_size;
   // The physical size right after the first full collection at the end of the quiet time: V8's
   // own memory reducer may shrink the heap later on, so later collections do not count.
@@ -83,3 +79,34 @@ test('2 s after the last received data, one memory-reducing collection gives the
 function mib(bytes: number): string {
   return (bytes / MiB).toFixed(1);
 }
+
+/** 600,000 objects made, every 20th kept: a fragmented old generation (see the test above). */
+function fragmentedHeap(): object[] {
+  const all: object[] = [];
+  for (let i = 0; i < 600_000; i++) all.push({ a: i, b: [i, i + 1, i + 2], c: `x${i}` });
+  return all.filter((_, i) => i % 20 === 0);
+}
+
+test('the settling collection waits while the event loop is busy, and comes once it is quiet', async (t: TestContext) => {
+  const kept = fragmentedHeap();
+  const before = getHeapStatistics().total_physical_size;
+  const given = () => getHeapStatistics().total_physical_size < before - 16 * MiB;
+  noteReceived(1);
+  // Busy for three quiet times: 15 ms of work in every 20 ms (an upload keeps the loop about as busy).
+  const spin = setInterval(() => {
+    const end = performance.now() + 15;
+    while (performance.now() < end) {}
+  }, 20);
+  const spinning = Date.now() + 3 * SETTLE_MS;
+  while (Date.now() < spinning) await delay(50);
+  clearInterval(spin);
+  t.assert.ok(!given(), 'no memory-reducing collection while busy');
+  const quiet = Date.now();
+  const deadline = quiet + 30_000;
+  while (!given() && Date.now() < deadline) await delay(50);
+  t.assert.ok(
+    given(),
+    `it came once quiet (${mib(before)} → ${mib(getHeapStatistics().total_physical_size)} MiB)`,
+  );
+  t.assert.strictEqual(kept.length, 30_000);
+});
