@@ -55,6 +55,8 @@ function collector(): Collect | null {
 /** Quiet time after the last received bytes (or a job's end) before the settling collection. */
 export const SETTLE_MS = 2_000;
 let settle: NodeJS.Timeout | undefined;
+/** The event loop's utilization when the settling timer was last set. */
+let since = performance.eventLoopUtilization();
 
 /**
  * Counts `bytes` of network data handed to JavaScript; after every 4 MiB, one young collection. Once
@@ -80,11 +82,12 @@ export function noteReceived(bytes: number): void {
  * receives nothing that would put the timer off), it waits another 2 s.
  */
 export function settleLater(): void {
+  // The busy share is judged over the 2 s before the timer fires: since its last refresh.
+  since = performance.eventLoopUtilization();
   if (settle !== undefined) {
     settle.refresh();
     return;
   }
-  let since = performance.eventLoopUtilization();
   const fire = () => {
     const now = performance.eventLoopUtilization();
     const busy = performance.eventLoopUtilization(now, since).utilization;
