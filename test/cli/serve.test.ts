@@ -4,8 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type TestContext, test } from 'node:test';
@@ -25,6 +26,8 @@ import { until } from '../helpers/until.ts';
 import { PASSWORD, WebClient } from '../helpers/web.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const LAUNCHER = fileURLToPath(new URL('../../bin/arozdfs.js', import.meta.url));
+const BUILTINS_TRACE = fileURLToPath(new URL('../helpers/builtins-trace.js', import.meta.url));
 const templates = testnetTemplates(2);
 
 interface Served {
@@ -220,4 +223,54 @@ test('a cluster or web address taken by another program is named, and nothing ke
     },
   );
   t.assert.strictEqual(unavailable.lines().at(-1)?.['code'], 'ERR_ADDRESS_UNAVAILABLE', unavailable.stdout);
+});
+
+test('a daemon started through the launcher with an empty compile cache does not load the type stripper', async (t: TestContext) => {
+  // The launcher fills the cache first (bin/arozdfs.js, warmCacheForDaemon): a daemon that loaded
+  // the stripper would keep its 25 MiB for good.
+  const [home] = await templates.homes(t);
+  const dir = await mkdtemp(join(tmpdir(), 'arozdfs-cache-'));
+  teardown(t).defer(() => rm(dir, { recursive: true, force: true }));
+  const trace = join(dir, 'builtins.json');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      BUILTINS_TRACE,
+      LAUNCHER,
+      '--home',
+      home!,
+      '--json',
+      'serve',
+      '--listen',
+      '127.0.0.2:0',
+      '--no-discovery',
+      '--web',
+      'off',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_COMPILE_CACHE: join(dir, 'cache'), AROZDFS_BUILTINS_TRACE: trace },
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  teardown(t).defer(async () => {
+    child.kill('SIGKILL');
+    await exited;
+  });
+  const reader = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    reader.on('line', (line) => {
+      if ((JSON.parse(line) as { type?: string }).type === 'ready') resolve();
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code} before it was ready`)));
+  });
+  child.kill('SIGTERM');
+  t.assert.strictEqual(await exited, 0);
+  const builtins = JSON.parse(await readFile(trace, 'utf8')) as string[];
+  t.assert.ok(builtins.length > 0);
+  t.assert.deepStrictEqual(
+    builtins.filter((m) => m.includes('amaro')),
+    [],
+  );
 });
