@@ -23,23 +23,50 @@ function fresh(size: number): Buffer {
 /** Unused time after which a pool lets its buffers go. */
 export const POOL_IDLE_MS = 10_000;
 
+/** Calls `onIdle` once `ms` pass without a `touch` (unref'd: it never keeps a process alive). */
+export class IdleTimer {
+  #ms: number;
+  #onIdle: () => void;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(ms: number, onIdle: () => void) {
+    this.#ms = ms;
+    this.#onIdle = onIdle;
+  }
+
+  touch(): void {
+    if (this.#timer !== undefined) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#onIdle();
+    }, this.#ms);
+    this.#timer.unref();
+  }
+}
+
 export class BufferPool {
   readonly size: number;
   readonly max: number;
-  #idleMs: number;
   #free: Buffer[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #idle: IdleTimer;
 
   /** Keeps at most `max` idle buffers of `size` bytes, for `idleMs` after the last use. */
   constructor(size: number, max: number, idleMs = POOL_IDLE_MS) {
     this.size = size;
     this.max = max;
-    this.#idleMs = idleMs;
+    this.#idle = new IdleTimer(idleMs, () => {
+      if (this.#free.length === 0) return;
+      this.#free = [];
+      settleLater();
+    });
   }
 
   /** A pooled buffer, else a fresh one (its bytes are not cleared). */
   take(): Buffer {
-    this.#used();
+    this.#idle.touch();
     return this.#free.pop() ?? fresh(this.size);
   }
 
@@ -47,25 +74,11 @@ export class BufferPool {
   give(buffer: Buffer): void {
     if (buffer.length !== this.size || this.#free.length >= this.max) return;
     this.#free.push(buffer);
-    this.#used();
+    this.#idle.touch();
   }
 
   /** Idle buffers held now. */
   get idle(): number {
     return this.#free.length;
-  }
-
-  #used(): void {
-    if (this.#timer !== undefined) {
-      this.#timer.refresh();
-      return;
-    }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#free.length === 0) return;
-      this.#free = [];
-      settleLater();
-    }, this.#idleMs);
-    this.#timer.unref();
   }
 }

@@ -7,7 +7,7 @@
  * An error answer is followed by a reset without error (RFC 9113 §8.1), so the sender stops sending.
  */
 import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { POOL_IDLE_MS } from '../buffer-pool.ts';
+import { IdleTimer, POOL_IDLE_MS } from '../buffer-pool.ts';
 import { alignedBuffers } from '../chunk/aligned.ts';
 import { ArozError } from '../errors.ts';
 import { PIECE_SIZE } from '../store/checks.ts';
@@ -34,16 +34,21 @@ export class PiecePool {
   #max: number;
   /** The aligned block, made at the first take; its pages are touched only as buffers are used. */
   #block: ArrayBufferLike | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #idleMs: number;
+  #idle: IdleTimer;
 
   constructor(max = 16, idleMs = POOL_IDLE_MS) {
     this.#max = max;
-    this.#idleMs = idleMs;
+    this.#idle = new IdleTimer(idleMs, () => {
+      // A buffer still out (a write in flight) keeps the block: the next give comes back here.
+      if (this.#block === undefined || this.#free.length < this.#max) return;
+      this.#block = undefined;
+      this.#free = [];
+      settleLater();
+    });
   }
 
   take(): Buffer {
-    this.#used();
+    this.#idle.touch();
     const free = this.#free.pop();
     if (free !== undefined) return free;
     if (this.#block === undefined && this.#max > 0) {
@@ -59,28 +64,12 @@ export class PiecePool {
   give(buffer: Buffer): void {
     if (buffer.buffer !== this.#block) return;
     this.#free.push(buffer);
-    this.#used();
+    this.#idle.touch();
   }
 
   /** True while the pool holds its block of memory. */
   get holding(): boolean {
     return this.#block !== undefined;
-  }
-
-  #used(): void {
-    if (this.#timer !== undefined) {
-      this.#timer.refresh();
-      return;
-    }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      // A buffer still out (a write in flight) keeps the block: the next give comes back here.
-      if (this.#block === undefined || this.#free.length < this.#max) return;
-      this.#block = undefined;
-      this.#free = [];
-      settleLater();
-    }, this.#idleMs);
-    this.#timer.unref();
   }
 }
 

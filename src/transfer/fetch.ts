@@ -6,6 +6,7 @@
  * progress for `idleMs` moves on to the next source. Every failure is recorded as that node's answer.
  */
 import type { promises as fsp } from 'node:fs';
+import { IdleTimer } from '../buffer-pool.ts';
 import { writeFully } from '../chunk/copy.ts';
 import type { BufferRing } from '../chunk/ring.ts';
 import { ArozError, isArozError } from '../errors.ts';
@@ -46,7 +47,10 @@ const dropRing = dropLaneRing;
 const idleRings: BufferRing[] = [];
 const IDLE_RINGS = 4;
 const IDLE_MS = 10_000;
-let dropTimer: NodeJS.Timeout | undefined;
+const ringsIdle = new IdleTimer(IDLE_MS, () => {
+  for (const ring of idleRings.splice(0)) void dropRing(ring).catch(() => {});
+  settleLater(); // their memory is freed once collected
+});
 
 /**
  * A fetch worker's two 1 MiB buffers: a ring of 2 slots whose pieces the hash thread hashes (the
@@ -73,12 +77,7 @@ export class FetchBuffers {
       return;
     }
     idleRings.push(this.ring);
-    dropTimer?.refresh();
-    dropTimer ??= setTimeout(() => {
-      dropTimer = undefined;
-      for (const ring of idleRings.splice(0)) void dropRing(ring).catch(() => {});
-      settleLater(); // their memory is freed once collected
-    }, IDLE_MS).unref();
+    ringsIdle.touch();
   }
 }
 
