@@ -56,10 +56,14 @@ if (major > 24 || (major === 24 && minor >= 12)) {
   // turns it off.
   const dir = compileCacheDir();
   if (dir !== undefined || process.env.NODE_COMPILE_CACHE) module.enableCompileCache?.(dir);
-  warmCacheForDaemon(
-    process.execPath,
-    dir === undefined ? process.env : { ...process.env, NODE_COMPILE_CACHE: dir },
-  );
+  // Only when the cache is on (a folder that cannot be written leaves it off): else every start
+  // would pay for a warm-up that keeps nothing.
+  if (module.getCompileCacheDir?.() !== undefined) {
+    warmCacheForDaemon(
+      process.execPath,
+      dir === undefined ? process.env : { ...process.env, NODE_COMPILE_CACHE: dir },
+    );
+  }
   // Imported, src/cli.ts is not the main module (its `import.meta.main` guard is false): call main().
   // String literals, so that a bundler can follow them.
   const { main } = cli === source ? await import('../src/cli.ts') : await import(cli);
