@@ -77,6 +77,25 @@ export class BufferPool {
     this.#idle.touch();
   }
 
+  /**
+   * Iterates `reader` through one buffer of this pool: each piece is a view of it, valid until the
+   * next one is asked for (the ChunkReader contract). The buffer comes back, and the reader is
+   * closed, when the iteration ends, however it ends.
+   */
+  async *pieces(reader: {
+    read(into: Uint8Array): Promise<number>;
+    close(): Promise<void>;
+  }): AsyncGenerator<Uint8Array, void, undefined> {
+    const buffer = this.take();
+    try {
+      for (let n = await reader.read(buffer); n > 0; n = await reader.read(buffer))
+        yield buffer.subarray(0, n);
+    } finally {
+      this.give(buffer);
+      await reader.close();
+    }
+  }
+
   /** Idle buffers held now. */
   get idle(): number {
     return this.#free.length;

@@ -37,3 +37,36 @@ test('a BufferPool lets its buffers go once unused for its idle time, and not be
   const fresh = pool.take();
   t.assert.ok(!buffers.includes(fresh), 'a fresh buffer after that');
 });
+
+test('BufferPool.pieces() reads through one pooled buffer, gives it back and closes the reader, also when cut short', async (t: TestContext) => {
+  const pool = new BufferPool(4, 2);
+  const source = (data: Buffer) => {
+    let at = 0;
+    const reader = {
+      closed: 0,
+      async read(into: Uint8Array) {
+        const n = Math.min(into.byteLength, data.length - at);
+        data.copy(into, 0, at, at + n);
+        at += n;
+        return n;
+      },
+      async close() {
+        reader.closed++;
+      },
+    };
+    return reader;
+  };
+  const whole = source(Buffer.from('0123456789'));
+  const got: string[] = [];
+  for await (const piece of pool.pieces(whole)) got.push(Buffer.from(piece).toString());
+  t.assert.deepStrictEqual(got, ['0123', '4567', '89']);
+  t.assert.strictEqual(whole.closed, 1);
+  t.assert.strictEqual(pool.idle, 1, 'the buffer came back');
+  const cut = source(Buffer.from('abcdefgh'));
+  for await (const piece of pool.pieces(cut)) {
+    t.assert.strictEqual(Buffer.from(piece).toString(), 'abcd');
+    break;
+  }
+  t.assert.strictEqual(cut.closed, 1);
+  t.assert.strictEqual(pool.idle, 1, 'the same buffer again, back again');
+});

@@ -69,18 +69,8 @@ export class RangeReader implements ChunkReader {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    const buffer = pool.take();
-    try {
-      while (this.#position < this.end && this.#closing === undefined) {
-        const n = await this.read(buffer);
-        if (n === 0) break;
-        yield buffer.subarray(0, n);
-      }
-    } finally {
-      pool.give(buffer);
-      await this.close();
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    return pool.pieces(this); // read() answers 0 at the end and once closed
   }
 
   close(): Promise<void> {

@@ -369,14 +369,8 @@ class BulkChunkReader implements ChunkReader {
     return n;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    const buffer = piecePool.take();
-    try {
-      for (let n = await this.read(buffer); n > 0; n = await this.read(buffer)) yield buffer.subarray(0, n);
-    } finally {
-      piecePool.give(buffer);
-      await this.close();
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    return piecePool.pieces(this);
   }
 
   /** Stops reading; a body not read to its end destroys the lane. Idempotent. */

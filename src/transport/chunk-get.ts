@@ -185,14 +185,8 @@ export class RemoteChunkReader implements ChunkReader {
     return n;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    const buffer = pool.take();
-    try {
-      for (let n = await this.read(buffer); n > 0; n = await this.read(buffer)) yield buffer.subarray(0, n);
-    } finally {
-      pool.give(buffer);
-      await this.close();
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    return pool.pieces(this);
   }
 
   /** Stops reading; cancels the stream if the peer is still sending. Idempotent. */
