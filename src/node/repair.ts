@@ -26,6 +26,7 @@ import type { RepairResult } from '../ops/jobs.ts';
 import type { NodeSpace } from '../placement/index.ts';
 import { type CopyState, isExtraCopy, judgeChunk, judgeShards, newHolders } from '../repair/index.ts';
 import type { ChunkStore, StoreStatus } from '../store/types.ts';
+import { repeatEvery } from '../timers.ts';
 import type { Connect } from '../transfer/types.ts';
 import type { NodeOrphans } from '../transport/node-info.ts';
 import { askRebuild } from '../transport/rebuild-task.ts';
@@ -76,7 +77,7 @@ export class RepairService {
   /** When each peer was first found unreachable (cleared when it answers). */
   #unreachableSince = new Map<string, number>();
   #queue: Promise<unknown> = Promise.resolve();
-  #timer: NodeJS.Timeout | undefined;
+  #stopTimer: (() => void) | undefined;
   #stop = new AbortController();
   #periodic: Promise<unknown> | undefined;
   /** The last pass's report (periodic or asked for). */
@@ -98,7 +99,7 @@ export class RepairService {
 
   start(): void {
     if (this.#options.intervalMs <= 0) return;
-    this.#timer = setInterval(() => {
+    this.#stopTimer = repeatEvery(this.#options.intervalMs, () => {
       if (this.#periodic !== undefined) return;
       this.#periodic = this.pass({ signal: this.#stop.signal })
         .catch((err: unknown) => {
@@ -108,12 +109,11 @@ export class RepairService {
         .finally(() => {
           this.#periodic = undefined;
         });
-    }, this.#options.intervalMs);
-    this.#timer.unref();
+    });
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stopTimer?.();
     this.#stop.abort(new ArozError('ERR_INTERRUPTED', 'The node is shutting down'));
     await this.#periodic;
   }

@@ -16,6 +16,7 @@ import { Pacer } from '../pace.ts';
 import { PIECE_SIZE } from '../store/checks.ts';
 import type { DiskStore } from '../store/disk-store.ts';
 import { verifyCopy } from '../store/verify-copy.ts';
+import { sleepLong } from '../timers.ts';
 import type { NodeScrub } from '../transport/node-info.ts';
 
 const DAY_S = 24 * 60 * 60;
@@ -159,7 +160,7 @@ export class Scrubber {
   /** Sleeps `ms` unless woken (false) or stopped (throws). */
   async #pause(ms: number, signal: AbortSignal): Promise<boolean> {
     try {
-      if (!this.#woken) await sleep(ms, undefined, { signal: AbortSignal.any([signal, this.#wake.signal]) });
+      if (!this.#woken) await sleepLong(ms, AbortSignal.any([signal, this.#wake.signal]));
     } catch (err) {
       signal.throwIfAborted();
       if (isProgrammingError(err)) throw err;

@@ -7,6 +7,7 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readNodeConfig, writeNodeConfig } from '../../src/home/node-config.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { DEFAULT_SCRUB, MIN_SCRUB_RATE, scrubRate } from '../../src/node/scrub.ts';
@@ -190,4 +191,14 @@ test('node.json scrubMaxBytesPerSecond 0 turns the scrub off; scrubPassSeconds s
     [7200, MiB],
   );
   t.assert.strictEqual((await b!.daemon.info()).scrub?.state, 'waiting'); // the start delay
+});
+
+test('after a pass, the scrub waits out its default 30-day period instead of starting the next at once', async (t: TestContext) => {
+  // 30 days is past what one Node timer holds (24.8 days): a plain timer fired after 1 ms, and an
+  // idle node ran pass after pass, rewriting scrub.json hundreds of times a second.
+  const [, b] = await testnet(t, { scrub: { ...DEFAULT_SCRUB, startDelayMs: 0 } });
+  await until('the first (empty) pass', () => b!.daemon.scrub.passes >= 1);
+  await sleep(300); // a while to watch: the bug ran hundreds of passes in it
+  t.assert.strictEqual(b!.daemon.scrub.passes, 1);
+  t.assert.strictEqual((await b!.daemon.info()).scrub?.state, 'waiting');
 });
