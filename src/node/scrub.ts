@@ -37,6 +37,8 @@ export const DEFAULT_SCRUB: ScrubSettings = {
 /** The scrub never crawls slower than this (so chunks stored during a pass are reached too). */
 export const MIN_SCRUB_RATE = 256 * 1024;
 const BATCH = 64;
+/** A pass starts at least this long after the previous one ended (unless woken). */
+export const MIN_PASS_GAP_MS = 60_000;
 /** While a transfer runs, the scrub looks again this often. */
 const PAUSE_MS = 1_000;
 const DONE = '~'; // sorts after every UUID: the store is finished for this pass
@@ -136,8 +138,10 @@ export class Scrubber {
       const started = this.#saved.passStartedAt === null ? 0 : Date.parse(this.#saved.passStartedAt);
       const finished = this.#options.stores().every((s) => this.#saved.cursors[s.id] === DONE);
       if (this.#saved.passStartedAt === null || finished) {
-        const wait = started + this.settings.passSeconds * 1000 - Date.now();
-        if (this.#saved.passStartedAt !== null && wait > 0) {
+        // Never back to back: with scrubPassSeconds 0 (or a pass slower than its period) an empty
+        // or small store would otherwise start pass after pass, each saving scrub.json.
+        const wait = Math.max(MIN_PASS_GAP_MS, started + this.settings.passSeconds * 1000 - Date.now());
+        if (this.#saved.passStartedAt !== null) {
           this.#state = 'waiting';
           await this.#pause(wait, signal); // woken or not, a new pass starts now
         }

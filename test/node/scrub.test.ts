@@ -193,12 +193,18 @@ test('node.json scrubMaxBytesPerSecond 0 turns the scrub off; scrubPassSeconds s
   t.assert.strictEqual((await b!.daemon.info()).scrub?.state, 'waiting'); // the start delay
 });
 
-test('after a pass, the scrub waits out its default 30-day period instead of starting the next at once', async (t: TestContext) => {
-  // 30 days is past what one Node timer holds (24.8 days): a plain timer fired after 1 ms, and an
-  // idle node ran pass after pass, rewriting scrub.json hundreds of times a second.
-  const [, b] = await testnet(t, { scrub: { ...DEFAULT_SCRUB, startDelayMs: 0 } });
-  await until('the first (empty) pass', () => b!.daemon.scrub.passes >= 1);
-  await sleep(300); // a while to watch: the bug ran hundreds of passes in it
-  t.assert.strictEqual(b!.daemon.scrub.passes, 1);
-  t.assert.strictEqual((await b!.daemon.info()).scrub?.state, 'waiting');
-});
+for (const [passSeconds, what] of [
+  [DEFAULT_SCRUB.passSeconds, 'its default 30-day period'],
+  [0, 'a minute even with scrubPassSeconds 0'],
+] as const) {
+  test(`after a pass, the scrub waits ${what} instead of starting the next at once`, async (t: TestContext) => {
+    // 30 days is past what one Node timer holds (24.8 days): a plain timer fired after 1 ms, and an
+    // idle node ran pass after pass, rewriting scrub.json hundreds of times a second. A period of 0
+    // did the same on purpose; passes now start at least MIN_PASS_GAP_MS apart.
+    const [, b] = await testnet(t, { scrub: { ...DEFAULT_SCRUB, passSeconds, startDelayMs: 0 } });
+    await until('the first (empty) pass', () => b!.daemon.scrub.passes >= 1);
+    await sleep(300); // a while to watch: the bug ran hundreds of passes in it
+    t.assert.strictEqual(b!.daemon.scrub.passes, 1);
+    t.assert.strictEqual((await b!.daemon.info()).scrub?.state, 'waiting');
+  });
+}
