@@ -19,7 +19,8 @@ RUN node scripts/build-lib.ts
 FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production \
     AROZDFS_HOME=/var/lib/arozdfs \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    NODE_OPTIONS=--max-semi-space-size=2
 WORKDIR /opt/arozdfs
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force

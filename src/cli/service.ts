@@ -67,9 +67,11 @@ export function renderUnit(spec: UnitSpec): string {
     ...(system ? [`User=${spec.user}`, `Group=${spec.user}`] : []),
     // Settings live in the home's ADDC/node.json (docs/config.md), so this line stays short.
     `ExecStart=${exec.map(systemdWord).join(' ')}`,
-    // Two malloc arenas instead of one per thread: glibc otherwise keeps each thread's freed memory
-    // (docs/transfer.md "Memory").
+    // Two malloc arenas instead of one per thread: glibc otherwise keeps each thread's freed memory;
+    // and young generations of 2 MiB semi-spaces, not V8's default of up to 32 (docs/transfer.md
+    // "Memory").
     'Environment=MALLOC_ARENA_MAX=2',
+    'Environment=NODE_OPTIONS=--max-semi-space-size=2',
     'Restart=on-failure',
     'RestartSec=5s',
     // serve stops gracefully on SIGTERM (transfers in flight finish or are aborted).

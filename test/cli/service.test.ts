@@ -49,6 +49,8 @@ test('the system unit is hardened, runs start with the home, and passes systemd-
     'ProtectSystem=strict',
     'PrivateTmp=yes',
     'Restart=on-failure',
+    'Environment=MALLOC_ARENA_MAX=2',
+    'Environment=NODE_OPTIONS=--max-semi-space-size=2',
     `ReadWritePaths=-"${home.replaceAll('%', '%%')}" -${store}`,
     `ExecStart=${process.execPath} --home "${home.replaceAll('%', '%%')}" start --store ${store}`,
     'WantedBy=multi-user.target',
