@@ -13,9 +13,9 @@ import { ReedSolomon, STRIPE_UNIT, stripes } from '../erasure/index.ts';
 import { ArozError } from '../errors.ts';
 import type { IndexChunk, IndexShard } from '../index-file/index.ts';
 import type { ChunkReader } from '../store/types.ts';
-import { type FetchContext, noProgress } from './fetch.ts';
+import { type FetchContext, localFailures, noProgress } from './fetch.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
-import { type ChunkSink, localFailures, type OpenKey, plainSink, sealedSink } from './sealed-fetch.ts';
+import { type ChunkSink, type OpenKey, plainSink, sealedSink } from './sealed-fetch.ts';
 import type { NodeAnswer } from './types.ts';
 
 interface Source {

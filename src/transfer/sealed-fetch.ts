@@ -6,11 +6,10 @@
  * authenticate is ERR_DECRYPT_FAILED (sealed with another key: the index or the copy was forged).
  */
 import { createHash } from 'node:crypto';
-import { writeFully } from '../chunk/copy.ts';
 import { ChunkOpener, TAG_BYTES } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/index.ts';
-import { type FetchContext, noProgress } from './fetch.ts';
+import { type FetchContext, localFailures, noProgress, writeLocal } from './fetch.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import { type NodeAnswer, PIECE } from './types.ts';
 
@@ -18,18 +17,6 @@ import { type NodeAnswer, PIECE } from './types.ts';
 export interface OpenKey {
   key: Uint8Array;
   indexId: string;
-}
-
-/** Failures of our own output file: never a node's answer, always the end of the download. */
-export const localFailures = new WeakSet<object>();
-
-export async function writeLocal(ctx: FetchContext, piece: Buffer, position: number): Promise<void> {
-  try {
-    await writeFully(ctx.fh, piece, position, `"${ctx.tempPath}"`);
-  } catch (err) {
-    if (err instanceof Error) localFailures.add(err);
-    throw err;
-  }
 }
 
 /**

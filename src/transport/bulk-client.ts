@@ -5,9 +5,10 @@
  * Why it exists: Node hands every piece HTTP/2 receives to JavaScript in a fresh Buffer, which lives
  * in the malloc heap until the garbage collector finds it dead; a downloading node paid for that in
  * memory and collections. A lane reads with Node's `onread` option instead: TLS decrypts straight
- * into the lane's own 1 MiB receive buffer, reused for every read, and `read(into)` copies from it.
- * Nothing is allocated per piece received. Flow control is TCP's: when 768 KiB wait unread, the
- * lane stops reading the socket until the reader catches up.
+ * into the lane's own 1 MiB receive buffer, reused for every read, and `read(into)` copies from it
+ * once 256 KiB (or the rest it asked for) have come. Nothing is allocated per piece received. Flow
+ * control is TCP's: when 768 KiB wait unread, the lane stops reading the socket until the reader
+ * catches up.
  *
  * A read that ends cleanly leaves the lane ready for the next request (the pool keeps it); a read
  * closed early, timed out or aborted destroys the lane, since its bytes would still be on the way.
@@ -29,6 +30,12 @@ const ROOM = 64 * 1024;
 const PAUSE_AT = RX - 256 * 1024;
 /** The receive buffer never grows beyond this (a peer that sends what nobody asked for). */
 const MAX_RX = 4 * RX;
+/**
+ * A body read waits for this much (or the rest of what it asked for) before it is woken: TLS hands
+ * over one 16 KiB record at a time, and a wake per record cost a download about 50 MiB of garbage
+ * (promises, races) per GiB.
+ */
+const WAKE_AT = 256 * 1024;
 /**
  * Receive buffers of closed lanes, and the iteration buffers of readers, for the next ones (a few
  * each): a node downloading one file after another does not allocate them per lane or per read.
@@ -62,6 +69,8 @@ export class BulkLane {
   #ended = false;
   #error: ArozError | undefined;
   #wake: (() => void) | undefined;
+  /** Unread bytes at which a waiting read is woken (1 for the answer line). */
+  #need = 1;
   #timer: NodeJS.Timeout | undefined;
   #idleMs: number = LIMITS.requestTimeoutMs;
 
@@ -169,9 +178,16 @@ export class BulkLane {
       if (this.#error !== undefined) throw this.#error;
       return 0;
     }
-    while (this.#tail === this.#head) {
+    const need = Math.min(want, WAKE_AT);
+    while (this.#tail - this.#head < need) {
       if (this.#error !== undefined) throw this.#error;
-      await this.#next();
+      if (this.#ended && this.#tail > this.#head) break; // what came before the close
+      this.#need = need;
+      try {
+        await this.#next();
+      } finally {
+        this.#need = 1;
+      }
     }
     if (this.#error !== undefined) throw this.#error;
     const n = Math.min(want, this.#tail - this.#head);
@@ -303,7 +319,8 @@ export class BulkLane {
       this.destroy(new ArozError('ERR_BAD_REQUEST', `Node "${this.peer}" sent far more than was read`));
       return false;
     }
-    this.#wake?.();
+    if (this.#tail - this.#head >= this.#need) this.#wake?.();
+    else this.#timer?.refresh(); // bytes came: that is progress, even before the read wakes
     if (this.#tail - this.#head < PAUSE_AT) return true;
     this.#paused = true;
     return false;

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { FetchBuffers } from '../../src/transfer/fetch.ts';
+import { FetchBuffers, type FetchContext, writeLocal } from '../../src/transfer/fetch.ts';
 
 test('a download gives its buffers back: the next download reuses them, a retired ring never', (t: TestContext) => {
   const first = new FetchBuffers();
@@ -39,4 +42,41 @@ test('a fetch ring hashes each range on the hash thread, and a restart forgets a
   ring.restartHashes();
   await feed(b);
   t.assert.strictEqual(await ring.rangeDigest(), createHash('sha256').update(b).digest('hex'));
+});
+
+test('pieces written to a partial file at once go one at a time, each to its place; a failed write fails only itself', async (t: TestContext) => {
+  const dir = await mkdtemp(join(tmpdir(), 'arozdfs-fetch-write-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const fh = await open(join(dir, 'partial'), 'w+');
+  t.after(() => fh.close());
+  // The real handle, watched: how many of its writes run at once.
+  let running = 0;
+  let most = 0;
+  const write = fh.write.bind(fh) as (...args: unknown[]) => Promise<{ bytesWritten: number }>;
+  const watched = new Proxy(fh, {
+    get(target, key) {
+      if (key !== 'write') return Reflect.get(target, key, target);
+      return async (...args: unknown[]) => {
+        most = Math.max(most, ++running);
+        try {
+          return await write(...args);
+        } finally {
+          running--;
+        }
+      };
+    },
+  });
+  const ctx = { fh: watched, tempPath: join(dir, 'partial') } as unknown as FetchContext;
+  const piece = 256 * 1024;
+  const pieces = [3, 0, 2, 1].map((k) => ({ k, bytes: Buffer.alloc(piece, 0x61 + k) }));
+  await Promise.all(pieces.map(({ k, bytes }) => writeLocal(ctx, bytes, k * piece)));
+  t.assert.strictEqual(most, 1);
+  const expected = Buffer.concat([0, 1, 2, 3].map((k) => Buffer.alloc(piece, 0x61 + k)));
+  t.assert.ok((await readFile(join(dir, 'partial'))).equals(expected));
+  // A write that fails (a position the file cannot take) fails alone; the next one still lands.
+  const bad = writeLocal(ctx, Buffer.alloc(1), Number.MAX_SAFE_INTEGER);
+  const good = writeLocal(ctx, Buffer.from('z'), 0);
+  await t.assert.rejects(bad);
+  await good;
+  t.assert.strictEqual((await readFile(join(dir, 'partial')))[0], 0x7a);
 });

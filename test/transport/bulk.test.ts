@@ -331,6 +331,35 @@ test('a lane fails with ERR_TIMEOUT on a silent node and ERR_PEER_UNREACHABLE on
   await rejectsWith(t, readAll(await breaks.get({ uuid })), 'ERR_PEER_UNREACHABLE');
 });
 
+test('a read waits for 256 KiB, not for each 16 KiB record; bytes that keep coming are progress, not a stall', async (t: TestContext) => {
+  const [me, peer] = await Promise.all([member(0), member(1)]);
+  const uuid = newUuid();
+  const piece = 64 * 1024;
+  const size = 5 * piece;
+  // 64 KiB (four TLS records) every 300 ms: the first 256 KiB take 1.2 s, longer than idleMs.
+  const port = await fakeNode(t, peer, (s) => {
+    s.write(okLine(me, size));
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (s.destroyed) return clearInterval(timer);
+      s.write(Buffer.alloc(piece, sent));
+      if (++sent === 5) clearInterval(timer);
+    }, 300);
+    teardown(t).defer(() => clearInterval(timer));
+  });
+  const lane = await laneTo(t, me, peer, port);
+  const reader = await lane.get({ uuid }, { idleMs: 1_000 });
+  const reads: number[] = [];
+  const into = Buffer.alloc(MiB);
+  for (let n = await reader.read(into); n > 0; n = await reader.read(into)) reads.push(n);
+  t.assert.strictEqual(
+    reads.reduce((a, b) => a + b, 0),
+    size,
+  );
+  t.assert.ok(reads[0]! >= 4 * piece, `the first read returned ${reads[0]} bytes`);
+  t.assert.strictEqual(lane.usable, true);
+});
+
 test('a node that closes right after its answer: the reader still gets every byte, then the lane closes', async (t: TestContext) => {
   const [me, peer] = await Promise.all([member(0), member(1)]);
   const uuid = newUuid();
