@@ -12,7 +12,9 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { checkOutput } from '../chunk/merge.ts';
+import { PieceReader } from '../chunk/reader.ts';
 import { type BufferRing, SLOT_SIZE } from '../chunk/ring.ts';
+import { PieceWriter } from '../chunk/writer.ts';
 import { unwrapFileKey } from '../crypto/index.ts';
 import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../errors.ts';
 import {
@@ -109,6 +111,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
   throwIfAborted(signal, doing);
   const { file, journaled } = await openPartial(index, { out, force, indexSha256, journal: options.journal });
   let reader: Awaited<ReturnType<typeof open>> | undefined;
+  let pieces: { writer: PieceWriter; reader: PieceReader } | undefined;
   let hasher: OrderedHash | undefined;
   let ring: BufferRing | undefined;
   let clean = false;
@@ -117,6 +120,10 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       throw fromSystemError(err, `${what}: cannot read "${file.tempPath}"`);
     });
     const verified = await verifyWritten(reader, index.chunks, journaled, signal, doing);
+    // Past the page cache where the file system allows (src/chunk/writer.ts, reader.ts).
+    const fileName = `"${file.tempPath}"`;
+    const writer = await PieceWriter.open(file.tempPath, file.handle, fileName);
+    pieces = { writer, reader: await PieceReader.open(file.tempPath, reader, fileName) };
     const total = index.file.size;
     const chunks = index.chunks.length;
     let done = index.chunks.reduce((sum, c) => sum + (verified.has(c.i) ? c.size : 0), 0);
@@ -125,8 +132,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     if (total > 0) progress();
     const ctx: FetchContext = {
       name,
-      fh: file.handle,
-      tempPath: file.tempPath,
+      file: writer,
       nodes: new RunNodes(options.connect, signal, idleMs),
       onlineNodes: options.onlineNodes ?? (() => []),
       ...(options.holdersOf !== undefined ? { holdersOf: options.holdersOf } : {}),
@@ -140,7 +146,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       },
     };
     ring = options.rings?.borrow(4) ?? laneRing(4, SLOT_SIZE);
-    const ordered = new OrderedHash(ring, reader, `"${file.tempPath}"`, index.chunks);
+    const ordered = new OrderedHash(ring, pieces.reader, index.chunks);
     hasher = ordered;
     for (const i of verified) ordered.done(i);
     const hashing = ordered.run();
@@ -199,6 +205,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       );
     }
     clean = true;
+    await closePieces(pieces);
     await reader.close();
     reader = undefined;
     await file.commit();
@@ -212,6 +219,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     else await file.abort();
     throw err;
   } finally {
+    await closePieces(pieces);
     await reader?.close();
     if (ring !== undefined) {
       await ring.settle();
@@ -219,6 +227,11 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       else await dropLaneRing(ring);
     }
   }
+}
+
+/** Closes the O_DIRECT handles of the partial file (idempotent). */
+async function closePieces(pieces: { writer: PieceWriter; reader: PieceReader } | undefined): Promise<void> {
+  await Promise.all([pieces?.writer.close(), pieces?.reader.close()]);
 }
 
 function checkTrust(index: IndexFile, options: DownloadOptions, what: string): SignerKey | undefined {

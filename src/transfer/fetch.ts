@@ -5,10 +5,9 @@
  * the file — hashing as it goes; a copy of the wrong size or hash, a refusal or a node that makes no
  * progress for `idleMs` moves on to the next source. Every failure is recorded as that node's answer.
  */
-import type { promises as fsp } from 'node:fs';
 import { IdleTimer } from '../buffer-pool.ts';
-import { writeFully } from '../chunk/copy.ts';
 import type { BufferRing } from '../chunk/ring.ts';
+import type { PieceWriter } from '../chunk/writer.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
 import { settleLater } from '../young-gc.ts';
@@ -20,9 +19,8 @@ import { type NodeAnswer, PIECE, type TransferNotice } from './types.ts';
 export interface FetchContext {
   /** The file's name, quoted in messages. */
   name: string;
-  /** The partial file, open for writing. */
-  fh: fsp.FileHandle;
-  tempPath: string;
+  /** The partial file, open for writing (whole aligned pieces past the page cache: chunk/writer.ts). */
+  file: PieceWriter;
   nodes: RunNodes;
   onlineNodes: () => Iterable<string>;
   /** Nodes known to hold a chunk besides the index's holders (the catalog's holdings statements). */
@@ -260,7 +258,7 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
 }
 
 /** The last write queued on each partial file (see writeLocal). */
-const lastWrite = new WeakMap<fsp.FileHandle, Promise<void>>();
+const lastWrite = new WeakMap<PieceWriter, Promise<void>>();
 
 /**
  * Writes `piece` at `position` of the partial file, after the writes queued before it: one write at
@@ -269,11 +267,9 @@ const lastWrite = new WeakMap<fsp.FileHandle, Promise<void>>();
  * download (`perf record -a`, rwsem_spin_on_owner).
  */
 export async function writeLocal(ctx: FetchContext, piece: Buffer, position: number): Promise<void> {
-  const write = (lastWrite.get(ctx.fh) ?? Promise.resolve()).then(() =>
-    writeFully(ctx.fh, piece, position, `"${ctx.tempPath}"`),
-  );
+  const write = (lastWrite.get(ctx.file) ?? Promise.resolve()).then(() => ctx.file.write(piece, position));
   lastWrite.set(
-    ctx.fh,
+    ctx.file,
     write.catch(() => {}),
   );
   try {

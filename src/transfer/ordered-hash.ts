@@ -2,28 +2,27 @@
  * The whole-file SHA-256 of a download. Chunks arrive in any order, but the hash needs the bytes in
  * file order, so it is computed by reading back, in order, each chunk once it is written and verified
  * — while the later chunks are still being fetched. The read-back goes through the chunk ring
- * (src/chunk/ring.ts): its worker thread hashes on the second core, and the bytes come from the page
- * cache (they were just written). At the end only the chunks that finished last remain to be read.
+ * (src/chunk/ring.ts): its worker thread hashes on the second core. The chunks were written past the
+ * page cache where the file system allows (fetch.ts), so they are read back the same way
+ * (src/chunk/reader.ts): from the disk, into the ring, with no copy through fresh cache pages. At the
+ * end only the chunks that finished last remain to be read.
  */
-import type { promises as fsp } from 'node:fs';
-import { readFully } from '../chunk/copy.ts';
+import type { PieceReader } from '../chunk/reader.ts';
 import type { BufferRing } from '../chunk/ring.ts';
 import { ArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
 
 export class OrderedHash {
   #ring: BufferRing;
-  #fh: fsp.FileHandle;
-  #name: string;
+  #file: PieceReader;
   #chunks: readonly IndexChunk[];
   #done: boolean[];
   #waiting: { i: number; resolve: () => void; reject: (err: unknown) => void } | undefined;
   #stopped: { err: unknown } | undefined;
 
-  constructor(ring: BufferRing, fh: fsp.FileHandle, name: string, chunks: readonly IndexChunk[]) {
+  constructor(ring: BufferRing, file: PieceReader, chunks: readonly IndexChunk[]) {
     this.#ring = ring;
-    this.#fh = fh;
-    this.#name = name;
+    this.#file = file;
     this.#chunks = chunks;
     this.#done = chunks.map(() => false);
   }
@@ -48,8 +47,8 @@ export class OrderedHash {
       for (let pos = 0; pos < chunk.size; pos += ring.slotSize) {
         const slot = await ring.acquire();
         const length = Math.min(ring.slotSize, chunk.size - pos);
-        await readFully(this.#fh, ring.view(slot, length), chunk.offset + pos, this.#name, () => {
-          return new ArozError('ERR_IO', `${this.#name} is shorter than it should be`);
+        await this.#file.read(ring.view(slot, length), chunk.offset + pos, () => {
+          return new ArozError('ERR_IO', `${this.#file.name} is shorter than it should be`);
         });
         ring.hold(slot, ring.hashWhole(slot, length));
       }

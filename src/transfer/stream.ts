@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PieceWriter } from '../chunk/writer.ts';
 import { ArozError, fromSystemError, isArozError } from '../errors.ts';
 import { type IndexFile, isDistributedIndex, validateIndex } from '../index-file/index.ts';
 import { type SignerKey, verifyIndex } from '../keys/index.ts';
@@ -76,6 +77,9 @@ export async function streamFile(index: IndexFile, options: StreamOptions): Prom
   const fh = await open(scratch, 'wx+', 0o600).catch((err: unknown) => {
     throw fromSystemError(err, `${what}: cannot create "${scratch}"`);
   });
+  // Through the page cache: its slots are rewritten chunk after chunk and read back at once, so the
+  // same cache pages serve every chunk (no direct writes, unlike a download's partial file).
+  const file = await PieceWriter.open(scratch, fh, `"${scratch}"`, false);
   let done = 0;
   let chunksDone = 0;
   const progress = () =>
@@ -88,8 +92,7 @@ export async function streamFile(index: IndexFile, options: StreamOptions): Prom
     });
   const ctx: FetchContext = {
     name,
-    fh,
-    tempPath: scratch,
+    file,
     nodes: new RunNodes(options.connect, signal, idleMs),
     onlineNodes: options.onlineNodes ?? (() => []),
     ...(options.holdersOf !== undefined ? { holdersOf: options.holdersOf } : {}),

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { alignedBuffers, isPageAligned } from '../../src/chunk/aligned.ts';
 import { copyRange } from '../../src/chunk/copy.ts';
+import { PieceReader } from '../../src/chunk/reader.ts';
 import { BufferRing } from '../../src/chunk/ring.ts';
 import { PieceWriter } from '../../src/chunk/writer.ts';
 import { ArozError } from '../../src/errors.ts';
@@ -55,4 +56,28 @@ test('copyRange writes whole pieces of the ring with O_DIRECT, and the bytes arr
   await written;
   t.assert.strictEqual(writer.directBytes, (await directIoWorks(dir)) ? 3 * MiB : 0);
   t.assert.ok((await readFile(dstPath)).equals(bytes));
+});
+
+test('PieceReader reads whole aligned pieces with O_DIRECT, the rest through the page cache, all intact', async (t: TestContext) => {
+  const dir = await tmpDir(t);
+  const path = join(dir, 'file');
+  const bytes = testBytes(2 * MiB + 5);
+  await writeFile(path, bytes);
+  const fh = await open(path, 'r');
+  teardown(t).defer(() => fh.close());
+  const reader = await PieceReader.open(path, fh, 'file');
+  teardown(t).defer(() => reader.close());
+  const short = () => new ArozError('ERR_IO', 'short');
+  const [a, b] = alignedBuffers(2, MiB);
+  const c = Buffer.allocUnsafeSlow(5); // memory of unknown alignment
+  await reader.read(a!, 0, short);
+  await reader.read(b!, MiB, short);
+  await reader.read(c, 2 * MiB, short);
+  t.assert.ok(Buffer.concat([a!, b!, c]).equals(bytes));
+  t.assert.strictEqual(reader.directBytes, (await directIoWorks(dir)) ? 2 * MiB : 0);
+  await t.assert.rejects(reader.read(a!, 2 * MiB, short), { code: 'ERR_IO' }, 'the file ends first');
+  await t.assert.rejects(reader.read(a!, 4 * MiB, short), { code: 'ERR_IO' }, 'past the end');
+  await reader.read(b!, MiB, short);
+  t.assert.ok(b!.equals(bytes.subarray(MiB, 2 * MiB)));
+  t.assert.strictEqual(reader.directBytes, (await directIoWorks(dir)) ? 3 * MiB : 0, 'still direct');
 });

@@ -5,6 +5,7 @@ import type { IndexFile } from '../../src/index-file/index.ts';
 import { signerKeys, signIndex } from '../../src/keys/index.ts';
 import type { MemoryStore } from '../../src/store/index.ts';
 import { downloadFile } from '../../src/transfer/index.ts';
+import { directIoWorks, residentBytes } from '../helpers/direct-io.ts';
 import { testKeyPair } from '../helpers/keys.ts';
 import { CHUNK, type TestCluster, uploaded } from './helpers.ts';
 
@@ -18,6 +19,18 @@ test('downloadFile() rebuilds the file byte for byte from disk stores, leaving n
   t.assert.strictEqual(result.fetched, index.chunks.length);
   t.assert.strictEqual(result.signer?.fingerprint, index.signature?.key);
   t.assert.deepStrictEqual(await readdir(dir), ['out.mkv']);
+});
+
+test('a download writes its whole pieces past the page cache and reads them back the same way', async (t: TestContext) => {
+  const { index, bytes, dir, options } = await uploaded(t, 3, 40 * CHUNK + 17);
+  const result = await downloadFile(index, options({ parallel: 3 }));
+  const resident = await residentBytes(result.out); // before anything else reads the file
+  t.assert.deepStrictEqual(await readFile(result.out), bytes);
+  if (!(await directIoWorks(dir))) return t.skip('the temp folder refuses O_DIRECT');
+  if (resident === undefined) return t.skip('fincore (util-linux) is not installed');
+  // Only the last, short piece went through the page cache (one page); neither the 40 whole chunks
+  // written nor their read-back for the whole-file hash left any there.
+  t.assert.ok(resident <= 4096, `${resident} bytes of the file are in the page cache`);
 });
 
 test('one bad holder (missing, offline, unknown, frozen, corrupt): the other copy is used and the bad one reported', async (t: TestContext) => {

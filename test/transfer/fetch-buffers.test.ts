@@ -3,6 +3,7 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { PieceWriter } from '../../src/chunk/writer.ts';
 import { FetchBuffers, type FetchContext, writeLocal } from '../../src/transfer/fetch.ts';
 
 test('a download gives its buffers back: the next download reuses them, a retired ring never', (t: TestContext) => {
@@ -66,7 +67,8 @@ test('pieces written to a partial file at once go one at a time, each to its pla
       };
     },
   });
-  const ctx = { fh: watched, tempPath: join(dir, 'partial') } as unknown as FetchContext;
+  const file = await PieceWriter.open(join(dir, 'partial'), watched, 'partial', false);
+  const ctx = { file } as unknown as FetchContext;
   const piece = 256 * 1024;
   const pieces = [3, 0, 2, 1].map((k) => ({ k, bytes: Buffer.alloc(piece, 0x61 + k) }));
   await Promise.all(pieces.map(({ k, bytes }) => writeLocal(ctx, bytes, k * piece)));

@@ -1,0 +1,91 @@
+/**
+ * Reading a file back past the page cache: the counterpart of writer.ts. A file whose pieces went to
+ * the disk with O_DIRECT is not in the page cache; reading it through the ordinary handle would copy
+ * every byte into freshly allocated cache pages (slow on these VMs) only to read each once. So every
+ * piece whose position and length are multiples of 4 KiB and whose memory starts on a page boundary
+ * (aligned.ts) is read through a second, O_DIRECT handle, where the file system allows it; anything
+ * else — the short last piece, an unaligned position, memory of unknown alignment, a file system that
+ * refuses O_DIRECT — through the ordinary one. The kernel writes back a range's dirty cache pages
+ * before it reads that range direct, so a piece written through the page cache reads the same.
+ */
+import { constants, type promises as fsp } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { type ArozError, fromSystemError, isProgrammingError } from '../errors.ts';
+import { isPageAligned } from './aligned.ts';
+import { readFully } from './copy.ts';
+import { DIRECT_ALIGN } from './writer.ts';
+
+export class PieceReader {
+  readonly name: string;
+  #handle: fsp.FileHandle;
+  /** The O_DIRECT handle while direct reads are in use; `#opened` keeps it for close(). */
+  #direct: fsp.FileHandle | undefined;
+  #opened: fsp.FileHandle | undefined;
+  #directBytes = 0;
+
+  private constructor(name: string, handle: fsp.FileHandle, direct: fsp.FileHandle | undefined) {
+    this.name = name;
+    this.#handle = handle;
+    this.#direct = direct;
+    this.#opened = direct;
+  }
+
+  /** Bytes read through O_DIRECT so far. */
+  get directBytes(): number {
+    return this.#directBytes;
+  }
+
+  /**
+   * Wraps `handle`, the open file at `path`, and opens `path` again with O_DIRECT, silently doing
+   * without where the system or file system does not support it.
+   */
+  static async open(path: string, handle: fsp.FileHandle, name: string): Promise<PieceReader> {
+    if (constants.O_DIRECT === undefined) return new PieceReader(name, handle, undefined);
+    try {
+      return new PieceReader(name, handle, await open(path, constants.O_RDONLY | constants.O_DIRECT));
+    } catch (err) {
+      if (isProgrammingError(err)) throw err;
+      return new PieceReader(name, handle, undefined);
+    }
+  }
+
+  /** Fills `into` from `position`; `short()` is thrown where the file ends first. */
+  async read(into: Buffer, position: number, short: () => ArozError): Promise<void> {
+    const direct = this.#direct;
+    if (
+      direct !== undefined &&
+      position % DIRECT_ALIGN === 0 &&
+      into.byteLength % DIRECT_ALIGN === 0 &&
+      isPageAligned(into)
+    ) {
+      let bytesRead = 0;
+      for (let done = 0; done < into.length; done += bytesRead) {
+        try {
+          ({ bytesRead } = await direct.read(into, done, into.length - done, position + done));
+        } catch (err) {
+          // EINVAL: this file system takes O_DIRECT at open but not for this read; stop trying.
+          if ((err as { code?: unknown }).code !== 'EINVAL' || done > 0) {
+            throw fromSystemError(err, `Cannot read ${this.name}`);
+          }
+          this.#direct = undefined;
+          break;
+        }
+        // Direct reads come in whole blocks; a part of one is the end of the file.
+        if (bytesRead === 0 || bytesRead % DIRECT_ALIGN !== 0) throw short();
+      }
+      if (this.#direct !== undefined) {
+        this.#directBytes += into.byteLength;
+        return;
+      }
+    }
+    await readFully(this.#handle, into, position, this.name, short);
+  }
+
+  /** Closes the O_DIRECT handle (the ordinary one belongs to the caller). Idempotent. */
+  async close(): Promise<void> {
+    const opened = this.#opened;
+    this.#direct = undefined;
+    this.#opened = undefined;
+    await opened?.close();
+  }
+}
