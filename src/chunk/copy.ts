@@ -81,7 +81,7 @@ export async function copyRange(ring: BufferRing, r: CopyRange): Promise<{ writt
 /** Reads exactly `into.length` bytes at `position`; a source that ends sooner throws `short()`. */
 export async function readFully(
   fh: fsp.FileHandle,
-  into: Buffer,
+  into: Uint8Array,
   position: number,
   name: string,
   short: () => ArozError,

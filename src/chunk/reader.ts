@@ -36,21 +36,26 @@ export class PieceReader {
   }
 
   /**
-   * Wraps `handle`, the open file at `path`, and opens `path` again with O_DIRECT, silently doing
-   * without where the system or file system does not support it.
+   * Wraps `handle`, the open file at `path`, and opens `path` again with O_DIRECT (never through a
+   * symbolic link), silently doing without where the system or file system does not support it, or
+   * where `path` no longer names the file `handle` has open.
    */
   static async open(path: string, handle: fsp.FileHandle, name: string): Promise<PieceReader> {
     if (constants.O_DIRECT === undefined) return new PieceReader(name, handle, undefined);
+    let direct: fsp.FileHandle | undefined;
     try {
-      return new PieceReader(name, handle, await open(path, constants.O_RDONLY | constants.O_DIRECT));
+      direct = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_DIRECT);
+      const [a, b] = await Promise.all([handle.stat({ bigint: true }), direct.stat({ bigint: true })]);
+      if (a.dev === b.dev && a.ino === b.ino) return new PieceReader(name, handle, direct);
     } catch (err) {
       if (isProgrammingError(err)) throw err;
-      return new PieceReader(name, handle, undefined);
     }
+    await direct?.close();
+    return new PieceReader(name, handle, undefined);
   }
 
   /** Fills `into` from `position`; `short()` is thrown where the file ends first. */
-  async read(into: Buffer, position: number, short: () => ArozError): Promise<void> {
+  async read(into: Uint8Array, position: number, short: () => ArozError): Promise<void> {
     const direct = this.#direct;
     if (
       direct !== undefined &&

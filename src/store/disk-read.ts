@@ -2,10 +2,13 @@
  * Reading a chunk of a disk store: the file is opened once (no symlinks followed) and read with
  * positional FileHandle.read into the consumer's or a pooled buffer — never fs.createReadStream,
  * which is several times slower here (PERFORMANCE.md). The file stays open for the whole read, so
- * a concurrent delete into the trash does not cut it short.
+ * a concurrent delete into the trash does not cut it short. A put wrote the chunk past the page cache
+ * (disk-put.ts), so whole aligned pieces are read back the same way (chunk/reader.ts): a chunk read
+ * once, to send it, does not pass through freshly allocated cache pages.
  */
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { PieceReader } from '../chunk/reader.ts';
 import { ArozError, fromSystemError } from '../errors.ts';
 import { checkRange, missingError } from './checks.ts';
 import { chunkPath, isNotFound, readSidecar } from './disk-layout.ts';
@@ -19,9 +22,10 @@ export async function openChunkReader(
   where: string,
   options: GetOptions,
 ): Promise<ChunkReader> {
+  const path = chunkPath(root, uuid);
   let fh: FileHandle;
   try {
-    fh = await open(chunkPath(root, uuid), constants.O_RDONLY | constants.O_NOFOLLOW);
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     if (isNotFound(err)) throw missingError(uuid, where);
     throw fromSystemError(err, `Cannot read chunk "${uuid}" in ${where}`);
@@ -37,10 +41,21 @@ export async function openChunkReader(
       );
     }
     const range = checkRange(options, info.size, uuid);
+    const file = await PieceReader.open(path, fh, `chunk "${uuid}" in ${where}`);
+    const short = () =>
+      new ArozError(
+        'ERR_CHUNK_SIZE',
+        `Stored chunk "${uuid}" in ${where} ended before its recorded ${info.size} bytes`,
+      );
     const source = {
-      read: async (into: Uint8Array, length: number, position: number) =>
-        (await fh.read(into, 0, length, position)).bytesRead,
-      close: () => fh.close(),
+      read: async (into: Uint8Array, length: number, position: number) => {
+        await file.read(into.subarray(0, length), position, short);
+        return length;
+      },
+      close: async () => {
+        await file.close().catch(() => {});
+        await fh.close();
+      },
     };
     return new RangeReader(info, range, source, options.signal);
   } catch (err) {

@@ -2,7 +2,7 @@
  * Page-aligned memory (src/chunk/aligned.ts) and the O_DIRECT writes it allows (src/chunk/writer.ts):
  * only memory recorded as page-aligned goes direct, and copyRange's ring memory is such memory.
  */
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { alignedBuffers, isPageAligned } from '../../src/chunk/aligned.ts';
@@ -80,4 +80,21 @@ test('PieceReader reads whole aligned pieces with O_DIRECT, the rest through the
   await reader.read(b!, MiB, short);
   t.assert.ok(b!.equals(bytes.subarray(MiB, 2 * MiB)));
   t.assert.strictEqual(reader.directBytes, (await directIoWorks(dir)) ? 3 * MiB : 0, 'still direct');
+});
+
+test('PieceReader reads nothing direct from a path that names another file by now', async (t: TestContext) => {
+  const dir = await tmpDir(t);
+  const path = join(dir, 'file');
+  const bytes = testBytes(MiB);
+  await writeFile(path, bytes);
+  const fh = await open(path, 'r');
+  teardown(t).defer(() => fh.close());
+  await writeFile(join(dir, 'other'), testBytes(MiB));
+  await rename(join(dir, 'other'), path); // the open file is now unnamed; the path is another file
+  const reader = await PieceReader.open(path, fh, 'file');
+  teardown(t).defer(() => reader.close());
+  const [into] = alignedBuffers(1, MiB);
+  await reader.read(into!, 0, () => new ArozError('ERR_IO', 'short'));
+  t.assert.ok(into!.equals(bytes), 'the bytes of the file the handle has open');
+  t.assert.strictEqual(reader.directBytes, 0);
 });

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { alignedBuffers } from '../../src/chunk/aligned.ts';
 import { CHUNKS_DIR, chunkPath } from '../../src/store/disk-layout.ts';
 import { commitChunkFile, DiskPutTarget, ensureShard } from '../../src/store/disk-put.ts';
+import { openChunkReader } from '../../src/store/disk-read.ts';
 import { Reservations } from '../../src/store/space.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { teardown, tmpDir } from '../helpers/context.ts';
@@ -64,6 +65,29 @@ test('whole pieces of page-aligned buffers go past the page cache; the short las
   const resident = await residentBytes(chunkPath(root, uuid));
   if (resident !== undefined) t.assert.ok(resident <= 8 * KiB, `${resident} bytes in the page cache`);
   t.assert.ok((await readFile(chunkPath(root, uuid))).equals(bytes));
+});
+
+/** Reads chunk `uuid` of the store at `root` as a get does, into one page-aligned 1 MiB buffer. */
+async function readBack(root: string, uuid: string): Promise<Buffer> {
+  const reader = await openChunkReader(root, uuid, 'the test store', {});
+  const [buffer] = alignedBuffers(1, MiB);
+  const pieces: Buffer[] = [];
+  for (let n = await reader.read(buffer!); n > 0; n = await reader.read(buffer!)) {
+    pieces.push(Buffer.from(buffer!.subarray(0, n)));
+  }
+  return Buffer.concat(pieces);
+}
+
+test('a get reads the whole pieces of a chunk past the page cache, and every byte arrives', async (t: TestContext) => {
+  const root = await tmpDir(t);
+  if (!(await directIoWorks(root))) return t.skip('the temp folder refuses O_DIRECT');
+  const bytes = testBytes(3 * MiB + 5 * KiB + 3);
+  const { uuid, put } = await target(t, root, bytes.length);
+  await writeThrough(put, bytes, alignedBuffers(2, MiB));
+  await commit(put, uuid, bytes);
+  t.assert.ok((await readBack(root, uuid)).equals(bytes));
+  const resident = await residentBytes(chunkPath(root, uuid));
+  if (resident !== undefined) t.assert.ok(resident <= 8 * KiB, `${resident} bytes in the page cache`);
 });
 
 test('pieces from ordinary buffers go through the page cache and leave direct writes on', async (t: TestContext) => {
@@ -122,4 +146,5 @@ test('on a file system that refuses O_DIRECT (ramfs) the same pieces are written
   t.assert.strictEqual(put.directBytes, 0);
   t.assert.strictEqual(await commit(put, uuid, bytes), 'created');
   t.assert.ok((await readFile(chunkPath(root, uuid))).equals(bytes));
+  t.assert.ok((await readBack(root, uuid)).equals(bytes), 'a get reads it through the page cache');
 });
