@@ -5,12 +5,15 @@
  * stale one (nobody answers) is replaced.
  */
 import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { ArozError, fromSystemError } from '../errors.ts';
 import { encodeError, knownError } from '../errors-wire.ts';
 import { isDaemonListening } from './client.ts';
 import { controlSocketPath } from './paths.ts';
+
+/** node:http's createServer without its ES module namespace (see `request` in client.ts). */
+const { createServer } = process.getBuiltinModule('node:http');
 
 /**
  * The largest control request: a batch job's list of files (src/ops/jobs.ts MAX_BATCH_FILES entries of

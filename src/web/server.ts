@@ -4,12 +4,7 @@
  * need a logged-in session unless marked public, and a CSRF token on every change.
  */
 import { X509Certificate } from 'node:crypto';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -29,6 +24,12 @@ import {
   SECURITY_HEADERS,
 } from './guard.ts';
 import { WEB_TLS_SETTINGS, type WebTls } from './tls.ts';
+
+/**
+ * node:http's createServer without its ES module namespace: building that namespace reads every
+ * export, and its WebSocket getters load all of undici (docs/architecture.md, "Start-up of the CLI").
+ */
+const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
 
 const debug = debuglog('arozdfs');
 

@@ -225,7 +225,7 @@ test('a cluster or web address taken by another program is named, and nothing ke
   t.assert.strictEqual(unavailable.lines().at(-1)?.['code'], 'ERR_ADDRESS_UNAVAILABLE', unavailable.stdout);
 });
 
-test('a daemon started through the launcher with an empty compile cache does not load the type stripper', async (t: TestContext) => {
+test('a daemon started through the launcher with an empty compile cache loads neither the type stripper nor undici', async (t: TestContext) => {
   // The launcher fills the cache first (bin/arozdfs.js, warmCacheForDaemon): a daemon that loaded
   // the stripper would keep its 25 MiB for good.
   const [home] = await templates.homes(t);
@@ -271,6 +271,11 @@ test('a daemon started through the launcher with an empty compile cache does not
   t.assert.ok(builtins.length > 0);
   t.assert.deepStrictEqual(
     builtins.filter((m) => m.includes('amaro')),
+    [],
+  );
+  // Node's fetch and WebSocket client, which an ES import of node:http loads (src/control/server.ts).
+  t.assert.deepStrictEqual(
+    builtins.filter((m) => m.includes('undici')),
     [],
   );
 });
