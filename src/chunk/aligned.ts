@@ -4,6 +4,34 @@
  * a page boundary). WebAssembly memory is mapped page by page, so it starts on one; such memory is
  * recorded here when it is made, and only recorded memory is ever written direct.
  */
+import { statfs } from 'node:fs/promises';
+import { isProgrammingError } from '../errors.ts';
+
+/**
+ * File systems on a local disk, by their statfs type (linux/magic.h): the only ones arozdfs writes
+ * or reads with O_DIRECT. Elsewhere direct I/O is refused (FUSE, tmpfs before Linux 6.6), or it
+ * works but costs more than it saves: on NFS or SMB each direct write is a synchronous round trip
+ * to the server, where a buffered file is written back in the background.
+ */
+const LOCAL_DISK_FILE_SYSTEMS = new Set([
+  0xef53, // ext2, ext3, ext4
+  0x58465342, // xfs
+  0x9123683e, // btrfs
+  0xf2f52010, // f2fs
+  0x2fc12fc1, // zfs
+  0xca451a4e, // bcachefs
+  0x3153464a, // jfs
+]);
+
+/** True when `path` (a file or folder) is on a local disk file system, where O_DIRECT is used. */
+export async function onLocalDisk(path: string): Promise<boolean> {
+  try {
+    return LOCAL_DISK_FILE_SYSTEMS.has((await statfs(path)).type);
+  } catch (err) {
+    if (isProgrammingError(err)) throw err;
+    return false;
+  }
+}
 
 /** The alignment O_DIRECT needs of memory, positions and lengths (a 512 B or 4 KiB block device). */
 export const PAGE_SIZE = 4096;

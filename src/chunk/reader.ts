@@ -11,7 +11,7 @@
 import { constants, type promises as fsp } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { type ArozError, fromSystemError, isProgrammingError } from '../errors.ts';
-import { isPageAligned } from './aligned.ts';
+import { isPageAligned, onLocalDisk } from './aligned.ts';
 import { readFully } from './copy.ts';
 import { DIRECT_ALIGN } from './writer.ts';
 
@@ -37,11 +37,14 @@ export class PieceReader {
 
   /**
    * Wraps `handle`, the open file at `path`, and opens `path` again with O_DIRECT (never through a
-   * symbolic link), silently doing without where the system or file system does not support it, or
-   * where `path` no longer names the file `handle` has open.
+   * symbolic link) where that is on a local disk (aligned.ts, `onLocalDisk`), silently doing without
+   * where the system or file system does not support it, or where `path` no longer names the file
+   * `handle` has open.
    */
   static async open(path: string, handle: fsp.FileHandle, name: string): Promise<PieceReader> {
-    if (constants.O_DIRECT === undefined) return new PieceReader(name, handle, undefined);
+    if (constants.O_DIRECT === undefined || !(await onLocalDisk(path))) {
+      return new PieceReader(name, handle, undefined);
+    }
     let direct: fsp.FileHandle | undefined;
     try {
       direct = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_DIRECT);

@@ -11,7 +11,7 @@
 import { constants, type promises as fsp } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isProgrammingError } from '../errors.ts';
-import { isPageAligned, PAGE_SIZE } from './aligned.ts';
+import { isPageAligned, onLocalDisk, PAGE_SIZE } from './aligned.ts';
 import { type PieceSink, writeFully } from './copy.ts';
 
 /** Covers the logical block size of every common device (512 B or 4 KiB). */
@@ -44,10 +44,13 @@ export class PieceWriter implements PieceSink {
 
   /**
    * Wraps `handle`, the open file at `path`. With `direct` (the default) it also opens `path` with
-   * O_DIRECT, silently doing without where the system or file system does not support it.
+   * O_DIRECT where that is on a local disk (aligned.ts, `onLocalDisk`), silently doing without where
+   * the system or file system does not support it.
    */
   static async open(path: string, handle: fsp.FileHandle, name: string, direct = true): Promise<PieceWriter> {
-    if (!direct || constants.O_DIRECT === undefined) return new PieceWriter(name, handle, undefined);
+    if (!direct || constants.O_DIRECT === undefined || !(await onLocalDisk(path))) {
+      return new PieceWriter(name, handle, undefined);
+    }
     try {
       return new PieceWriter(name, handle, await open(path, constants.O_WRONLY | constants.O_DIRECT));
     } catch (err) {

@@ -2,10 +2,13 @@
  * Page-aligned memory (src/chunk/aligned.ts) and the O_DIRECT writes it allows (src/chunk/writer.ts):
  * only memory recorded as page-aligned goes direct, and copyRange's ring memory is such memory.
  */
+
+import { execFile } from 'node:child_process';
 import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { alignedBuffers, isPageAligned } from '../../src/chunk/aligned.ts';
+import { promisify } from 'node:util';
+import { alignedBuffers, isPageAligned, onLocalDisk } from '../../src/chunk/aligned.ts';
 import { copyRange } from '../../src/chunk/copy.ts';
 import { PieceReader } from '../../src/chunk/reader.ts';
 import { BufferRing } from '../../src/chunk/ring.ts';
@@ -15,6 +18,8 @@ import { teardown, tmpDir } from '../helpers/context.ts';
 import { directIoWorks } from '../helpers/direct-io.ts';
 import { testBytes } from '../helpers/random.ts';
 import { KiB, MiB } from './fixtures.ts';
+
+const run = promisify(execFile);
 
 test('only views at 4 KiB steps of recorded aligned memory count as page-aligned', (t: TestContext) => {
   const [a, b] = alignedBuffers(2, 64 * KiB);
@@ -97,4 +102,17 @@ test('PieceReader reads nothing direct from a path that names another file by no
   await reader.read(into!, 0, () => new ArozError('ERR_IO', 'short'));
   t.assert.ok(into!.equals(bytes), 'the bytes of the file the handle has open');
   t.assert.strictEqual(reader.directBytes, 0);
+});
+
+test('onLocalDisk() is true on the disk file systems only: not on /proc, tmpfs, or a path that does not exist', async (t: TestContext) => {
+  const dir = await tmpDir(t);
+  const { stdout } = await run('stat', ['--file-system', '--format=%T', dir]);
+  const local = ['ext2/ext3', 'ext4', 'xfs', 'btrfs', 'f2fs', 'zfs', 'bcachefs', 'jfs'].includes(
+    stdout.trim(),
+  );
+  t.assert.strictEqual(await onLocalDisk(dir), local, `the temp folder is on ${stdout.trim()}`);
+  t.assert.strictEqual(await onLocalDisk(join(dir, 'missing')), false);
+  t.assert.strictEqual(await onLocalDisk('/proc/self'), false);
+  const shm = await run('stat', ['--file-system', '--format=%T', '/dev/shm']).catch(() => undefined);
+  if (shm?.stdout.trim() === 'tmpfs') t.assert.strictEqual(await onLocalDisk('/dev/shm'), false);
 });

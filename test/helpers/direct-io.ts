@@ -8,14 +8,17 @@ import { constants } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { alignedBuffers } from '../../src/chunk/aligned.ts';
+import { alignedBuffers, onLocalDisk } from '../../src/chunk/aligned.ts';
 import { isProgrammingError } from '../../src/errors.ts';
 
 const run = promisify(execFile);
 
-/** True when a 4 KiB write from page-aligned memory through O_DIRECT works in `dir`. */
+/**
+ * True when arozdfs writes to `dir` with O_DIRECT: it is on a local disk file system (onLocalDisk) and
+ * a 4 KiB write from page-aligned memory through O_DIRECT works there.
+ */
 export async function directIoWorks(dir: string): Promise<boolean> {
-  if (constants.O_DIRECT === undefined) return false;
+  if (constants.O_DIRECT === undefined || !(await onLocalDisk(dir))) return false;
   const probe = join(dir, '.direct-probe');
   try {
     const fh = await open(probe, constants.O_CREAT | constants.O_WRONLY | constants.O_DIRECT, 0o600);
