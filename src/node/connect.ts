@@ -18,7 +18,7 @@ export interface ConnectParts {
   stores: ChunkStore;
   trust: Pick<TrustStore, 'get' | 'list'>;
   /** Sessions to peers, and bulk lanes for chunk reads (docs/protocol.md, "Bulk reads"). */
-  pool: Pick<PeerPool, 'session' | 'lane' | 'bulkRefused'>;
+  pool: Pick<PeerPool, 'session' | 'lane' | 'bulkRefused' | 'renewed'>;
 }
 
 /** Connects to a node's chunks; every request to a peer takes `idleMs` without progress at most. */
@@ -37,6 +37,7 @@ export function connector(parts: ConnectParts, idleMs: number | undefined): Conn
         lane: (s) => pool.lane(nodeUuid, s !== undefined ? { signal: s } : {}),
         refused: () => pool.bulkRefused(nodeUuid),
       },
+      renew: (old, s) => pool.renewed(nodeUuid, old, s !== undefined ? { signal: s } : {}),
     });
   };
 }

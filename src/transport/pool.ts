@@ -2,7 +2,10 @@
  * Live sessions to peers, one per node UUID, dialled on demand from the addresses a resolver gives
  * and dropped at once when the peer's key is revoked. A session that closes is forgotten, so the next
  * call dials again (perhaps at a new address). Beside them, bulk-read lanes to each peer (`lane`),
- * the idle ones kept for the next read, dropped with the peer's sessions.
+ * the idle ones kept for the next read, dropped with the peer's sessions. A session that has sent a
+ * transfer's worth of bytes is closed once the node is quiet (`recycle`), and the next call dials
+ * afresh: Node's TLS socket keeps, for as long as it lives, output buffers as large as the largest
+ * write HTTP/2 gave it (8 and 4 MiB after an upload), and only closing it gives them back.
  */
 import type { ClientHttp2Session } from 'node:http2';
 import { ArozError } from '../errors.ts';
@@ -34,6 +37,11 @@ const IDLE_LANES = 8;
 const LANE_IDLE_MS = 10_000;
 /** After a peer closed a new lane before answering (it does not serve bulk reads), HTTP/2 for this long. */
 const NO_BULK_MS = 60_000;
+/** Bytes a session must have sent before `recycle` closes it (a heartbeat's session sends kilobytes). */
+export const RECYCLE_AFTER_BYTES = 16 * 1024 * 1024;
+
+/** The session each finished dial gave (the pool keeps promises: a dial in progress has none yet). */
+const settledSessions = new WeakMap<Promise<ClientHttp2Session>, ClientHttp2Session>();
 
 export class PeerPool {
   #options: PeerPoolOptions;
@@ -45,6 +53,8 @@ export class PeerPool {
   #noBulk = new Map<string, number>();
   /** The address each live session was dialled at: bulk lanes go there too. */
   #addressOf = new WeakMap<ClientHttp2Session, PeerAddress>();
+  /** Sessions `recycle` closed: a store holding one takes the pool's live session instead (`renewed`). */
+  #recycled = new WeakSet<ClientHttp2Session>();
 
   constructor(options: PeerPoolOptions) {
     this.#options = options;
@@ -59,6 +69,7 @@ export class PeerPool {
     this.#sessions.set(nodeUuid, dialling);
     dialling.then(
       (session) => {
+        settledSessions.set(dialling, session);
         if (session.closed || session.destroyed) this.#forget(nodeUuid, dialling);
         else session.once('close', () => this.#forget(nodeUuid, dialling));
       },
@@ -153,6 +164,39 @@ export class PeerPool {
   /** Sets what runs first on every new session (the cluster services' record exchange). */
   greet(onSession: NonNullable<PeerPoolOptions['onSession']>): void {
     this.#options = { ...this.#options, onSession };
+  }
+
+  /**
+   * Closes every live session that has sent at least `afterBytes` since it was dialled, gently (the
+   * requests in flight on it finish), and forgets it: the next call dials a new one. The daemon calls
+   * this once it is quiet after a transfer (src/young-gc.ts, `whenSettled`); a store that still holds
+   * a closed session gets the new one (`renewed`). Returns how many it closed.
+   */
+  recycle(afterBytes = RECYCLE_AFTER_BYTES): number {
+    let closed = 0;
+    for (const [nodeUuid, live] of this.#sessions) {
+      const session = settledSessions.get(live);
+      if (session === undefined || session.closed || session.destroyed) continue;
+      if ((session.socket?.bytesWritten ?? 0) < afterBytes) continue;
+      this.#sessions.delete(nodeUuid);
+      this.#recycled.add(session);
+      session.close();
+      closed++;
+    }
+    return closed;
+  }
+
+  /**
+   * The session to use instead of `old`, which `recycle` closed: the pool's live one (dialled if
+   * none is). Undefined for a session that closed any other way (the peer went away, or it was
+   * dropped): that stays a failure of the request.
+   */
+  renewed(
+    nodeUuid: string,
+    old: ClientHttp2Session,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ClientHttp2Session> | undefined {
+    return this.#recycled.has(old) ? this.session(nodeUuid, options) : undefined;
   }
 
   /** Closes the sessions to `nodeUuid` (its key was revoked or changed). */

@@ -42,6 +42,11 @@ export interface RemoteStoreOptions {
   idleMs?: number;
   /** Where reads go when given: bulk lanes to the peer (docs/protocol.md, "Bulk reads"). */
   bulk?: BulkSource;
+  /**
+   * The session to use once the one in hand has closed, when its pool closed it on purpose (a
+   * PeerPool's `renewed`); undefined for one that closed any other way, which stays a failure.
+   */
+  renew?: (old: ClientHttp2Session, signal?: AbortSignal) => Promise<ClientHttp2Session> | undefined;
 }
 
 /** Bulk lanes to one peer (a PeerPool's). */
@@ -63,6 +68,7 @@ export class RemoteStore implements T.ChunkStore {
   #session: ClientHttp2Session;
   #idleMs: number | undefined;
   #bulk: BulkSource | undefined;
+  #renew: RemoteStoreOptions['renew'];
   #closed = false;
   #writers = new Set<RemoteChunkWriter>();
 
@@ -72,12 +78,14 @@ export class RemoteStore implements T.ChunkStore {
     this.#session = session;
     this.#idleMs = options.idleMs;
     this.#bulk = options.bulk;
+    this.#renew = options.renew;
   }
 
   async status(options: T.SignalOptions = {}): Promise<T.StoreStatus> {
     if (this.#closed) return this.#offline('closed', 'the store was closed');
     try {
-      const info = parseNodeInfo(await getJson(this.#session, '/v1/node', this.id, options), this.id);
+      const session = await this.#live(options.signal);
+      const info = parseNodeInfo(await getJson(session, '/v1/node', this.id, options), this.id);
       return aggregate(this.id, info.stores);
     } catch (err) {
       if (!(err instanceof ArozError)) throw err;
@@ -91,10 +99,10 @@ export class RemoteStore implements T.ChunkStore {
     const size = checkSize(options.size, uuid);
     const meta = checkMeta(options.meta);
     throwIfAborted(options.signal, `The put of chunk "${uuid}"`);
-    this.#ensureOpen();
     this.#assertSelf(meta.uploader, `put chunk "${uuid}" as`);
+    const session = await this.#live(options.signal);
     const settled = { writer: undefined as RemoteChunkWriter | undefined };
-    const writer = await RemoteChunkWriter.open(this.#session, this.id, uuid, {
+    const writer = await RemoteChunkWriter.open(session, this.id, uuid, {
       size,
       ...(meta.indexId !== undefined ? { indexId: meta.indexId } : {}),
       ...(meta.i !== undefined ? { i: meta.i } : {}),
@@ -118,7 +126,7 @@ export class RemoteStore implements T.ChunkStore {
       if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) checkRange(options, 0, uuid);
     }
     if (start !== undefined && end !== undefined && start > end) checkRange(options, end, uuid);
-    this.#ensureOpen();
+    const session = await this.#live(signal);
     const bulk = (start ?? 0) === end ? undefined : await this.#bulkGet(uuid, options);
     if (bulk !== undefined) return bulk;
     // HTTP has no empty byte range: ask for the info and check the range here.
@@ -126,7 +134,7 @@ export class RemoteStore implements T.ChunkStore {
     if (empty !== undefined) return empty;
     let chunk: Awaited<ReturnType<typeof getRemoteChunk>>;
     try {
-      chunk = await getRemoteChunk(this.#session, this.id, uuid, options);
+      chunk = await getRemoteChunk(session, this.id, uuid, options);
     } catch (err) {
       // `bytes=<size>-` is 416, where a local store reads zero bytes at the end: tell the two apart.
       if (!isArozError(err, 'ERR_INVALID_RANGE') || start === undefined || end !== undefined) throw err;
@@ -189,9 +197,9 @@ export class RemoteStore implements T.ChunkStore {
 
   async head(uuid: string, options: T.SignalOptions = {}): Promise<T.ChunkInfo | undefined> {
     checkChunkUuid(uuid);
-    this.#ensureOpen();
+    const session = await this.#live(options.signal);
     try {
-      return (await getRemoteChunk(this.#session, this.id, uuid, { ...options, head: true })).info;
+      return (await getRemoteChunk(session, this.id, uuid, { ...options, head: true })).info;
     } catch (err) {
       if (isArozError(err, 'ERR_CHUNK_MISSING')) return undefined;
       throw err;
@@ -205,10 +213,10 @@ export class RemoteStore implements T.ChunkStore {
   async delete(uuid: string, options: T.DeleteOptions): Promise<void> {
     checkChunkUuid(uuid);
     const by = assertUuid(options.by, 'Deleting node UUID');
-    this.#ensureOpen();
     this.#assertSelf(by, `delete chunk "${uuid}" as`);
+    const session = await this.#live(options.signal);
     const signal = options.signal !== undefined ? { signal: options.signal } : {};
-    const res = await request(this.#session, { ':method': 'DELETE', ':path': `/v1/chunks/${uuid}` }, signal);
+    const res = await request(session, { ':method': 'DELETE', ':path': `/v1/chunks/${uuid}` }, signal);
     const body = await readBody(res.stream);
     if (res.status !== 200) throw errorFromWire(res.status, body, this.id);
   }
@@ -237,13 +245,21 @@ export class RemoteStore implements T.ChunkStore {
     });
   }
 
-  #ensureOpen(): void {
+  /** The session for the next request: the one in hand, or the pool's new one once it was recycled. */
+  async #live(signal: AbortSignal | undefined): Promise<ClientHttp2Session> {
     if (this.#closed) {
       throw new ArozError('ERR_STORE_OFFLINE', `Store "${this.id}" is offline: the store was closed`);
     }
-    if (this.#session.destroyed || this.#session.closed) {
-      throw new ArozError('ERR_PEER_UNREACHABLE', `The connection to node "${this.id}" is closed`);
+    const old = this.#session;
+    if (old.destroyed || old.closed) {
+      const next = this.#renew?.(old, signal);
+      if (next === undefined) {
+        throw new ArozError('ERR_PEER_UNREACHABLE', `The connection to node "${this.id}" is closed`);
+      }
+      const session = await next;
+      if (this.#session === old) this.#session = session;
     }
+    return this.#session;
   }
 
   #assertSelf(node: string, what: string): void {

@@ -18,9 +18,9 @@ import { NodeServer } from '../../src/transport/server.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { teardown } from '../helpers/context.ts';
 import { testBytes } from '../helpers/random.ts';
-import { bulkRemoteStore, connect, member, remoteStore, startNode } from '../node/api-testnet.ts';
+import { bulkRemoteStore, connect, member, peerPool, remoteStore, startNode } from '../node/api-testnet.ts';
 import { type MakeStore, runStoreCompliance } from '../store/compliance.ts';
-import { listTree, OTHER_NODE, put, readAll, rejectsWith, UPLOADER } from '../store/helpers.ts';
+import { listTree, MiB, OTHER_NODE, put, readAll, rejectsWith, UPLOADER } from '../store/helpers.ts';
 
 function remoteOver(kind: 'memory' | 'disk', bulk = false): MakeStore {
   return async (t, { limit }) => {
@@ -169,4 +169,27 @@ test('a remote read is cancelled by its signal with ERR_INTERRUPTED', async (t: 
   t.assert.ok(first > 0);
   controller.abort();
   await rejectsWith(t, reader.read(Buffer.alloc(1024)), 'ERR_INTERRUPTED');
+});
+
+test('recycle() closes the pool sessions that sent a transfer; a store over one goes on over a new session', async (t: TestContext) => {
+  const [me, peer] = await Promise.all([member(0), member(1)]);
+  const node = await startNode(t, peer, [me, peer], { store: new MemoryStore() });
+  const pool = peerPool(t, me, node);
+  const first = await pool.session(node.uuid);
+  const store = new RemoteStore(first, node.uuid, {
+    renew: (old, signal) => pool.renewed(node.uuid, old, signal !== undefined ? { signal } : {}),
+  });
+  t.assert.strictEqual(pool.recycle(MiB), 0, 'a session that sent little stays');
+  const uuid = newUuid();
+  const bytes = testBytes(2 * MiB);
+  await put(store, uuid, bytes, { meta: { uploader: me.uuid } });
+  t.assert.strictEqual(pool.recycle(MiB), 1);
+  t.assert.ok(first.closed, 'closed gently: requests in flight would finish');
+  const second = await pool.session(node.uuid);
+  t.assert.notStrictEqual(second, first, 'the next call dials afresh');
+  t.assert.ok((await readAll(await store.get(uuid))).equals(bytes), 'the store goes on over the new session');
+  t.assert.strictEqual(pool.recycle(MiB), 0, 'the new session has sent little');
+  // A session that closed any other way is not replaced behind the store's back.
+  second.destroy();
+  await rejectsWith(t, store.head(uuid), 'ERR_PEER_UNREACHABLE');
 });
