@@ -11,28 +11,13 @@
 import { constants, type promises as fsp } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { type ArozError, fromSystemError, isProgrammingError } from '../errors.ts';
-import { isPageAligned, onLocalDisk } from './aligned.ts';
+import { onLocalDisk } from './aligned.ts';
 import { readFully } from './copy.ts';
-import { DIRECT_ALIGN } from './writer.ts';
+import { DIRECT_ALIGN, DirectHandles } from './direct-handles.ts';
 
-export class PieceReader {
-  readonly name: string;
-  #handle: fsp.FileHandle;
-  /** The O_DIRECT handle while direct reads are in use; `#opened` keeps it for close(). */
-  #direct: fsp.FileHandle | undefined;
-  #opened: fsp.FileHandle | undefined;
-  #directBytes = 0;
-
+export class PieceReader extends DirectHandles {
   private constructor(name: string, handle: fsp.FileHandle, direct: fsp.FileHandle | undefined) {
-    this.name = name;
-    this.#handle = handle;
-    this.#direct = direct;
-    this.#opened = direct;
-  }
-
-  /** Bytes read through O_DIRECT so far. */
-  get directBytes(): number {
-    return this.#directBytes;
+    super(name, handle, direct);
   }
 
   /**
@@ -59,41 +44,27 @@ export class PieceReader {
 
   /** Fills `into` from `position`; `short()` is thrown where the file ends first. */
   async read(into: Uint8Array, position: number, short: () => ArozError): Promise<void> {
-    const direct = this.#direct;
-    if (
-      direct !== undefined &&
-      position % DIRECT_ALIGN === 0 &&
-      into.byteLength % DIRECT_ALIGN === 0 &&
-      isPageAligned(into)
-    ) {
+    const direct = this.directFor(into, position);
+    if (direct !== undefined) {
       let bytesRead = 0;
       for (let done = 0; done < into.length; done += bytesRead) {
         try {
           ({ bytesRead } = await direct.read(into, done, into.length - done, position + done));
         } catch (err) {
-          // EINVAL: this file system takes O_DIRECT at open but not for this read; stop trying.
           if ((err as { code?: unknown }).code !== 'EINVAL' || done > 0) {
             throw fromSystemError(err, `Cannot read ${this.name}`);
           }
-          this.#direct = undefined;
+          this.stopDirect();
           break;
         }
         // Direct reads come in whole blocks; a part of one is the end of the file.
         if (bytesRead === 0 || bytesRead % DIRECT_ALIGN !== 0) throw short();
       }
-      if (this.#direct !== undefined) {
-        this.#directBytes += into.byteLength;
+      if (this.direct) {
+        this.wentDirect(into.byteLength);
         return;
       }
     }
-    await readFully(this.#handle, into, position, this.name, short);
-  }
-
-  /** Closes the O_DIRECT handle (the ordinary one belongs to the caller). Idempotent. */
-  async close(): Promise<void> {
-    const opened = this.#opened;
-    this.#direct = undefined;
-    this.#opened = undefined;
-    await opened?.close();
+    await readFully(this.handle, into, position, this.name, short);
   }
 }

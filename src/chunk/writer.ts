@@ -11,35 +11,13 @@
 import { constants, type promises as fsp } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isProgrammingError } from '../errors.ts';
-import { isPageAligned, onLocalDisk, PAGE_SIZE } from './aligned.ts';
+import { onLocalDisk } from './aligned.ts';
 import { type PieceSink, writeFully } from './copy.ts';
+import { DirectHandles } from './direct-handles.ts';
 
-/** Covers the logical block size of every common device (512 B or 4 KiB). */
-export const DIRECT_ALIGN = PAGE_SIZE;
-
-export class PieceWriter implements PieceSink {
-  readonly name: string;
-  #handle: fsp.FileHandle;
-  /** The O_DIRECT handle while direct writes are in use; `#opened` keeps it for close(). */
-  #direct: fsp.FileHandle | undefined;
-  #opened: fsp.FileHandle | undefined;
-  #directBytes = 0;
-
+export class PieceWriter extends DirectHandles implements PieceSink {
   private constructor(name: string, handle: fsp.FileHandle, direct: fsp.FileHandle | undefined) {
-    this.name = name;
-    this.#handle = handle;
-    this.#direct = direct;
-    this.#opened = direct;
-  }
-
-  /** True while pieces may go through O_DIRECT. */
-  get direct(): boolean {
-    return this.#direct !== undefined;
-  }
-
-  /** Bytes written through O_DIRECT so far. */
-  get directBytes(): number {
-    return this.#directBytes;
+    super(name, handle, direct);
   }
 
   /**
@@ -61,31 +39,17 @@ export class PieceWriter implements PieceSink {
 
   /** Writes all of `data` at `position`. */
   async write(data: Uint8Array, position: number): Promise<void> {
-    const direct = this.#direct;
-    if (
-      direct !== undefined &&
-      position % DIRECT_ALIGN === 0 &&
-      data.byteLength % DIRECT_ALIGN === 0 &&
-      isPageAligned(data)
-    ) {
+    const direct = this.directFor(data, position);
+    if (direct !== undefined) {
       try {
         await writeFully(direct, data, position, this.name);
-        this.#directBytes += data.byteLength;
+        this.wentDirect(data.byteLength);
         return;
       } catch (err) {
-        // EINVAL: this file system takes O_DIRECT at open but not for this write; stop trying.
         if ((err as { cause?: { code?: unknown } }).cause?.code !== 'EINVAL') throw err;
-        this.#direct = undefined;
+        this.stopDirect();
       }
     }
-    await writeFully(this.#handle, data, position, this.name);
-  }
-
-  /** Closes the O_DIRECT handle (the ordinary one belongs to the caller). Idempotent. */
-  async close(): Promise<void> {
-    const opened = this.#opened;
-    this.#direct = undefined;
-    this.#opened = undefined;
-    await opened?.close();
+    await writeFully(this.handle, data, position, this.name);
   }
 }
