@@ -13,6 +13,7 @@ import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { ChunkStore } from '../../src/store/types.ts';
+import { getJson } from '../../src/transport/client.ts';
 import { RemoteStore } from '../../src/transport/remote-store.ts';
 import { NodeServer } from '../../src/transport/server.ts';
 import { newUuid } from '../../src/uuid.ts';
@@ -185,6 +186,7 @@ test('recycle() closes the pool sessions that sent a transfer; a store over one 
   await put(store, uuid, bytes, { meta: { uploader: me.uuid } });
   t.assert.strictEqual(pool.recycle(MiB), 1);
   t.assert.ok(first.closed, 'closed gently: requests in flight would finish');
+  await rejectsWith(t, getJson(first, '/v1/node', node.uuid), 'ERR_PEER_UNREACHABLE'); // no new stream on it
   const second = await pool.session(node.uuid);
   t.assert.notStrictEqual(second, first, 'the next call dials afresh');
   t.assert.ok((await readAll(await store.get(uuid))).equals(bytes), 'the store goes on over the new session');
@@ -192,4 +194,5 @@ test('recycle() closes the pool sessions that sent a transfer; a store over one 
   // A session that closed any other way is not replaced behind the store's back.
   second.destroy();
   await rejectsWith(t, store.head(uuid), 'ERR_PEER_UNREACHABLE');
+  await rejectsWith(t, getJson(second, '/v1/node', node.uuid), 'ERR_PEER_UNREACHABLE');
 });
