@@ -40,9 +40,6 @@ const NO_BULK_MS = 60_000;
 /** Bytes a session must have sent before `recycle` closes it (a heartbeat's session sends kilobytes). */
 export const RECYCLE_AFTER_BYTES = 16 * 1024 * 1024;
 
-/** The session each finished dial gave (the pool keeps promises: a dial in progress has none yet). */
-const settledSessions = new WeakMap<Promise<ClientHttp2Session>, ClientHttp2Session>();
-
 export class PeerPool {
   #options: PeerPoolOptions;
   #sessions = new Map<string, Promise<ClientHttp2Session>>();
@@ -53,6 +50,8 @@ export class PeerPool {
   #noBulk = new Map<string, number>();
   /** The address each live session was dialled at: bulk lanes go there too. */
   #addressOf = new WeakMap<ClientHttp2Session, PeerAddress>();
+  /** The session each finished dial gave (`#sessions` holds promises: a dial in progress has none yet). */
+  #dialled = new WeakMap<Promise<ClientHttp2Session>, ClientHttp2Session>();
   /** Sessions `recycle` closed: a store holding one takes the pool's live session instead (`renewed`). */
   #recycled = new WeakSet<ClientHttp2Session>();
 
@@ -69,7 +68,7 @@ export class PeerPool {
     this.#sessions.set(nodeUuid, dialling);
     dialling.then(
       (session) => {
-        settledSessions.set(dialling, session);
+        this.#dialled.set(dialling, session);
         if (session.closed || session.destroyed) this.#forget(nodeUuid, dialling);
         else session.once('close', () => this.#forget(nodeUuid, dialling));
       },
@@ -175,7 +174,7 @@ export class PeerPool {
   recycle(afterBytes = RECYCLE_AFTER_BYTES): number {
     let closed = 0;
     for (const [nodeUuid, live] of this.#sessions) {
-      const session = settledSessions.get(live);
+      const session = this.#dialled.get(live);
       if (session === undefined || session.closed || session.destroyed) continue;
       if ((session.socket?.bytesWritten ?? 0) < afterBytes) continue;
       this.#sessions.delete(nodeUuid);
