@@ -52,19 +52,6 @@ function collector(): Collect | null {
   return collect;
 }
 
-/** What runs each time the node settles, before the settling collection (see whenSettled). */
-const settledListeners = new Set<() => void>();
-
-/**
- * Runs `listener` each time the node settles (2 s quiet after a transfer, see settleLater), just
- * before the settling collection; returns the function that stops it. The daemon closes its peer
- * sessions that carried a transfer there (PeerPool.recycle).
- */
-export function whenSettled(listener: () => void): () => void {
-  settledListeners.add(listener);
-  return () => settledListeners.delete(listener);
-}
-
 /** Quiet time after the last received bytes (or a job's end) before the settling collection. */
 export const SETTLE_MS = 2_000;
 let settle: NodeJS.Timeout | undefined;
@@ -111,7 +98,6 @@ export function settleLater(): void {
       return;
     }
     settle = undefined;
-    for (const listener of settledListeners) listener();
     collector()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   };
   settle = setTimeout(fire, SETTLE_MS);

@@ -3,7 +3,7 @@ import { type TestContext, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import { MiB } from '../src/index-file/types.ts';
-import { noteReceived, SETTLE_MS, settleLater, whenSettled, YOUNG_GC_EVERY } from '../src/young-gc.ts';
+import { noteReceived, SETTLE_MS, YOUNG_GC_EVERY } from '../src/young-gc.ts';
 
 /** A collection asked for through V8's gc extension (what young-gc.ts does), of the given kind. */
 function forced(e: PerformanceEntry, kind: number): boolean {
@@ -109,25 +109,4 @@ test('the settling collection waits while the event loop is busy, and comes once
     `it came once quiet (${mib(before)} → ${mib(getHeapStatistics().total_physical_size)} MiB)`,
   );
   t.assert.strictEqual(kept.length, 30_000);
-});
-
-test('whenSettled() listeners run once the node settles, and no more once stopped', async (t: TestContext) => {
-  let runs = 0;
-  const { promise, resolve } = Promise.withResolvers<void>();
-  const stop = whenSettled(() => {
-    runs++;
-    resolve();
-  });
-  t.after(stop);
-  noteReceived(1);
-  t.assert.strictEqual(runs, 0, 'not before the quiet time');
-  await promise;
-  t.assert.strictEqual(runs, 1);
-  stop();
-  // The next settling, seen by a second listener: the stopped one did not run in it.
-  const next = Promise.withResolvers<void>();
-  t.after(whenSettled(next.resolve));
-  settleLater();
-  await next.promise;
-  t.assert.strictEqual(runs, 1);
 });

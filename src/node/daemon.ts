@@ -43,7 +43,7 @@ import type { NodeServer } from '../transport/server.ts';
 import type { WebServer } from '../web/server.ts';
 import { LiveStaging } from '../web/staging.ts';
 import { tidyStaging } from '../web/upload.ts';
-import { settleLater, whenSettled } from '../young-gc.ts';
+import { settleLater } from '../young-gc.ts';
 import { nodeApi } from './api.ts';
 import { bulkApi } from './api-bulk.ts';
 import { CatalogService } from './catalog-service.ts';
@@ -378,17 +378,7 @@ export class Daemon {
           }
         },
       },
-      {
-        name: 'peer pool',
-        // Sessions that carried a transfer are closed once the node is quiet (PeerPool.recycle).
-        start: () => {
-          this.#stopRecycling = whenSettled(() => this.pool.recycle());
-        },
-        stop: () => {
-          this.#stopRecycling?.();
-          this.pool.close();
-        },
-      },
+      { name: 'peer pool', start: () => {}, stop: () => this.pool.close() },
       { name: 'cluster services', start: () => this.cluster.start(), stop: () => this.cluster.close() },
       // Running jobs stay queued on disk and resume at the next start.
       { name: 'jobs', start: () => this.jobs.start(), stop: () => this.jobs.close() },
@@ -416,7 +406,6 @@ export class Daemon {
   }
 
   #graceMs = 5_000;
-  #stopRecycling: (() => void) | undefined;
 
   async #start(): Promise<void> {
     this.#state = 'running';

@@ -3,11 +3,12 @@
  * and dropped at once when the peer's key is revoked. A session that closes is forgotten, so the next
  * call dials again (perhaps at a new address). Beside them, bulk-read lanes to each peer (`lane`),
  * the idle ones kept for the next read, dropped with the peer's sessions. A session that has sent a
- * transfer's worth of bytes is closed once the node is quiet (`recycle`), and the next call dials
- * afresh: Node's TLS socket keeps, for as long as it lives, output buffers as large as the largest
- * write HTTP/2 gave it (8 and 4 MiB after an upload), and only closing it gives them back.
+ * transfer's worth of bytes is closed once it has been quiet for 2 s (it is recycled), and the next
+ * call dials afresh: Node's TLS socket keeps, for as long as it lives, output buffers as large as the
+ * largest write HTTP/2 gave it (8 and 4 MiB after an upload), and only closing it gives them back.
  */
 import type { ClientHttp2Session } from 'node:http2';
+import { performance } from 'node:perf_hooks';
 import { ArozError } from '../errors.ts';
 import { BulkLane } from './bulk-client.ts';
 import { dialPeer } from './client.ts';
@@ -30,6 +31,10 @@ export interface PeerPoolOptions {
   onSession?: (nodeUuid: string, session: ClientHttp2Session, signal?: AbortSignal) => Promise<void>;
   /** Told of every dial's outcome (the address book learns from it). */
   onDial?: (nodeUuid: string, address: PeerAddress, error: ArozError | undefined) => void;
+  /** A session is recycled once it has sent this many bytes (RECYCLE_AFTER_BYTES)… */
+  recycleAfterBytes?: number;
+  /** …and then been quiet this long (RECYCLE_QUIET_MS). */
+  recycleQuietMs?: number;
 }
 
 /** Idle bulk lanes kept per peer, and how long one is kept unused (the server waits longer). */
@@ -37,8 +42,15 @@ const IDLE_LANES = 8;
 const LANE_IDLE_MS = 10_000;
 /** After a peer closed a new lane before answering (it does not serve bulk reads), HTTP/2 for this long. */
 const NO_BULK_MS = 60_000;
-/** Bytes a session must have sent before `recycle` closes it (a heartbeat's session sends kilobytes). */
+/** Bytes a session must have sent before it is recycled (a heartbeat's session sends kilobytes). */
 export const RECYCLE_AFTER_BYTES = 16 * 1024 * 1024;
+/**
+ * How long a session must have been quiet (sent less than QUIET_BYTES) before it is recycled: longer
+ * than any pause inside a transfer, short enough that the next job does not start with its buffers.
+ */
+export const RECYCLE_QUIET_MS = 2_000;
+/** What a quiet session may still send: heartbeats, address records, small requests. */
+const QUIET_BYTES = 64 * 1024;
 
 export class PeerPool {
   #options: PeerPoolOptions;
@@ -52,11 +64,16 @@ export class PeerPool {
   #addressOf = new WeakMap<ClientHttp2Session, PeerAddress>();
   /** The session each finished dial gave (`#sessions` holds promises: a dial in progress has none yet). */
   #dialled = new WeakMap<Promise<ClientHttp2Session>, ClientHttp2Session>();
-  /** Sessions `recycle` closed: a store holding one takes the pool's live session instead (`renewed`). */
+  /** Sessions the pool recycled: a store holding one takes the pool's live session instead (`renewed`). */
   #recycled = new WeakSet<ClientHttp2Session>();
+  /** Per live session: the bytes it had sent when it last fell quiet, and since when it is quiet. */
+  #quiet = new WeakMap<ClientHttp2Session, { sent: number; since: number }>();
+  #sweeper: NodeJS.Timeout;
 
   constructor(options: PeerPoolOptions) {
     this.#options = options;
+    const quietMs = options.recycleQuietMs ?? RECYCLE_QUIET_MS;
+    this.#sweeper = setInterval(() => this.#recycle(quietMs), quietMs / 4).unref();
   }
 
   /** A verified session to `nodeUuid`, dialling its addresses in order if none is live. */
@@ -166,27 +183,32 @@ export class PeerPool {
   }
 
   /**
-   * Closes every live session that has sent at least `afterBytes` since it was dialled, gently (the
-   * requests in flight on it finish), and forgets it: the next call dials a new one. The daemon calls
-   * this once it is quiet after a transfer (src/young-gc.ts, `whenSettled`); a store that still holds
-   * a closed session gets the new one (`renewed`). Returns how many it closed.
+   * Closes, gently (the requests in flight on it finish), every live session that has sent a
+   * transfer's worth of bytes since it was dialled and nothing much for `quietMs`, and forgets it: the
+   * next call dials a new one, and a store that still holds the closed session gets that (`renewed`).
+   * Runs every quarter of `quietMs`. A session's own quiet time counts, not the node's: an upload
+   * that ended is recycled while a download or a busy event loop goes on.
    */
-  recycle(afterBytes = RECYCLE_AFTER_BYTES): number {
-    let closed = 0;
+  #recycle(quietMs: number): void {
+    const now = performance.now();
+    const afterBytes = this.#options.recycleAfterBytes ?? RECYCLE_AFTER_BYTES;
     for (const [nodeUuid, live] of this.#sessions) {
       const session = this.#dialled.get(live);
       if (session === undefined || session.closed || session.destroyed) continue;
-      if ((session.socket?.bytesWritten ?? 0) < afterBytes) continue;
-      this.#sessions.delete(nodeUuid);
-      this.#recycled.add(session);
-      session.close();
-      closed++;
+      const sent = session.socket?.bytesWritten ?? 0;
+      const quiet = this.#quiet.get(session);
+      if (quiet === undefined || sent - quiet.sent >= QUIET_BYTES) {
+        this.#quiet.set(session, { sent, since: now });
+      } else if (sent >= afterBytes && now - quiet.since >= quietMs) {
+        this.#sessions.delete(nodeUuid);
+        this.#recycled.add(session);
+        session.close();
+      }
     }
-    return closed;
   }
 
   /**
-   * The session to use instead of `old`, which `recycle` closed: the pool's live one (dialled if
+   * The session to use instead of `old`, which the pool recycled: the pool's live one (dialled if
    * none is). Undefined for a session that closed any other way (the peer went away, or it was
    * dropped): that stays a failure of the request.
    */
@@ -214,6 +236,7 @@ export class PeerPool {
 
   close(): void {
     this.#closed = true;
+    clearInterval(this.#sweeper);
     for (const uuid of new Set([...this.#sessions.keys(), ...this.#lanes.keys()])) this.drop(uuid);
   }
 

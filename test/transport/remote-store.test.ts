@@ -8,18 +8,20 @@
  * handlers first. The rest are RemoteStore's own cases.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import type { ServerHttp2Stream } from 'node:http2';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { ChunkStore } from '../../src/store/types.ts';
 import { getJson } from '../../src/transport/client.ts';
+import { PeerPool } from '../../src/transport/pool.ts';
 import { RemoteStore } from '../../src/transport/remote-store.ts';
 import { NodeServer } from '../../src/transport/server.ts';
 import { newUuid } from '../../src/uuid.ts';
 import { teardown } from '../helpers/context.ts';
 import { testBytes } from '../helpers/random.ts';
-import { bulkRemoteStore, connect, member, peerPool, remoteStore, startNode } from '../node/api-testnet.ts';
+import { bulkRemoteStore, connect, member, remoteStore, startNode } from '../node/api-testnet.ts';
 import { type MakeStore, runStoreCompliance } from '../store/compliance.ts';
 import { listTree, MiB, OTHER_NODE, put, readAll, rejectsWith, UPLOADER } from '../store/helpers.ts';
 
@@ -172,27 +174,40 @@ test('a remote read is cancelled by its signal with ERR_INTERRUPTED', async (t: 
   await rejectsWith(t, reader.read(Buffer.alloc(1024)), 'ERR_INTERRUPTED');
 });
 
-test('recycle() closes the pool sessions that sent a transfer; a store over one goes on over a new session', async (t: TestContext) => {
-  const [me, peer] = await Promise.all([member(0), member(1)]);
-  const node = await startNode(t, peer, [me, peer], { store: new MemoryStore() });
-  const pool = peerPool(t, me, node);
-  const first = await pool.session(node.uuid);
-  const store = new RemoteStore(first, node.uuid, {
-    renew: (old, signal) => pool.renewed(node.uuid, old, signal !== undefined ? { signal } : {}),
+test('a pool session that sent a transfer is closed once quiet; a store over it goes on over a new session', async (t: TestContext) => {
+  const [me, busy, calm] = await Promise.all([member(0), member(1), member(2)]);
+  const [one, two] = [
+    await startNode(t, busy, [me, busy, calm], { store: new MemoryStore() }),
+    await startNode(t, calm, [me, busy, calm], { store: new MemoryStore() }),
+  ];
+  const nodes = [one, two];
+  const pool = new PeerPool({
+    identity: me.identity,
+    pins: { isPinned: (uuid, spki) => nodes.some((n) => n.uuid === uuid && n.keyPair.spkiDer.equals(spki)) },
+    addressesOf: (uuid) => nodes.filter((n) => n.uuid === uuid).map((n) => ({ host: n.host, port: n.port })),
+    recycleAfterBytes: MiB,
+    recycleQuietMs: 200,
   });
-  t.assert.strictEqual(pool.recycle(MiB), 0, 'a session that sent little stays');
+  t.after(() => pool.close());
+  const [first, little] = [await pool.session(one.uuid), await pool.session(two.uuid)];
+  await getJson(little, '/v1/node', two.uuid);
+  const store = new RemoteStore(first, one.uuid, {
+    renew: (old, signal) => pool.renewed(one.uuid, old, signal !== undefined ? { signal } : {}),
+  });
+  const closed = once(first, 'close');
   const uuid = newUuid();
   const bytes = testBytes(2 * MiB);
   await put(store, uuid, bytes, { meta: { uploader: me.uuid } });
-  t.assert.strictEqual(pool.recycle(MiB), 1);
-  t.assert.ok(first.closed, 'closed gently: requests in flight would finish');
-  await rejectsWith(t, getJson(first, '/v1/node', node.uuid), 'ERR_PEER_UNREACHABLE'); // no new stream on it
-  const second = await pool.session(node.uuid);
+  await closed;
+  // The other session has been quiet for longer, but sent little: it stays.
+  t.assert.ok(!little.closed && !little.destroyed, 'a session that sent little stays');
+  t.assert.strictEqual(await pool.session(two.uuid), little);
+  await rejectsWith(t, getJson(first, '/v1/node', one.uuid), 'ERR_PEER_UNREACHABLE'); // no new stream on it
+  const second = await pool.session(one.uuid);
   t.assert.notStrictEqual(second, first, 'the next call dials afresh');
   t.assert.ok((await readAll(await store.get(uuid))).equals(bytes), 'the store goes on over the new session');
-  t.assert.strictEqual(pool.recycle(MiB), 0, 'the new session has sent little');
   // A session that closed any other way is not replaced behind the store's back.
   second.destroy();
   await rejectsWith(t, store.head(uuid), 'ERR_PEER_UNREACHABLE');
-  await rejectsWith(t, getJson(second, '/v1/node', node.uuid), 'ERR_PEER_UNREACHABLE');
+  await rejectsWith(t, getJson(second, '/v1/node', one.uuid), 'ERR_PEER_UNREACHABLE');
 });
