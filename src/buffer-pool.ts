@@ -8,7 +8,7 @@
  * collection (young-gc.ts) frees what it held.
  */
 import { alignedBuffers, PAGE_SIZE } from './chunk/aligned.ts';
-import { settleLater } from './young-gc.ts';
+import { collectNow, settleLater } from './young-gc.ts';
 
 /**
  * A buffer of its own mapping where it can be (WebAssembly memory, page by page: chunk/aligned.ts),
@@ -22,6 +22,34 @@ function fresh(size: number): Buffer {
 
 /** Unused time after which a pool lets its buffers go. */
 export const POOL_IDLE_MS = 10_000;
+
+/** The kinds of transfer that keep buffers idle for the next transfer of their kind. */
+export type TransferKind = 'upload' | 'download';
+
+const kept = new Set<{ kind: TransferKind; letGo: () => boolean }>();
+
+/**
+ * Registers what keeps memory idle for the next transfer of `kind` (a pool's buffers, a download's
+ * rings, idle bulk lanes). When a transfer of another kind starts (`transferStarts`), `letGo` gives it
+ * up and says whether there was anything: an upload that starts 3 s after a download then peaks at
+ * what the upload needs, not that plus the download's idle 10–20 MiB. Returns the function that
+ * unregisters it.
+ */
+export function keptForNext(kind: TransferKind, letGo: () => boolean): () => void {
+  const entry = { kind, letGo };
+  kept.add(entry);
+  return () => kept.delete(entry);
+}
+
+/**
+ * A transfer of `kind` starts: what transfers of other kinds keep idle is let go, and collected at
+ * once (a full collection of the main thread, tens of milliseconds, only when something was let go).
+ */
+export function transferStarts(kind: TransferKind): void {
+  let any = false;
+  for (const entry of kept) if (entry.kind !== kind) any = entry.letGo() || any;
+  if (any) collectNow();
+}
 
 /** Calls `onIdle` once `ms` pass without a `touch` (unref'd: it never keeps a process alive). */
 export class IdleTimer {
@@ -53,15 +81,24 @@ export class BufferPool {
   #free: Buffer[] = [];
   #idle: IdleTimer;
 
-  /** Keeps at most `max` idle buffers of `size` bytes, for `idleMs` after the last use. */
-  constructor(size: number, max: number, idleMs = POOL_IDLE_MS) {
+  /**
+   * Keeps at most `max` idle buffers of `size` bytes, for `idleMs` after the last use; a pool `for` one
+   * kind of transfer also lets them go when a transfer of another kind starts (`transferStarts`).
+   */
+  constructor(size: number, max: number, options: { idleMs?: number; for?: TransferKind } = {}) {
     this.size = size;
     this.max = max;
-    this.#idle = new IdleTimer(idleMs, () => {
-      if (this.#free.length === 0) return;
-      this.#free = [];
-      settleLater();
+    this.#idle = new IdleTimer(options.idleMs ?? POOL_IDLE_MS, () => {
+      if (this.letGo()) settleLater();
     });
+    if (options.for !== undefined) keptForNext(options.for, () => this.letGo());
+  }
+
+  /** Drops the idle buffers (their memory is freed once collected); false when there were none. */
+  letGo(): boolean {
+    if (this.#free.length === 0) return false;
+    this.#free = [];
+    return true;
   }
 
   /** A pooled buffer, else a fresh one (its bytes are not cleared). */

@@ -98,10 +98,18 @@ export function settleLater(): void {
       return;
     }
     settle = undefined;
-    collector()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    collectNow();
   };
   settle = setTimeout(fire, SETTLE_MS);
   settle.unref();
+}
+
+/**
+ * The settling collection, now: memory that was let go on purpose (idle buffers given up as another
+ * kind of transfer starts, src/buffer-pool.ts) is freed at once, not after the transfer.
+ */
+export function collectNow(): void {
+  collector()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
 /** The event loop's busy share, over the last quiet time, above which the node is not quiet. */

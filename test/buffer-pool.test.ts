@@ -1,6 +1,6 @@
 import { type TestContext, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BufferPool } from '../src/buffer-pool.ts';
+import { BufferPool, transferStarts } from '../src/buffer-pool.ts';
 
 /** Waits until `done()` holds, for at most 20 s (a busy machine runs timers late). */
 async function until(done: () => boolean): Promise<boolean> {
@@ -24,7 +24,7 @@ test('a BufferPool hands back what was given, keeps at most its max, and only it
 });
 
 test('a BufferPool lets its buffers go once unused for its idle time, and not before', async (t: TestContext) => {
-  const pool = new BufferPool(1024, 4, 300);
+  const pool = new BufferPool(1024, 4, { idleMs: 300 });
   const buffers = [pool.take(), pool.take()];
   for (const b of buffers) pool.give(b);
   t.assert.strictEqual(pool.idle, 2);
@@ -36,6 +36,20 @@ test('a BufferPool lets its buffers go once unused for its idle time, and not be
   t.assert.ok(Date.now() - start >= 290, `not before its idle time (${Date.now() - start} ms)`);
   const fresh = pool.take();
   t.assert.ok(!buffers.includes(fresh), 'a fresh buffer after that');
+});
+
+test('a BufferPool for downloads lets its buffers go when an upload starts, not when a download does', (t: TestContext) => {
+  const pool = new BufferPool(1024, 4, { for: 'download' });
+  const other = new BufferPool(1024, 4);
+  const given = [pool.take(), pool.take()];
+  for (const b of given) pool.give(b);
+  other.give(other.take());
+  transferStarts('download');
+  t.assert.strictEqual(pool.idle, 2, 'kept for the next download');
+  transferStarts('upload');
+  t.assert.strictEqual(pool.idle, 0, 'let go as an upload starts');
+  t.assert.ok(!given.includes(pool.take()), 'a fresh buffer after that');
+  t.assert.strictEqual(other.idle, 1, 'a pool of no kind keeps its buffers');
 });
 
 test('BufferPool.pieces() reads through one pooled buffer, gives it back and closes the reader, also when cut short', async (t: TestContext) => {

@@ -11,6 +11,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { transferStarts } from '../buffer-pool.ts';
 import { checkOutput } from '../chunk/merge.ts';
 import { PieceReader } from '../chunk/reader.ts';
 import { type BufferRing, SLOT_SIZE } from '../chunk/ring.ts';
@@ -104,6 +105,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
   const out = resolve(options.out ?? name);
   const force = options.force === true;
   await checkOutput(out, force, what);
+  transferStarts('download'); // what uploads keep idle goes (src/buffer-pool.ts)
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
   const doing = `Downloading "${name}"`;

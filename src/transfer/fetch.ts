@@ -5,7 +5,7 @@
  * the file — hashing as it goes; a copy of the wrong size or hash, a refusal or a node that makes no
  * progress for `idleMs` moves on to the next source. Every failure is recorded as that node's answer.
  */
-import { IdleTimer } from '../buffer-pool.ts';
+import { IdleTimer, keptForNext } from '../buffer-pool.ts';
 import type { BufferRing } from '../chunk/ring.ts';
 import type { PieceWriter } from '../chunk/writer.ts';
 import { ArozError, isArozError } from '../errors.ts';
@@ -45,10 +45,16 @@ const dropRing = dropLaneRing;
 const idleRings: BufferRing[] = [];
 const IDLE_RINGS = 4;
 const IDLE_MS = 10_000;
+/** Drops the idle rings (their memory is freed once collected); false when there were none. */
+function letRingsGo(): boolean {
+  const rings = idleRings.splice(0);
+  for (const ring of rings) void dropRing(ring).catch(() => {});
+  return rings.length > 0;
+}
 const ringsIdle = new IdleTimer(IDLE_MS, () => {
-  for (const ring of idleRings.splice(0)) void dropRing(ring).catch(() => {});
-  settleLater(); // their memory is freed once collected
+  if (letRingsGo()) settleLater();
 });
+keptForNext('download', letRingsGo); // an upload that starts lets them go (src/buffer-pool.ts)
 
 /**
  * A fetch worker's two 1 MiB buffers: a ring of 2 slots whose pieces the hash thread hashes (the

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { transferStarts } from '../buffer-pool.ts';
 import { PieceWriter } from '../chunk/writer.ts';
 import { ArozError, fromSystemError, isArozError } from '../errors.ts';
 import { type IndexFile, isDistributedIndex, validateIndex } from '../index-file/index.ts';
@@ -66,6 +67,7 @@ export async function streamFile(index: IndexFile, options: StreamOptions): Prom
   const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
   const doing = `Downloading "${name}"`;
   throwIfAborted(signal, doing);
+  transferStarts('download'); // what uploads keep idle goes (src/buffer-pool.ts)
   const chunks = index.chunks;
   if (chunks.length === 0) {
     options.onStart?.();

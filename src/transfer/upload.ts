@@ -11,6 +11,7 @@
  * The index is produced only when every chunk has R copies whose finish() answered.
  */
 import { basename, resolve } from 'node:path';
+import { transferStarts } from '../buffer-pool.ts';
 import { copyRange } from '../chunk/copy.ts';
 import { assertUnchanged, type OpenedFile, openRegularFile } from '../chunk/files.ts';
 import { SLOT_COUNT, SLOT_SIZE } from '../chunk/ring.ts';
@@ -110,6 +111,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
   throwIfAborted(signal, `Uploading "${path}"`);
+  transferStarts('upload'); // what downloads keep idle goes (src/buffer-pool.ts)
   const source = options.source ?? (await openRegularFile(resolve(path), `${what}: the file`));
   let ctx: UploadContext | undefined;
   try {

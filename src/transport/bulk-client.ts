@@ -40,8 +40,8 @@ const WAKE_AT = 256 * 1024;
  * Receive buffers of closed lanes, and the iteration buffers of readers, for the next ones (a few
  * each): a node downloading one file after another does not allocate them per lane or per read.
  */
-const rxPool = new BufferPool(RX, 8);
-const piecePool = new BufferPool(RX, 8);
+const rxPool = new BufferPool(RX, 8, { for: 'download' });
+const piecePool = new BufferPool(RX, 8, { for: 'download' });
 
 type State = 'idle' | 'answer' | 'body' | 'dead';
 
@@ -57,6 +57,8 @@ export class BulkLane {
   answered = false;
   #socket: TLSSocket | undefined;
   #rx = rxPool.take();
+  /** Whether the receive buffer goes back to the pool when the lane closes (`retire`: not). */
+  #pooled = true;
   #head = 0;
   #tail = 0;
   #given = 0;
@@ -168,6 +170,12 @@ export class BulkLane {
     this.#fail(
       error ?? new ArozError('ERR_INTERRUPTED', `The bulk connection to node "${this.peer}" was closed`),
     );
+  }
+
+  /** Closes an idle lane for good: its receive buffer is not kept for another lane (an upload starts). */
+  retire(): void {
+    this.#pooled = false;
+    this.destroy();
   }
 
   /** Copies up to `into.length` received body bytes into `into`; 0 once the body is complete. */
@@ -348,7 +356,7 @@ export class BulkLane {
     // Its receive buffer goes back once TLS can no longer write into it (the socket is gone).
     const rx = this.#rx;
     const release = () => {
-      rxPool.give(rx); // not one that grew past RX
+      if (this.#pooled) rxPool.give(rx); // not one that grew past RX
     };
     if (this.#socket === undefined || this.#socket.closed) release();
     else this.#socket.once('close', release);

@@ -9,6 +9,7 @@
  */
 import type { ClientHttp2Session } from 'node:http2';
 import { performance } from 'node:perf_hooks';
+import { keptForNext } from '../buffer-pool.ts';
 import { ArozError } from '../errors.ts';
 import { BulkLane } from './bulk-client.ts';
 import { dialPeer } from './client.ts';
@@ -69,11 +70,14 @@ export class PeerPool {
   /** Per live session: the bytes it had sent when it last fell quiet, and since when it is quiet. */
   #quiet = new WeakMap<ClientHttp2Session, { sent: number; since: number }>();
   #sweeper: NodeJS.Timeout;
+  #unkeep: () => void;
 
   constructor(options: PeerPoolOptions) {
     this.#options = options;
     const quietMs = options.recycleQuietMs ?? RECYCLE_QUIET_MS;
     this.#sweeper = setInterval(() => this.#recycle(quietMs), quietMs / 4).unref();
+    // Idle lanes hold a receive buffer each: an upload that starts closes them (src/buffer-pool.ts).
+    this.#unkeep = keptForNext('download', () => this.#closeIdleLanes());
   }
 
   /** A verified session to `nodeUuid`, dialling its addresses in order if none is live. */
@@ -171,6 +175,20 @@ export class PeerPool {
     idle.set(lane, setTimeout(() => lane.destroy(), LANE_IDLE_MS).unref());
   }
 
+  /** Closes every idle lane; false when there was none. */
+  #closeIdleLanes(): boolean {
+    let any = false;
+    for (const idle of this.#idle.values()) {
+      for (const [lane, timer] of idle) {
+        clearTimeout(timer);
+        lane.retire();
+        any = true;
+      }
+      idle.clear();
+    }
+    return any;
+  }
+
   #dropLanes(nodeUuid: string): void {
     for (const lane of this.#lanes.get(nodeUuid) ?? []) lane.destroy();
     this.#lanes.delete(nodeUuid);
@@ -237,6 +255,7 @@ export class PeerPool {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#unkeep();
     for (const uuid of new Set([...this.#sessions.keys(), ...this.#lanes.keys()])) this.drop(uuid);
   }
 

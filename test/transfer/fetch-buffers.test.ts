@@ -3,6 +3,7 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { transferStarts } from '../../src/buffer-pool.ts';
 import { PieceWriter } from '../../src/chunk/writer.ts';
 import { FetchBuffers, type FetchContext, writeLocal } from '../../src/transfer/fetch.ts';
 
@@ -16,6 +17,20 @@ test('a download gives its buffers back: the next download reuses them, a retire
   second.release();
   const third = new FetchBuffers();
   t.assert.ok(third.ring !== ring);
+  third.drop();
+});
+
+test('an upload that starts lets the idle fetch rings go; a download that starts keeps them', (t: TestContext) => {
+  const first = new FetchBuffers();
+  const ring = first.ring;
+  first.release();
+  transferStarts('download');
+  const second = new FetchBuffers();
+  t.assert.ok(second.ring === ring, 'kept for the next download');
+  second.release();
+  transferStarts('upload');
+  const third = new FetchBuffers();
+  t.assert.ok(third.ring !== ring, 'a fresh ring after an upload started');
   third.drop();
 });
 

@@ -7,6 +7,7 @@
 
 import { type TestContext, test } from 'node:test';
 import { createServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { transferStarts } from '../../src/buffer-pool.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { BulkLane } from '../../src/transport/bulk-client.ts';
 import { MAX_BULK_PER_PEER } from '../../src/transport/server.ts';
@@ -100,6 +101,24 @@ test('a slow reader gets every byte while the lane keeps at most its 1 MiB buffe
   t.assert.ok(got.equals(bytes));
   t.assert.strictEqual(lane.bufferSize, MiB, 'the receive buffer never grew');
   t.assert.ok(lane.usable, 'a read to the end leaves the lane usable');
+});
+
+test('an upload that starts closes the idle bulk connections; a download that starts keeps them', async (t: TestContext) => {
+  const { node, pool, store, chunk } = await setup(t);
+  const { uuid, bytes } = await chunk(3000);
+  await readAll(await store.get(uuid));
+  transferStarts('download');
+  await readAll(await store.get(uuid));
+  const kept = await pool.lane(node.uuid); // the idle lane, out of the pool for a moment
+  t.assert.strictEqual(kept.requests, 2, 'one lane served both reads: kept as the download started');
+  kept.onIdle?.(kept); // back to the pool, as after a read
+  transferStarts('upload');
+  t.assert.strictEqual(kept.usable, false, 'closed as the upload started');
+  await until('the node saw it close', () => node.server.bulkConnections === 0);
+  t.assert.ok((await readAll(await store.get(uuid))).equals(bytes));
+  const next = await pool.lane(node.uuid);
+  t.assert.strictEqual(next.requests, 1, 'the next read dialled a new lane');
+  next.destroy();
 });
 
 test('revoking the peer, or dropping it from the pool, closes its bulk connections', async (t: TestContext) => {
