@@ -29,6 +29,13 @@ export interface RemotePutOptions {
 }
 
 type Answer = { status: number; body: string };
+
+/**
+ * Bytes of a put handed to HTTP/2 and not sent yet. HTTP/2 hands TLS everything its windows let go at
+ * once, and Node's TLS socket keeps an output buffer as large as the largest such write for as long
+ * as it lives; so a put lets at most this much wait in HTTP/2, and the rest waits in the caller's ring.
+ */
+export const PUT_QUEUE_BYTES = 4 * 1024 * 1024;
 type State = 'open' | 'finishing' | 'done' | 'failed';
 
 export class RemoteChunkWriter implements ChunkWriter {
@@ -43,6 +50,11 @@ export class RemoteChunkWriter implements ChunkWriter {
   #state: State = 'open';
   #error: unknown;
   #received = 0;
+  /** Bytes handed to the stream and not sent yet, and the writes waiting for room (PUT_QUEUE_BYTES). */
+  #queued = 0;
+  #waiting: Array<{ bytes: number; go: () => void }> = [];
+  /** Resolves once the latest write was handed to the stream: `finish` ends the stream after it. */
+  #handed: Promise<void> = Promise.resolve();
   #finishing: Promise<PutResult> | undefined;
   #signal: AbortSignal | undefined;
   #onSettled: (() => void) | undefined;
@@ -134,13 +146,40 @@ export class RemoteChunkWriter implements ChunkWriter {
       );
     }
     this.#received += piece.byteLength;
-    const written = this.#ready.then(
+    const bytes = piece.byteLength;
+    const room = this.#ready.then(() => this.#room(bytes));
+    this.#handed = room.catch(() => {});
+    const written = room.then(
       () =>
         new Promise<void>((resolve, reject) => {
-          this.#stream.write(piece, (err) => (err ? reject(err) : resolve()));
+          this.#stream.write(piece, (err) => {
+            this.#sent(bytes);
+            if (err) reject(err);
+            else resolve();
+          });
         }),
     );
     return this.#wait(written).catch((err: unknown) => this.#fail(err));
+  }
+
+  /** Resolves once `bytes` more may wait in HTTP/2 (in the order asked); counts them as waiting. */
+  #room(bytes: number): Promise<void> {
+    if (this.#waiting.length === 0 && (this.#queued === 0 || this.#queued + bytes <= PUT_QUEUE_BYTES)) {
+      this.#queued += bytes;
+      return Promise.resolve();
+    }
+    return new Promise((go) => this.#waiting.push({ bytes, go }));
+  }
+
+  /** `bytes` left HTTP/2: the next writes that fit go. */
+  #sent(bytes: number): void {
+    this.#queued -= bytes;
+    for (let next = this.#waiting[0]; next !== undefined; next = this.#waiting[0]) {
+      if (this.#queued > 0 && this.#queued + next.bytes > PUT_QUEUE_BYTES) return;
+      this.#waiting.shift();
+      this.#queued += next.bytes;
+      next.go();
+    }
   }
 
   finish(expectedSha256: string): Promise<PutResult> {
@@ -162,6 +201,7 @@ export class RemoteChunkWriter implements ChunkWriter {
         );
       }
       await this.#ready;
+      await this.#wait(this.#handed);
       this.#stream.once('wantTrailers', () => {
         if (!this.#stream.destroyed) this.#stream.sendTrailers({ [WIRE.sha256]: sha256 });
       });
