@@ -134,6 +134,11 @@ export class RemoteChunkWriter implements ChunkWriter {
     return this.#received;
   }
 
+  /** Bytes handed to HTTP/2 and not sent yet: at most PUT_QUEUE_BYTES (or one larger piece). */
+  get queued(): number {
+    return this.#queued;
+  }
+
   /** Resolves once the connection is done with `piece` (the caller may then reuse it). Queued. */
   write(piece: Uint8Array): Promise<void> {
     if (this.#state !== 'open') return Promise.reject(this.#refusal('write to'));
