@@ -26,7 +26,7 @@ export const POOL_IDLE_MS = 10_000;
 /** The kinds of transfer that keep buffers idle for the next transfer of their kind. */
 export type TransferKind = 'upload' | 'download';
 
-const kept = new Set<{ kind: TransferKind; letGo: () => boolean }>();
+const kept = new Set<{ kind: TransferKind; letGo: () => boolean | Promise<boolean> }>();
 
 /**
  * Registers what keeps memory idle for the next transfer of `kind` (a pool's buffers, a download's
@@ -35,20 +35,21 @@ const kept = new Set<{ kind: TransferKind; letGo: () => boolean }>();
  * what the upload needs, not that plus the download's idle 10–20 MiB. Returns the function that
  * unregisters it.
  */
-export function keptForNext(kind: TransferKind, letGo: () => boolean): () => void {
+export function keptForNext(kind: TransferKind, letGo: () => boolean | Promise<boolean>): () => void {
   const entry = { kind, letGo };
   kept.add(entry);
   return () => kept.delete(entry);
 }
 
 /**
- * A transfer of `kind` starts: what transfers of other kinds keep idle is let go, and collected at
- * once (a full collection of the main thread, tens of milliseconds, only when something was let go).
+ * A transfer of `kind` starts: what transfers of other kinds keep idle is let go and collected before
+ * it goes on (a full collection of the main thread, tens of milliseconds, only when something was let
+ * go), so the memory is back before the new transfer takes its own: a node's peak is measured to the
+ * page (VmHWM), and an overlap of even a moment counts.
  */
-export function transferStarts(kind: TransferKind): void {
-  let any = false;
-  for (const entry of kept) if (entry.kind !== kind) any = entry.letGo() || any;
-  if (any) collectNow();
+export async function transferStarts(kind: TransferKind): Promise<void> {
+  const freed = await Promise.all([...kept].filter((e) => e.kind !== kind).map((e) => e.letGo()));
+  if (freed.includes(true)) collectNow();
 }
 
 /** Calls `onIdle` once `ms` pass without a `touch` (unref'd: it never keeps a process alive). */

@@ -38,15 +38,15 @@ test('a BufferPool lets its buffers go once unused for its idle time, and not be
   t.assert.ok(!buffers.includes(fresh), 'a fresh buffer after that');
 });
 
-test('a BufferPool for downloads lets its buffers go when an upload starts, not when a download does', (t: TestContext) => {
+test('a BufferPool for downloads lets its buffers go when an upload starts, not when a download does', async (t: TestContext) => {
   const pool = new BufferPool(1024, 4, { for: 'download' });
   const other = new BufferPool(1024, 4);
   const given = [pool.take(), pool.take()];
   for (const b of given) pool.give(b);
   other.give(other.take());
-  transferStarts('download');
+  await transferStarts('download');
   t.assert.strictEqual(pool.idle, 2, 'kept for the next download');
-  transferStarts('upload');
+  await transferStarts('upload');
   t.assert.strictEqual(pool.idle, 0, 'let go as an upload starts');
   t.assert.ok(!given.includes(pool.take()), 'a fresh buffer after that');
   t.assert.strictEqual(other.idle, 1, 'a pool of no kind keeps its buffers');

@@ -18,8 +18,9 @@
  * `{ lane, digest: true }` answers `{ lane, digest: hex }` and starts a new whole-file hash;
  * `{ lane, rangeDigest: true }` answers `{ lane, range: hex }` and starts a new range hash;
  * `{ lane, reset: true }` (a ring given back to be reused) starts both afresh without an answer;
- * `{ lane, drop: true }` forgets the lane. It never writes to the shared memory and never holds a slot
- * after its ack.
+ * `{ lane, drop: true }` forgets the lane; `{ collect: true }` runs a full collection of this thread's heap
+ * at once (the memory of the lanes dropped so far is freed) and answers `{ collected: true }`. It never
+ * writes to the shared memory and never holds a slot after its ack.
  */
 import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
@@ -29,7 +30,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 /**
  * @typedef {{ lane?: number }} Lane
  * @typedef {Lane & ({ slot: number, length: number, range?: boolean, whole?: boolean } | { digest: true } | { rangeDigest: true }
- *   | { reset: true } | { drop: true } | { buffer: SharedArrayBuffer, slotSize: number })} Request
+ *   | { reset: true } | { drop: true } | { collect: true } | { buffer: SharedArrayBuffer, slotSize: number })} Request
  * @typedef {{ memory: Buffer, slotSize: number, hash: import('node:crypto').Hash, range: import('node:crypto').Hash }} LaneState
  */
 
@@ -87,6 +88,13 @@ port.on('message', (/** @type {Request} */ request) => {
   if ('drop' in request) {
     lanes.delete(id);
     collectSoon();
+    return;
+  }
+  if ('collect' in request) {
+    clearTimeout(collecting);
+    collecting = undefined;
+    collect?.({ type: 'major' });
+    port.postMessage({ collected: true });
     return;
   }
   const lane = lanes.get(id);

@@ -22,7 +22,7 @@ const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
 /** How long a closed ring's memory and worker wait for the next ring of the same shape. */
 const IDLE_MS = 10_000;
 
-type Reply = ({ ack: number } | { digest: string } | { range: string }) & { lane?: number };
+type Reply = ({ ack: number } | { digest: string } | { range: string } | { collected: true }) & { lane?: number };
 type Request =
   | { slot: number; length: number; range?: boolean; whole?: false }
   | { digest: true }
@@ -138,6 +138,8 @@ export class HashThread {
   #lanes = new Map<number, NonNullable<RingParts['owner']> | undefined>();
   #next = 1;
   #gone: unknown;
+  /** Callers of `collect` waiting for the thread's answer, in order. */
+  #collects: Array<() => void> = [];
 
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
@@ -145,11 +147,13 @@ export class HashThread {
     worker.on('message', (reply: Reply) => {
       // Held (ref'd) only while an answer is awaited: an idle thread never keeps a process alive.
       if (--this.#awaited === 0 && this.#unref) worker.unref();
-      this.#lanes.get(reply.lane ?? 0)?.reply(reply);
+      if ('collected' in reply) this.#collects.shift()?.();
+      else this.#lanes.get(reply.lane ?? 0)?.reply(reply);
     });
     const gone = (err: unknown) => {
       this.#gone ??= err;
       for (const owner of this.#lanes.values()) owner?.gone(err);
+      for (const done of this.#collects.splice(0)) done();
     };
     worker.on('error', gone);
     worker.on('exit', (code) => gone(new Error(`the hash worker exited with code ${code}`)));
@@ -194,6 +198,20 @@ export class HashThread {
       },
     };
     return parts;
+  }
+
+  /**
+   * Runs a full collection on the thread now and resolves once it is done: the shared memory of the
+   * lanes dropped before is then held by this thread no more (the main thread's collection frees it).
+   */
+  collect(): Promise<void> {
+    const worker = this.#worker;
+    if (worker === undefined || this.#gone !== undefined) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#collects.push(resolve);
+    if (this.#awaited++ === 0) worker.ref();
+    worker.postMessage({ collect: true });
+    return promise;
   }
 
   /** True once the thread was closed or died: it gives no new lanes. */
@@ -436,7 +454,7 @@ export class BufferRing {
   #onReply(reply: Reply): void {
     if ('ack' in reply) this.#acks.shift()?.();
     else if ('range' in reply) this.#rangeDigests.shift()?.resolve(reply.range);
-    else this.#digests.shift()?.resolve(reply.digest);
+    else if ('digest' in reply) this.#digests.shift()?.resolve(reply.digest);
   }
 
   /** The worker died: fail, and release everything waiting on it so nothing hangs. */

@@ -105,7 +105,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
   const out = resolve(options.out ?? name);
   const force = options.force === true;
   await checkOutput(out, force, what);
-  transferStarts('download'); // what uploads keep idle goes (src/buffer-pool.ts)
+  await transferStarts('download'); // what uploads keep idle goes (src/buffer-pool.ts)
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
   const doing = `Downloading "${name}"`;

@@ -11,7 +11,7 @@ import type { PieceWriter } from '../chunk/writer.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
 import { settleLater } from '../young-gc.ts';
-import { dropLaneRing, laneRing } from './hash-lanes.ts';
+import { collectLanes, dropLaneRing, laneRing } from './hash-lanes.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import type { RunNodes } from './nodes.ts';
 import { type NodeAnswer, PIECE, type TransferNotice } from './types.ts';
@@ -45,16 +45,19 @@ const dropRing = dropLaneRing;
 const idleRings: BufferRing[] = [];
 const IDLE_RINGS = 4;
 const IDLE_MS = 10_000;
-/** Drops the idle rings (their memory is freed once collected); false when there were none. */
-function letRingsGo(): boolean {
+const ringsIdle = new IdleTimer(IDLE_MS, () => {
   const rings = idleRings.splice(0);
   for (const ring of rings) void dropRing(ring).catch(() => {});
-  return rings.length > 0;
-}
-const ringsIdle = new IdleTimer(IDLE_MS, () => {
-  if (letRingsGo()) settleLater();
+  if (rings.length > 0) settleLater(); // their memory is freed once collected
 });
-keptForNext('download', letRingsGo); // an upload that starts lets them go (src/buffer-pool.ts)
+// An upload that starts lets them go (src/buffer-pool.ts): dropped, and off the hash thread's heap.
+keptForNext('download', async () => {
+  const rings = idleRings.splice(0);
+  if (rings.length === 0) return false;
+  await Promise.all(rings.map((ring) => dropRing(ring).catch(() => {})));
+  await collectLanes();
+  return true;
+});
 
 /**
  * A fetch worker's two 1 MiB buffers: a ring of 2 slots whose pieces the hash thread hashes (the

@@ -27,6 +27,11 @@ export function laneRing(slotCount: number, slotSize: number): BufferRing {
   return ring;
 }
 
+/** A full collection on the hash thread, if one runs: the memory of dropped rings is freed. */
+export async function collectLanes(): Promise<void> {
+  await thread?.collect();
+}
+
 /** Closes a ring from laneRing; the thread stops once no lane was open for 10 s. */
 export async function dropLaneRing(ring: BufferRing): Promise<void> {
   try {

@@ -67,7 +67,7 @@ export async function streamFile(index: IndexFile, options: StreamOptions): Prom
   const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
   const doing = `Downloading "${name}"`;
   throwIfAborted(signal, doing);
-  transferStarts('download'); // what uploads keep idle goes (src/buffer-pool.ts)
+  await transferStarts('download'); // what uploads keep idle goes (src/buffer-pool.ts)
   const chunks = index.chunks;
   if (chunks.length === 0) {
     options.onStart?.();

@@ -111,7 +111,7 @@ export async function uploadFile(path: string, options: UploadOptions): Promise<
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, ...(options.signal ? [options.signal] : [])]);
   throwIfAborted(signal, `Uploading "${path}"`);
-  transferStarts('upload'); // what downloads keep idle goes (src/buffer-pool.ts)
+  await transferStarts('upload'); // what downloads keep idle goes (src/buffer-pool.ts)
   const source = options.source ?? (await openRegularFile(resolve(path), `${what}: the file`));
   let ctx: UploadContext | undefined;
   try {

@@ -20,15 +20,15 @@ test('a download gives its buffers back: the next download reuses them, a retire
   third.drop();
 });
 
-test('an upload that starts lets the idle fetch rings go; a download that starts keeps them', (t: TestContext) => {
+test('an upload that starts lets the idle fetch rings go; a download that starts keeps them', async (t: TestContext) => {
   const first = new FetchBuffers();
   const ring = first.ring;
   first.release();
-  transferStarts('download');
+  await transferStarts('download');
   const second = new FetchBuffers();
   t.assert.ok(second.ring === ring, 'kept for the next download');
   second.release();
-  transferStarts('upload');
+  await transferStarts('upload');
   const third = new FetchBuffers();
   t.assert.ok(third.ring !== ring, 'a fresh ring after an upload started');
   third.drop();

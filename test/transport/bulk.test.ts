@@ -107,12 +107,12 @@ test('an upload that starts closes the idle bulk connections; a download that st
   const { node, pool, store, chunk } = await setup(t);
   const { uuid, bytes } = await chunk(3000);
   await readAll(await store.get(uuid));
-  transferStarts('download');
+  await transferStarts('download');
   await readAll(await store.get(uuid));
   const kept = await pool.lane(node.uuid); // the idle lane, out of the pool for a moment
   t.assert.strictEqual(kept.requests, 2, 'one lane served both reads: kept as the download started');
   kept.onIdle?.(kept); // back to the pool, as after a read
-  transferStarts('upload');
+  await transferStarts('upload');
   t.assert.strictEqual(kept.usable, false, 'closed as the upload started');
   await until('the node saw it close', () => node.server.bulkConnections === 0);
   t.assert.ok((await readAll(await store.get(uuid))).equals(bytes));
