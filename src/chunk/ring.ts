@@ -22,7 +22,9 @@ const WORKER_URL = new URL('./hash-worker.js', import.meta.url);
 /** How long a closed ring's memory and worker wait for the next ring of the same shape. */
 const IDLE_MS = 10_000;
 
-type Reply = ({ ack: number } | { digest: string } | { range: string } | { collected: true }) & { lane?: number };
+type Reply = ({ ack: number } | { digest: string } | { range: string } | { collected: true }) & {
+  lane?: number;
+};
 type Request =
   | { slot: number; length: number; range?: boolean; whole?: false }
   | { digest: true }
