@@ -53,3 +53,27 @@ test('the memory of rings dropped from a HashThread is given back while the thre
   late.hold(slot, late.hashWhole(slot, 1024));
   t.assert.match(await late.digest(), /^[0-9a-f]{64}$/);
 });
+
+test('collect() lets the memory of dropped rings go at once, not after the thread collects on its own', async (t: TestContext) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (options: { type: 'major' }) => void;
+  const thread = new HashThread();
+  teardown(t).defer(() => thread.close());
+  const rings = Array.from({ length: 5 }, () => new BufferRing(4, 2 * MiB, thread));
+  for (const ring of rings) {
+    for (let k = 0; k < ring.slotCount; k++) {
+      const slot = await ring.acquire();
+      ring.view(slot).fill(k + 1);
+      ring.hold(slot, ring.hashWhole(slot, ring.slotSize));
+    }
+    await ring.digest();
+  }
+  const full = rss();
+  await Promise.all(rings.splice(0).map((r) => r.close()));
+  await thread.collect();
+  // Ours next; the second collection finishes freeing what the first found dead.
+  gc({ type: 'major' });
+  gc({ type: 'major' });
+  const now = rss();
+  t.assert.ok(now < full - 30 * MiB, `RSS ${(full / MiB) | 0} → ${(now / MiB) | 0} MiB (40 MiB dropped)`);
+});
