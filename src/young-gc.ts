@@ -98,18 +98,19 @@ export function settleLater(): void {
       return;
     }
     settle = undefined;
-    collectNow();
+    collectNow(true);
   };
   settle = setTimeout(fire, SETTLE_MS);
   settle.unref();
 }
 
 /**
- * The settling collection, now: memory that was let go on purpose (idle buffers given up as another
- * kind of transfer starts, src/buffer-pool.ts) is freed at once, not after the transfer.
+ * A full collection, now (`reduce`: the settling collection, which also compacts and gives back pages;
+ * else a plain one, which frees dead buffers for a shorter pause). Memory let go on purpose (idle
+ * buffers given up as another kind of transfer starts, src/buffer-pool.ts) is then freed at once.
  */
-export function collectNow(): void {
-  collector()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+export function collectNow(reduce = false): void {
+  collector()?.({ type: 'major', execution: 'sync', ...(reduce ? { flavor: 'last-resort' as const } : {}) });
 }
 
 /** The event loop's busy share, over the last quiet time, above which the node is not quiet. */
