@@ -16,13 +16,9 @@ function rss(): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
 }
 
-test('the memory of rings dropped from a HashThread is given back while the thread lives on', async (t: TestContext) => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (options: { type: 'major' }) => void;
-  const thread = new HashThread();
-  teardown(t).defer(() => thread.close());
-  // 10 rings of 4 × 2 MiB, every byte touched and every slot hashed by the thread: 80 MiB.
-  const rings = Array.from({ length: 10 }, () => new BufferRing(4, 2 * MiB, thread));
+/** `count` rings of 4 × 2 MiB on `thread`, every byte touched and every slot hashed by the thread. */
+async function filledRings(thread: HashThread, count: number): Promise<BufferRing[]> {
+  const rings = Array.from({ length: count }, () => new BufferRing(4, 2 * MiB, thread));
   for (const ring of rings) {
     for (let k = 0; k < ring.slotCount; k++) {
       const slot = await ring.acquire();
@@ -31,6 +27,15 @@ test('the memory of rings dropped from a HashThread is given back while the thre
     }
     await ring.digest();
   }
+  return rings;
+}
+
+test('the memory of rings dropped from a HashThread is given back while the thread lives on', async (t: TestContext) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (options: { type: 'major' }) => void;
+  const thread = new HashThread();
+  teardown(t).defer(() => thread.close());
+  const rings = await filledRings(thread, 10); // 80 MiB
   const full = rss();
   await Promise.all(rings.splice(0).map((r) => r.close()));
   // Freed only once both threads collected their handles on it: ours now, the thread's after its
@@ -59,15 +64,7 @@ test('collect() lets the memory of dropped rings go at once, not after the threa
   const gc = runInNewContext('gc') as (options: { type: 'major' }) => void;
   const thread = new HashThread();
   teardown(t).defer(() => thread.close());
-  const rings = Array.from({ length: 5 }, () => new BufferRing(4, 2 * MiB, thread));
-  for (const ring of rings) {
-    for (let k = 0; k < ring.slotCount; k++) {
-      const slot = await ring.acquire();
-      ring.view(slot).fill(k + 1);
-      ring.hold(slot, ring.hashWhole(slot, ring.slotSize));
-    }
-    await ring.digest();
-  }
+  const rings = await filledRings(thread, 5); // 40 MiB
   const full = rss();
   await Promise.all(rings.splice(0).map((r) => r.close()));
   await thread.collect();
