@@ -43,8 +43,9 @@ export function keptForNext(kind: TransferKind, letGo: () => boolean | Promise<b
 
 /**
  * A transfer of `kind` starts: what transfers of other kinds keep idle is let go and collected before
- * it goes on (a plain full collection of the main thread, only when something was let go), so the memory is back before the new transfer takes its own: a node's peak is measured to the
- * page (VmHWM), and an overlap of even a moment counts.
+ * it goes on (a plain full collection of the main thread, only when something was let go), so the
+ * memory is back before the new transfer takes its own: a node's peak is measured to the page
+ * (VmHWM), and an overlap of even a moment counts.
  */
 export async function transferStarts(kind: TransferKind): Promise<void> {
   const freed = await Promise.all([...kept].filter((e) => e.kind !== kind).map((e) => e.letGo()));
