@@ -28,13 +28,14 @@ export async function openWebUi(
   const { home, ops } = parts;
   const at = parseHostPort(options.address, 'The web UI address');
   const auth = await WebAuth.open(home.paths.addc);
+  // The certificate is checked at every start and once a day while the node runs: one within 30 days
+  // of its end is made again (web/tls.ts), so a node that runs for years never serves an expired one.
+  const tlsFile = () => openWebTls(home.paths.addc, home.config.nodeUuid, { host: at.host });
+  const https = options.tls === true || !isLoopback(at.host);
   return new WebServer({
     host: at.host,
     port: at.port,
-    tls:
-      options.tls === true || !isLoopback(at.host)
-        ? await openWebTls(home.paths.addc, home.config.nodeUuid, { host: at.host })
-        : undefined,
+    ...(https ? { tls: await tlsFile(), renewTls: tlsFile } : {}),
     nodeUuid: home.config.nodeUuid,
     auth,
     routes: {

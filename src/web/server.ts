@@ -5,11 +5,11 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
-import { ArozError, fromSystemError } from '../errors.ts';
+import { ArozError, fromSystemError, isProgrammingError } from '../errors.ts';
 import { encodeError } from '../errors-wire.ts';
 import { readShippedFile } from '../runtime.ts';
 import { sourceOf } from '../transport/handshakes.ts';
@@ -41,6 +41,8 @@ const MAX_CONNECTIONS = 256;
 export const MAX_CONNECTIONS_PER_SOURCE = 32;
 /** A TLS handshake not done by then is closed. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How often a running HTTPS web UI asks whether its certificate was renewed (`renewTls`). */
+const RENEW_CHECK_MS = 24 * 60 * 60 * 1000;
 const ASSETS = join(import.meta.dirname, 'assets');
 
 /** The page's ES modules (assets/*.js), each served at `/<name>.js`; app.js imports the others. */
@@ -104,6 +106,11 @@ export interface WebServerOptions {
   port: number;
   /** HTTPS with the web UI's own key and certificate (always for a non-loopback host; tls.ts). */
   tls?: WebTls | undefined;
+  /**
+   * With `tls`: asked once a day while the server runs for the key and certificate to serve (tls.ts
+   * renews a certificate near its end); a new certificate serves every connection made after it.
+   */
+  renewTls?: () => Promise<WebTls>;
   nodeUuid: string;
   auth: WebAuth;
   routes: WebRoutes;
@@ -199,6 +206,8 @@ export class WebServer {
   #assets = new Map<string, Buffer>();
   #policy: HostPolicy | undefined;
   #certFingerprint: string | undefined;
+  #certPem: string | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
   #perSource = new Map<string, number>();
 
   constructor(options: WebServerOptions) {
@@ -222,6 +231,7 @@ export class WebServer {
             handler,
           );
     if (options.tls !== undefined) {
+      this.#certPem = options.tls.certPem;
       this.#certFingerprint = new X509Certificate(options.tls.certPem).fingerprint256;
     }
     this.#server.maxConnections = MAX_CONNECTIONS;
@@ -252,6 +262,33 @@ export class WebServer {
     return this.#certFingerprint;
   }
 
+  /**
+   * Asks `renewTls` for the key and certificate and serves them from the next connection on when the
+   * certificate changed (true then). A failure keeps the current ones (false); the next day asks again.
+   */
+  async refreshTls(): Promise<boolean> {
+    const { renewTls } = this.#options;
+    if (renewTls === undefined || this.#certPem === undefined) return false;
+    try {
+      const tls = await renewTls();
+      if (tls.certPem === this.#certPem) return false;
+      const fingerprint = new X509Certificate(tls.certPem).fingerprint256;
+      (this.#server as HttpsServer).setSecureContext({
+        ...WEB_TLS_SETTINGS,
+        cert: tls.certPem,
+        key: tls.keyPem,
+      });
+      this.#certPem = tls.certPem;
+      this.#certFingerprint = fingerprint;
+      debug('web: serving a renewed certificate %s', fingerprint);
+      return true;
+    } catch (err) {
+      if (isProgrammingError(err)) throw err;
+      debug('web: the certificate could not be renewed, keeping the current one: %O', err);
+      return false;
+    }
+  }
+
   async start(): Promise<void> {
     for (const { file } of Object.values(STATIC)) {
       try {
@@ -273,6 +310,10 @@ export class WebServer {
       tls: this.tls,
       ...(this.#options.machine !== undefined ? { machine: this.#options.machine } : {}),
     };
+    if (this.#options.renewTls !== undefined && this.tls) {
+      this.#renewTimer = setInterval(() => void this.refreshTls(), RENEW_CHECK_MS);
+      this.#renewTimer.unref();
+    }
   }
 
   address(): AddressInfo {
@@ -288,6 +329,7 @@ export class WebServer {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#renewTimer);
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();

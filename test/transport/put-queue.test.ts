@@ -18,7 +18,7 @@ import { until } from '../helpers/until.ts';
 
 const MiB = 1024 * 1024;
 
-test('a put lets at most 4 MiB wait in HTTP/2; the rest follows in order once it is sent', async (t: TestContext) => {
+test('a put lets at most PUT_QUEUE_BYTES wait in HTTP/2; the rest follows in order once it is sent', async (t: TestContext) => {
   const [server, client] = [makeIdentity(), makeIdentity()];
   let held: ServerHttp2Stream | undefined;
   const received = createHash('sha256');

@@ -4,7 +4,7 @@
  * TLS 1.3, or TLS 1.2 with ECDHE and AEAD (checked with the real `openssl s_client`).
  */
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -85,6 +85,35 @@ test('the web certificate stays the same across a key switch and a restart', asy
   const second = await startNode(t, home);
   t.assert.strictEqual((await presented(second)).fingerprint256, before, 'unchanged by a restart');
   t.assert.strictEqual(second.web!.certificateFingerprint, before);
+});
+
+test('a running web UI serves a renewed certificate once its own nears its end, and keeps it on a damaged file', async (t: TestContext) => {
+  const home = await template.copy(t);
+  const daemon = await startNode(t, home);
+  const web = daemon.web!;
+  const first = await presented(daemon);
+  t.assert.strictEqual(await web.refreshTls(), false, 'a certificate far from its end is kept');
+  t.assert.strictEqual((await presented(daemon)).fingerprint256, first.fingerprint256);
+
+  // The file now holds a certificate that ends in 25 days (as if the node had run for 800 days).
+  const addc = join(home, 'ADDC');
+  const file = join(addc, WEB_TLS_FILE);
+  await rm(file);
+  const ageing = await openWebTls(addc, daemon.nodeUuid, {
+    host: '127.0.0.2',
+    now: new Date(Date.now() - 800 * 24 * 60 * 60 * 1000),
+  });
+  t.assert.strictEqual(await web.refreshTls(), true, 'renewed');
+  const renewed = await presented(daemon);
+  t.assert.notStrictEqual(renewed.fingerprint256, first.fingerprint256);
+  t.assert.notStrictEqual(renewed.fingerprint256, new X509Certificate(ageing.certPem).fingerprint256);
+  t.assert.ok(renewed.validToDate > new Date(Date.now() + 800 * 24 * 60 * 60 * 1000), renewed.validTo);
+  t.assert.strictEqual(web.certificateFingerprint, renewed.fingerprint256);
+  t.assert.ok((await readFile(file, 'utf8')).includes(renewed.toString().trim()), 'kept in the file');
+
+  await writeFile(file, 'not a certificate', { mode: 0o600 });
+  t.assert.strictEqual(await web.refreshTls(), false, 'a damaged file changes nothing');
+  t.assert.strictEqual((await presented(daemon)).fingerprint256, renewed.fingerprint256);
 });
 
 test('openWebTls() renews a certificate that ends within 30 days and refuses a damaged file', async (t: TestContext) => {
