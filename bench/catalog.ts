@@ -26,7 +26,6 @@ import { createInterface } from 'node:readline';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   type CatalogKeys,
   catalogKeys,
@@ -48,8 +47,9 @@ import {
   signIndex,
 } from '../src/keys/index.ts';
 import { newUuid } from '../src/uuid.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: { files: { type: 'string', default: '100000' }, dir: { type: 'string' } },
 });
 const FILES = Number(values.files);

@@ -15,13 +15,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { initHome } from '../src/home/init.ts';
+import { benchArgs } from './args.ts';
 
 const BIN = new URL('../bin/arozdfs.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     rounds: { type: 'string', default: '10' },
     compare: { type: 'string' },

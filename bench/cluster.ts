@@ -10,7 +10,6 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
 import { controlCall } from '../src/control/client.ts';
 import { NodeHome } from '../src/home/open.ts';
@@ -21,6 +20,7 @@ import { formatSize, parseSize } from '../src/size.ts';
 import { dialPeer, getJson } from '../src/transport/client.ts';
 import { newUuid } from '../src/uuid.ts';
 import { SETTLE_MS } from '../src/young-gc.ts';
+import { benchArgs } from './args.ts';
 import { ddTwice, type PlainFigures, plainPipelines, timed } from './cluster-baselines.ts';
 import {
   cpuSeconds,
@@ -39,7 +39,7 @@ import { writeRandomFile } from './random-file.ts';
 import { findSyncthing, SyncthingPair, type SyncthingRound } from './syncthing.ts';
 
 const MiB = 1024 * 1024;
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     size: { type: 'string', multiple: true },
     'chunk-size': { type: 'string', default: '64MiB' },

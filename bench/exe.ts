@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './args.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     runs: { type: 'string', default: '15' },
     settle: { type: 'string', default: '3' },

@@ -16,15 +16,15 @@
  * The chunk placement is hashed, so a node with a small share of few copies deviates by chance: a
  * node expecting c copies is off by about 1/√c relative (2 % of 10,000 copies: ±7 %).
  */
-import { parseArgs } from 'node:util';
 import { copyShares, fallbacks, givenLists, spreadLists, target } from '../src/placement/index.ts';
+import { benchArgs } from './args.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const TB = 1e12;
 const CHUNK = 64 * MiB;
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     seed: { type: 'string', default: '1' },
     copies: { type: 'string', default: '2' },

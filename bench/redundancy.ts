@@ -10,18 +10,19 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
 import { controlCall } from '../src/control/client.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { formatSize, parseSize } from '../src/size.ts';
+import { benchArgs } from './args.ts';
 import { timed } from './cluster-baselines.ts';
 import { cpuSeconds } from './cluster-probes.ts';
 import { writeRandomFile } from './random-file.ts';
 
 const exec = promisify(execFile);
 const GiB = 1024 ** 3;
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     size: { type: 'string', default: '1GiB' },
     'chunk-size': { type: 'string', default: '64MiB' },

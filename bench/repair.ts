@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { controlCall } from '../src/control/client.ts';
 import { initHome } from '../src/home/init.ts';
 import { NodeHome } from '../src/home/open.ts';
@@ -28,10 +28,11 @@ import { pairHomes } from '../src/home/pair.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import type { RepairResult } from '../src/ops/jobs.ts';
 import { formatSize, parseSize } from '../src/size.ts';
+import { benchArgs } from './args.ts';
 import { writeRandomFile } from './random-file.ts';
 
 const run = promisify(execFile);
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     size: { type: 'string', default: '2GiB' },
     'chunk-size': { type: 'string', default: '64MiB' },

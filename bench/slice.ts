@@ -19,10 +19,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, statfs } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { writeFully } from '../src/chunk/copy.ts';
 import type { IndexFile } from '../src/index-file/types.ts';
 import { formatSize, parseSize } from '../src/size.ts';
+import { benchArgs } from './args.ts';
 
 /** The launcher users run (it turns on the compile cache; docs/architecture.md, "Start-up"). */
 const CLI = new URL('../bin/arozdfs.js', import.meta.url).pathname;
@@ -41,7 +41,7 @@ interface Measured {
   stdout: string;
 }
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     size: { type: 'string', default: '1GiB' },
     'chunk-size': { type: 'string', default: '64MiB' },

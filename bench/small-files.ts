@@ -17,17 +17,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
 import { controlCall } from '../src/control/client.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
+import { benchArgs } from './args.ts';
 import { peakRss, resetPeak } from './cluster-probes.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
 import { findSyncthing, SyncthingPair } from './syncthing.ts';
 
 const MiB = 1024 * 1024;
 const SEED = 20_260_520;
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     files: { type: 'string', default: '1000' },
     'min-mib': { type: 'string', default: '1' },

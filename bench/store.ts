@@ -14,15 +14,15 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtemp, open, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatSize, parseSize } from '../src/size.ts';
 import { DiskStore } from '../src/store/index.ts';
 import { newUuid } from '../src/uuid.ts';
+import { benchArgs } from './args.ts';
 
 const MiB = 1024 * 1024;
 const TMPFS_MAGIC = 0x01021994;
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     size: { type: 'string', default: '1GiB' },
     'chunk-size': { type: 'string', default: '64MiB' },

@@ -16,7 +16,6 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { signerKeys } from '../src/keys/index.ts';
 import { generateKeyPair } from '../src/keys/rsa.ts';
 import { targets } from '../src/placement/index.ts';
@@ -24,8 +23,9 @@ import { formatSize, parseSize } from '../src/size.ts';
 import { MemoryStore } from '../src/store/index.ts';
 import { downloadFile, uploadFile } from '../src/transfer/index.ts';
 import { newUuid } from '../src/uuid.ts';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     size: { type: 'string', default: '512MiB' },
     'chunk-size': { type: 'string', default: '16MiB' },

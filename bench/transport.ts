@@ -15,12 +15,12 @@ import { fork } from 'node:child_process';
 import { mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { makeNodeCertificate } from '../src/keys/certificate.ts';
 import { generateKeyPair } from '../src/keys/rsa.ts';
 import { parseSize } from '../src/size.ts';
 import { LIMITS } from '../src/transport/limits.ts';
 import { newUuid } from '../src/uuid.ts';
+import { benchArgs } from './args.ts';
 import { type Ids, type Mode, maxRss, receive, send } from './transport-roles.ts';
 
 const MiB = 1024 * 1024;
@@ -28,7 +28,7 @@ const TMPFS_MAGIC = 0x01021994;
 /** Where `--cpu-prof` puts the children's profiles (CPU.<date>.<pid>.cpuprofile, one per process). */
 const PROFILES = join(tmpdir(), 'arozdfs-bench-profiles');
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     size: { type: 'string', default: '1GiB' },
     'chunk-size': { type: 'string', default: '64MiB' },

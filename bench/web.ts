@@ -4,19 +4,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { initHome } from '../src/home/init.ts';
 import { pairHomes } from '../src/home/pair.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { Daemon } from '../src/node/daemon.ts';
 import { formatSize, parseSize } from '../src/size.ts';
 import { WebClient } from '../test/helpers/web.ts';
+import { benchArgs } from './args.ts';
 import { writeRandomFile } from './random-file.ts';
 
 const MiB = 1024 * 1024;
 const TMPFS_MAGIC = 0x01021994;
 const POLL_MS = 100;
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     size: { type: 'string', default: '1GiB' },
     rounds: { type: 'string', default: '3' },
