@@ -106,9 +106,6 @@ class BatchProgress {
   }
 }
 
-/** Slots (of SLOT_SIZE, 1 MiB) of the rings a batch lends to its small files. */
-const SMALL_FILE_SLOTS = 4;
-
 /**
  * The batch's buffer rings: made at most BATCH_PARALLEL times per batch instead of once per file,
  * and all hashing on the node's one hashing thread (src/transfer/hash-lanes.ts; a thread costs tens
@@ -127,18 +124,6 @@ class RingPool implements RingLender {
       if (unused !== undefined) void dropLaneRing(unused);
     }
     return laneRing(slots, SLOT_SIZE);
-  }
-
-  /**
-   * The lender for one file of `size` bytes: a file of at most SMALL_FILE_SLOTS slots never has
-   * more pieces than that in flight, so it borrows a ring of that many (4 MiB) instead of 8.
-   */
-  forFile(size: number): RingLender {
-    return {
-      borrow: (slots) =>
-        this.borrow(size <= SMALL_FILE_SLOTS * SLOT_SIZE ? Math.min(slots, SMALL_FILE_SLOTS) : slots),
-      giveBack: (ring, clean) => this.giveBack(ring, clean),
-    };
   }
 
   async giveBack(ring: BufferRing, clean: boolean): Promise<void> {
@@ -251,7 +236,7 @@ export function uploadBatchRunner(parts: TransferParts) {
           ...(idleMs !== undefined ? { idleMs } : {}),
           self: { nodeUuid: parts.nodeUuid, keyPair },
           connect,
-          rings: rings.forFile(sizes[i] ?? 0),
+          rings,
           ...(journal !== undefined ? { journal } : {}),
           signal: ctx.signal,
           onProgress: (p) => progress.moved(i, p.done),

@@ -45,6 +45,13 @@ import {
   type TransferOptions,
 } from './types.ts';
 
+/**
+ * Slots (of SLOT_SIZE, 1 MiB) of the ring that reads the downloaded chunks back for the whole-file
+ * hash: one read while the other is hashed. 4 read back no faster and cost 2 MiB more at the
+ * downloader's peak (docs/transfer.md, "Peaks under 128 MiB").
+ */
+const ORDERED_RING_SLOTS = 2;
+
 export interface DownloadOptions extends TransferOptions {
   /** Output file (default: the index's file name in the current folder). */
   out?: string;
@@ -147,7 +154,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         if (delta > 0) progress();
       },
     };
-    ring = options.rings?.borrow(4) ?? laneRing(4, SLOT_SIZE);
+    ring = options.rings?.borrow(ORDERED_RING_SLOTS) ?? laneRing(ORDERED_RING_SLOTS, SLOT_SIZE);
     const ordered = new OrderedHash(ring, pieces.reader, index.chunks);
     hasher = ordered;
     for (const i of verified) ordered.done(i);

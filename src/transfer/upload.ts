@@ -7,14 +7,14 @@
  * every copy and hashes nothing), and the piece is handed to all
  * the chunk's writers at once; its slot is reused only when every write is over. While one chunk
  * streams, up to `parallel − 1` earlier chunks finish (the targets' fsync and answer) or re-send a
- * copy whose target failed. Memory: the 8 MiB ring plus one 1 MiB buffer per re-send in flight.
+ * copy whose target failed. Memory: the 4 MiB ring plus one 1 MiB buffer per re-send in flight.
  * The index is produced only when every chunk has R copies whose finish() answered.
  */
 import { basename, resolve } from 'node:path';
 import { transferStarts } from '../buffer-pool.ts';
 import { copyRange } from '../chunk/copy.ts';
 import { assertUnchanged, type OpenedFile, openRegularFile } from '../chunk/files.ts';
-import { SLOT_COUNT, SLOT_SIZE } from '../chunk/ring.ts';
+import { SLOT_SIZE } from '../chunk/ring.ts';
 import { newFileKey, type ReaderKey, wrapFileKey } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import {
@@ -52,6 +52,13 @@ import {
 } from './types.ts';
 import { ChunkUpload, type Copy, type UploadContext } from './upload-chunk.ts';
 import { planUpload, removeCopies } from './upload-plan.ts';
+
+/**
+ * Slots (of SLOT_SIZE, 1 MiB) of a single-file upload's ring: one piece read, one hashed, one in the
+ * puts (each lets one piece wait in HTTP/2, src/transport/chunks.ts) and one spare. 8 slots sent no
+ * faster and cost the uploader 4 MiB more at its peak (docs/transfer.md, "Peaks under 128 MiB").
+ */
+export const UPLOAD_RING_SLOTS = 4;
 
 export interface UploadOptions extends TransferOptions {
   /** The cluster list: distinct node UUIDs, in placement order (see `free`). */
@@ -292,7 +299,7 @@ async function streamChunks(
   const progress = () =>
     run.onProgress?.({ phase: 'upload', done, total: source.size, chunksDone, chunks: planned.length });
   if (source.size > 0) progress();
-  const ring = run.rings?.borrow(SLOT_COUNT) ?? laneRing(SLOT_COUNT, SLOT_SIZE);
+  const ring = run.rings?.borrow(UPLOAD_RING_SLOTS) ?? laneRing(UPLOAD_RING_SLOTS, SLOT_SIZE);
   let clean = false;
   /**
    * Confirms a chunk's journaled copies and opens writers for the rest. The next chunk's writers
