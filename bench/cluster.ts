@@ -118,6 +118,8 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
     // A daemon gives back what starting up and each job left behind once 2 s pass without more work
     // (src/young-gc.ts): idle RSS, and RSS after a job, are read after that, as `ps` would see them.
     const settled = () => delay(SETTLE_MS + 1_000);
+    /** From 3 s to 15 s after the last job: past the 10 s a node keeps what a transfer used. */
+    const REST_MS = 12_000;
     await settled();
     const zero = () => Object.fromEntries(PHASES.map((p) => [p, [] as number[]])) as PerPhase;
     const rss: Figures['rss'] = {};
@@ -235,6 +237,11 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
     await settled();
     const idleAfter: Figures['idleAfter'] = {};
     for (const [name, pid] of pids) idleAfter[name] = (await currentRss(pid)).idle;
+    // A node keeps a transfer's rings, pooled buffers and hashing thread 10 s for the next one
+    // (src/transfer/hash-lanes.ts, src/buffer-pool.ts): RSS once those are gone, and settled again.
+    await delay(REST_MS);
+    const idleRest: Figures['idleRest'] = {};
+    for (const [name, pid] of pids) idleRest[name] = (await currentRss(pid)).idle;
 
     for (const n of cluster.nodes) await cluster.stop(n);
     if (values['cpu-prof']) {
@@ -258,6 +265,7 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
       memory,
       afterJob,
       idleAfter,
+      idleRest,
       ...(st === undefined ? {} : { syncthing: { rounds: sync, idle: syncthingIdle ?? [0, 0] } }),
       node: latency(node),
       control: latency(control),
