@@ -325,7 +325,7 @@ export class Daemon {
     const control = new ControlServer(options.home, controlRoutes(ops));
     const web =
       options.web !== undefined && options.web !== false
-        ? await openWebUi(options.web, { home, ops, staging })
+        ? await openWebUi(options.web, { home, ops, staging, log })
         : undefined;
     const daemon = new Daemon({
       home,

@@ -23,7 +23,7 @@ export interface WebUiOptions {
 
 export async function openWebUi(
   options: WebUiOptions,
-  parts: { home: NodeHome; ops: NodeOps; staging: LiveStaging },
+  parts: { home: NodeHome; ops: NodeOps; staging: LiveStaging; log?: (line: string) => void },
 ): Promise<WebServer> {
   const { home, ops } = parts;
   const at = parseHostPort(options.address, 'The web UI address');
@@ -36,6 +36,7 @@ export async function openWebUi(
     host: at.host,
     port: at.port,
     ...(https ? { tls: await tlsFile(), renewTls: tlsFile } : {}),
+    ...(parts.log !== undefined ? { log: parts.log } : {}),
     nodeUuid: home.config.nodeUuid,
     auth,
     routes: {

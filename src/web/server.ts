@@ -111,6 +111,8 @@ export interface WebServerOptions {
    * renews a certificate near its end); a new certificate serves every connection made after it.
    */
   renewTls?: () => Promise<WebTls>;
+  /** The node's log: a renewed certificate's new fingerprint, or why it could not be renewed. */
+  log?: (line: string) => void;
   nodeUuid: string;
   auth: WebAuth;
   routes: WebRoutes;
@@ -280,11 +282,15 @@ export class WebServer {
       });
       this.#certPem = tls.certPem;
       this.#certFingerprint = fingerprint;
-      debug('web: serving a renewed certificate %s', fingerprint);
+      this.#options.log?.(
+        `web UI: its certificate neared its end and was renewed; the new SHA-256 (compare with what the browser shows): ${fingerprint}`,
+      );
       return true;
     } catch (err) {
       if (isProgrammingError(err)) throw err;
-      debug('web: the certificate could not be renewed, keeping the current one: %O', err);
+      this.#options.log?.(
+        `web UI: its certificate could not be renewed (${err instanceof Error ? err.message : String(err)}); it keeps the current one and tries again tomorrow`,
+      );
       return false;
     }
   }

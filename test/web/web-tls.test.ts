@@ -25,12 +25,13 @@ const NO_OPENSSL: string | false =
     ? false
     : 'no openssl command found (apt-get install openssl)';
 
-async function startNode(t: TestContext, home: string): Promise<Daemon> {
+async function startNode(t: TestContext, home: string, log?: (line: string) => void): Promise<Daemon> {
   const daemon = await Daemon.start({
     home,
     listen: '127.0.0.2:0',
     discovery: false,
     web: { address: '127.0.0.2:0', tls: true },
+    ...(log !== undefined ? { log } : {}),
   });
   teardown(t).defer(() => daemon.close(1_000));
   return daemon;
@@ -89,7 +90,8 @@ test('the web certificate stays the same across a key switch and a restart', asy
 
 test('a running web UI serves a renewed certificate once its own nears its end, and keeps it on a damaged file', async (t: TestContext) => {
   const home = await template.copy(t);
-  const daemon = await startNode(t, home);
+  const logged: string[] = [];
+  const daemon = await startNode(t, home, (line) => logged.push(line));
   const web = daemon.web!;
   const first = await presented(daemon);
   t.assert.strictEqual(await web.refreshTls(), false, 'a certificate far from its end is kept');
@@ -110,9 +112,19 @@ test('a running web UI serves a renewed certificate once its own nears its end, 
   t.assert.ok(renewed.validToDate > new Date(Date.now() + 800 * 24 * 60 * 60 * 1000), renewed.validTo);
   t.assert.strictEqual(web.certificateFingerprint, renewed.fingerprint256);
   t.assert.ok((await readFile(file, 'utf8')).includes(renewed.toString().trim()), 'kept in the file');
+  t.assert.ok(
+    logged.some(
+      (l) => l.startsWith('web UI: its certificate neared its end') && l.endsWith(renewed.fingerprint256),
+    ),
+    `the node's log names the new fingerprint: ${logged.join(' | ')}`,
+  );
 
   await writeFile(file, 'not a certificate', { mode: 0o600 });
   t.assert.strictEqual(await web.refreshTls(), false, 'a damaged file changes nothing');
+  t.assert.match(
+    logged.at(-1) ?? '',
+    /^web UI: its certificate could not be renewed \(.*web-tls\.pem.*\); it keeps/,
+  );
   t.assert.strictEqual((await presented(daemon)).fingerprint256, renewed.fingerprint256);
 });
 
