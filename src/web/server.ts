@@ -111,7 +111,7 @@ export interface WebServerOptions {
    * renews a certificate near its end); a new certificate serves every connection made after it.
    */
   renewTls?: () => Promise<WebTls>;
-  /** The node's log: a renewed certificate's new fingerprint, or why it could not be renewed. */
+  /** The node's log: a renewed certificate's new fingerprint, or why the daily check failed. */
   log?: (line: string) => void;
   nodeUuid: string;
   auth: WebAuth;
@@ -289,7 +289,7 @@ export class WebServer {
     } catch (err) {
       if (isProgrammingError(err)) throw err;
       this.#options.log?.(
-        `web UI: its certificate could not be renewed (${err instanceof Error ? err.message : String(err)}); it keeps the current one and tries again tomorrow`,
+        `web UI: could not check its certificate for renewal (${err instanceof Error ? err.message : String(err)}); it keeps the current one and checks again tomorrow`,
       );
       return false;
     }

@@ -123,7 +123,7 @@ test('a running web UI serves a renewed certificate once its own nears its end, 
   t.assert.strictEqual(await web.refreshTls(), false, 'a damaged file changes nothing');
   t.assert.match(
     logged.at(-1) ?? '',
-    /^web UI: its certificate could not be renewed \(.*web-tls\.pem.*\); it keeps/,
+    /^web UI: could not check its certificate for renewal \(.*web-tls\.pem.*\); it keeps/,
   );
   t.assert.strictEqual((await presented(daemon)).fingerprint256, renewed.fingerprint256);
 });
