@@ -48,7 +48,7 @@ import {
 /**
  * Slots (of SLOT_SIZE, 1 MiB) of the ring that reads the downloaded chunks back for the whole-file
  * hash: one read while the other is hashed. 4 read back no faster and cost 2 MiB more at the
- * downloader's peak (docs/transfer.md, "Peaks under 128 MiB").
+ * downloader's peak (docs/transfer.md, "Smaller queues and rings").
  */
 const ORDERED_RING_SLOTS = 2;
 

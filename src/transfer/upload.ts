@@ -56,7 +56,7 @@ import { planUpload, removeCopies } from './upload-plan.ts';
 /**
  * Slots (of SLOT_SIZE, 1 MiB) of a single-file upload's ring: one piece read, one hashed, one in the
  * puts (each lets one piece wait in HTTP/2, src/transport/chunks.ts) and one spare. 8 slots sent no
- * faster and cost the uploader 4 MiB more at its peak (docs/transfer.md, "Peaks under 128 MiB").
+ * faster and cost the uploader 4 MiB more at its peak (docs/transfer.md, "Smaller queues and rings").
  */
 export const UPLOAD_RING_SLOTS = 4;
 

@@ -35,7 +35,7 @@ type Answer = { status: number; body: string };
  * once, and Node's TLS socket keeps an output buffer as large as the largest such write for as long
  * as it lives; so a put lets at most this much (one ring piece) wait in HTTP/2, and the rest waits in
  * the caller's ring. 1 MiB sent as fast as 4 MiB did, with 3–4 MiB less at the uploader's peak
- * (docs/transfer.md, "Peaks under 128 MiB").
+ * (docs/transfer.md, "Smaller queues and rings").
  */
 export const PUT_QUEUE_BYTES = 1024 * 1024;
 type State = 'open' | 'finishing' | 'done' | 'failed';
