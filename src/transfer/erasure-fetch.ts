@@ -8,6 +8,7 @@
  * it), and fewer than K good shards is ERR_DATA_LOST.
  */
 import { createHash } from 'node:crypto';
+import { alignedBuffers } from '../chunk/aligned.ts';
 import { TAG_BYTES } from '../crypto/index.ts';
 import { ReedSolomon, STRIPE_UNIT, stripes } from '../erasure/index.ts';
 import { ArozError } from '../errors.ts';
@@ -134,10 +135,14 @@ async function stream(
   onBytes: (n: number) => void,
 ): Promise<void> {
   const k = rs.data;
-  const inputs = sources.map(() => Buffer.allocUnsafeSlow(STRIPE_UNIT));
+  // Page-aligned, so each whole stripe unit goes to the file with O_DIRECT (src/chunk/writer.ts): a
+  // buffered write's copy into fresh page-cache pages was most of an erasure-coded download's CPU.
   const have = sources.map((s) => s.shard.k);
   const wanted = Array.from({ length: k }, (_, d) => d).filter((d) => !have.includes(d));
-  const rebuilt = wanted.map(() => Buffer.allocUnsafeSlow(STRIPE_UNIT));
+  const [inputs, rebuilt] = [sources.length, wanted.length].map((n) => alignedBuffers(n, STRIPE_UNIT)) as [
+    Buffer[],
+    Buffer[],
+  ];
   const chunkHash = createHash('sha256');
   for (const st of stripes(stored, k)) {
     await Promise.all(

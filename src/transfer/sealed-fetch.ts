@@ -6,6 +6,7 @@
  * authenticate is ERR_DECRYPT_FAILED (sealed with another key: the index or the copy was forged).
  */
 import { createHash } from 'node:crypto';
+import { alignedBuffers } from '../chunk/aligned.ts';
 import { ChunkOpener, TAG_BYTES } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/index.ts';
@@ -39,11 +40,19 @@ export function plainSink(ctx: FetchContext, chunk: IndexChunk): ChunkSink {
 export function sealedSink(ctx: FetchContext, chunk: IndexChunk, open: OpenKey): ChunkSink {
   const opener = new ChunkOpener(open.key, open.indexId, chunk.i, `Chunk ${chunk.i} ("${chunk.uuid}")`);
   const tag = Buffer.alloc(TAG_BYTES);
+  // The plain bytes are copied into page-aligned memory, so a whole piece goes to the file with
+  // O_DIRECT (src/chunk/writer.ts): a buffered write's copy into fresh page-cache pages cost more
+  // than this copy. Each write is over before the next one comes (the callers await it).
+  let plain: Buffer | undefined;
   return {
     write: async (bytes, pos) => {
       const cipherEnd = Math.max(0, Math.min(bytes.length, chunk.size - pos));
-      if (cipherEnd > 0)
-        await writeLocal(ctx, opener.update(bytes.subarray(0, cipherEnd)), chunk.offset + pos);
+      if (cipherEnd > 0) {
+        const opened = opener.update(bytes.subarray(0, cipherEnd));
+        plain ??= alignedBuffers(1, PIECE)[0]!;
+        const out = opened.length <= plain.length ? plain.subarray(0, opened.copy(plain)) : opened;
+        await writeLocal(ctx, out, chunk.offset + pos);
+      }
       if (cipherEnd < bytes.length) bytes.copy(tag, pos + cipherEnd - chunk.size, cipherEnd);
     },
     end: () => opener.final(tag),
