@@ -1,13 +1,15 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { type ErrorCode, isArozError } from '../../src/errors.ts';
 import type { IndexFile } from '../../src/index-file/index.ts';
 import { signerKeys, signIndex } from '../../src/keys/index.ts';
 import type { MemoryStore } from '../../src/store/index.ts';
-import { downloadFile } from '../../src/transfer/index.ts';
+import { downloadFile, uploadFile } from '../../src/transfer/index.ts';
+import { tmpDir } from '../helpers/context.ts';
 import { directIoWorks, residentBytes } from '../helpers/direct-io.ts';
 import { testKeyPair } from '../helpers/keys.ts';
-import { CHUNK, type TestCluster, uploaded } from './helpers.ts';
+import { CHUNK, on, randomFile, type TestCluster, testCluster, uploaded } from './helpers.ts';
 
 const holder = (index: IndexFile, i: number, p: number) => index.chunks[i]!.holders![p]!.node;
 
@@ -31,6 +33,36 @@ test('a download writes its whole pieces past the page cache and reads them back
   // Only the last, short piece went through the page cache (one page); neither the 40 whole chunks
   // written nor their read-back for the whole-file hash left any there.
   t.assert.ok(resident <= 4096, `${resident} bytes of the file are in the page cache`);
+});
+
+test('erasure-coded and encrypted downloads write their whole pieces past the page cache too', async (t: TestContext) => {
+  const cluster = await testCluster(t, 3);
+  // 2 MiB chunks: whole 256 KiB stripe units for 2+1, and whole 1 MiB pieces for a sealed copy.
+  const chunkSize = 2 * 1024 * 1024;
+  const { path, bytes } = await randomFile(t, 3 * chunkSize + 17, 'album.flac');
+  const dir = await tmpDir(t);
+  const self = { node: cluster.self.nodeUuid, keys: [cluster.self.keyPair] };
+  for (const [what, extra] of [
+    ['EC 2+1', { ec: { data: 2, parity: 1 } }],
+    ['--encrypt', { encrypt: { readers: [] } }],
+    ['EC 2+1 --encrypt', { ec: { data: 2, parity: 1 }, encrypt: { readers: [] } }],
+  ] as const) {
+    const index = await uploadFile(path, { ...on(cluster), chunkSize, ...extra });
+    const out = join(dir, `${what.replaceAll(/\W+/g, '-')}.flac`);
+    const result = await downloadFile(index, {
+      connect: cluster.connect,
+      trusted: cluster.trusted,
+      onlineNodes: () => cluster.nodes,
+      out,
+      reader: self,
+    });
+    const resident = await residentBytes(result.out); // before anything else reads the file
+    t.assert.deepStrictEqual(await readFile(result.out), bytes, what);
+    if (!(await directIoWorks(dir))) return t.skip('the temp folder refuses O_DIRECT');
+    if (resident === undefined) return t.skip('fincore (util-linux) is not installed');
+    // Only the last chunk's 17 bytes went through the page cache (before: all 6 MiB).
+    t.assert.ok(resident <= 4096, `${what}: ${resident} bytes of the file are in the page cache`);
+  }
 });
 
 test('one bad holder (missing, offline, unknown, frozen, corrupt): the other copy is used and the bad one reported', async (t: TestContext) => {
