@@ -6,7 +6,7 @@
  * authenticate is ERR_DECRYPT_FAILED (sealed with another key: the index or the copy was forged).
  */
 import { createHash } from 'node:crypto';
-import { alignedBuffers } from '../chunk/aligned.ts';
+import { alignedBuffers, PAGE_SIZE } from '../chunk/aligned.ts';
 import { ChunkOpener, TAG_BYTES } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/index.ts';
@@ -49,7 +49,11 @@ export function sealedSink(ctx: FetchContext, chunk: IndexChunk, open: OpenKey):
       const cipherEnd = Math.max(0, Math.min(bytes.length, chunk.size - pos));
       if (cipherEnd > 0) {
         const opened = opener.update(bytes.subarray(0, cipherEnd));
-        plain ??= alignedBuffers(1, PIECE)[0]!;
+        // A piece at most, and no more than the chunk needs (a small file's chunk is small).
+        plain ??= alignedBuffers(
+          1,
+          Math.min(PIECE, Math.ceil(chunk.size / PAGE_SIZE) * PAGE_SIZE || PAGE_SIZE),
+        )[0]!;
         const out = opened.length <= plain.length ? plain.subarray(0, opened.copy(plain)) : opened;
         await writeLocal(ctx, out, chunk.offset + pos);
       }
