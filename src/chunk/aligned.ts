@@ -58,6 +58,7 @@ export function alignedBuffers(count: number, size: number): Buffer[] {
   if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {
     throw new RangeError('An aligned buffer is a whole number of 4 KiB pages');
   }
+  if (count === 0) return [];
   let block: Buffer;
   if (typeof WebAssembly === 'undefined') {
     block = Buffer.allocUnsafeSlow(count * size);

@@ -30,6 +30,7 @@ test('only views at 4 KiB steps of recorded aligned memory count as page-aligned
   t.assert.ok(!isPageAligned(a.subarray(1)));
   t.assert.ok(!isPageAligned(Buffer.allocUnsafeSlow(MiB)), 'malloc memory is of unknown alignment');
   t.assert.throws(() => alignedBuffers(1, 1000), RangeError);
+  t.assert.deepStrictEqual(alignedBuffers(0, 64 * KiB), [], 'none asked, none made');
 });
 
 test('copyRange writes whole pieces of the ring with O_DIRECT, and the bytes arrive intact', async (t: TestContext) => {
