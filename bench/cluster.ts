@@ -37,6 +37,7 @@ import { type Figures, type PerPhase, PHASES, type Phase, report } from './clust
 import { formatSummary, summarize } from './cpu-profile.ts';
 import { writeRandomFile } from './random-file.ts';
 import { findSyncthing, SyncthingPair, type SyncthingRound } from './syncthing.ts';
+import { daemonTuning } from './tuning.ts';
 
 const MiB = 1024 * 1024;
 const { values } = benchArgs({
@@ -278,18 +279,8 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
   }
 }
 
-// Daemon tuning for memory (docs/transfer.md, "Memory"): glibc gives each thread that allocates its
-// own malloc arena and returns little of them, and V8 grows its young generation to 16 MiB semi-
-// spaces under a high allocation rate. The nodes inherit MALLOC_ARENA_MAX and get
-// --max-semi-space-size; AROZDFS_BENCH_TUNING=default leaves both at their defaults.
-const tuned = process.env['AROZDFS_BENCH_TUNING'] !== 'default';
-if (tuned) process.env['MALLOC_ARENA_MAX'] ??= '2';
-const nodeFlags = (process.env['AROZDFS_BENCH_NODE_FLAGS'] ?? (tuned ? '--max-semi-space-size=2' : ''))
-  .split(' ')
-  .filter((f) => f !== '');
-out(
-  `Daemons run with MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX'] ?? '(glibc default)'}${nodeFlags.length > 0 ? ` and ${nodeFlags.join(' ')}` : ''}.`,
-);
+const { nodeFlags, note: tuningNote } = daemonTuning();
+out(tuningNote);
 const version = values['no-syncthing'] ? undefined : await findSyncthing();
 if (version === undefined && !values['no-syncthing']) {
   out(

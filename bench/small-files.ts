@@ -10,7 +10,8 @@
  * Printed: files/s, MB/s, the daemons' RSS over the batch (start, peak, end), and the ratios.
  * `--files 100` is the quick mode for iterating; `--cpu-prof` writes the daemons' CPU profiles and
  * prints where their time went; `--upload-only` runs only the batch upload (no per-file cost, no
- * download), for profiling it. AROZDFS_BENCH_NODE_FLAGS adds node flags to the daemons' command line.
+ * download), for profiling it. The daemons run with the memory tuning of `npm start` (bench/tuning.ts;
+ * AROZDFS_BENCH_NODE_FLAGS replaces its node flags, AROZDFS_BENCH_TUNING=default turns it off).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { benchArgs } from './args.ts';
 import { peakRss, resetPeak } from './cluster-probes.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
 import { findSyncthing, SyncthingPair } from './syncthing.ts';
+import { daemonTuning } from './tuning.ts';
 
 const MiB = 1024 * 1024;
 const SEED = 20_260_520;
@@ -44,6 +46,8 @@ const maxSize = Number(values['max-mib']) * MiB;
 const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);
 const out = (text: string) => process.stdout.write(`${text}\n`);
+const { nodeFlags, note: tuningNote } = daemonTuning();
+out(tuningNote);
 
 /** xorshift32: the same sizes and bytes on every run. */
 function rng(seed: number) {
@@ -173,6 +177,8 @@ interface Figures {
   rss: { start: number; peak: number; end: number; anonStart: number; anonEnd: number };
   /** CPU seconds (user + system) each process used over the run, from /proc/PID/stat. */
   cpu: number[];
+  /** Each process's own peak RSS over the run (VmHWM), in bytes. */
+  peaks: number[];
 }
 
 /** User + system CPU seconds of a process so far (0 once it is gone). */
@@ -197,11 +203,13 @@ async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promi
   const seconds = (performance.now() - t0) / 1000;
   // A process added after the start (Syncthing's own, below its monitor) counts from its birth.
   const cpu1 = await Promise.all(pids.map(cpuSeconds));
-  const figures = { seconds, rss: await rss, cpu: cpu1.map((c, k) => c - (cpu0[k] ?? 0)) };
-  // The kernel's own peak, in case a spike fell between two samples.
-  let kernelPeak = 0;
-  for (const pid of pids) kernelPeak += await peakRss(pid).catch(() => 0);
-  figures.rss.peak = Math.max(figures.rss.peak, kernelPeak);
+  // The kernel's own peaks, in case a spike fell between two samples.
+  const peaks = await Promise.all(pids.map((pid) => peakRss(pid).catch(() => 0)));
+  const figures = { seconds, rss: await rss, cpu: cpu1.map((c, k) => c - (cpu0[k] ?? 0)), peaks };
+  figures.rss.peak = Math.max(
+    figures.rss.peak,
+    peaks.reduce((a, b) => a + b, 0),
+  );
   return figures;
 }
 
@@ -237,8 +245,10 @@ async function perFileCost(home: string, dir: string): Promise<{ lone: number; b
   return { lone, batch };
 }
 
+const DAEMONS = ['alpha', 'beta', 'gamma'];
+
 async function arozdfs(library: string, root: string) {
-  const cluster = await LocalCluster.create(['alpha', 'beta', 'gamma'], {
+  const cluster = await LocalCluster.create(DAEMONS, {
     prefix: 'arozdfs-bench-small-',
     parent,
   });
@@ -247,7 +257,7 @@ async function arozdfs(library: string, root: string) {
     const [alpha, beta, gamma] = cluster.nodes as [LocalNode, LocalNode, LocalNode];
     const execArgv = [
       ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []),
-      ...(process.env['AROZDFS_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== ''),
+      ...nodeFlags,
     ];
     await cluster.start(beta, { execArgv });
     await cluster.start(gamma, { execArgv });
@@ -339,11 +349,13 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
 
 const mb = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
-const row = (what: string, f: Figures, bytes: number) => {
+const row = (what: string, f: Figures, bytes: number, names?: string[]) => {
   const cpu = f.cpu.reduce((a, b) => a + b, 0);
+  const peaks = names?.map((name, k) => `${name} ${mib(f.peaks[k] ?? 0)}`).join(', ');
   return [
     `${what.padEnd(32)} ${f.seconds.toFixed(1).padStart(7)} s ${(count / f.seconds).toFixed(1).padStart(8)} files/s ${mb(bytes, f.seconds).padStart(8)} MB/s   RSS ${mib(f.rss.start)} → peak ${mib(f.rss.peak)} → ${mib(f.rss.end)} (anonymous ${mib(f.rss.anonStart)} → ${mib(f.rss.anonEnd)})`,
     `${''.padEnd(32)} CPU ${cpu.toFixed(1)} s (${f.cpu.map((c) => c.toFixed(1)).join(' + ')}), ${((1000 * cpu) / count).toFixed(1)} ms a file`,
+    ...(peaks !== undefined ? [`${''.padEnd(32)} peak RSS of each daemon: ${peaks}`] : []),
   ].join('\n');
 };
 
@@ -363,8 +375,8 @@ try {
   out(
     `per-file cost beside the bytes (${TINY_FILES} files of 16 KiB): ${overhead.lone.toFixed(0)} ms as lone jobs (${4} at once), ${overhead.batch.toFixed(0)} ms in one batch`,
   );
-  out(row('arozdfs upload (2 copies, 3 nodes)', up, bytes));
-  if (down !== undefined) out(row('arozdfs download (another node)', down, bytes));
+  out(row('arozdfs upload (2 copies, 3 nodes)', up, bytes, DAEMONS));
+  if (down !== undefined) out(row('arozdfs download (another node)', down, bytes, DAEMONS));
   if (st !== undefined) {
     out(row('Syncthing A → B', st, bytes));
     out(`ratio upload/Syncthing (files/s): ${(st.seconds / up.seconds).toFixed(2)}×`);

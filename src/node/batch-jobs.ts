@@ -14,7 +14,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
-import { type BufferRing, SLOT_SIZE } from '../chunk/ring.ts';
 import { ensureDir, writeFileAtomic } from '../durable/index.ts';
 import { ArozError, isProgrammingError } from '../errors.ts';
 import { keptIndexPath } from '../home/paths.ts';
@@ -30,16 +29,15 @@ import type {
   UploadBatchParams,
   UploadBatchResult,
 } from '../ops/jobs.ts';
-import { dropLaneRing, laneRing } from '../transfer/hash-lanes.ts';
 import {
   DEFAULT_IDLE_MS,
   downloadFile,
   FileDownloadJournal,
   FileUploadJournal,
+  RingPool,
   uploadFile,
 } from '../transfer/index.ts';
 import { parseEc } from '../transfer/redundancy.ts';
-import type { RingLender } from '../transfer/types.ts';
 import { connector } from './connect.ts';
 import { readSigners } from './read-trust.ts';
 import {
@@ -103,40 +101,6 @@ class BatchProgress {
       filesDone: this.#filesDone,
       files: this.#files,
     });
-  }
-}
-
-/**
- * The batch's buffer rings: made at most BATCH_PARALLEL times per batch instead of once per file,
- * and all hashing on the node's one hashing thread (src/transfer/hash-lanes.ts; a thread costs tens
- * of ms to start and 12–20 MiB resident: six of them were most of what a batch added to the
- * uploader's RSS). A ring that saw a failure is closed, not lent again.
- */
-class RingPool implements RingLender {
-  #free = new Map<number, BufferRing[]>();
-
-  borrow(slots: number): BufferRing {
-    const free = this.#free.get(slots)?.pop();
-    if (free !== undefined) return free;
-    // A ring of another shape that nobody uses goes: the pool keeps at most BATCH_PARALLEL rings.
-    for (const list of this.#free.values()) {
-      const unused = list.pop();
-      if (unused !== undefined) void dropLaneRing(unused);
-    }
-    return laneRing(slots, SLOT_SIZE);
-  }
-
-  async giveBack(ring: BufferRing, clean: boolean): Promise<void> {
-    if (!clean) return await dropLaneRing(ring);
-    const list = this.#free.get(ring.slotCount) ?? [];
-    list.push(ring);
-    this.#free.set(ring.slotCount, list);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    const rings = [...this.#free.values()].flat();
-    this.#free.clear();
-    await Promise.all(rings.map((r) => dropLaneRing(r)));
   }
 }
 

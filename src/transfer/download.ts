@@ -4,7 +4,8 @@
  * The index's signature is checked first (ERR_INDEX_UNTRUSTED unless `allowUntrusted`). Chunks are
  * fetched by `parallel` workers straight into their place in a temp file beside the output (see
  * fetch.ts), each verified by its SHA-256; the whole-file SHA-256 is computed meanwhile by reading the
- * verified chunks back in order (ordered-hash.ts). The file is renamed into place only when that hash
+ * verified chunks back in order (ordered-hash.ts; not for a file of one chunk, whose hash is the
+ * file's). The file is renamed into place only when that hash
  * matches the index. With a journal, the temp file survives a failure and a resumed run re-hashes the
  * chunks the journal lists, keeps those that match and fetches only the rest.
  */
@@ -154,12 +155,26 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         if (delta > 0) progress();
       },
     };
-    ring = options.rings?.borrow(ORDERED_RING_SLOTS) ?? laneRing(ORDERED_RING_SLOTS, SLOT_SIZE);
-    const ordered = new OrderedHash(ring, pieces.reader, index.chunks);
-    hasher = ordered;
-    for (const i of verified) ordered.done(i);
-    const hashing = ordered.run();
-    hashing.catch(() => {}); // awaited below; a failure before then must not go unhandled
+    // A file of one whole copy whose index gives its chunk the file's SHA-256 and size is not read
+    // back: the chunk's hash, taken from the very bytes written (fetch.ts), is the file's. Most files
+    // of a batch are such files; reading them back cost a second SHA-256 pass and a ring each.
+    const [only] = index.chunks;
+    const chunkIsFile =
+      rs === undefined &&
+      sealedKey === undefined &&
+      index.chunks.length === 1 &&
+      only?.sha256 === index.file.sha256 &&
+      only.size === index.file.size;
+    let ordered: OrderedHash | undefined;
+    let hashing = Promise.resolve(index.file.sha256);
+    if (!chunkIsFile) {
+      ring = options.rings?.borrow(ORDERED_RING_SLOTS) ?? laneRing(ORDERED_RING_SLOTS, SLOT_SIZE);
+      ordered = new OrderedHash(ring, pieces.reader, index.chunks);
+      hasher = ordered;
+      for (const i of verified) ordered.done(i);
+      hashing = ordered.run();
+      hashing.catch(() => {}); // awaited below; a failure before then must not go unhandled
+    }
     const todo = index.chunks.filter((c) => !verified.has(c.i));
     const pairs: FetchBuffers[] = [];
     const fetched = eachLimited(
@@ -180,13 +195,13 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         } else if (sealedKey !== undefined) node = await fetchSealedCopy(ctx, chunk, sealedKey);
         else node = await fetchChunk(ctx, chunk, buffers);
         await options.journal?.recordChunk(chunk.i, node);
-        ordered.done(chunk.i);
+        ordered?.done(chunk.i);
         chunksDone++;
         progress();
       },
       {
         init: () => {
-          const pair = new FetchBuffers();
+          const pair = new FetchBuffers(options.rings);
           pairs.push(pair);
           return pair;
         },

@@ -14,7 +14,7 @@ import { settleLater } from '../young-gc.ts';
 import { collectLanes, dropLaneRing, laneRing } from './hash-lanes.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import type { RunNodes } from './nodes.ts';
-import type { NodeAnswer, TransferNotice } from './types.ts';
+import type { NodeAnswer, RingLender, TransferNotice } from './types.ts';
 
 export interface FetchContext {
   /** The file's name, quoted in messages. */
@@ -67,25 +67,42 @@ keptForNext('download', async () => {
 });
 
 /**
- * A fetch worker's two 1 MiB buffers: a ring of 2 slots whose pieces the hash thread hashes (the
- * chunk hash) while they are written. After a timeout they are given up: the abandoned read may still
- * fill them. Call `release` once no fetch uses them any more.
+ * A fetch worker's two 512 KiB buffers: a ring of 2 slots whose pieces the hash thread hashes (the
+ * chunk hash) while they are written. From `lender` when given (a batch's pool: its files reuse the
+ * same rings), else from the rings the last downloads left. After a timeout they are given up: the
+ * abandoned read may still fill them. Call `release` once no fetch uses them any more.
  */
 export class FetchBuffers {
-  ring: BufferRing = idleRings.pop() ?? freshRing();
+  #lender: RingLender | undefined;
+  ring: BufferRing;
+
+  constructor(lender?: RingLender) {
+    this.#lender = lender;
+    this.ring = this.#fresh();
+  }
+
+  #fresh(): BufferRing {
+    return this.#lender?.borrow(2, FETCH_SLOT) ?? idleRings.pop() ?? freshRing();
+  }
 
   retire(): void {
-    void dropRing(this.ring).catch(() => {});
-    this.ring = freshRing();
+    this.drop();
+    this.ring = this.#fresh();
   }
 
   /** Lets the ring go (a failed download): its lane is dropped, its memory never used again. */
   drop(): void {
-    void dropRing(this.ring).catch(() => {});
+    const ring = this.ring;
+    const dropped = this.#lender?.giveBack(ring, false) ?? dropRing(ring);
+    void dropped.catch(() => {});
   }
 
   /** Gives the ring back for the next download; only when nothing can still write into it. */
   release(): void {
+    if (this.#lender !== undefined) {
+      void this.#lender.giveBack(this.ring, !this.ring.failed).catch(() => {});
+      return;
+    }
     if (idleRings.length >= IDLE_RINGS || this.ring.failed) {
       this.drop();
       return;

@@ -29,6 +29,7 @@ export type {
   UploadPlan,
 } from './journal.ts';
 export { FileDownloadJournal, FileUploadJournal } from './journal-file.ts';
+export { RingPool } from './ring-pool.ts';
 export {
   type BusyPolicy,
   type Connect,
@@ -37,6 +38,7 @@ export {
   DEFAULT_IDLE_MS,
   DEFAULT_UPLOAD_PARALLEL,
   type NodeAnswer,
+  type RingLender,
   type TransferNotice,
   type TransferOptions,
   type TransferProgress,

@@ -54,15 +54,19 @@ export interface TransferOptions {
   onProgress?: (event: TransferProgress) => void;
   onNotice?: (notice: TransferNotice) => void;
   /**
-   * Lends the buffer ring (and its hash worker) instead of a new one per file: a batch of small files
-   * makes its rings once (src/node/batch-jobs.ts).
+   * Lends the buffer rings (an upload's ring; a download's read-back ring and its fetch workers'
+   * rings) instead of new ones per file: a batch of small files makes its rings once
+   * (src/node/batch-jobs.ts).
    */
   rings?: RingLender;
 }
 
-/** Lends buffer rings; a ring comes back `clean` when its whole-file hash was digested and nothing failed. */
+/**
+ * Lends buffer rings of `slots` slots of `slotSize` bytes (default SLOT_SIZE, src/chunk/ring.ts); a
+ * ring comes back `clean` when nothing failed and nothing can still write into it.
+ */
 export interface RingLender {
-  borrow(slots: number): BufferRing;
+  borrow(slots: number, slotSize?: number): BufferRing;
   giveBack(ring: BufferRing, clean: boolean): Promise<void>;
 }
 

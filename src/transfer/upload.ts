@@ -301,6 +301,10 @@ async function streamChunks(
   if (source.size > 0) progress();
   const ring = run.rings?.borrow(UPLOAD_RING_SLOTS) ?? laneRing(UPLOAD_RING_SLOTS, SLOT_SIZE);
   let clean = false;
+  // A file of one chunk (most files of a batch): the chunk's SHA-256 is the file's, so each piece
+  // is hashed once, into the whole-file hash, instead of twice.
+  const oneChunk = planned.length === 1 && planned[0]?.i === 0 && source.size <= chunkSize;
+  let fileDigest: Promise<string> | undefined;
   /**
    * Confirms a chunk's journaled copies and opens writers for the rest. The next chunk's writers
    * open while this one streams, so the round trip of each put's "100 Continue" (and the target's
@@ -335,7 +339,7 @@ async function streamChunks(
           length: up.size,
           dst: { write: (piece) => up.fanOut(copies, piece) },
           dstPos: 0,
-          hash: 'ring', // the chunk hash runs in the ring's worker beside the file's
+          hash: oneChunk ? 'none' : 'ring', // the chunk hash runs in the ring's worker beside the file's
           short: ctx.changed,
           onBytes: (bytes) => {
             done += bytes;
@@ -350,8 +354,9 @@ async function streamChunks(
       }
       // Asked now, answered once the worker has hashed the chunk's last piece; the next chunk
       // streams meanwhile (its pieces come after this request, so they are not in this digest).
-      const digest = ring.rangeDigest();
+      const digest = oneChunk ? ring.digest() : ring.rangeDigest();
       digest.catch(() => {});
+      if (oneChunk) fileDigest = digest;
       const task = Promise.all([written, digest])
         .then(async ([, sha256]) => {
           if (journaled.some((record) => record.sha256 !== sha256)) {
@@ -375,7 +380,7 @@ async function streamChunks(
     }
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure.err;
-    const sha256 = await ring.digest();
+    const sha256 = await (fileDigest ?? ring.digest());
     clean = true;
     return { chunks, sha256 };
   } catch (err) {

@@ -1,11 +1,13 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import type { BufferRing } from '../../src/chunk/ring.ts';
 import { type ErrorCode, isArozError } from '../../src/errors.ts';
 import type { IndexFile } from '../../src/index-file/index.ts';
 import { signerKeys, signIndex } from '../../src/keys/index.ts';
 import type { MemoryStore } from '../../src/store/index.ts';
-import { downloadFile, uploadFile } from '../../src/transfer/index.ts';
+import { FETCH_SLOT } from '../../src/transfer/fetch.ts';
+import { downloadFile, type RingLender, RingPool, uploadFile } from '../../src/transfer/index.ts';
 import { tmpDir } from '../helpers/context.ts';
 import { directIoWorks, residentBytes } from '../helpers/direct-io.ts';
 import { testKeyPair } from '../helpers/keys.ts';
@@ -63,6 +65,58 @@ test('erasure-coded and encrypted downloads write their whole pieces past the pa
     // Only the last chunk's 17 bytes went through the page cache (before: all 6 MiB).
     t.assert.ok(resident <= 4096, `${what}: ${resident} bytes of the file are in the page cache`);
   }
+});
+
+test('downloads lent one pool reuse its fetch rings, and a file of one chunk is not read back', async (t: TestContext) => {
+  const cluster = await testCluster(t, 3);
+  const chunkSize = 64 * 1024;
+  const dir = await tmpDir(t);
+  const one = await randomFile(t, chunkSize - 3, 'one.jpg');
+  const three = await randomFile(t, 2 * chunkSize + 9, 'three.jpg');
+  const [oneIndex, threeIndex] = [
+    await uploadFile(one.path, { ...on(cluster), chunkSize }),
+    await uploadFile(three.path, { ...on(cluster), chunkSize }),
+  ];
+  t.assert.strictEqual(oneIndex.chunks[0]?.sha256, oneIndex.file.sha256);
+  await using pool = new RingPool();
+  const lent: BufferRing[] = [];
+  const rings: RingLender = {
+    borrow: (slots, size) => {
+      const ring = pool.borrow(slots, size);
+      lent.push(ring);
+      return ring;
+    },
+    giveBack: (ring, clean) => pool.giveBack(ring, clean),
+  };
+  const download = (index: IndexFile, out: string) =>
+    downloadFile(index, { connect: cluster.connect, trusted: cluster.trusted, out: join(dir, out), rings });
+  for (let k = 0; k < 4; k++) {
+    const result = await download(oneIndex, `one-${k}.jpg`);
+    t.assert.deepStrictEqual(await readFile(result.out), one.bytes);
+  }
+  // Four files of one chunk, one after another: one fetch ring, lent four times; no read-back ring.
+  t.assert.strictEqual(lent.length, 4);
+  t.assert.strictEqual(new Set(lent).size, 1);
+  t.assert.strictEqual(lent[0]?.slotSize, FETCH_SLOT);
+  lent.length = 0;
+  const result = await download(threeIndex, 'three.jpg');
+  t.assert.deepStrictEqual(await readFile(result.out), three.bytes);
+  // Three chunks are read back in order for the file's hash: that ring is lent too.
+  t.assert.ok(
+    lent.some((ring) => ring.slotSize !== FETCH_SLOT),
+    'a read-back ring was lent',
+  );
+});
+
+test('a file of one chunk whose signed index gives the file another SHA-256: ERR_FILE_HASH, nothing kept', async (t: TestContext) => {
+  const { cluster, index, dir, options } = await uploaded(t, 3, CHUNK - 1);
+  t.assert.strictEqual(index.chunks.length, 1);
+  const wrong = signIndex(
+    { ...index, file: { ...index.file, sha256: 'cd'.repeat(32) } },
+    cluster.self.keyPair,
+  );
+  await t.assert.rejects(downloadFile(wrong, options()), (err: unknown) => isArozError(err, 'ERR_FILE_HASH'));
+  t.assert.deepStrictEqual(await readdir(dir), []);
 });
 
 test('one bad holder (missing, offline, unknown, frozen, corrupt): the other copy is used and the bad one reported', async (t: TestContext) => {

@@ -21,6 +21,17 @@ async function assertStored(t: TestContext, cluster: TestCluster, index: IndexFi
   }
 }
 
+test('a file of exactly one chunk gets its chunk hash as the file hash; one byte more makes two chunks', async (t: TestContext) => {
+  const cluster = await testCluster(t, 3);
+  for (const size of [CHUNK, CHUNK + 1, CHUNK - 1]) {
+    const { path, bytes } = await randomFile(t, size);
+    const index = await uploadFile(path, { ...on(cluster), chunkSize: CHUNK });
+    t.assert.strictEqual(index.chunks.length, size > CHUNK ? 2 : 1, `${size} bytes`);
+    t.assert.strictEqual(index.file.sha256, sha256(bytes), `${size} bytes`);
+    await assertStored(t, cluster, index, bytes);
+  }
+});
+
 const GiB = 1024 ** 3;
 
 async function chunkCount(cluster: TestCluster, node: string): Promise<number> {
