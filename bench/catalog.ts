@@ -47,12 +47,12 @@ import {
   signIndex,
 } from '../src/keys/index.ts';
 import { newUuid } from '../src/uuid.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg } from './args.ts';
 
 const { values } = benchArgs({
   options: { files: { type: 'string', default: '100000' }, dir: { type: 'string' } },
 });
-const FILES = Number(values.files);
+const FILES = numberArg(values.files, 'files');
 const cacheDir = join(resolve(values.dir ?? tmpdir()), `arozdfs-bench-catalog-${FILES}-v1`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const rows: Array<[string, string]> = [];

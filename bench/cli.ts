@@ -16,7 +16,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initHome } from '../src/home/init.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg } from './args.ts';
 
 const BIN = new URL('../bin/arozdfs.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -27,7 +27,7 @@ const { values } = benchArgs({
     compare: { type: 'string' },
   },
 });
-const rounds = Number(values.rounds);
+const rounds = numberArg(values.rounds, 'rounds');
 if (!Number.isInteger(rounds) || rounds < 1)
   throw new Error(`--rounds must be a whole number, not "${values.rounds}"`);
 

@@ -20,7 +20,7 @@ import { formatSize, parseSize } from '../src/size.ts';
 import { dialPeer, getJson } from '../src/transport/client.ts';
 import { newUuid } from '../src/uuid.ts';
 import { SETTLE_MS } from '../src/young-gc.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg, sizeArg } from './args.ts';
 import { ddTwice, type PlainFigures, plainPipelines, timed } from './cluster-baselines.ts';
 import {
   cpuSeconds,
@@ -56,10 +56,10 @@ const quick = values.quick;
 const sizes = (values.size ?? (quick ? ['256MiB'] : ['1GiB', '4GiB']))
   .flatMap((s) => s.split(','))
   .map((s) => parseSize(s, 'size'));
-const chunkSize = parseSize(values['chunk-size'], 'chunk size');
-const rounds = Number(values.rounds ?? (quick ? 2 : 5));
+const chunkSize = sizeArg(values['chunk-size'], 'chunk-size');
+const rounds = numberArg(values.rounds ?? (quick ? '2' : '5'), 'rounds');
 /** Successive arozdfs jobs to watch for RSS creep (the rounds' jobs count, extra downloads fill up). */
-const creepJobs = Number(values.jobs ?? (quick ? 0 : 10));
+const creepJobs = numberArg(values.jobs ?? (quick ? '0' : '10'), 'jobs', { min: 0 });
 const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);
 const out = (text: string) => process.stdout.write(`${text}\n`);

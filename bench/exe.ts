@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg } from './args.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values } = benchArgs({
@@ -21,7 +21,8 @@ const { values } = benchArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const runs = Number(values.runs);
+const runs = numberArg(values.runs, 'runs');
+const settleSeconds = numberArg(values.settle, 'settle', { min: 0, fraction: true });
 const exe = join(ROOT, 'dist', 'arozdfs');
 if (!existsSync(exe))
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-exe.ts')], { stdio: 'inherit' });
@@ -104,7 +105,7 @@ async function idleRssMiB(command: string[]): Promise<number> {
       });
       child.once('exit', (code) => fail(new Error(`serve exited with ${code}`)));
     });
-    await delay(Number(values.settle) * 1000); // a measurement, not a synchronisation: let start-up work end
+    await delay(settleSeconds * 1000); // a measurement, not a synchronisation: let start-up work end
     const tree = descendants(child.pid!);
     const rss = tree.reduce((sum, pid) => sum + rssKiB(pid), 0) / 1024;
     // npx's npm does not always pass SIGTERM on: stop the node itself too, and wait until all are gone.

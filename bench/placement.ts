@@ -17,7 +17,7 @@
  * node expecting c copies is off by about 1/√c relative (2 % of 10,000 copies: ±7 %).
  */
 import { copyShares, fallbacks, givenLists, spreadLists, target } from '../src/placement/index.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg } from './args.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -31,9 +31,9 @@ const { values } = benchArgs({
     shift: { type: 'string', default: '1' },
   },
 });
-const SEED = Number(values.seed);
-const R = Number(values.copies);
-const X = Number(values.shift);
+const SEED = numberArg(values.seed, 'seed', { min: 0 });
+const R = numberArg(values.copies, 'copies');
+const X = numberArg(values.shift, 'shift', { min: 0 });
 
 /** mulberry32: a small seeded generator, so every run simulates the same files. */
 function generator(seed: number): () => number {

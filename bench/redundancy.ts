@@ -14,8 +14,8 @@ import { promisify } from 'node:util';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
 import { controlCall } from '../src/control/client.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
-import { formatSize, parseSize } from '../src/size.ts';
-import { benchArgs } from './args.ts';
+import { formatSize } from '../src/size.ts';
+import { benchArgs, sizeArg } from './args.ts';
 import { timed } from './cluster-baselines.ts';
 import { cpuSeconds } from './cluster-probes.ts';
 import { writeRandomFile } from './random-file.ts';
@@ -29,8 +29,8 @@ const { values } = benchArgs({
     dir: { type: 'string' },
   },
 });
-const size = parseSize(values.size, 'size');
-const chunkSize = parseSize(values['chunk-size'], 'chunk size');
+const size = sizeArg(values.size, 'size');
+const chunkSize = sizeArg(values['chunk-size'], 'chunk-size');
 const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);
 const out = (text: string) => process.stdout.write(`${text}\n`);

@@ -27,8 +27,8 @@ import { NodeHome } from '../src/home/open.ts';
 import { pairHomes } from '../src/home/pair.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import type { RepairResult } from '../src/ops/jobs.ts';
-import { formatSize, parseSize } from '../src/size.ts';
-import { benchArgs } from './args.ts';
+import { formatSize } from '../src/size.ts';
+import { benchArgs, sizeArg } from './args.ts';
 import { writeRandomFile } from './random-file.ts';
 
 const run = promisify(execFile);
@@ -38,7 +38,7 @@ const { values } = benchArgs({
     'chunk-size': { type: 'string', default: '64MiB' },
   },
 });
-const SIZE = parseSize(values.size, 'The size');
+const SIZE = sizeArg(values.size, 'size');
 const CHUNK = values['chunk-size'];
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const log = (line: string) => writeSync(2, `${line}\n`);

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { writeFully } from '../src/chunk/copy.ts';
 import type { IndexFile } from '../src/index-file/types.ts';
 import { formatSize, parseSize } from '../src/size.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg, sizeArg } from './args.ts';
 
 /** The launcher users run (it turns on the compile cache; docs/architecture.md, "Start-up"). */
 const CLI = new URL('../bin/arozdfs.js', import.meta.url).pathname;
@@ -50,10 +50,10 @@ const { values } = benchArgs({
     compare: { type: 'string' },
   },
 });
-const size = parseSize(values.size, 'file size');
+const size = sizeArg(values.size, 'size');
 const chunkSize = values['chunk-size'];
 const chunkBytes = parseSize(chunkSize, 'chunk size');
-const rounds = Number(values.rounds);
+const rounds = numberArg(values.rounds, 'rounds');
 if (!Number.isInteger(rounds) || rounds < 1)
   throw new Error(`--rounds must be a whole number, not "${values.rounds}"`);
 

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
 import { controlCall } from '../src/control/client.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg } from './args.ts';
 import { peakRss, resetPeak } from './cluster-probes.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
 import { findSyncthing, SyncthingPair } from './syncthing.ts';
@@ -40,9 +40,9 @@ const { values } = benchArgs({
     'upload-only': { type: 'boolean', default: false },
   },
 });
-const count = Number(values.files);
-const minSize = Number(values['min-mib']) * MiB;
-const maxSize = Number(values['max-mib']) * MiB;
+const count = numberArg(values.files, 'files');
+const minSize = numberArg(values['min-mib'], 'min-mib', { fraction: true }) * MiB;
+const maxSize = numberArg(values['max-mib'], 'max-mib', { fraction: true }) * MiB;
 const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);
 const out = (text: string) => process.stdout.write(`${text}\n`);

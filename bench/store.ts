@@ -14,10 +14,10 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtemp, open, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { formatSize, parseSize } from '../src/size.ts';
+import { formatSize } from '../src/size.ts';
 import { DiskStore } from '../src/store/index.ts';
 import { newUuid } from '../src/uuid.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, sizeArg } from './args.ts';
 
 const MiB = 1024 * 1024;
 const TMPFS_MAGIC = 0x01021994;
@@ -29,8 +29,8 @@ const { values } = benchArgs({
     dir: { type: 'string' },
   },
 });
-const total = parseSize(values.size, 'size');
-const chunkSize = parseSize(values['chunk-size'], 'chunk size');
+const total = sizeArg(values.size, 'size');
+const chunkSize = sizeArg(values['chunk-size'], 'chunk-size');
 const chunks = Math.ceil(total / chunkSize);
 const sizeOf = (i: number) => Math.min(chunkSize, total - i * chunkSize);
 

@@ -19,11 +19,11 @@ import { join } from 'node:path';
 import { signerKeys } from '../src/keys/index.ts';
 import { generateKeyPair } from '../src/keys/rsa.ts';
 import { targets } from '../src/placement/index.ts';
-import { formatSize, parseSize } from '../src/size.ts';
+import { formatSize } from '../src/size.ts';
 import { MemoryStore } from '../src/store/index.ts';
 import { downloadFile, uploadFile } from '../src/transfer/index.ts';
 import { newUuid } from '../src/uuid.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg, sizeArg } from './args.ts';
 
 const { values } = benchArgs({
   options: {
@@ -32,9 +32,9 @@ const { values } = benchArgs({
     runs: { type: 'string', default: '3' },
   },
 });
-const size = parseSize(values.size, 'file size');
-const chunkSize = parseSize(values['chunk-size'], 'chunk size');
-const runs = Number(values.runs);
+const size = sizeArg(values.size, 'size');
+const chunkSize = sizeArg(values['chunk-size'], 'chunk-size');
+const runs = numberArg(values.runs, 'runs');
 const PIECE = 1024 * 1024;
 
 const work = await mkdtemp(join(tmpdir(), 'arozdfs-bench-transfer-'));

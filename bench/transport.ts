@@ -17,10 +17,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeNodeCertificate } from '../src/keys/certificate.ts';
 import { generateKeyPair } from '../src/keys/rsa.ts';
-import { parseSize } from '../src/size.ts';
 import { LIMITS } from '../src/transport/limits.ts';
 import { newUuid } from '../src/uuid.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg, sizeArg } from './args.ts';
 import { type Ids, type Mode, maxRss, receive, send } from './transport-roles.ts';
 
 const MiB = 1024 * 1024;
@@ -41,8 +40,8 @@ const { values } = benchArgs({
     port: { type: 'string' },
   },
 });
-const total = parseSize(values.size, 'size');
-const chunkSize = parseSize(values['chunk-size'], 'chunk size');
+const total = sizeArg(values.size, 'size');
+const chunkSize = sizeArg(values['chunk-size'], 'chunk-size');
 const chunks = Math.ceil(total / chunkSize);
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
       recvUser: number;
       recvSystem: number;
     }> = [];
-    const rounds = Number(values.rounds);
+    const rounds = numberArg(values.rounds, 'rounds');
     for (let r = 0; r < rounds; r++) {
       for (const mode of ['tcp', 'tls', 'h2', 'h2x2'] as const) {
         const receiver = await child(['--role', 'receive', '--mode', mode, '--work', work]);
@@ -158,7 +157,7 @@ else {
   const ids = JSON.parse(await readFile(join(values.work ?? '', 'ids.json'), 'utf8')) as Ids;
   const mode = values.mode as Mode;
   if (values.role === 'send') {
-    await send(mode, Number(values.port), ids, { total, chunkSize });
+    await send(mode, numberArg(values.port, 'port'), ids, { total, chunkSize });
     process.disconnect?.();
   } else {
     const stop = await receive(mode, values.work ?? '', ids);

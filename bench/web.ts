@@ -8,9 +8,9 @@ import { initHome } from '../src/home/init.ts';
 import { pairHomes } from '../src/home/pair.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { Daemon } from '../src/node/daemon.ts';
-import { formatSize, parseSize } from '../src/size.ts';
+import { formatSize } from '../src/size.ts';
 import { WebClient } from '../test/helpers/web.ts';
-import { benchArgs } from './args.ts';
+import { benchArgs, numberArg, sizeArg } from './args.ts';
 import { writeRandomFile } from './random-file.ts';
 
 const MiB = 1024 * 1024;
@@ -23,8 +23,8 @@ const { values } = benchArgs({
     dir: { type: 'string' },
   },
 });
-const size = parseSize(values.size, 'size');
-const rounds = Number(values.rounds);
+const size = sizeArg(values.size, 'size');
+const rounds = numberArg(values.rounds, 'rounds');
 if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error(`--rounds "${values.rounds}" is not ≥ 1`);
 const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);

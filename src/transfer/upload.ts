@@ -60,6 +60,13 @@ import { planUpload, removeCopies } from './upload-plan.ts';
  */
 export const UPLOAD_RING_SLOTS = 4;
 
+/**
+ * Slots of the ring a batch lends a file of one chunk: the batch's other files in flight keep the
+ * links busy while one waits for its slot. 13 MiB off the uploader's peak over 1,000 files of 1–4
+ * MiB at the same files/s (docs/transfer.md, "Many small files").
+ */
+const BATCH_FILE_RING_SLOTS = 2;
+
 export interface UploadOptions extends TransferOptions {
   /** The cluster list: distinct node UUIDs, in placement order (see `free`). */
   nodes: readonly string[];
@@ -299,11 +306,13 @@ async function streamChunks(
   const progress = () =>
     run.onProgress?.({ phase: 'upload', done, total: source.size, chunksDone, chunks: planned.length });
   if (source.size > 0) progress();
-  const ring = run.rings?.borrow(UPLOAD_RING_SLOTS) ?? laneRing(UPLOAD_RING_SLOTS, SLOT_SIZE);
-  let clean = false;
   // A file of one chunk (most files of a batch): the chunk's SHA-256 is the file's, so each piece
   // is hashed once, into the whole-file hash, instead of twice.
   const oneChunk = planned.length === 1 && planned[0]?.i === 0 && source.size <= chunkSize;
+  const ring =
+    run.rings?.borrow(oneChunk ? BATCH_FILE_RING_SLOTS : UPLOAD_RING_SLOTS) ??
+    laneRing(UPLOAD_RING_SLOTS, SLOT_SIZE);
+  let clean = false;
   let fileDigest: Promise<string> | undefined;
   /**
    * Confirms a chunk's journaled copies and opens writers for the rest. The next chunk's writers

@@ -1,5 +1,5 @@
 /**
- * The benchmark scripts answer `--help` with their options and a wrong option with one line (exit 2),
+ * The benchmark scripts answer `--help` with their options and a wrong option or value with one line (exit 2),
  * not a stack trace (bench/args.ts). Real processes; none of them gets as far as measuring anything.
  */
 import { type TestContext, test } from 'node:test';
@@ -15,10 +15,14 @@ test('node bench/cluster.ts --help lists its options and exits 0', async (t: Tes
   t.assert.match(run.stdout, /--no-syncthing/);
 });
 
-test('a bench script given a wrong option says which in one line and exits 2', async (t: TestContext) => {
+test('a bench script given a wrong option or value says which in one line and exits 2', async (t: TestContext) => {
   for (const [script, args, said] of [
     ['cluster.ts', ['--bogus'], "Unknown option '--bogus'"],
     ['slice.ts', ['--rounds'], "Option '--rounds <value>' argument missing"],
+    ['slice.ts', ['--rounds', 'x'], '--rounds "x" is not a whole number of at least 1'],
+    ['small-files.ts', ['--files', '0'], '--files "0" is not a whole number of at least 1'],
+    ['slice.ts', ['--size', '12Q'], 'Invalid --size "12Q"'],
+    ['cluster.ts', ['--jobs', '-1'], "Option '--jobs' argument is ambiguous."],
   ] as const) {
     const run = await runProcess(process.execPath, [bench(script), ...args]);
     t.assert.strictEqual(run.code, 2, `${script}: ${run.stderr}`);

@@ -5,7 +5,7 @@ import { isArozError } from '../../src/errors.ts';
 import { encodeIndex, type IndexFile } from '../../src/index-file/index.ts';
 import { verifyIndex } from '../../src/keys/index.ts';
 import { fallbacks, spreadLists, target, targets } from '../../src/placement/index.ts';
-import { type TransferNotice, uploadFile } from '../../src/transfer/index.ts';
+import { type RingLender, RingPool, type TransferNotice, uploadFile } from '../../src/transfer/index.ts';
 import { CHUNK, KiB, on, randomFile, sha256, type TestCluster, testCluster } from './helpers.ts';
 
 /** Every holder of every chunk really holds it, with the bytes of the file at that offset. */
@@ -30,6 +30,28 @@ test('a file of exactly one chunk gets its chunk hash as the file hash; one byte
     t.assert.strictEqual(index.file.sha256, sha256(bytes), `${size} bytes`);
     await assertStored(t, cluster, index, bytes);
   }
+});
+
+test('a batch lends a file of one chunk a ring of 2 slots, and a file of several chunks one of 4', async (t: TestContext) => {
+  const cluster = await testCluster(t, 3);
+  await using pool = new RingPool();
+  const slots: number[] = [];
+  const rings: RingLender = {
+    borrow: (count, size) => {
+      slots.push(count);
+      return pool.borrow(count, size);
+    },
+    giveBack: (ring, clean) => pool.giveBack(ring, clean),
+  };
+  const chunkSize = 4 * 1024 * KiB;
+  // 3.5 MiB: four 1 MiB pieces of one chunk go through the 2 slots.
+  for (const size of [3.5 * 1024 * KiB, chunkSize + 1]) {
+    const { path, bytes } = await randomFile(t, size);
+    const index = await uploadFile(path, { ...on(cluster), chunkSize, rings });
+    t.assert.strictEqual(index.file.sha256, sha256(bytes));
+    await assertStored(t, cluster, index, bytes);
+  }
+  t.assert.deepStrictEqual(slots, [2, 4]);
 });
 
 const GiB = 1024 ** 3;
