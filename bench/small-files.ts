@@ -41,8 +41,8 @@ const { values } = benchArgs({
   },
 });
 const count = numberArg(values.files, 'files');
-const minSize = numberArg(values['min-mib'], 'min-mib', { fraction: true }) * MiB;
-const maxSize = numberArg(values['max-mib'], 'max-mib', { fraction: true }) * MiB;
+const minSize = numberArg(values['min-mib'], 'min-mib', { min: 0, fraction: true }) * MiB;
+const maxSize = numberArg(values['max-mib'], 'max-mib', { min: 0, fraction: true }) * MiB;
 const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);
 const out = (text: string) => process.stdout.write(`${text}\n`);
