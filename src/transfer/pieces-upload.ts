@@ -10,6 +10,7 @@
  * plain bytes are checked before anything is sealed again). Memory: (K + M) units per chunk streamed.
  */
 import { createHash } from 'node:crypto';
+import { alignedBuffers } from '../chunk/aligned.ts';
 import { BufferRing } from '../chunk/ring.ts';
 import { ReedSolomon, STRIPE_UNIT, shardSize, stripes } from '../erasure/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
@@ -64,10 +65,11 @@ export async function streamPieces(
   const data = layout.kind === 'rs' ? layout.data : 1;
   const doing = `Uploading "${ctx.path}"`;
   // Two sets: the next stripe is read and encoded while the writes of the last one are in flight.
-  const stripeSets = [0, 1].map(() => Buffer.allocUnsafeSlow(rs === undefined ? PIECE : data * STRIPE_UNIT));
-  const paritySets = [0, 1].map(() =>
-    Array.from({ length: rs?.parity ?? 0 }, () => Buffer.allocUnsafeSlow(STRIPE_UNIT)),
-  );
+  // Page-aligned, so this node's own piece goes to its disk past the page cache as a receiver's
+  // does (src/chunk/writer.ts): a buffered write copies every byte into fresh cache pages, which
+  // these machines fault in slowly (docs/transfer.md, "Erasure coding").
+  const stripeSets = alignedBuffers(2, rs === undefined ? PIECE : data * STRIPE_UNIT);
+  const paritySets = [0, 1].map(() => alignedBuffers(rs?.parity ?? 0, STRIPE_UNIT));
   const chunks: IndexChunk[] = [];
   const inFlight: Array<Promise<void>> = [];
   let failure: { err: unknown } | undefined;

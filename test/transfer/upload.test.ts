@@ -5,7 +5,10 @@ import { isArozError } from '../../src/errors.ts';
 import { encodeIndex, type IndexFile } from '../../src/index-file/index.ts';
 import { verifyIndex } from '../../src/keys/index.ts';
 import { fallbacks, spreadLists, target, targets } from '../../src/placement/index.ts';
+import { chunkPath } from '../../src/store/disk-layout.ts';
+import type { DiskStore } from '../../src/store/index.ts';
 import { type RingLender, RingPool, type TransferNotice, uploadFile } from '../../src/transfer/index.ts';
+import { directIoWorks, residentBytes } from '../helpers/direct-io.ts';
 import { CHUNK, KiB, on, randomFile, sha256, type TestCluster, testCluster } from './helpers.ts';
 
 /** Every holder of every chunk really holds it, with the bytes of the file at that offset. */
@@ -52,6 +55,31 @@ test('a batch lends a file of one chunk a ring of 2 slots, and a file of several
     await assertStored(t, cluster, index, bytes);
   }
   t.assert.deepStrictEqual(slots, [2, 4]);
+});
+
+test('erasure-coded and encrypted uploads write their pieces to a disk store past the page cache', async (t: TestContext) => {
+  const cluster = await testCluster(t, 3, { disk: true });
+  const chunkSize = 2 * 1024 * KiB;
+  const { path } = await randomFile(t, 3 * chunkSize + 17, 'album.flac');
+  const root = (node: string) => (cluster.store(node).inner as DiskStore).path;
+  if (!(await directIoWorks(root(cluster.nodes[0]!)))) return t.skip('the temp folder refuses O_DIRECT');
+  for (const [what, extra] of [
+    ['EC 2+1', { ec: { data: 2, parity: 1 } }],
+    ['--encrypt', { encrypt: { readers: [] } }],
+  ] as const) {
+    const index = await uploadFile(path, { ...on(cluster), chunkSize, ...extra });
+    for (const chunk of index.chunks) {
+      const pieces = chunk.shards ?? [{ uuid: chunk.uuid, holders: chunk.holders ?? [] }];
+      for (const piece of pieces) {
+        for (const { node } of piece.holders ?? []) {
+          const resident = await residentBytes(chunkPath(root(node), piece.uuid));
+          if (resident === undefined) return t.skip('fincore (util-linux) is not installed');
+          // Only a piece's short tail goes through the page cache (before: every byte).
+          t.assert.ok(resident <= 4096, `${what}: chunk ${chunk.i}: ${resident} bytes in the page cache`);
+        }
+      }
+    }
+  }
 });
 
 const GiB = 1024 ** 3;
