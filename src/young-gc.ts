@@ -113,5 +113,22 @@ export function collectNow(reduce = false): void {
   collector()?.({ type: 'major', execution: 'sync', ...(reduce ? { flavor: 'last-resort' as const } : {}) });
 }
 
+/**
+ * Jobs and batch files finished between two full collections. Each leaves garbage that outlives the
+ * young collections (its index, statements, promises, records), and V8 lets the old generation grow
+ * to a few times what is alive before it collects, while a node kept busy never gets quiet enough for
+ * the settling collection: over a download batch of 4,000 files of 20–50 KiB the downloader's heap
+ * grew from 25 to 59 MiB, over 300 lone upload jobs the uploader's from 17 to 37. A plain full
+ * collection every 250 (a few ms with some 20 MiB alive) kept the batch's at 24–27 MiB, its peak RSS
+ * 160 → 132–147 MiB, at the same files/s and CPU (docs/transfer.md, "Many small files").
+ */
+export const COLLECT_EVERY_FINISHED = 250;
+let finished = 0;
+
+/** A job or a batch's file finished (done or failed): every COLLECT_EVERY_FINISHED, one full collection. */
+export function countFinished(): void {
+  if (++finished % COLLECT_EVERY_FINISHED === 0) collectNow();
+}
+
 /** The event loop's busy share, over the last quiet time, above which the node is not quiet. */
 export const QUIET_UTILIZATION = 0.1;

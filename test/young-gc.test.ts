@@ -3,7 +3,13 @@ import { type TestContext, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import { MiB } from '../src/index-file/types.ts';
-import { noteReceived, SETTLE_MS, YOUNG_GC_EVERY } from '../src/young-gc.ts';
+import {
+  COLLECT_EVERY_FINISHED,
+  countFinished,
+  noteReceived,
+  SETTLE_MS,
+  YOUNG_GC_EVERY,
+} from '../src/young-gc.ts';
 
 /** A collection asked for through V8's gc extension (what young-gc.ts does), of the given kind. */
 function forced(e: PerformanceEntry, kind: number): boolean {
@@ -109,4 +115,16 @@ test('the settling collection waits while the event loop is busy, and comes once
     `it came once quiet (${mib(before)} → ${mib(getHeapStatistics().total_physical_size)} MiB)`,
   );
   t.assert.strictEqual(kept.length, 30_000);
+});
+
+test('every 250 finished jobs or batch files, one forced full collection', async (t: TestContext) => {
+  const seen: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => seen.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  t.after(() => observer.disconnect());
+  for (let k = 0; k < COLLECT_EVERY_FINISHED; k++) countFinished();
+  const major = () => seen.some((e) => forced(e, constants.NODE_PERFORMANCE_GC_MAJOR));
+  // GC entries are delivered asynchronously: wait for them on the event loop, not on time.
+  for (let turns = 0; turns < 50 && !major(); turns++) await new Promise(setImmediate);
+  t.assert.ok(major(), 'a forced full collection');
 });

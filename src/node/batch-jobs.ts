@@ -38,7 +38,7 @@ import {
   uploadFile,
 } from '../transfer/index.ts';
 import { parseEc } from '../transfer/redundancy.ts';
-import { collectNow } from '../young-gc.ts';
+import { countFinished } from '../young-gc.ts';
 import { connector } from './connect.ts';
 import { readSigners } from './read-trust.ts';
 import {
@@ -59,16 +59,6 @@ const debug = debuglog('arozdfs');
  * bound by round trips, not bandwidth: several in flight keep every node busy.
  */
 export const BATCH_PARALLEL = 6;
-
-/**
- * Files of a batch between two full collections. Each file leaves garbage that outlives the young
- * collections (its index, statements, promises, results), and V8 lets the old generation grow to a
- * few times what is alive before it collects: over a download of 4,000 files of 20–50 KiB the
- * downloader's heap grew from 25 to 59 MiB. A plain full collection every 250 files (a few ms with
- * some 20 MiB alive) kept it at 24–27 MiB, and the node's peak RSS went 160 → 133 MiB at the same
- * files/s and CPU (docs/transfer.md, "Many small files").
- */
-export const COLLECT_EVERY_FILES = 250;
 
 /**
  * What a batch run has done so far, told as one progress: files finished (stored, fetched or failed)
@@ -100,7 +90,7 @@ class BatchProgress {
     this.#finishedBytes += bytes;
     this.#filesDone++;
     this.#tell();
-    if (this.#filesDone % COLLECT_EVERY_FILES === 0) collectNow();
+    countFinished();
   }
 
   #tell(): void {

@@ -43,7 +43,7 @@ import type { NodeServer } from '../transport/server.ts';
 import type { WebServer } from '../web/server.ts';
 import { LiveStaging } from '../web/staging.ts';
 import { tidyStaging } from '../web/upload.ts';
-import { settleLater } from '../young-gc.ts';
+import { countFinished, settleLater } from '../young-gc.ts';
 import { nodeApi } from './api.ts';
 import { bulkApi } from './api-bulk.ts';
 import { CatalogService } from './catalog-service.ts';
@@ -292,7 +292,11 @@ export class Daemon {
       }),
     });
     // A finished job leaves its garbage (an upload receives nothing that would settle it).
-    jobs.on('change', (job) => isFinished(job.state) && settleLater());
+    jobs.on('change', (job) => {
+      if (!isFinished(job.state)) return;
+      settleLater();
+      countFinished();
+    });
     const metrics = metricsSource({
       nodeUuid,
       name: () => home.config.name,

@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { transferStarts } from '../buffer-pool.ts';
 import { checkOutput } from '../chunk/merge.ts';
 import { PieceReader } from '../chunk/reader.ts';
-import { type BufferRing, SLOT_SIZE } from '../chunk/ring.ts';
+import type { BufferRing } from '../chunk/ring.ts';
 import { PieceWriter } from '../chunk/writer.ts';
 import { unwrapFileKey } from '../crypto/index.ts';
 import { ArozError, fromSystemError, isArozError, isProgrammingError } from '../errors.ts';
@@ -30,7 +30,7 @@ import { type SignerKey, verifyIndex } from '../keys/index.ts';
 import { eachLimited } from '../limit.ts';
 import { dataLost, fetchShardedChunk } from './erasure-fetch.ts';
 import { FetchBuffers, type FetchContext, fetchChunk } from './fetch.ts';
-import { dropLaneRing, laneRing } from './hash-lanes.ts';
+import { downloadRings } from './hash-lanes.ts';
 import { throwIfAborted } from './idle.ts';
 import type { DownloadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
@@ -168,7 +168,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     let ordered: OrderedHash | undefined;
     let hashing = Promise.resolve(index.file.sha256);
     if (!chunkIsFile) {
-      ring = options.rings?.borrow(ORDERED_RING_SLOTS) ?? laneRing(ORDERED_RING_SLOTS, SLOT_SIZE);
+      ring = (options.rings ?? downloadRings).borrow(ORDERED_RING_SLOTS);
       ordered = new OrderedHash(ring, pieces.reader, index.chunks);
       hasher = ordered;
       for (const i of verified) ordered.done(i);
@@ -247,8 +247,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     await reader?.close();
     if (ring !== undefined) {
       await ring.settle();
-      if (options.rings !== undefined) await options.rings.giveBack(ring, clean);
-      else await dropLaneRing(ring);
+      await (options.rings ?? downloadRings).giveBack(ring, clean);
     }
   }
 }

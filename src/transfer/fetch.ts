@@ -5,13 +5,11 @@
  * the file — hashing as it goes; a copy of the wrong size or hash, a refusal or a node that makes no
  * progress for `idleMs` moves on to the next source. Every failure is recorded as that node's answer.
  */
-import { IdleTimer, keptForNext } from '../buffer-pool.ts';
 import type { BufferRing } from '../chunk/ring.ts';
 import type { PieceWriter } from '../chunk/writer.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
-import { settleLater } from '../young-gc.ts';
-import { collectLanes, dropLaneRing, laneRing } from './hash-lanes.ts';
+import { downloadRings } from './hash-lanes.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import type { RunNodes } from './nodes.ts';
 import type { NodeAnswer, RingLender, TransferNotice } from './types.ts';
@@ -41,74 +39,34 @@ export interface FetchContext {
  * to the file with O_DIRECT.
  */
 export const FETCH_SLOT = 512 * 1024;
-const freshRing = (): BufferRing => laneRing(2, FETCH_SLOT);
-const dropRing = dropLaneRing;
-
-/**
- * Rings given back by downloads that ended well, for the next download (at most 4, dropped after 10 s
- * unused): a daemon downloading one file after another reuses them instead of mapping fresh memory
- * per download.
- */
-const idleRings: BufferRing[] = [];
-const IDLE_RINGS = 4;
-const IDLE_MS = 10_000;
-const ringsIdle = new IdleTimer(IDLE_MS, () => {
-  const rings = idleRings.splice(0);
-  for (const ring of rings) void dropRing(ring).catch(() => {});
-  if (rings.length > 0) settleLater(); // their memory is freed once collected
-});
-// An upload that starts lets them go (src/buffer-pool.ts): dropped, and off the hash thread's heap.
-keptForNext('download', async () => {
-  const rings = idleRings.splice(0);
-  if (rings.length === 0) return false;
-  await Promise.all(rings.map((ring) => dropRing(ring).catch(() => {})));
-  await collectLanes();
-  return true;
-});
-
 /**
  * A fetch worker's two 512 KiB buffers: a ring of 2 slots whose pieces the hash thread hashes (the
- * chunk hash) while they are written. From `lender` when given (a batch's pool: its files reuse the
- * same rings), else from the rings the last downloads left. After a timeout they are given up: the
+ * chunk hash) while they are written. From `lender` (a batch's pool: its files reuse the same rings;
+ * else the rings the last downloads left, src/transfer/hash-lanes.ts). After a timeout they are given up: the
  * abandoned read may still fill them. Call `release` once no fetch uses them any more.
  */
 export class FetchBuffers {
-  #lender: RingLender | undefined;
+  #lender: RingLender;
   ring: BufferRing;
 
-  constructor(lender?: RingLender) {
+  constructor(lender: RingLender = downloadRings) {
     this.#lender = lender;
-    this.ring = this.#fresh();
-  }
-
-  #fresh(): BufferRing {
-    return this.#lender?.borrow(2, FETCH_SLOT) ?? idleRings.pop() ?? freshRing();
+    this.ring = lender.borrow(2, FETCH_SLOT);
   }
 
   retire(): void {
     this.drop();
-    this.ring = this.#fresh();
+    this.ring = this.#lender.borrow(2, FETCH_SLOT);
   }
 
   /** Lets the ring go (a failed download): its lane is dropped, its memory never used again. */
   drop(): void {
-    const ring = this.ring;
-    const dropped = this.#lender?.giveBack(ring, false) ?? dropRing(ring);
-    void dropped.catch(() => {});
+    void this.#lender.giveBack(this.ring, false).catch(() => {});
   }
 
   /** Gives the ring back for the next download; only when nothing can still write into it. */
   release(): void {
-    if (this.#lender !== undefined) {
-      void this.#lender.giveBack(this.ring, !this.ring.failed).catch(() => {});
-      return;
-    }
-    if (idleRings.length >= IDLE_RINGS || this.ring.failed) {
-      this.drop();
-      return;
-    }
-    idleRings.push(this.ring);
-    ringsIdle.touch();
+    void this.#lender.giveBack(this.ring, !this.ring.failed).catch(() => {});
   }
 }
 

@@ -7,7 +7,10 @@
  * per job used to make a node's memory creep. The thread starts with the first lane and stops 10 s
  * after the last one closed; it is unref'd, so it never keeps a process alive.
  */
-import { BufferRing, HashThread } from '../chunk/ring.ts';
+import { IdleTimer, keptForNext, type TransferKind } from '../buffer-pool.ts';
+import { BufferRing, HashThread, SLOT_SIZE } from '../chunk/ring.ts';
+import { collectNow, settleLater } from '../young-gc.ts';
+import type { RingLender } from './types.ts';
 
 /** How long the thread waits, unused, for the next transfer before it stops. */
 const IDLE_MS = 10_000;
@@ -15,6 +18,16 @@ const IDLE_MS = 10_000;
 let thread: HashThread | undefined;
 let lanes = 0;
 let idleTimer: NodeJS.Timeout | undefined;
+
+/**
+ * Bytes of dropped rings after which both threads run a full collection. A ring's memory is shared
+ * between the threads and freed only once each has collected its handle on it, and V8 does not count
+ * it as memory that calls for a collection: a node that ran 300 upload jobs of 2 MiB files, each
+ * with a fresh 4 MiB ring, grew to 758 MiB of RSS with its heap at 40 MiB (docs/transfer.md,
+ * "Memory"). The collection costs a few ms per 8 such jobs.
+ */
+const COLLECT_AFTER_DROPPED = 32 * 1024 * 1024;
+let dropped = 0;
 
 /** A ring of `slotCount` slots whose hashing runs on the shared thread; give it back with dropLaneRing. */
 export function laneRing(slotCount: number, slotSize: number): BufferRing {
@@ -37,6 +50,12 @@ export async function dropLaneRing(ring: BufferRing): Promise<void> {
   try {
     await ring.close();
   } finally {
+    dropped += ring.slotCount * ring.slotSize;
+    if (dropped >= COLLECT_AFTER_DROPPED) {
+      dropped = 0;
+      // The hash thread first: its collection lets go of its handles, the main thread's frees.
+      void collectLanes().then(() => collectNow());
+    }
     if (--lanes === 0) {
       const idle = thread;
       idleTimer = setTimeout(() => {
@@ -49,3 +68,49 @@ export async function dropLaneRing(ring: BufferRing): Promise<void> {
     }
   }
 }
+
+/**
+ * Rings that single-file transfers of one kind gave back clean, kept for the next transfer of that
+ * kind: at most `max` of each shape, all dropped once 10 s pass unused or when a transfer of the
+ * other kind starts (src/buffer-pool.ts). A job then reuses its predecessor's memory instead of
+ * mapping fresh memory, which is slow to touch here and freed only by full collections on both
+ * threads. A batch lends its own (RingPool).
+ */
+export class IdleRings implements RingLender {
+  #free = new Map<string, BufferRing[]>();
+  #max: number;
+  #idle = new IdleTimer(IDLE_MS, () => void this.#dropAll());
+
+  constructor(kind: TransferKind, max: number) {
+    this.#max = max;
+    keptForNext(kind, () => this.#dropAll());
+  }
+
+  borrow(slots: number, slotSize = SLOT_SIZE): BufferRing {
+    return this.#free.get(`${slots}x${slotSize}`)?.pop() ?? laneRing(slots, slotSize);
+  }
+
+  async giveBack(ring: BufferRing, clean: boolean): Promise<void> {
+    const shape = `${ring.slotCount}x${ring.slotSize}`;
+    const list = this.#free.get(shape) ?? [];
+    if (!clean || ring.failed || list.length >= this.#max) return await dropLaneRing(ring);
+    list.push(ring);
+    this.#free.set(shape, list);
+    this.#idle.touch();
+  }
+
+  /** Drops every idle ring; true when there was one (its memory is freed once collected). */
+  async #dropAll(): Promise<boolean> {
+    const rings = [...this.#free.values()].flat();
+    this.#free.clear();
+    if (rings.length === 0) return false;
+    await Promise.all(rings.map((ring) => dropLaneRing(ring).catch(() => {})));
+    await collectLanes();
+    settleLater();
+    return true;
+  }
+}
+
+/** Idle rings of single-file uploads (one per job running at once) and downloads (with their fetch workers'). */
+export const uploadRings = new IdleRings('upload', 4);
+export const downloadRings = new IdleRings('download', 4);

@@ -14,7 +14,6 @@ import { basename, resolve } from 'node:path';
 import { transferStarts } from '../buffer-pool.ts';
 import { copyRange } from '../chunk/copy.ts';
 import { assertUnchanged, type OpenedFile, openRegularFile } from '../chunk/files.ts';
-import { SLOT_SIZE } from '../chunk/ring.ts';
 import { newFileKey, type ReaderKey, wrapFileKey } from '../crypto/index.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import {
@@ -36,7 +35,7 @@ import { type KeyPair, signIndex } from '../keys/index.ts';
 import { checkPlacement } from '../placement/index.ts';
 import { checkChunkSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
-import { dropLaneRing, laneRing } from './hash-lanes.ts';
+import { uploadRings } from './hash-lanes.ts';
 import { throwIfAborted } from './idle.ts';
 import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
@@ -309,9 +308,8 @@ async function streamChunks(
   // A file of one chunk (most files of a batch): the chunk's SHA-256 is the file's, so each piece
   // is hashed once, into the whole-file hash, instead of twice.
   const oneChunk = planned.length === 1 && planned[0]?.i === 0 && source.size <= chunkSize;
-  const ring =
-    run.rings?.borrow(oneChunk ? BATCH_FILE_RING_SLOTS : UPLOAD_RING_SLOTS) ??
-    laneRing(UPLOAD_RING_SLOTS, SLOT_SIZE);
+  const rings = run.rings ?? uploadRings; // a batch's pool, else the last uploads' idle rings
+  const ring = rings.borrow(run.rings !== undefined && oneChunk ? BATCH_FILE_RING_SLOTS : UPLOAD_RING_SLOTS);
   let clean = false;
   let fileDigest: Promise<string> | undefined;
   /**
@@ -403,8 +401,7 @@ async function streamChunks(
     }
     await ring.settle();
     await Promise.all(inFlight);
-    if (run.rings !== undefined) await run.rings.giveBack(ring, clean);
-    else await dropLaneRing(ring);
+    await rings.giveBack(ring, clean);
   }
 }
 
