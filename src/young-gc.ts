@@ -120,7 +120,8 @@ export function collectNow(reduce = false): void {
  * the settling collection: over a download batch of 4,000 files of 20–50 KiB the downloader's heap
  * grew from 25 to 59 MiB, over 300 lone upload jobs the uploader's from 17 to 37. A plain full
  * collection every 250 (a few ms with some 20 MiB alive) kept the batch's at 24–27 MiB, its peak RSS
- * 160 → 132–147 MiB, at the same files/s and CPU (docs/transfer.md, "Many small files").
+ * 160 → 132–147 MiB, at the same files/s and CPU (docs/transfer.md, "Many small files" and "Jobs
+ * one after another, and rings let go").
  */
 export const COLLECT_EVERY_FINISHED = 250;
 let finished = 0;

@@ -23,8 +23,9 @@ let idleTimer: NodeJS.Timeout | undefined;
  * Bytes of dropped rings after which both threads run a full collection. A ring's memory is shared
  * between the threads and freed only once each has collected its handle on it, and V8 does not count
  * it as memory that calls for a collection: a node that ran 300 upload jobs of 2 MiB files, each
- * with a fresh 4 MiB ring, grew to 758 MiB of RSS with its heap at 40 MiB (docs/transfer.md,
- * "Memory"). The collection costs a few ms per 8 such jobs.
+ * with a fresh 4 MiB ring, grew to 758 MiB of RSS with its heap at 40 MiB; with this, 128–147 MiB
+ * (docs/transfer.md, "Jobs one after another, and rings let go"). Rings are reused where they can be
+ * (IdleRings, below), so few are dropped.
  */
 const COLLECT_AFTER_DROPPED = 32 * 1024 * 1024;
 let dropped = 0;
