@@ -46,8 +46,11 @@ export async function collectLanes(): Promise<void> {
   await thread?.collect();
 }
 
-/** Closes a ring from laneRing; the thread stops once no lane was open for 10 s. */
-export async function dropLaneRing(ring: BufferRing): Promise<void> {
+/**
+ * Closes a ring from laneRing; the thread stops once no lane was open for 10 s, or at once when
+ * `idle` (the ring itself waited 10 s unused, IdleRings: the node has been idle that long already).
+ */
+export async function dropLaneRing(ring: BufferRing, idle = false): Promise<void> {
   try {
     await ring.close();
   } finally {
@@ -58,13 +61,17 @@ export async function dropLaneRing(ring: BufferRing): Promise<void> {
       void collectLanes().then(() => collectNow());
     }
     if (--lanes === 0) {
-      const idle = thread;
-      idleTimer = setTimeout(() => {
-        idleTimer = undefined;
-        if (thread !== idle || lanes > 0) return;
-        thread = undefined;
-        void idle?.close();
-      }, IDLE_MS);
+      const last = thread;
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(
+        () => {
+          idleTimer = undefined;
+          if (thread !== last || lanes > 0) return;
+          thread = undefined;
+          void last?.close();
+        },
+        idle ? 0 : IDLE_MS,
+      );
       idleTimer.unref();
     }
   }
@@ -80,7 +87,7 @@ export async function dropLaneRing(ring: BufferRing): Promise<void> {
 export class IdleRings implements RingLender {
   #free = new Map<string, BufferRing[]>();
   #max: number;
-  #idle = new IdleTimer(IDLE_MS, () => void this.#dropAll());
+  #idle = new IdleTimer(IDLE_MS, () => void this.#dropAll(true));
 
   constructor(kind: TransferKind, max: number) {
     this.#max = max;
@@ -100,12 +107,15 @@ export class IdleRings implements RingLender {
     this.#idle.touch();
   }
 
-  /** Drops every idle ring; true when there was one (its memory is freed once collected). */
-  async #dropAll(): Promise<boolean> {
+  /**
+   * Drops every idle ring; true when there was one (its memory is freed once collected). `expired`:
+   * they waited 10 s unused, and the hashing thread stops with the last of them.
+   */
+  async #dropAll(expired = false): Promise<boolean> {
     const rings = [...this.#free.values()].flat();
     this.#free.clear();
     if (rings.length === 0) return false;
-    await Promise.all(rings.map((ring) => dropLaneRing(ring).catch(() => {})));
+    await Promise.all(rings.map((ring) => dropLaneRing(ring, expired).catch(() => {})));
     await collectLanes();
     settleLater();
     return true;
