@@ -30,13 +30,13 @@ import { type SignerKey, verifyIndex } from '../keys/index.ts';
 import { eachLimited } from '../limit.ts';
 import { dataLost, fetchShardedChunk } from './erasure-fetch.ts';
 import { FetchBuffers, type FetchContext, fetchChunk } from './fetch.ts';
-import { downloadRings } from './hash-lanes.ts';
 import { throwIfAborted } from './idle.ts';
 import type { DownloadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
 import { OrderedHash } from './ordered-hash.ts';
 import { openPartial, verifyWritten } from './partial.ts';
 import { redundancyOf } from './redundancy.ts';
+import { downloadRings } from './ring-pool.ts';
 import { fetchSealedCopy } from './sealed-fetch.ts';
 import {
   DEFAULT_DOWNLOAD_PARALLEL,

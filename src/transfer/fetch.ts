@@ -9,9 +9,9 @@ import type { BufferRing } from '../chunk/ring.ts';
 import type { PieceWriter } from '../chunk/writer.ts';
 import { ArozError, isArozError } from '../errors.ts';
 import type { IndexChunk } from '../index-file/types.ts';
-import { downloadRings } from './hash-lanes.ts';
 import { answerOf, formatAnswer, idle, isFatal, readFull, Watchdog } from './idle.ts';
 import type { RunNodes } from './nodes.ts';
+import { downloadRings } from './ring-pool.ts';
 import type { NodeAnswer, RingLender, TransferNotice } from './types.ts';
 
 export interface FetchContext {

@@ -7,10 +7,8 @@
  * per job used to make a node's memory creep. The thread starts with the first lane and stops 10 s
  * after the last one closed; it is unref'd, so it never keeps a process alive.
  */
-import { IdleTimer, keptForNext, type TransferKind } from '../buffer-pool.ts';
-import { BufferRing, HashThread, SLOT_SIZE } from '../chunk/ring.ts';
-import { collectNow, settleLater } from '../young-gc.ts';
-import type { RingLender } from './types.ts';
+import { BufferRing, HashThread } from '../chunk/ring.ts';
+import { collectNow } from '../young-gc.ts';
 
 /** How long the thread waits, unused, for the next transfer before it stops. */
 const IDLE_MS = 10_000;
@@ -25,7 +23,7 @@ let idleTimer: NodeJS.Timeout | undefined;
  * it as memory that calls for a collection: a node that ran 300 upload jobs of 2 MiB files, each
  * with a fresh 4 MiB ring, grew to 758 MiB of RSS with its heap at 40 MiB; with this, 128–147 MiB
  * (docs/transfer.md, "Jobs one after another, and rings let go"). Rings are reused where they can be
- * (IdleRings, below), so few are dropped.
+ * (src/transfer/ring-pool.ts), so few are dropped.
  */
 const COLLECT_AFTER_DROPPED = 32 * 1024 * 1024;
 let dropped = 0;
@@ -48,7 +46,8 @@ export async function collectLanes(): Promise<void> {
 
 /**
  * Closes a ring from laneRing; the thread stops once no lane was open for 10 s, or at once when
- * `idle` (the ring itself waited 10 s unused, IdleRings: the node has been idle that long already).
+ * `idle` (the ring itself waited 10 s unused in IdleRings, ring-pool.ts: the node has been idle that
+ * long already).
  */
 export async function dropLaneRing(ring: BufferRing, idle = false): Promise<void> {
   try {
@@ -76,52 +75,3 @@ export async function dropLaneRing(ring: BufferRing, idle = false): Promise<void
     }
   }
 }
-
-/**
- * Rings that single-file transfers of one kind gave back clean, kept for the next transfer of that
- * kind: at most `max` of each shape, all dropped once 10 s pass unused or when a transfer of the
- * other kind starts (src/buffer-pool.ts). A job then reuses its predecessor's memory instead of
- * mapping fresh memory, which is slow to touch here and freed only by full collections on both
- * threads. A batch lends its own (RingPool).
- */
-export class IdleRings implements RingLender {
-  #free = new Map<string, BufferRing[]>();
-  #max: number;
-  #idle = new IdleTimer(IDLE_MS, () => void this.#dropAll(true));
-
-  constructor(kind: TransferKind, max: number) {
-    this.#max = max;
-    keptForNext(kind, () => this.#dropAll());
-  }
-
-  borrow(slots: number, slotSize = SLOT_SIZE): BufferRing {
-    return this.#free.get(`${slots}x${slotSize}`)?.pop() ?? laneRing(slots, slotSize);
-  }
-
-  async giveBack(ring: BufferRing, clean: boolean): Promise<void> {
-    const shape = `${ring.slotCount}x${ring.slotSize}`;
-    const list = this.#free.get(shape) ?? [];
-    if (!clean || ring.failed || list.length >= this.#max) return await dropLaneRing(ring);
-    list.push(ring);
-    this.#free.set(shape, list);
-    this.#idle.touch();
-  }
-
-  /**
-   * Drops every idle ring; true when there was one (its memory is freed once collected). `expired`:
-   * they waited 10 s unused, and the hashing thread stops with the last of them.
-   */
-  async #dropAll(expired = false): Promise<boolean> {
-    const rings = [...this.#free.values()].flat();
-    this.#free.clear();
-    if (rings.length === 0) return false;
-    await Promise.all(rings.map((ring) => dropLaneRing(ring, expired).catch(() => {})));
-    await collectLanes();
-    settleLater();
-    return true;
-  }
-}
-
-/** Idle rings of single-file uploads (one per job running at once) and downloads (with their fetch workers'). */
-export const uploadRings = new IdleRings('upload', 4);
-export const downloadRings = new IdleRings('download', 4);

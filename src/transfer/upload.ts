@@ -35,12 +35,12 @@ import { type KeyPair, signIndex } from '../keys/index.ts';
 import { checkPlacement } from '../placement/index.ts';
 import { checkChunkSize } from '../size.ts';
 import { assertUuid } from '../uuid.ts';
-import { uploadRings } from './hash-lanes.ts';
 import { throwIfAborted } from './idle.ts';
 import type { CopyRecord, PlannedChunk, UploadJournal } from './journal.ts';
 import { RunNodes } from './nodes.ts';
 import { type PieceLayout, streamPieces } from './pieces-upload.ts';
 import { erasure, replicas } from './redundancy.ts';
+import { uploadRings } from './ring-pool.ts';
 import {
   type BusyPolicy,
   DEFAULT_BUSY,
