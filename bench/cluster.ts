@@ -16,7 +16,7 @@ import { NodeHome } from '../src/home/open.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { makeNodeCertificate } from '../src/keys/certificate.ts';
 import { generateKeyPair } from '../src/keys/rsa.ts';
-import { formatSize, parseSize } from '../src/size.ts';
+import { formatSize } from '../src/size.ts';
 import { dialPeer, getJson } from '../src/transport/client.ts';
 import { newUuid } from '../src/uuid.ts';
 import { SETTLE_MS } from '../src/young-gc.ts';
@@ -55,7 +55,7 @@ const { values } = benchArgs({
 const quick = values.quick;
 const sizes = (values.size ?? (quick ? ['256MiB'] : ['1GiB', '4GiB']))
   .flatMap((s) => s.split(','))
-  .map((s) => parseSize(s, 'size'));
+  .map((s) => sizeArg(s, 'size'));
 const chunkSize = sizeArg(values['chunk-size'], 'chunk-size');
 const rounds = numberArg(values.rounds ?? (quick ? '2' : '5'), 'rounds');
 /** Successive arozdfs jobs to watch for RSS creep (the rounds' jobs count, extra downloads fill up). */

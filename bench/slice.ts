@@ -21,7 +21,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeFully } from '../src/chunk/copy.ts';
 import type { IndexFile } from '../src/index-file/types.ts';
-import { formatSize, parseSize } from '../src/size.ts';
+import { formatSize } from '../src/size.ts';
 import { benchArgs, numberArg, sizeArg } from './args.ts';
 
 /** The launcher users run (it turns on the compile cache; docs/architecture.md, "Start-up"). */
@@ -52,10 +52,8 @@ const { values } = benchArgs({
 });
 const size = sizeArg(values.size, 'size');
 const chunkSize = values['chunk-size'];
-const chunkBytes = parseSize(chunkSize, 'chunk size');
+const chunkBytes = sizeArg(chunkSize, 'chunk-size');
 const rounds = numberArg(values.rounds, 'rounds');
-if (!Number.isInteger(rounds) || rounds < 1)
-  throw new Error(`--rounds must be a whole number, not "${values.rounds}"`);
 
 const LABELS = [
   'split+sync',
