@@ -4,7 +4,7 @@
  * bench/cluster-plain.ts (two server processes, a sender, then a downloader), with their peak RSS.
  */
 import { execFile, fork } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeNodeCertificate } from '../src/keys/certificate.ts';
@@ -15,6 +15,30 @@ export async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await work();
   return (performance.now() - started) / 1000;
+}
+
+/**
+ * Pages for the next contender's buffered writes, as a machine in use has them. These machines are
+ * virtual and report memory the guest has left free for a few seconds back to the host, so the first
+ * write into a page after that pays for faulting it in again: 1 GiB written through the page cache
+ * took 1.1–2.1 s of system CPU after 5 s idle and 0.37 s right after another file was deleted
+ * (docs/transfer.md, "A fair Syncthing"). What a round finds therefore depended on the round before:
+ * Syncthing, the plain pipelines and `dd` write through the page cache, arozdfs writes past it.
+ * Writing `bytes` to a scratch file (never synced) and deleting it just before each contender gives
+ * every one of them freshly recycled pages, as a machine without that reporting would.
+ */
+export async function levelPages(work: string, bytes: number): Promise<void> {
+  const path = join(work, 'level.scratch');
+  const piece = Buffer.alloc(1024 * 1024, 0x5a);
+  const handle = await open(path, 'w');
+  try {
+    for (let done = 0; done < bytes; done += piece.length) {
+      await handle.write(piece, 0, Math.min(piece.length, bytes - done));
+    }
+  } finally {
+    await handle.close();
+    await rm(path, { force: true });
+  }
 }
 
 /** Seconds for two `dd if=FILE of=… bs=1M conv=fdatasync` at once (the bytes of two copies). */
@@ -61,8 +85,16 @@ export interface PlainFigures {
   cpu: { up: { sender: number; servers: number[] }; down: { downloader: number; servers: number[] } };
 }
 
-/** Runs the plain upload pipeline, then the plain download of what it stored; removes its files. */
-export async function plainPipelines(file: string, work: string, chunkSize: number): Promise<PlainFigures> {
+/**
+ * Runs the plain upload pipeline, then the plain download of what it stored (each after `level`);
+ * removes its files.
+ */
+export async function plainPipelines(
+  file: string,
+  work: string,
+  chunkSize: number,
+  level: () => Promise<void>,
+): Promise<PlainFigures> {
   const pair = await generateKeyPair(3072);
   const { certPem, keyPem } = await makeNodeCertificate(newUuid(), pair);
   await writeFile(join(work, 'plain-tls.json'), JSON.stringify({ cert: certPem, key: keyPem }));
@@ -74,12 +106,14 @@ export async function plainPipelines(file: string, work: string, chunkSize: numb
     servers.push({ server, port: (await server.next())['port'] ?? 0 });
   }
   const args = ['--ports', servers.map((s) => s.port).join(','), '--chunk-size', String(chunkSize)];
+  await level();
   const cpu0 = await Promise.all(servers.map((s) => s.server.cpu()));
   const sender = child(['--role', 'upload', '--file', file, ...args], work);
   const sent = await sender.next();
   const up = sent['seconds'] ?? Number.NaN;
   const senderEnd = await sender.stop();
   const cpu1 = await Promise.all(servers.map((s) => s.server.cpu()));
+  await level();
   const downloader = child(['--role', 'download', '--file', join(work, 'plain-out'), ...args], work);
   const got = await downloader.next();
   const down = got['seconds'] ?? Number.NaN;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+/** The launcher a user and a host application run: with the compile cache (docs/architecture.md). */
+const CLI = fileURLToPath(new URL('../bin/arozdfs.js', import.meta.url));
 
 export interface Latency {
   n: number;

@@ -5,9 +5,11 @@
  * when `syncthing` is installed (bench/syncthing.ts). Prints medians, CPU seconds per GiB,
  * cores kept busy, peak and idle RSS of every daemon, RSS after each successive job, and the latency
  * of the status calls during an upload. `--quick` (or AROZDFS_BENCH_QUICK=1): 256 MiB, 2 rounds.
+ * Before each contender it writes and deletes a scratch file, so every one finds recycled pages for
+ * its buffered writes (`levelPages`, bench/cluster-baselines.ts); `--no-level` leaves that out.
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { freemem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
@@ -21,7 +23,7 @@ import { dialPeer, getJson } from '../src/transport/client.ts';
 import { newUuid } from '../src/uuid.ts';
 import { SETTLE_MS } from '../src/young-gc.ts';
 import { benchArgs, numberArg, sizeArg } from './args.ts';
-import { ddTwice, type PlainFigures, plainPipelines, timed } from './cluster-baselines.ts';
+import { ddTwice, levelPages, type PlainFigures, plainPipelines, timed } from './cluster-baselines.ts';
 import {
   cpuSeconds,
   currentRss,
@@ -49,6 +51,7 @@ const { values } = benchArgs({
     dir: { type: 'string' },
     quick: { type: 'boolean', default: process.env['AROZDFS_BENCH_QUICK'] === '1' },
     'no-syncthing': { type: 'boolean', default: false },
+    'no-level': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
@@ -129,8 +132,13 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
     const memory: Figures['memory'] = Object.fromEntries([...pids.keys()].map((n) => [n, {}]));
     const cpu: Figures['cpu'] = Object.fromEntries([...pids.keys()].map((n) => [n, zero()]));
     const afterJob: Figures['afterJob'] = Object.fromEntries([...pids.keys()].map((n) => [n, []]));
+    // Recycled pages before every contender (bench/cluster-baselines.ts): the two copies that the
+    // plain upload and dd write, and a margin; `--no-level` leaves each with what the one before left.
+    const levelBytes = Math.min(2 * size + 256 * MiB, Math.floor(freemem() / 2));
+    const level = values['no-level'] ? async () => {} : () => levelPages(cluster.root, levelBytes);
     /** Runs one phase: its wall time, and every node's peak RSS and private memory during it. */
     const phase = async (name: Phase, work: () => Promise<unknown>) => {
+      await level();
       for (const pid of pids.values()) await resetPeak(pid);
       const stop = new AbortController();
       const anon = sampleAnon([...pids.values()], stop.signal);
@@ -175,8 +183,9 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
       [
         'dd twice at once, plain TLS pipelines',
         async () => {
+          await level();
           dd.push(await ddTwice(file, work));
-          plain.push(await plainPipelines(file, work, chunkSize));
+          plain.push(await plainPipelines(file, work, chunkSize, level));
         },
       ],
       [
@@ -194,7 +203,10 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
         : [
             [
               'Syncthing A → B',
-              async (k: number) => sync.push(await st.round(file, size, `round-${k}.bin`)),
+              async (k: number) => {
+                await level();
+                sync.push(await st.round(file, size, `round-${k}.bin`));
+              },
             ] as [string, (k: number) => Promise<unknown>],
           ]),
     ];

@@ -5,23 +5,27 @@
  * arozdfs: 3 `serve` processes on 127.0.0.2–4 (--no-discovery); FILES files of 1–4 MiB (a fixed seed)
  * in nested folders uploaded from alpha as one batch (2 copies), then downloaded as a folder on beta.
  * Syncthing (bench/syncthing.ts, loopback only): A shares the folder send-only, B receives it; the
- * clock runs from their start until B has every file.
+ * clock runs from their start until B has every file. Each contender starts on recycled pages
+ * (a scratch file written and deleted just before: `levelPages`, bench/cluster-baselines.ts).
  *
  * Printed: files/s, MB/s, the daemons' RSS over the batch (start, peak, end), and the ratios.
  * `--files 100` is the quick mode for iterating; `--cpu-prof` writes the daemons' CPU profiles and
  * prints where their time went; `--upload-only` runs only the batch upload (no per-file cost, no
- * download), for profiling it. The daemons run with the memory tuning of `npm start` (bench/tuning.ts;
+ * download), for profiling it. `--lone-files N --lone-kib K` (40 and 16 by default) set the per-file cost
+ * measurement: N files of K KiB as N lone upload jobs, then as one batch (`--lone-files 300 --lone-kib
+ * 2048`: a host application's one job per photo, with the uploader's peak RSS over them). The daemons run with the memory tuning of `npm start` (bench/tuning.ts;
  * AROZDFS_BENCH_NODE_FLAGS replaces its node flags, AROZDFS_BENCH_TUNING=default turns it off).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { freemem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
 import { controlCall } from '../src/control/client.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { benchArgs, numberArg } from './args.ts';
+import { levelPages } from './cluster-baselines.ts';
 import { peakRss, resetPeak } from './cluster-probes.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
 import { findSyncthing, SyncthingPair } from './syncthing.ts';
@@ -38,11 +42,16 @@ const { values } = benchArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'no-syncthing': { type: 'boolean', default: false },
     'upload-only': { type: 'boolean', default: false },
+    'lone-files': { type: 'string', default: '40' },
+    'lone-kib': { type: 'string', default: '16' },
   },
 });
 const count = numberArg(values.files, 'files');
 const minSize = numberArg(values['min-mib'], 'min-mib', { min: 0, fraction: true }) * MiB;
 const maxSize = numberArg(values['max-mib'], 'max-mib', { min: 0, fraction: true }) * MiB;
+/** The per-file cost measurement: this many files of this size as lone jobs, then as one batch. */
+const loneFiles = numberArg(values['lone-files'], 'lone-files');
+const loneSize = numberArg(values['lone-kib'], 'lone-kib') * 1024;
 const parent = values.dir === undefined ? tmpdir() : resolve(values.dir);
 const say = (text: string) => process.stderr.write(`${text}\n`);
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -213,41 +222,49 @@ async function timedWithRss(pids: number[], work: () => Promise<unknown>): Promi
   return figures;
 }
 
-/** Files of the per-file cost measurement: small enough that moving their bytes costs nothing. */
-const TINY_FILES = 40;
-const TINY_SIZE = 16 * 1024;
+interface PerFile {
+  /** Milliseconds of wall time per file as lone jobs, and in one batch. */
+  lone: number;
+  batch: number;
+  /** The uploader's peak RSS over the lone jobs, and over the batch. */
+  lonePeak: number;
+  batchPeak: number;
+}
 
 /**
- * The cost of a file beside its bytes: TINY_FILES files of 16 KiB as that many lone `upload` jobs
- * submitted at once (each probing the cluster, journaling, its own ring and hash worker), then as one
- * batch. Milliseconds of wall time per file, each way.
+ * The cost of a file beside its bytes: `loneFiles` files (16 KiB by default: moving their bytes
+ * costs next to nothing) as that many lone `upload` jobs submitted at once (each probing the
+ * cluster, journaling, borrowing a ring), then as one batch.
  */
-async function perFileCost(home: string, dir: string): Promise<{ lone: number; batch: number }> {
+async function perFileCost(home: string, pid: number, dir: string): Promise<PerFile> {
   await mkdir(dir, { recursive: true });
   const next = rng(SEED + 1);
   const files: Array<{ path: string; name: string }> = [];
-  for (let k = 0; k < TINY_FILES; k++) {
-    const bytes = Buffer.alloc(TINY_SIZE);
+  for (let k = 0; k < loneFiles; k++) {
+    const bytes = Buffer.alloc(loneSize);
     for (let o = 0; o < bytes.length; o += 4) bytes.writeUInt32LE(next(), o);
     const path = join(dir, `t${k}.bin`);
     await writeFile(path, bytes);
     files.push({ path, name: `tiny/t${k}.bin` });
   }
-  say(`  arozdfs: per-file cost, ${TINY_FILES} files of 16 KiB as lone jobs, then as one batch…`);
+  say(`  arozdfs: per-file cost, ${loneFiles} files of ${kib(loneSize)} as lone jobs, then as one batch…`);
+  await resetPeak(pid);
   let t0 = performance.now();
   await Promise.all(
     files.map((f) => runJob(home, 'upload', { file: f.path, index: `${f.path}.index.json`, force: true })),
   );
-  const lone = (performance.now() - t0) / TINY_FILES;
+  const lone = (performance.now() - t0) / loneFiles;
+  const lonePeak = await peakRss(pid);
+  await resetPeak(pid);
   t0 = performance.now();
   await runJob(home, 'upload-batch', { files: files.map((f) => ({ ...f, name: `tiny2/${f.name}` })) });
-  const batch = (performance.now() - t0) / TINY_FILES;
-  return { lone, batch };
+  const batch = (performance.now() - t0) / loneFiles;
+  return { lone, batch, lonePeak, batchPeak: await peakRss(pid) };
 }
 
 const DAEMONS = ['alpha', 'beta', 'gamma'];
 
-async function arozdfs(library: string, root: string) {
+async function arozdfs(library: string, root: string, level: () => Promise<void>) {
   const cluster = await LocalCluster.create(DAEMONS, {
     prefix: 'arozdfs-bench-small-',
     parent,
@@ -264,12 +281,14 @@ async function arozdfs(library: string, root: string) {
     await cluster.start(alpha, { execArgv, peers: [beta, gamma] });
     const pids = cluster.nodes.map((n) => n.child?.pid ?? 0);
     const overhead = values['upload-only']
-      ? { lone: Number.NaN, batch: Number.NaN }
-      : await perFileCost(alpha.home, join(root, 'tiny'));
+      ? undefined
+      : await perFileCost(alpha.home, alpha.child?.pid ?? 0, join(root, 'tiny'));
     const names = await listFiles(library);
     const files = names.map((name) => ({ path: join(library, name), name: `photos/${name}` }));
     for (const [k, pid] of pids.entries()) say(`  ${cluster.nodes[k]?.name}: ${await memoryOf(pid)}`);
     say(`  arozdfs: upload of ${count} files from alpha (one batch, 2 copies)…`);
+    await level();
+    await level();
     const up = await timedWithRss(pids, () => runJob(alpha.home, 'upload-batch', { files, copies: 2 }));
     for (const [k, pid] of pids.entries()) say(`  ${cluster.nodes[k]?.name}: ${await memoryOf(pid)}`);
     if (values['upload-only']) return { up, down: undefined, cluster, overhead };
@@ -289,6 +308,7 @@ async function arozdfs(library: string, root: string) {
       file: ids.get(f.name) ?? '',
       out: join(back, f.name.slice('photos/'.length)),
     }));
+    await level();
     const down = await timedWithRss(pids, () =>
       runJob(beta.home, 'download-batch', { files: entries, force: false, allowUntrusted: false }),
     );
@@ -305,7 +325,11 @@ async function arozdfs(library: string, root: string) {
   }
 }
 
-async function syncthing(library: string, root: string): Promise<Figures | undefined> {
+async function syncthing(
+  library: string,
+  root: string,
+  level: () => Promise<void>,
+): Promise<Figures | undefined> {
   const why = values['no-syncthing']
     ? '--no-syncthing'
     : (await findSyncthing()) === undefined
@@ -325,6 +349,7 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
   try {
     say('  Syncthing: A (send-only) → B (receive-only), until B has every file…');
     const folderB = pair.folders[1];
+    await level();
     pair.start();
     // The monitors are counted from the start, the processes below them from when they are found
     // (the clock runs).
@@ -349,6 +374,7 @@ async function syncthing(library: string, root: string): Promise<Figures | undef
 
 const mb = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(1);
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const row = (what: string, f: Figures, bytes: number, names?: string[]) => {
   const cpu = f.cpu.reduce((a, b) => a + b, 0);
   const peaks = names?.map((name, k) => `${name} ${mib(f.peaks[k] ?? 0)}`).join(', ');
@@ -367,14 +393,21 @@ try {
   );
   const bytes = await makeLibrary(library);
   say(`  ${mib(bytes)} in all`);
-  const { up, down, overhead } = await arozdfs(library, root);
-  const st = await syncthing(library, root);
+  // Recycled pages before each contender, as bench:cluster does (levelPages, bench/cluster-baselines.ts).
+  const level = () => levelPages(root, Math.min(bytes + 256 * MiB, Math.floor(freemem() / 2)));
+  const { up, down, overhead } = await arozdfs(library, root, level);
+  const st = await syncthing(library, root, level);
   out(
     `${count} files, ${mib(bytes)} (${values['min-mib']}–${values['max-mib']} MiB each, seed ${SEED}); RSS summed over the daemons`,
   );
-  out(
-    `per-file cost beside the bytes (${TINY_FILES} files of 16 KiB): ${overhead.lone.toFixed(0)} ms as lone jobs (${4} at once), ${overhead.batch.toFixed(0)} ms in one batch`,
-  );
+  if (overhead !== undefined) {
+    out(
+      `per-file cost beside the bytes (${loneFiles} files of ${kib(loneSize)}): ${overhead.lone.toFixed(0)} ms as lone jobs (${4} at once), ${overhead.batch.toFixed(0)} ms in one batch`,
+    );
+    out(
+      `  the uploader's peak: ${mib(overhead.lonePeak)} over the lone jobs, ${mib(overhead.batchPeak)} in the batch`,
+    );
+  }
   out(row('arozdfs upload (2 copies, 3 nodes)', up, bytes, DAEMONS));
   if (down !== undefined) out(row('arozdfs download (another node)', down, bytes, DAEMONS));
   if (st !== undefined) {

@@ -13,6 +13,7 @@ test('node bench/cluster.ts --help lists its options and exits 0', async (t: Tes
   t.assert.match(run.stdout, /^Usage: node bench\/cluster\.ts \[options\]/);
   t.assert.match(run.stdout, /--chunk-size CHUNK_SIZE {2}\(default 64MiB\)/);
   t.assert.match(run.stdout, /--no-syncthing/);
+  t.assert.match(run.stdout, /--no-level/);
 });
 
 test('a bench script given a wrong option or value says which in one line and exits 2', async (t: TestContext) => {
@@ -21,6 +22,7 @@ test('a bench script given a wrong option or value says which in one line and ex
     ['slice.ts', ['--rounds'], "Option '--rounds <value>' argument missing"],
     ['slice.ts', ['--rounds', 'x'], '--rounds "x" is not a whole number of at least 1'],
     ['small-files.ts', ['--files', '0'], '--files "0" is not a whole number of at least 1'],
+    ['small-files.ts', ['--lone-kib', '1.5'], '--lone-kib "1.5" is not a whole number of at least 1'],
     ['slice.ts', ['--size', '12Q'], 'Invalid --size "12Q"'],
     ['cluster.ts', ['--jobs', '-1'], "Option '--jobs' argument is ambiguous."],
   ] as const) {
