@@ -11,9 +11,10 @@
  * Printed: files/s, MB/s, the daemons' RSS over the batch (start, peak, end), and the ratios.
  * `--files 100` is the quick mode for iterating; `--cpu-prof` writes the daemons' CPU profiles and
  * prints where their time went; `--upload-only` runs only the batch upload (no per-file cost, no
- * download), for profiling it. `--lone-files N --lone-kib K` (40 and 16 by default) set the per-file cost
- * measurement: N files of K KiB as N lone upload jobs, then as one batch (`--lone-files 300 --lone-kib
- * 2048`: a host application's one job per photo, with the uploader's peak RSS over them). The daemons run with the memory tuning of `npm start` (bench/tuning.ts;
+ * download), for profiling it. `--lone-files N --lone-kib K` (40 and 16 by default) set the
+ * per-file cost measurement: N files of K KiB as N lone upload jobs, then as one batch
+ * (`--lone-files 300 --lone-kib 2048`: a host application's one job per photo, with the uploader's
+ * peak RSS over them). The daemons run with the memory tuning of `npm start` (bench/tuning.ts;
  * AROZDFS_BENCH_NODE_FLAGS replaces its node flags, AROZDFS_BENCH_TUNING=default turns it off).
  */
 import { createHash } from 'node:crypto';
@@ -287,7 +288,6 @@ async function arozdfs(library: string, root: string, level: () => Promise<void>
     const files = names.map((name) => ({ path: join(library, name), name: `photos/${name}` }));
     for (const [k, pid] of pids.entries()) say(`  ${cluster.nodes[k]?.name}: ${await memoryOf(pid)}`);
     say(`  arozdfs: upload of ${count} files from alpha (one batch, 2 copies)…`);
-    await level();
     await level();
     const up = await timedWithRss(pids, () => runJob(alpha.home, 'upload-batch', { files, copies: 2 }));
     for (const [k, pid] of pids.entries()) say(`  ${cluster.nodes[k]?.name}: ${await memoryOf(pid)}`);
