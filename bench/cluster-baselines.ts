@@ -4,7 +4,8 @@
  * bench/cluster-plain.ts (two server processes, a sender, then a downloader), with their peak RSS.
  */
 import { execFile, fork } from 'node:child_process';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, statfs, writeFile } from 'node:fs/promises';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeNodeCertificate } from '../src/keys/certificate.ts';
@@ -39,6 +40,12 @@ export async function levelPages(work: string, bytes: number): Promise<void> {
     await handle.close();
     await rm(path, { force: true });
   }
+}
+
+/** `wanted` bytes for levelPages, at most half the free memory and half the free space of `work`. */
+export async function levelBytes(work: string, wanted: number): Promise<number> {
+  const disk = await statfs(work);
+  return Math.floor(Math.min(wanted, freemem() / 2, (disk.bavail * disk.bsize) / 2));
 }
 
 /** Seconds for two `dd if=FILE of=… bs=1M conv=fdatasync` at once (the bytes of two copies). */

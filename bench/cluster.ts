@@ -9,7 +9,7 @@
  * its buffered writes (`levelPages`, bench/cluster-baselines.ts); `--no-level` leaves that out.
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { freemem, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
@@ -23,7 +23,14 @@ import { dialPeer, getJson } from '../src/transport/client.ts';
 import { newUuid } from '../src/uuid.ts';
 import { SETTLE_MS } from '../src/young-gc.ts';
 import { benchArgs, numberArg, sizeArg } from './args.ts';
-import { ddTwice, levelPages, type PlainFigures, plainPipelines, timed } from './cluster-baselines.ts';
+import {
+  ddTwice,
+  levelBytes,
+  levelPages,
+  type PlainFigures,
+  plainPipelines,
+  timed,
+} from './cluster-baselines.ts';
 import {
   cpuSeconds,
   currentRss,
@@ -134,8 +141,8 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
     const afterJob: Figures['afterJob'] = Object.fromEntries([...pids.keys()].map((n) => [n, []]));
     // Recycled pages before every contender (bench/cluster-baselines.ts): the two copies that the
     // plain upload and dd write, and a margin; `--no-level` leaves each with what the one before left.
-    const levelBytes = Math.min(2 * size + 256 * MiB, Math.floor(freemem() / 2));
-    const level = values['no-level'] ? async () => {} : () => levelPages(cluster.root, levelBytes);
+    const scratch = await levelBytes(cluster.root, 2 * size + 256 * MiB);
+    const level = values['no-level'] ? async () => {} : () => levelPages(cluster.root, scratch);
     /** Runs one phase: its wall time, and every node's peak RSS and private memory during it. */
     const phase = async (name: Phase, work: () => Promise<unknown>) => {
       await level();

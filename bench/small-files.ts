@@ -20,13 +20,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { freemem, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LocalCluster, type LocalNode } from '../src/cli/local-cluster.ts';
 import { controlCall } from '../src/control/client.ts';
 import type { JobRecord } from '../src/jobs/types.ts';
 import { benchArgs, numberArg } from './args.ts';
-import { levelPages } from './cluster-baselines.ts';
+import { levelBytes, levelPages } from './cluster-baselines.ts';
 import { peakRss, resetPeak } from './cluster-probes.ts';
 import { formatSummary, summarize } from './cpu-profile.ts';
 import { findSyncthing, SyncthingPair } from './syncthing.ts';
@@ -394,7 +394,8 @@ try {
   const bytes = await makeLibrary(library);
   say(`  ${mib(bytes)} in all`);
   // Recycled pages before each contender, as bench:cluster does (levelPages, bench/cluster-baselines.ts).
-  const level = () => levelPages(root, Math.min(bytes + 256 * MiB, Math.floor(freemem() / 2)));
+  const scratch = await levelBytes(root, bytes + 256 * MiB);
+  const level = () => levelPages(root, scratch);
   const { up, down, overhead } = await arozdfs(library, root, level);
   const st = await syncthing(library, root, level);
   out(
