@@ -4,8 +4,8 @@
  * The index's signature is checked first (ERR_INDEX_UNTRUSTED unless `allowUntrusted`). Chunks are
  * fetched by `parallel` workers straight into their place in a temp file beside the output (see
  * fetch.ts), each verified by its SHA-256; the whole-file SHA-256 is computed meanwhile by reading the
- * verified chunks back in order (ordered-hash.ts; not for a file of one chunk, whose hash is the
- * file's). The file is renamed into place only when that hash
+ * file back in order as far as it is written (ordered-hash.ts; not for a file of one chunk, whose hash
+ * is the file's). The file is renamed into place only when that hash
  * matches the index. With a journal, the temp file survives a failure and a resumed run re-hashes the
  * chunks the journal lists, keeps those that match and fetches only the rest.
  */
@@ -38,6 +38,7 @@ import { openPartial, verifyWritten } from './partial.ts';
 import { redundancyOf } from './redundancy.ts';
 import { downloadRings } from './ring-pool.ts';
 import { fetchSealedCopy } from './sealed-fetch.ts';
+import { Stagger } from './stagger.ts';
 import {
   DEFAULT_DOWNLOAD_PARALLEL,
   DEFAULT_IDLE_MS,
@@ -121,8 +122,8 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
   throwIfAborted(signal, doing);
   const { file, journaled } = await openPartial(index, { out, force, indexSha256, journal: options.journal });
   let reader: Awaited<ReturnType<typeof open>> | undefined;
+  let ordered: OrderedHash | undefined;
   let pieces: { writer: PieceWriter; reader: PieceReader } | undefined;
-  let hasher: OrderedHash | undefined;
   let ring: BufferRing | undefined;
   let clean = false;
   try {
@@ -140,6 +141,8 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     let chunksDone = verified.size;
     const progress = () => options.onProgress?.({ phase: 'download', done, total, chunksDone, chunks });
     if (total > 0) progress();
+    // The fetch workers start apart, so the chunks land one after another (stagger.ts).
+    const stagger = new Stagger(Math.ceil(index.chunkSize / parallel));
     const ctx: FetchContext = {
       name,
       file: writer,
@@ -152,8 +155,12 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       notice: options.onNotice ?? (() => {}),
       onBytes: (delta) => {
         done += delta;
+        stagger.arrived(delta);
         if (delta > 0) progress();
       },
+      // The whole-file hash reads each chunk back as far as it is written (ordered-hash.ts).
+      onWritten: (i, bytes) => ordered?.written(i, bytes),
+      onRestart: (i) => ordered?.restart(i),
     };
     // A file of one whole copy whose index gives its chunk the file's SHA-256 and size is not read
     // back: the chunk's hash, taken from the very bytes written (fetch.ts), is the file's. Most files
@@ -165,35 +172,41 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
       index.chunks.length === 1 &&
       only?.sha256 === index.file.sha256 &&
       only.size === index.file.size;
-    let ordered: OrderedHash | undefined;
     let hashing = Promise.resolve(index.file.sha256);
     if (!chunkIsFile) {
       ring = (options.rings ?? downloadRings).borrow(ORDERED_RING_SLOTS);
       ordered = new OrderedHash(ring, pieces.reader, index.chunks);
-      hasher = ordered;
       for (const i of verified) ordered.done(i);
       hashing = ordered.run();
       hashing.catch(() => {}); // awaited below; a failure before then must not go unhandled
     }
     const todo = index.chunks.filter((c) => !verified.has(c.i));
+    if (ordered === undefined) stagger.open(); // nothing is read back: no wait buys anything
     const pairs: FetchBuffers[] = [];
     const fetched = eachLimited(
       todo,
       parallel,
-      async (chunk, buffers) => {
+      async (chunk, worker) => {
+        await stagger.wait(worker.first ? worker.k : 0);
+        worker.first = false;
         throwIfAborted(signal, doing);
+        const { buffers } = worker;
         let node: string;
-        if (rs !== undefined) {
-          try {
-            [node = ''] = await fetchShardedChunk(ctx, chunk, rs, sealedKey);
-          } catch (err) {
-            // Every chunk that cannot be rebuilt is named at the end; the others are still fetched.
-            if (!isArozError(err, 'ERR_DATA_LOST')) throw err;
-            lostChunks.push({ i: chunk.i, err });
-            return;
-          }
-        } else if (sealedKey !== undefined) node = await fetchSealedCopy(ctx, chunk, sealedKey);
-        else node = await fetchChunk(ctx, chunk, buffers);
+        try {
+          if (rs !== undefined) {
+            try {
+              [node = ''] = await fetchShardedChunk(ctx, chunk, rs, sealedKey);
+            } catch (err) {
+              // Every chunk that cannot be rebuilt is named at the end; the others are still fetched.
+              if (!isArozError(err, 'ERR_DATA_LOST')) throw err;
+              lostChunks.push({ i: chunk.i, err });
+              return;
+            }
+          } else if (sealedKey !== undefined) node = await fetchSealedCopy(ctx, chunk, sealedKey);
+          else node = await fetchChunk(ctx, chunk, buffers);
+        } finally {
+          stagger.open(); // a fetch ended: the workers are apart, or nothing more may arrive
+        }
         await options.journal?.recordChunk(chunk.i, node);
         ordered?.done(chunk.i);
         chunksDone++;
@@ -203,9 +216,12 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
         init: () => {
           const pair = new FetchBuffers(options.rings);
           pairs.push(pair);
-          return pair;
+          return { buffers: pair, k: pairs.length - 1, first: true };
         },
-        onError: (err) => stop.abort(err),
+        onError: (err) => {
+          stagger.open(); // no worker may wait for bytes that will not come
+          stop.abort(err);
+        },
       },
     );
     // Every fetch is over (eachLimited waits for all): when none failed, no read can still land in
@@ -236,7 +252,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     return { out, index, signer, problems: ctx.problems, fetched: todo.length };
   } catch (err) {
     stop.abort(err);
-    hasher?.stop(err);
+    ordered?.stop(err);
     // With a journal the partial file is kept for a resume, unless it can never become the file.
     const resumable = !isArozError(err, 'ERR_FILE_HASH') && !isProgrammingError(err);
     if (options.journal !== undefined && resumable) await file.keep();

@@ -30,6 +30,10 @@ export interface FetchContext {
   notice: (notice: TransferNotice) => void;
   /** Bytes written to the file (negative when a failed attempt's bytes no longer count). */
   onBytes: (delta: number) => void;
+  /** The first `bytes` bytes of chunk `i` landed in the file (this attempt's; not verified yet). */
+  onWritten?: (i: number, bytes: number) => void;
+  /** An attempt at chunk `i` failed, and every write it made has landed: its bytes do not count. */
+  onRestart?: (i: number) => void;
 }
 
 /**
@@ -188,6 +192,7 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
     throw err;
   });
   let written = 0;
+  let failed = false;
   const { ring } = buffers;
   // Each read returns what has arrived (often one 16 KiB frame): one timer for all of them.
   const watch = new Watchdog(limits);
@@ -214,9 +219,11 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
         );
       }
       const piece = buffer.subarray(0, n);
-      const write = writeLocal(ctx, piece, chunk.offset + written);
+      const end = written + n;
+      // Writes land in the order they were queued (writeLocal), so `end` only grows.
+      const write = writeLocal(ctx, piece, chunk.offset + written).then(() => ctx.onWritten?.(chunk.i, end));
       ring.hold(slot, ring.hashRange(slot, n), write);
-      written += n;
+      written = end;
       ctx.onBytes(n);
     }
     await ring.settle();
@@ -237,12 +244,14 @@ async function fetchFrom(ctx: FetchContext, chunk: IndexChunk, node: string, buf
       );
     }
   } catch (err) {
+    failed = true;
     ctx.onBytes(-written);
     throw err;
   } finally {
     watch.dispose();
     attempt.abort();
     await ring.settle(); // no write of this attempt may land after the next one's
+    if (failed) ctx.onRestart?.(chunk.i);
     if (timedOut) buffers.retire();
     void reader.close().catch(() => {});
   }
