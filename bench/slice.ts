@@ -9,7 +9,10 @@
  * `sha256sum FILE` against `arozdfs slice`; `cat CHUNKS > FILE && sync` against `arozdfs merge`.
  * Targets: slice and merge at most 1.2x their baseline, peak RSS under 150 MiB. Caches are not dropped
  * (that needs root and is not what users see): every command reads its input from the page cache (the
- * chunks are read once before cat, since slice writes them with O_DIRECT). `--compare` also runs
+ * chunks are read once before cat, since slice writes them with O_DIRECT). Before each command a
+ * scratch file of the file's size plus 256 MiB is written and deleted (`levelPages`), so whoever
+ * writes through the page cache finds recycled pages, as on a machine without free page reporting
+ * (docs/transfer.md, "A fair Syncthing"); `--no-level` leaves that out. `--compare` also runs
  * another checkout's slice and merge in every round (the figures before a change). Removes everything
  * it made.
  */
@@ -23,6 +26,7 @@ import { writeFully } from '../src/chunk/copy.ts';
 import type { IndexFile } from '../src/index-file/types.ts';
 import { formatSize } from '../src/size.ts';
 import { benchArgs, numberArg, sizeArg } from './args.ts';
+import { levelBytes, levelPages } from './cluster-baselines.ts';
 
 /** The launcher users run (it turns on the compile cache; docs/architecture.md, "Start-up"). */
 const CLI = new URL('../bin/arozdfs.js', import.meta.url).pathname;
@@ -48,6 +52,7 @@ const { values } = benchArgs({
     dir: { type: 'string' },
     rounds: { type: 'string', default: '5' },
     compare: { type: 'string' },
+    'no-level': { type: 'boolean', default: false },
   },
 });
 const size = sizeArg(values.size, 'size');
@@ -79,10 +84,15 @@ try {
 
   const results = new Map<Label, Measured[]>(LABELS.map((l) => [l, []]));
   const keep = (m: Measured) => results.get(m.label as Label)?.push(m);
+  // Before every command: recycled pages for whoever writes through the page cache (split, cat),
+  // as bench:cluster does (bench/cluster-baselines.ts, levelPages).
+  const scratch = await levelBytes(work, size + 256 * MiB);
+  const level = values['no-level'] ? async () => {} : () => levelPages(work, scratch);
   for (let round = 1; round <= rounds; round++) {
     process.stderr.write(`Round ${round}/${rounds}\n`);
     const splitDir = join(work, 'split');
     await mkdir(splitDir);
+    await level();
     keep(
       await measure('split+sync', ['sh', '-c', `split -b ${chunkBytes} "$1" && sync`, 'sh', file], splitDir),
     );
@@ -91,6 +101,7 @@ try {
     keep(await measure('sha256sum', ['sha256sum', file], work));
 
     const chunks = join(work, 'chunks');
+    await level();
     keep(
       await measure(
         'arozdfs slice',
@@ -100,6 +111,7 @@ try {
     );
     if (compareCli !== undefined) {
       const other = join(work, 'chunks-compare');
+      await level();
       keep(
         await measure(
           'compare slice',
@@ -115,6 +127,7 @@ try {
     // cat and merge (which runs second) both read them from memory.
     await run('warm-up', ['sh', '-c', 'cat "$@" > /dev/null', 'sh', ...chunkPaths], work);
     const catOut = join(work, 'cat.bin');
+    await level();
     keep(
       await measure(
         'cat+sync',
@@ -125,6 +138,7 @@ try {
     await rm(catOut);
     await run('sync', ['sync'], work);
     const merged = join(work, 'merged.bin');
+    await level();
     const merge = await measure(
       'arozdfs merge',
       [process.execPath, CLI, '--json', 'merge', join(chunks, 'index.json'), '--out', merged],

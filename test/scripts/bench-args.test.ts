@@ -16,6 +16,13 @@ test('node bench/cluster.ts --help lists its options and exits 0', async (t: Tes
   t.assert.match(run.stdout, /--no-level/);
 });
 
+test('node bench/slice.ts --help lists --no-level (its commands run on recycled pages unless told not to)', async (t: TestContext) => {
+  const run = await runProcess(process.execPath, [bench('slice.ts'), '--help']);
+  t.assert.strictEqual(run.code, 0, run.stderr);
+  t.assert.match(run.stdout, /^Usage: node bench\/slice\.ts \[options\]/);
+  t.assert.match(run.stdout, /--no-level/);
+});
+
 test('a bench script given a wrong option or value says which in one line and exits 2', async (t: TestContext) => {
   for (const [script, args, said] of [
     ['cluster.ts', ['--bogus'], "Unknown option '--bogus'"],
