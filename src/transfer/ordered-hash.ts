@@ -90,7 +90,6 @@ export class OrderedHash {
   /** One pass over the file; false when a restart made it worthless. */
   async #pass(restarts: number): Promise<boolean> {
     const ring = this.#ring;
-    let offset = 0;
     for (const chunk of this.#chunks) {
       this.#at = { i: chunk.i, read: 0 };
       for (let pos = 0; pos < chunk.size; pos += ring.slotSize) {
@@ -104,11 +103,10 @@ export class OrderedHash {
         });
         if (this.#restarts !== restarts) return false;
         ring.hold(slot, ring.hashWhole(slot, length));
-        this.#onRead?.(offset + pos + length);
+        this.#onRead?.(chunk.offset + pos + length);
       }
       await this.#waitFor(chunk.i, Number.POSITIVE_INFINITY); // verified, before the next is begun
       if (this.#restarts !== restarts) return false;
-      offset += chunk.size;
     }
     this.#at = { i: -1, read: 0 };
     return true;
