@@ -54,6 +54,13 @@ import {
  */
 const ORDERED_RING_SLOTS = 2;
 
+/**
+ * The longest a fetch worker waits for the one before it to get its share of a chunk ahead
+ * (stagger.ts): a quarter of a 64 MiB chunk arrives in 30–160 ms here; a holder that hangs sends
+ * nothing, and the others must not wait out its idle timeout.
+ */
+const STAGGER_MAX_STEP_MS = 250;
+
 export interface DownloadOptions extends TransferOptions {
   /** Output file (default: the index's file name in the current folder). */
   out?: string;
@@ -142,7 +149,7 @@ export async function downloadFile(index: IndexFile, options: DownloadOptions): 
     const progress = () => options.onProgress?.({ phase: 'download', done, total, chunksDone, chunks });
     if (total > 0) progress();
     // The fetch workers start apart, so the chunks land one after another (stagger.ts).
-    const stagger = new Stagger(Math.ceil(index.chunkSize / parallel));
+    const stagger = new Stagger(Math.ceil(index.chunkSize / parallel), STAGGER_MAX_STEP_MS);
     const ctx: FetchContext = {
       name,
       file: writer,
