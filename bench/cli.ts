@@ -1,7 +1,7 @@
 /**
  * `npm run bench:cli [-- --rounds 10] [--compare DIR]`: start-up of the CLI against an idle daemon,
- * beside a bare `node -e 0` measured in the same run (issue 16: < 150 ms wall, < 60 MiB RSS; DESIGN.md
- * §11: figures and ratios, never timed assertions).
+ * beside a bare `node -e 0` measured in the same run (issue 16: < 150 ms wall, < 60 MiB RSS;
+ * figures and ratios, never timed assertions).
  *
  * Makes a node home in a temp folder and starts its daemon (`serve --no-discovery --web off` on
  * 127.0.0.2), then runs, in interleaved rounds, `node -e 0`, `arozdfs --version`, `jobs list` and

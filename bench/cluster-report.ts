@@ -33,8 +33,8 @@ export interface Figures {
   /** Per node: RSS (VmRSS) after each successive job, and once all jobs are over. */
   afterJob: Record<string, number[]>;
   idleAfter: Record<string, number>;
-  /** Per node: RSS 15 s after the last job, once what a node keeps for the next transfer is gone. */
-  idleRest: Record<string, number>;
+  /** Per node: RSS and private memory 15 s after the last job, once what a node keeps for the next transfer is gone. */
+  idleRest: Record<string, { idle: number; idleAnon: number }>;
   syncthing?: { rounds: SyncthingRound[]; idle: [number, number] };
   node: Latency;
   control: Latency;
@@ -155,7 +155,7 @@ export function report(f: Figures, chunkSize: number): void {
     const at = (p: Phase) =>
       r.peak[p].length === 0 ? '–' : `${mib(max(r.peak[p]))} [${mib(max(r.anon[p]))}]`;
     out(
-      `    ${name.padEnd(6)} ${mib(r.idle)} [${mib(r.idleAnon)}] → ${PHASES.map(at).join(', ')} → ${mib(f.idleAfter[name] ?? 0)}, ${mib(f.idleRest[name] ?? 0)}`,
+      `    ${name.padEnd(6)} ${mib(r.idle)} [${mib(r.idleAnon)}] → ${PHASES.map(at).join(', ')} → ${mib(f.idleAfter[name] ?? 0)}, ${mib(f.idleRest[name]?.idle ?? 0)} [${mib(f.idleRest[name]?.idleAnon ?? 0)}]`,
     );
   }
   if (st !== undefined) {
@@ -201,7 +201,7 @@ export function report(f: Figures, chunkSize: number): void {
   const highest = Object.values(f.rss).map((r) => max(PHASES.flatMap((ph) => r.peak[ph])));
   const spread = max(highest) - Math.min(...highest);
   const idle = max(Object.values(f.idleAfter));
-  const rest = max(Object.values(f.idleRest));
+  const rest = max(Object.values(f.idleRest).map((r) => r.idle));
   const idleStart = max(Object.values(f.rss).map((r) => r.idle));
   const creep = max(Object.values(f.afterJob).map((xs) => (xs.at(-1) ?? 0) - (xs[0] ?? 0)));
   const met = (ok: boolean) => (ok ? 'met' : 'MISSED');

@@ -261,7 +261,7 @@ async function measure(size: number, rounds: number, syncthing: boolean): Promis
     // (src/transfer/hash-lanes.ts, src/buffer-pool.ts): RSS once those are gone, and settled again.
     await delay(REST_MS);
     const idleRest: Figures['idleRest'] = {};
-    for (const [name, pid] of pids) idleRest[name] = (await currentRss(pid)).idle;
+    for (const [name, pid] of pids) idleRest[name] = await currentRss(pid);
 
     for (const n of cluster.nodes) await cluster.stop(n);
     if (values['cpu-prof']) {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:slice [-- --size 1GiB] [--dir DIR] [--chunk-size 64MiB] [--rounds 5]
  * [--compare CHECKOUT]`: slice and merge against the pipelines they replace, measured in the same
- * run on the same disk (DESIGN.md §11: figures and ratios, never timed assertions).
+ * run on the same disk (figures and ratios, never timed assertions).
  *
  * Makes a file of random bytes in a temp folder (not on tmpfs), then runs each command as a real
  * process in interleaved rounds (each round runs every command once, so a baseline and its rival see
@@ -13,7 +13,8 @@
  * scratch file of the file's size plus 256 MiB is written and deleted (`levelPages`), so whoever
  * writes through the page cache finds recycled pages, as on a machine without free page reporting
  * (docs/transfer.md, "A fair Syncthing"); `--no-level` leaves that out. `--compare` also runs
- * another checkout's slice and merge in every round (the figures before a change). Removes everything
+ * another checkout's slice and merge in every round (the figures before a change); the two take turns
+ * going first, each after the same sync and levelling. Removes everything
  * it made.
  */
 import { spawn } from 'node:child_process';
@@ -101,25 +102,24 @@ try {
     keep(await measure('sha256sum', ['sha256sum', file], work));
 
     const chunks = join(work, 'chunks');
-    await level();
-    keep(
-      await measure(
-        'arozdfs slice',
-        [process.execPath, CLI, '--json', 'slice', file, '--chunk-size', chunkSize, '--out', chunks],
-        work,
-      ),
-    );
-    if (compareCli !== undefined) {
-      const other = join(work, 'chunks-compare');
+    // As the merges below: this checkout's slice and the other's take turns going first. The other's
+    // chunks are removed at once; this checkout's are the ones cat and both merges read.
+    const slices: Array<['arozdfs slice' | 'compare slice', string, string]> = [
+      ['arozdfs slice', CLI, chunks],
+    ];
+    if (compareCli !== undefined) slices.push(['compare slice', compareCli, join(work, 'chunks-compare')]);
+    if (round % 2 === 0) slices.reverse();
+    for (const [label, cli, out] of slices) {
+      await run('sync', ['sync'], work);
       await level();
       keep(
         await measure(
-          'compare slice',
-          [process.execPath, compareCli, '--json', 'slice', file, '--chunk-size', chunkSize, '--out', other],
+          label,
+          [process.execPath, cli, '--json', 'slice', file, '--chunk-size', chunkSize, '--out', out],
           work,
         ),
       );
-      await rm(other, { recursive: true });
+      if (out !== chunks) await rm(out, { recursive: true });
     }
     const index = JSON.parse(await readFile(join(chunks, 'index.json'), 'utf8')) as IndexFile;
     const chunkPaths = index.chunks.map((c) => join(chunks, c.uuid));
@@ -136,28 +136,24 @@ try {
       ),
     );
     await rm(catOut);
-    await run('sync', ['sync'], work);
     const merged = join(work, 'merged.bin');
-    await level();
-    const merge = await measure(
-      'arozdfs merge',
-      [process.execPath, CLI, '--json', 'merge', join(chunks, 'index.json'), '--out', merged],
-      work,
-    );
-    keep(merge);
-    const mergedSha = lastLine(merge.stdout)['sha256'];
-    if (mergedSha !== index.file.sha256)
-      throw new Error(`merge gave SHA-256 ${String(mergedSha)}, expected ${index.file.sha256}`);
-    await rm(merged);
-    if (compareCli !== undefined) {
+    // This checkout's merge and the other's take turns going first, each after the same sync and
+    // levelling, so neither gets the quieter disk by its place in the round.
+    const merges: Array<['arozdfs merge' | 'compare merge', string]> = [['arozdfs merge', CLI]];
+    if (compareCli !== undefined) merges.push(['compare merge', compareCli]);
+    if (round % 2 === 0) merges.reverse();
+    for (const [label, cli] of merges) {
       await run('sync', ['sync'], work);
-      keep(
-        await measure(
-          'compare merge',
-          [process.execPath, compareCli, '--json', 'merge', join(chunks, 'index.json'), '--out', merged],
-          work,
-        ),
+      await level();
+      const merge = await measure(
+        label,
+        [process.execPath, cli, '--json', 'merge', join(chunks, 'index.json'), '--out', merged],
+        work,
       );
+      keep(merge);
+      const mergedSha = lastLine(merge.stdout)['sha256'];
+      if (mergedSha !== index.file.sha256)
+        throw new Error(`${label} gave SHA-256 ${String(mergedSha)}, expected ${index.file.sha256}`);
       await rm(merged);
     }
     await rm(chunks, { recursive: true });

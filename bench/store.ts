@@ -1,7 +1,7 @@
 /**
  * `npm run bench:store [-- --size 1GiB] [--chunk-size 64MiB] [--dir DIR]`: DiskStore put and get
- * against the pipelines they are made of, measured in the same run on the same disk (DESIGN.md §11:
- * figures and ratios, never timed assertions).
+ * against the pipelines they are made of, measured in the same run on the same disk (figures and
+ * ratios, never timed assertions).
  *
  * Puts SIZE as chunks in 1 MiB pieces (reused buffers, as the transport hands them over) and reads
  * it back. Baselines, same bytes, same sizes: SHA-256 alone; FileHandle.write + datasync per chunk

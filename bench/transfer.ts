@@ -10,7 +10,7 @@
  * - read-back: reading the finished file again and hashing it — what a download would add at its end
  *   if it did not hash the whole file while fetching (src/transfer/ordered-hash.ts overlaps it).
  *
- * Prints wall times and ratios; never asserts (DESIGN.md §11).
+ * Prints wall times and ratios; never asserts (speed is measured by benchmarks, never by tests).
  */
 import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';

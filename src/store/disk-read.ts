@@ -1,7 +1,8 @@
 /**
  * Reading a chunk of a disk store: the file is opened once (no symlinks followed) and read with
  * positional FileHandle.read into the consumer's or a pooled buffer — never fs.createReadStream,
- * which is several times slower here (PERFORMANCE.md). The file stays open for the whole read, so
+ * which is several times slower on these machines (0.6–1.1 GB/s against 3.9–8.8 GB/s for
+ * positional reads into a reused buffer). The file stays open for the whole read, so
  * a concurrent delete into the trash does not cut it short. A put wrote the chunk past the page cache
  * (disk-put.ts), so whole aligned pieces are read back the same way (chunk/reader.ts): a chunk read
  * once, to send it, does not pass through freshly allocated cache pages.

@@ -1,5 +1,5 @@
 /**
- * Faults of real processes during transfers (DESIGN.md §10): three `arozdfs serve` processes on
+ * Faults of real processes during transfers (docs/transfer.md): three `arozdfs serve` processes on
  * 127.0.0.2–4, a file of several 64 KiB chunks uploaded with the default shift, then a node killed
  * (SIGKILL), frozen (SIGSTOP: its connections hang), or the downloading daemon itself killed
  * mid-download and started again. Every CLI line is checked against docs/cli-json.md.

@@ -1,5 +1,5 @@
 /**
- * Bad input to `upload` and `download` (DESIGN.md §10): untrusted indexes, holders nobody knows, a
+ * Bad input to `upload` and `download` (docs/errors.md): untrusted indexes, holders nobody knows, a
  * chunk no node has, cluster lists and shifts that cannot place two copies, no daemon at all. On an
  * in-process 3-node testnet driven by the real CLI; every JSON line checked against docs/cli-json.md.
  */

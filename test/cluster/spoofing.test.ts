@@ -1,5 +1,5 @@
 /**
- * Attack test of DESIGN.md §6 with real sockets: an impostor with its own key announces a trusted
+ * Attack test of discovery (docs/cluster.md, "3. Signed address records") with real sockets: an impostor with its own key announces a trusted
  * node's UUID (copying its TXT record, fingerprint included) at another address. The announcement
  * becomes a hint; dialling it fails the pinned handshake; the verified address stays first and wins
  * again as soon as the real node answers. Nothing reaches the impostor's request handler.

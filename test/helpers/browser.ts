@@ -1,6 +1,7 @@
 /**
  * A real headless Chromium (Debian's `chromium`, driven by playwright-core) for the web UI tests,
- * with the flags of DESIGN.md §11 and a fresh profile per browser. Without a Chromium the tests are
+ * with the flags below (no sandbox, GPU, background networking, updates or sync) and a fresh
+ * profile per browser. Without a Chromium the tests are
  * skipped with the reason, except under CI (`CI=true`), where a missing browser is a failure.
  */
 import { existsSync } from 'node:fs';

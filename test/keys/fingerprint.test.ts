@@ -7,7 +7,7 @@ import { publicKeyPem } from '../../src/keys/rsa.ts';
 import { tmpDir } from '../helpers/context.ts';
 import { oddRsaPublicKey, spkiOf, testKeyPair } from '../helpers/keys.ts';
 
-/** What the real openssl prints for a public key file (DESIGN.md §4), with `SHA256:` in front. */
+/** What the real openssl prints for a public key file (docs/pairing.md, "Comparing the fingerprint"), with `SHA256:` in front. */
 function opensslFingerprint(pubFile: string): string {
   const pipeline =
     'openssl pkey -pubin -in "$1" -outform DER | openssl dgst -sha256 -binary | base64 | tr -d =';

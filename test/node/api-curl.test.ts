@@ -1,6 +1,6 @@
 /**
  * A client no one here wrote: curl over HTTP/2 with a certificate that openssl makes from a trusted
- * node's private key (DESIGN.md §9) can call the node API, pinning the node's key with
+ * node's private key (docs/protocol.md, "Identity on the wire") can call the node API, pinning the node's key with
  * `--pinnedpubkey`; the same call with an untrusted key is refused before any handler runs, and a
  * curl that pins another key refuses the node.
  */

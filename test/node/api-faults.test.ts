@@ -1,5 +1,5 @@
 /**
- * Attack and fault cases of the node API (DESIGN.md §7, §10), each with its status and code, sent as
+ * Attack and fault cases of the node API (docs/protocol.md, "Limits" and "Errors"), each with its status and code, sent as
  * raw HTTP/2 requests by a pinned peer that does not play by the rules: hostile chunk UUIDs, bodies
  * that break their declaration, missing trailers, conflicts, a full store, a silent sender, absurd
  * sizes and headers. After each, the store holds nothing it should not and no space stays reserved.

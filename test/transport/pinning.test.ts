@@ -1,5 +1,5 @@
 /**
- * Attack tests for the cluster port's trust rules (DESIGN.md §5): every refusal happens before a
+ * Attack tests for the cluster port's trust rules (docs/protocol.md, "The pin check"): every refusal happens before a
  * request reaches a handler (a handler counter stays 0), and a client never sends a request byte to
  * a server that is not the pinned node it dialled.
  */
