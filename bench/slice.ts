@@ -32,6 +32,14 @@ import { levelBytes, levelPages } from './cluster-baselines.ts';
 /** The launcher users run (it turns on the compile cache; docs/architecture.md, "Start-up"). */
 const CLI = new URL('../bin/arozdfs.js', import.meta.url).pathname;
 const TIME = '/usr/bin/time';
+/** One SHA-256 pass over a file in Node: 2 MiB reads into one reused buffer, as slice and merge read. */
+const SHA256_PASS = `
+const { openSync, readSync } = require('node:fs');
+const hash = require('node:crypto').createHash('sha256');
+const fd = openSync(process.argv[1], 'r');
+const buffer = Buffer.allocUnsafe(2 * 1024 * 1024);
+for (let n; (n = readSync(fd, buffer)) > 0; ) hash.update(buffer.subarray(0, n));
+console.log(hash.digest('hex'));`;
 const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
 const MiB = 1024 * 1024;
@@ -64,6 +72,8 @@ const rounds = numberArg(values.rounds, 'rounds');
 const LABELS = [
   'split+sync',
   'sha256sum',
+  'dd direct',
+  'node sha256',
   'arozdfs slice',
   'cat+sync',
   'arozdfs merge',
@@ -100,6 +110,20 @@ try {
     await rm(splitDir, { recursive: true });
     await run('sync', ['sync'], work);
     keep(await measure('sha256sum', ['sha256sum', file], work));
+    // The two floors under slice and merge: the disk taking the file's bytes with O_DIRECT in 2 MiB
+    // writes (how slice and merge write), and one SHA-256 pass in Node over the cached file.
+    const ddOut = join(work, 'dd.bin');
+    await level();
+    keep(
+      await measure(
+        'dd direct',
+        ['dd', `if=${file}`, `of=${ddOut}`, 'bs=2M', 'oflag=direct', 'conv=fdatasync', 'status=none'],
+        work,
+      ),
+    );
+    await rm(ddOut);
+    await run('sync', ['sync'], work);
+    keep(await measure('node sha256', [process.execPath, '-e', SHA256_PASS, file], work));
 
     const chunks = join(work, 'chunks');
     // As the merges below: this checkout's slice and the other's take turns going first. The other's
@@ -186,6 +210,8 @@ function report(results: Map<Label, Measured[]>, where: string): void {
   const rows = [
     ['split+sync', `split -b ${chunkBytes} FILE && sync`],
     ['sha256sum', 'sha256sum FILE'],
+    ['dd direct', 'dd FILE bs=2M oflag=direct,fdatasync'],
+    ['node sha256', 'node: one SHA-256 pass over FILE'],
     ['arozdfs slice', `arozdfs slice FILE --chunk-size ${chunkSize}`],
     ['cat+sync', 'cat CHUNKS > OUT && sync'],
     ['arozdfs merge', 'arozdfs merge INDEX --out OUT'],
@@ -206,8 +232,7 @@ function report(results: Map<Label, Measured[]>, where: string): void {
   for (const [label, shown] of rows) {
     const s = seconds(label);
     const rss = rssOf(label);
-    const cpus = all(label).flatMap((r) => (r.cpu === undefined ? [] : [r.cpu]));
-    const cpu = cpus.length === 0 ? 'n/a' : median(cpus).toFixed(2);
+    const cpu = cpuOf(label)?.toFixed(2) ?? 'n/a';
     lines.push(
       `${shown.padEnd(46)}${`${s.toFixed(2)} s`.padStart(9)}` +
         `${Math.round(size / 1e6 / s)
@@ -221,6 +246,10 @@ function report(results: Map<Label, Measured[]>, where: string): void {
     );
   }
   const sliceRatio = seconds('arozdfs slice') / seconds('split+sync');
+  function cpuOf(label: Label): number | undefined {
+    const cpus = all(label).flatMap((r) => (r.cpu === undefined ? [] : [r.cpu]));
+    return cpus.length === 0 ? undefined : median(cpus);
+  }
   const mergeRatio = seconds('arozdfs merge') / seconds('cat+sync');
   const peak = Math.max(rssOf('arozdfs slice') ?? 0, rssOf('arozdfs merge') ?? 0);
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -232,6 +261,7 @@ function report(results: Map<Label, Measured[]>, where: string): void {
     'only copy.',
     `slice / sha256sum:    ${(seconds('arozdfs slice') / seconds('sha256sum')).toFixed(2)}x  (slice hashes every byte twice)`,
     `merge / (cat+sync):   ${mergeRatio.toFixed(2)}x of the medians, ${roundRatio('arozdfs merge', 'cat+sync').toFixed(2)}x median per round  (target <= 1.2x: ${verdict(mergeRatio <= 1.2)})`,
+    ...floors(seconds, cpuOf),
     ...(compareCli === undefined
       ? []
       : [
@@ -243,6 +273,25 @@ function report(results: Map<Label, Measured[]>, where: string): void {
     '',
   );
   process.stdout.write(lines.join('\n'));
+}
+
+/**
+ * What no slice or merge can beat on this machine, against the baselines. Merge writes every byte
+ * with O_DIRECT and hashes it once (on the second core): at least the longer of the two. Slice writes
+ * the same way and hashes every byte twice (chunk and whole file, which the index format needs), so it
+ * also needs twice a pass's CPU time shared by the cores. Both are lower bounds, never reached: they
+ * leave out the program's start, its reads and the chunk files' commits.
+ */
+function floors(seconds: (label: Label) => number, cpuOf: (label: Label) => number | undefined): string[] {
+  const direct = seconds('dd direct');
+  const pass = seconds('node sha256');
+  const passCpu = cpuOf('node sha256') ?? pass;
+  const sliceFloor = Math.max(direct, (2 * passCpu) / availableParallelism());
+  const mergeFloor = Math.max(direct, pass);
+  return [
+    `floors on this machine: O_DIRECT write ${direct.toFixed(2)} s, one SHA-256 pass ${pass.toFixed(2)} s (${passCpu.toFixed(2)} CPU s)`,
+    `  slice >= ${sliceFloor.toFixed(2)} s = ${(sliceFloor / seconds('split+sync')).toFixed(2)}x split+sync; merge >= ${mergeFloor.toFixed(2)} s = ${(mergeFloor / seconds('cat+sync')).toFixed(2)}x cat+sync`,
+  ];
 }
 
 /** Runs a command once, timing it from spawn to exit; peak RSS from GNU time when present. */
