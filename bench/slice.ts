@@ -276,11 +276,12 @@ function report(results: Map<Label, Measured[]>, where: string): void {
 }
 
 /**
- * What no slice or merge can beat on this machine, against the baselines. Merge writes every byte
- * with O_DIRECT and hashes it once (on the second core): at least the longer of the two. Slice writes
- * the same way and hashes every byte twice (chunk and whole file, which the index format needs), so it
- * also needs twice a pass's CPU time shared by the cores. Both are lower bounds, never reached: they
- * leave out the program's start, its reads and the chunk files' commits.
+ * About what no slice or merge can beat on this machine, against the baselines. Merge writes every
+ * byte with O_DIRECT and hashes it once (on the second core): about the longer of the two. Slice
+ * writes the same way and hashes every byte twice (chunk and whole file, which the index format
+ * needs), so it also needs twice a pass's CPU time shared by the cores. Approximate: the pass measured
+ * includes its own process start and reads (a little above the hash alone), and the floors leave out
+ * slice's and merge's own start, reads and the chunk files' commits.
  */
 function floors(seconds: (label: Label) => number, cpuOf: (label: Label) => number | undefined): string[] {
   const direct = seconds('dd direct');
@@ -289,7 +290,7 @@ function floors(seconds: (label: Label) => number, cpuOf: (label: Label) => numb
   const sliceFloor = Math.max(direct, (2 * passCpu) / availableParallelism());
   const mergeFloor = Math.max(direct, pass);
   return [
-    `floors on this machine: O_DIRECT write ${direct.toFixed(2)} s, one SHA-256 pass ${pass.toFixed(2)} s (${passCpu.toFixed(2)} CPU s)`,
+    `floors on this machine (approximate): O_DIRECT write ${direct.toFixed(2)} s, one SHA-256 pass ${pass.toFixed(2)} s (${passCpu.toFixed(2)} CPU s)`,
     `  slice >= ${sliceFloor.toFixed(2)} s = ${(sliceFloor / seconds('split+sync')).toFixed(2)}x split+sync; merge >= ${mergeFloor.toFixed(2)} s = ${(mergeFloor / seconds('cat+sync')).toFixed(2)}x cat+sync`,
   ];
 }
